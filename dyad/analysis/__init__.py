@@ -1,0 +1,1 @@
+"""Analysis of logged runs: classification, information measures, figures."""
