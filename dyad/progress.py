@@ -1,0 +1,39 @@
+"""The one progress-bar helper used by long-running work (pre-training, simulations, sweeps).
+
+Library code accepts ``progress: bool`` and wraps its loops with :func:`progress_bar`; on a
+non-terminal (CI logs, files) click prints only the label, so logs stay clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import click
+
+T = TypeVar("T")
+
+
+@contextmanager
+def progress_bar(
+    iterable: Iterable[T] | None = None,
+    *,
+    length: int | None = None,
+    label: str = "",
+    enabled: bool = True,
+) -> Iterator[click._termui_impl.ProgressBar]:
+    """A click progress bar on stderr; hidden entirely when ``enabled`` is False.
+
+    Use as ``with progress_bar(items, label="training") as bar: for item in bar: ...`` or with
+    ``length=`` and ``bar.update(n)``.
+    """
+    with click.progressbar(
+        iterable,
+        length=length,
+        label=label,
+        hidden=not enabled,
+        file=click.get_text_stream("stderr"),
+        show_pos=True,
+    ) as bar:
+        yield bar
