@@ -26,8 +26,28 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class BadInput(click.ClickException):
+    """A :class:`DyadError` shown as one ``Error:`` line per problem, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        for line in self.message.splitlines() or ["bad input"]:
+            click.echo(f"Error: {line}", err=True)
+
+
 class LazyGroup(click.Group):
-    """A click group that imports each command's module only when that command runs."""
+    """A click group that imports each command's module only when that command runs.
+
+    Any :class:`DyadError` raised by a command becomes :class:`BadInput` (exit code 2, no
+    traceback), whether the CLI runs from the console script or from ``CliRunner``.
+    """
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except DyadError as exc:
+            raise BadInput(str(exc) or type(exc).__name__) from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name in COMMANDS if _available(name)]
@@ -72,6 +92,5 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except DyadError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
-            click.echo(f"Error: {line}", err=True)
+        BadInput(str(exc) or type(exc).__name__).show()
         sys.exit(2)

@@ -8,21 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 import click
 
-T = TypeVar("T")
-
 
 @contextmanager
-def progress_bar(
+def progress_bar[T](
     iterable: Iterable[T] | None = None,
     *,
     length: int | None = None,
     label: str = "",
     enabled: bool = True,
-) -> Iterator[click._termui_impl.ProgressBar]:
+) -> Iterator:
     """A click progress bar on stderr; hidden entirely when ``enabled`` is False.
 
     Use as ``with progress_bar(items, label="training") as bar: for item in bar: ...`` or with
