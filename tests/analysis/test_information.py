@@ -10,6 +10,7 @@ from dyad.analysis.information import (
     normalise_rates,
     preferred_stimulus,
     response_bins,
+    selectivity_summary,
     single_cell_information,
 )
 from dyad.errors import ConfigError
@@ -175,3 +176,18 @@ def test_leave_one_out_does_not_decode_a_trial_from_itself():
         if p[i, j] > 0
     )
     np.testing.assert_allclose(table["information_frequency"], expected, atol=1e-12)
+
+
+def test_selectivity_summary_counts_cells_at_one_bit_by_preferred_stimulus():
+    stimuli = _stimuli(2, 10)
+    happy = (stimuli == 0).astype(float)
+    sad = (stimuli == 1).astype(float)
+    mixed = np.where(np.arange(20) % 2 == 0, 1.0, 0.0)  # half the trials of each stimulus
+    rates = np.stack([happy, happy, sad, mixed, np.full(20, 0.5)], axis=1)
+    summary = selectivity_summary(rates, stimuli, stimulus_names=("happy", "sad"))
+    assert summary["n_cells"] == 5
+    assert summary["n_selective"] == 3
+    assert summary["preferred"] == {"happy": 2, "sad": 1}
+    assert summary["max_bits"] == 1.0
+    assert summary["threshold_bits"] == pytest.approx(0.99)
+    assert summary["mean_information"] == pytest.approx(3 / 5)
