@@ -1,0 +1,300 @@
+"""Parent policies: what the parent shows, given what the infant is showing (model.md §9).
+
+A policy turns the infant's expression history into the parent's displayed expression, one
+timestep at a time. The three built-ins reproduce the study's simulations:
+
+- ``perfect`` (Simulation 1): the parent mirrors the infant, v_t = m_t, congruence c = 1;
+- ``noisy`` (Simulation 2): the parent shows the opposite expression with probability q,
+  c = 1 − q;
+- ``lagged`` (Simulation 3): the parent copies the infant L timesteps late, v_t = m_{t−L}.
+
+They are registered through the same ``dyad_register_policies`` hook as third-party plugins
+(the plugin manager registers this module like any other plugin). Write a new policy by
+subclassing :class:`ParentPolicy`; see ``docs/plugins.md``.
+
+Expressions are integer indices into the run's ``expressions`` tuple. The "opposite" of an
+expression is the other one when there are two expressions and a uniformly random other
+expression when there are more.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from dyad.errors import ConfigError
+from dyad.hookspecs import hookimpl
+
+__all__ = [
+    "Lagged",
+    "Noisy",
+    "ParentPolicy",
+    "Perfect",
+    "PolicyContext",
+    "PolicyParams",
+    "dyad_register_policies",
+    "other_expression",
+]
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What a policy may know about the run before it starts.
+
+    ``expressions``: the run's expression names; policies work with indices into this tuple.
+    ``n_steps``: number of interaction timesteps in the run (Phase B length).
+    ``hold_length``: the infant's mean hold length T in timesteps (model.md §9.2).
+    """
+
+    expressions: tuple[str, ...]
+    n_steps: int
+    hold_length: int
+
+    def __post_init__(self) -> None:
+        problems = []
+        expressions = self.expressions
+        if isinstance(expressions, str) or not isinstance(expressions, (tuple, list)):
+            problems.append(
+                f"expressions: expected a tuple of expression names, got {expressions!r}"
+            )
+        else:
+            expressions = tuple(expressions)
+            object.__setattr__(self, "expressions", expressions)
+            if not expressions:
+                problems.append("expressions: expected at least one expression, got none")
+            elif not all(isinstance(e, str) and e for e in expressions):
+                problems.append(
+                    f"expressions: expected non-empty strings, got {list(expressions)!r}"
+                )
+            elif len(set(expressions)) != len(expressions):
+                problems.append(f"expressions: expected distinct names, got {list(expressions)!r}")
+        for field in ("n_steps", "hold_length"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                problems.append(f"{field}: expected an integer >= 1, got {value!r}")
+        if problems:
+            raise ConfigError(problems)
+
+    @property
+    def n_expressions(self) -> int:
+        """Number of expressions S; expression indices run from 0 to S − 1."""
+        return len(self.expressions)
+
+
+class PolicyParams(BaseModel):
+    """Base for a policy's parameters: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParentPolicy(ABC):
+    """Base class for parent policies: subclass it, set ``name``, ``description``, ``Params``,
+    and implement :meth:`choose`.
+
+    The policy object is created once per run with validated parameters, the run's
+    :class:`PolicyContext` and the parent's own ``numpy.random.Generator`` (its only source of
+    randomness, so a run is reproducible from its seed). ``lookback`` says how many infant
+    timesteps before t = 0 :meth:`choose` may look at; override it with a class attribute or a
+    property computed from the parameters.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    Params: ClassVar[type[BaseModel]] = PolicyParams
+    lookback: int = 0
+
+    def __init__(
+        self,
+        params: BaseModel | Mapping[str, Any] | None,
+        context: PolicyContext,
+        rng: np.random.Generator,
+    ) -> None:
+        if not isinstance(params, self.Params):
+            params = self.Params.model_validate(dict(params or {}))
+        self.params = params
+        self.context = context
+        self.rng = rng
+
+    @abstractmethod
+    def choose(self, t: int, infant_history: np.ndarray) -> int:
+        """The parent's expression index at timestep ``t``.
+
+        ``infant_history``: (lookback + t + 1,) integer expression indices (or any longer
+        prefix ending at t); ``infant_history[-1]`` is the infant's expression at ``t`` and
+        earlier entries are earlier timesteps, pre-rolled by ``lookback`` steps before t = 0.
+        Called once per timestep with t = 0, 1, 2, …; must not modify the array.
+        """
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{k}={v!r}" for k, v in self.params.model_dump().items())
+        return f"{type(self).__name__}({values})"
+
+
+def other_expression(expression: int, n_expressions: int, rng: np.random.Generator) -> int:
+    """A uniformly random expression index other than ``expression`` (the other one if S = 2)."""
+    return (int(expression) + int(rng.integers(1, n_expressions))) % n_expressions
+
+
+class Perfect(ParentPolicy):
+    """Simulation 1: the parent shows the infant's current expression (c = 1)."""
+
+    name = "perfect"
+    description = "Perfect mimicry: shows the infant's current expression (v_t = m_t)."
+
+    def choose(self, t: int, infant_history: np.ndarray) -> int:
+        return int(infant_history[-1])
+
+
+NoiseMode = Literal["timestep", "hold", "exact"]
+
+
+class Noisy(ParentPolicy):
+    """Simulation 2: the parent shows the opposite expression with probability ``q``.
+
+    Modes (model.md §9.4):
+
+    - ``"timestep"``: each timestep flips independently with probability q;
+    - ``"hold"``: whole infant holds flip: at t = 0 and whenever the infant's expression
+      changes, the parent decides (probability q) to show a different expression for the
+      whole hold (a parent that shares the infant with others also decides anew when it comes
+      back after an absence);
+    - ``"exact"``: exactly round(q · n_steps) timesteps flip (Python's round, half to even),
+      chosen by a random permutation at construction; lower variance than ``"timestep"``.
+
+    With more than two expressions a flipped timestep (or hold) shows a uniformly random other
+    expression. ``"timestep"`` and ``"exact"`` draw a block of ``n_steps`` decisions at
+    construction; a run longer than ``n_steps`` draws a fresh block for each further
+    ``n_steps`` timesteps (so ``"exact"`` flips exactly round(q · n_steps) per block). A parent
+    that is present only on some timesteps uses the decisions of those timesteps.
+    """
+
+    name = "noisy"
+    description = (
+        "Noisy mimicry: shows a different expression than the infant's with probability q "
+        "(per timestep, per infant hold, or an exact fraction of timesteps)."
+    )
+
+    class Params(PolicyParams):
+        q: float = Field(
+            0.1,
+            ge=0.0,
+            le=1.0,
+            description="probability (or, in exact mode, fraction) of showing the opposite "
+            "expression",
+        )
+        mode: NoiseMode = Field(
+            "timestep",
+            description="timestep: independent flips; hold: flip whole infant holds; "
+            "exact: exactly round(q*n_steps) flipped timesteps",
+        )
+
+    def __init__(
+        self,
+        params: BaseModel | Mapping[str, Any] | None,
+        context: PolicyContext,
+        rng: np.random.Generator,
+    ) -> None:
+        super().__init__(params, context, rng)
+        self._n_expressions = context.n_expressions
+        self._q = float(self.params.q)
+        self._mode = self.params.mode
+        if self._n_expressions < 2 and self._q > 0:
+            raise ConfigError(f"q: expected 0 when the run has a single expression, got {self._q}")
+        # shift s means "show (m + s) mod S": 0 is congruent, 1..S-1 another expression.
+        self._block_length = context.n_steps
+        self._block_start = 0
+        self._shifts: list[int] = []
+        self._hold_shift = 0
+        self._last_t = -2
+        if self._mode != "hold":
+            self._shifts = self._draw_block()
+
+    def _draw_block(self) -> list[int]:
+        """Per-timestep shifts for the next ``n_steps`` timesteps (vectorised draw)."""
+        n, s = self._block_length, self._n_expressions
+        if s < 2:
+            return [0] * n
+        if self._mode == "timestep":
+            flips = self.rng.random(n) < self._q
+            shifts = np.where(flips, self.rng.integers(1, s, size=n), 0)
+        else:  # exact
+            n_flipped = round(self._q * n)
+            shifts = np.zeros(n, dtype=np.int64)
+            flipped = self.rng.permutation(n)[:n_flipped]
+            shifts[flipped] = self.rng.integers(1, s, size=n_flipped)
+        return shifts.tolist()
+
+    def choose(self, t: int, infant_history: np.ndarray) -> int:
+        expression = int(infant_history[-1])
+        if self._mode == "hold":
+            # a new decision at t = 0, when the infant changes expression, and when the parent
+            # comes back after timesteps spent with another parent (it missed the hold start)
+            if t != self._last_t + 1 or expression != infant_history[-2]:
+                self._hold_shift = (
+                    int(self.rng.integers(1, self._n_expressions))
+                    if self.rng.random() < self._q
+                    else 0
+                )
+            self._last_t = t
+            return (expression + self._hold_shift) % self._n_expressions
+        i = t - self._block_start
+        if i < 0:
+            raise ValueError(
+                f"noisy: timesteps must be chosen in increasing order; got t={t} after "
+                f"t>={self._block_start}"
+            )
+        while i >= self._block_length:  # past this block: draw the next one(s)
+            self._block_start += self._block_length
+            self._shifts = self._draw_block()
+            i -= self._block_length
+        return (expression + self._shifts[i]) % self._n_expressions
+
+
+class Lagged(ParentPolicy):
+    """Simulation 3: the parent copies the infant ``lag`` timesteps late, v_t = m_{t−L}.
+
+    ``lookback`` equals the lag, so the infant's schedule is pre-rolled L steps before t = 0
+    and no "neutral" expression is needed (model.md §9.5).
+    """
+
+    name = "lagged"
+    description = "Lagged mimicry: copies the infant's expression from lag timesteps ago."
+
+    class Params(PolicyParams):
+        lag: int = Field(
+            1,
+            ge=0,
+            le=1_000_000,
+            description="L: timesteps between the infant showing an expression and the "
+            "parent copying it",
+        )
+
+    def __init__(
+        self,
+        params: BaseModel | Mapping[str, Any] | None,
+        context: PolicyContext,
+        rng: np.random.Generator,
+    ) -> None:
+        super().__init__(params, context, rng)
+        self._index = -1 - int(self.params.lag)
+
+    @property
+    def lookback(self) -> int:
+        """Infant timesteps needed before t = 0: the lag."""
+        return int(self.params.lag)
+
+    def choose(self, t: int, infant_history: np.ndarray) -> int:
+        return int(infant_history[self._index])
+
+
+@hookimpl
+def dyad_register_policies(register) -> None:
+    """Register the built-in policies exactly as a third-party plugin would."""
+    register(Perfect)
+    register(Noisy)
+    register(Lagged)
