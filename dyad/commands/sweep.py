@@ -1,0 +1,128 @@
+"""``dyad sweep SCENARIO``: every run of a scenario's ``[sweep]`` grid × seeds, resumable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Local worker processes (default: the number of CPU cores).",
+)
+@click.option(
+    "--address",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Run on a Dask cluster at this scheduler address instead of local processes "
+    "(needs dyad[dask]; workers must see the same paths for results, cache and plugins).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Sweep folder (default: the scenario's output.folder, else results/<name>).",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Runs per grid point (replaces sweep.seeds).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Override a scenario field for every run, e.g. --set run.steps=500.",
+)
+@click.option(
+    "--plugins-dir",
+    "plugins_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra folder of parent-policy plugins (repeatable).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where pre-trained networks are cached (default: $DYAD_CACHE_DIR or ~/.cache/dyad).",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace a different sweep already in the output folder (default: refuse).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for the Dask scheduler and its first worker.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.pass_context
+def sweep(
+    ctx: click.Context,
+    scenario_file: Path,
+    workers: int | None,
+    address: str | None,
+    output: Path | None,
+    seeds: int | None,
+    overrides: tuple[str, ...],
+    plugins_dirs: tuple[Path, ...],
+    cache_dir: Path | None,
+    overwrite: bool,
+    timeout: float,
+    quiet: bool,
+) -> None:
+    """Run every run of SCENARIO_FILE's [sweep] grid × seeds and write a summary table.
+
+    Every run is validated before any starts. The visual system is pre-trained once (cached);
+    runs then go to local worker processes or a Dask cluster (--address) and each writes its
+    own folder under <output>/runs/. Running the same command again skips completed runs, so
+    an interrupted sweep resumes where it stopped. Exit code 3 when some runs failed (see
+    <output>/failures.json), 2 for bad input, 130 when interrupted.
+    """
+    from dyad.commands.simulate import default_plugin_dirs
+    from dyad.config import parse_override
+    from dyad.errors import ConfigError
+    from dyad.sweep import EXIT_RUNS_FAILED, plan_sweep, run_sweep
+
+    if workers is not None and address is not None:
+        raise ConfigError("--workers: a Dask cluster (--address) has its own workers; give one")
+    plugin_dirs = default_plugin_dirs(plugins_dirs)
+    plan = plan_sweep(
+        scenario_file,
+        dict(parse_override(o) for o in overrides),
+        seeds=seeds,
+        plugin_dirs=plugin_dirs,
+    )
+    folder = output or Path(plan.scenario.output.folder or Path("results") / plan.name)
+    result = run_sweep(
+        plan,
+        folder,
+        workers=workers,
+        address=address,
+        cache_dir=cache_dir,
+        overwrite=overwrite,
+        progress=not quiet,
+        timeout=timeout,
+    )
+    click.echo(result.describe(plan.name))
+    for failure in result.failures[:5]:
+        click.echo(f"  failed {failure['run_id']}: {failure.get('error')}", err=True)
+    if result.failed > 5:
+        click.echo(f"  ... and {result.failed - 5} more", err=True)
+    if result.failed:
+        click.echo(f"  details: {result.folder / 'failures.json'}", err=True)
+    if result.interrupted:
+        ctx.exit(130)
+    if result.failed:
+        ctx.exit(EXIT_RUNS_FAILED)

@@ -1,0 +1,1178 @@
+"""Parameter sweeps: a scenario's grid × seeds, run over a local process pool or a Dask cluster.
+
+A scenario's ``[sweep]`` table names the parameters to vary and how many seeds to run at each
+grid point::
+
+    [sweep]
+    seeds = 5
+    [sweep.grid]
+    "parent.params.q" = [0.0, 0.1, 0.2]
+
+expands to the Cartesian product of the grid values × the seeds, here 3 × 5 = 15 runs. Each run
+is described by plain data (:class:`RunSpec`: a run id, the grid overrides, a seed, the raw
+scenario), so it can be sent to a worker process on this machine or on a Dask cluster, where it
+is validated again and run with :func:`dyad.simulation.run_scenario`.
+
+Seeds
+    Per-run seeds derive from the scenario's ``seed`` with
+    ``numpy.random.SeedSequence(seed).spawn(seeds)``: seed index *k* gets the same seed at every
+    grid point, so grid points are compared on the same seeds (paired comparisons: the schedule,
+    initial weights and transforms shown differ between seeds, not between grid points). The
+    children of a ``SeedSequence`` are prefix-stable, so seed index *k* is the same whatever the
+    number of seeds.
+
+Run ids
+    Stable and readable: the last component of each grid path with its value, then the seed
+    index, e.g. ``q=0.1__seed=2`` (the run's folder is ``<sweep>/runs/q=0.1__seed=2``).
+
+The sweep folder::
+
+    <sweep>/
+      sweep.json        what was swept: scenario, grid, seeds, run ids, dyad version
+      runs.jsonl        append-only manifest: one line per finished run (ok or failed)
+      failures.json     failed runs with their error and traceback (only if any failed)
+      summary.parquet   one row per run: parameters, seed, class counts and fractions,
+                        mirror index, congruence, dominant outcome, status
+      runs/<run_id>/    each run's tables and manifest (see dyad.store)
+
+A line is appended to ``runs.jsonl`` (flushed and fsynced) only after the run's files exist,
+and a run folder is complete only when its ``manifest.json`` exists. Running the same sweep
+again skips completed runs, removes partial run folders and runs the rest, so an interrupted
+sweep (Ctrl-C, ``kill``, a crash) resumes to the same results as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import itertools
+import json
+import logging
+import math
+import multiprocessing
+import os
+import re
+import signal
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dyad import __version__
+from dyad.config import (
+    Scenario,
+    apply_overrides,
+    read_toml,
+    validate_scenario,
+)
+from dyad.errors import ConfigError, DyadError, ResultsError
+
+log = logging.getLogger(__name__)
+
+SWEEP_FILE = "sweep.json"
+RUNS_MANIFEST = "runs.jsonl"
+FAILURES_FILE = "failures.json"
+SUMMARY_FILE = "summary.parquet"
+RUNS_DIR = "runs"
+SWEEP_KIND = "dyad-sweep"
+SWEEP_FORMAT_VERSION = 1
+#: exit code of ``dyad sweep`` when some runs failed (bad input is 2, Ctrl-C 130)
+EXIT_RUNS_FAILED = 3
+#: grid paths that cannot be swept: seeds come from ``sweep.seeds``
+_FORBIDDEN_AXES = ("seed", "sweep")
+_MAX_RUN_ID = 120
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
+# --------------------------------------------------------------------------------------------
+# expansion
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep, as plain data that can be pickled to any worker.
+
+    ``scenario_raw`` is the sweep's scenario as read from TOML (with ``--set`` overrides and
+    without its ``[sweep]`` table); the run's scenario is ``scenario_raw`` with ``overrides``
+    (grid path → value) applied and ``seed`` as its seed. ``plugin_dirs`` are absolute paths,
+    so a worker started in another folder (or on another machine with the same paths) finds
+    the same plugins.
+    """
+
+    run_id: str
+    overrides: dict[str, Any]
+    seed: int
+    scenario_raw: dict[str, Any]
+    source: str
+    plugin_dirs: tuple[str, ...] = ()
+    seed_index: int = 0
+
+    def scenario(self) -> Scenario:
+        """The validated scenario of this run (raises :class:`ConfigError`)."""
+        raw = apply_overrides(self.scenario_raw, self.overrides, source=self.source)
+        raw["seed"] = self.seed
+        return validate_scenario(
+            raw, source=self.source, plugin_dirs=tuple(Path(p) for p in self.plugin_dirs)
+        )
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A validated sweep: the base scenario, its grid, its seeds and every run, in order.
+
+    Runs are ordered grid point by grid point (the first grid axis varies slowest), seed index
+    innermost.
+    """
+
+    name: str
+    source: str
+    scenario: Scenario
+    grid: dict[str, list[Any]]
+    seeds: int
+    runs: tuple[RunSpec, ...]
+    overrides: dict[str, Any] = field(default_factory=dict)
+    plugin_dirs: tuple[str, ...] = ()
+
+    @property
+    def run_ids(self) -> list[str]:
+        return [run.run_id for run in self.runs]
+
+    def definition(self) -> dict[str, Any]:
+        """What makes two sweeps the same: the resolved scenario (defaults filled in, output
+        folder left out), the grid, the seeds and the dyad version."""
+        scenario = self.scenario.to_dict()
+        scenario.get("output", {}).pop("folder", None)
+        return {
+            "scenario": scenario,
+            "grid": self.grid,
+            "seeds": self.seeds,
+            "dyad_version": __version__,
+        }
+
+    def fingerprint(self) -> str:
+        """SHA-256 of :meth:`definition` (canonical JSON)."""
+        text = json.dumps(self.definition(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def record(self) -> dict[str, Any]:
+        """The content of ``sweep.json``."""
+        return {
+            "kind": SWEEP_KIND,
+            "format_version": SWEEP_FORMAT_VERSION,
+            "name": self.name,
+            "source": self.source,
+            "dyad_version": __version__,
+            "created": _now(),
+            "fingerprint": self.fingerprint(),
+            "seed": self.scenario.seed,
+            "seeds": self.seeds,
+            "grid": self.grid,
+            "overrides": self.overrides,
+            "plugin_dirs": list(self.plugin_dirs),
+            "scenario": self.scenario.to_dict(),
+            "runs": [
+                {
+                    "run_id": run.run_id,
+                    "parameters": run.overrides,
+                    "seed_index": run.seed_index,
+                    "seed": run.seed,
+                }
+                for run in self.runs
+            ],
+        }
+
+
+def run_seeds(seed: int, n_seeds: int) -> list[int]:
+    """Per-run seeds for seed indices ``0 .. n_seeds-1``, derived from the scenario's seed.
+
+    ``SeedSequence(seed).spawn(n)`` gives independent, well-mixed streams; each child's first
+    32-bit word is the run's seed. The list is prefix-stable: ``run_seeds(s, 3)`` is the start
+    of ``run_seeds(s, 5)``.
+    """
+    children = np.random.SeedSequence(seed).spawn(n_seeds)
+    return [int(child.generate_state(1, dtype=np.uint32)[0]) for child in children]
+
+
+def plan_sweep(
+    path: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    seeds: int | None = None,
+    plugin_dirs: Sequence[str | Path] = (),
+) -> SweepPlan:
+    """Read a sweep scenario and expand and validate every run before any run starts.
+
+    Parameters
+    ----------
+    path:
+        The TOML scenario with a ``[sweep]`` table.
+    overrides:
+        ``--set`` values (dotted path → value) applied to the scenario before expansion; a
+        path that is also a grid axis is an error.
+    seeds:
+        Replaces ``sweep.seeds`` (runs per grid point).
+    plugin_dirs:
+        Folders of policy plugins, stored as absolute paths in each :class:`RunSpec`.
+
+    Raises :class:`ConfigError` with one line per problem, each naming the file, the grid key
+    (``sweep.grid.<path>``) and what was expected: a missing ``[sweep]`` table, an empty or
+    malformed grid, an unknown parameter path or a value the scenario schema (or the policy's
+    parameters) rejects.
+    """
+    source = str(path)
+    raw = read_toml(path)
+    raw.setdefault("name", Path(path).stem)
+    dirs = tuple(str(Path(d).resolve()) for d in plugin_dirs)
+    overrides = dict(overrides or {})
+
+    sweep_raw = raw.get("sweep")
+    if sweep_raw is None:
+        raise ConfigError(
+            f"{source}: sweep: missing [sweep] table; a sweep needs `seeds = N` and a "
+            "[sweep.grid] of parameter paths -> lists of values"
+        )
+    if not isinstance(sweep_raw, dict):
+        raise ConfigError(f"{source}: sweep: expected a table, got {sweep_raw!r}")
+    grid = _check_grid(sweep_raw.get("grid"), source)
+    raw["sweep"] = {**sweep_raw, "grid": grid}
+
+    if seeds is not None:
+        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+            raise ConfigError(f"--seeds: expected a positive integer, got {seeds!r}")
+        raw["sweep"]["seeds"] = seeds
+    clash = sorted(key for key in overrides if key in grid or key.startswith("sweep."))
+    if clash:
+        raise ConfigError(
+            [
+                f"--set {key}: {key} is swept by {source} (sweep.grid.{key}); "
+                "change the grid instead"
+                if key in grid
+                else f"--set {key}: use --seeds or edit the [sweep] table"
+                for key in clash
+            ]
+        )
+    if overrides:
+        raw = apply_overrides(raw, overrides, source=source)
+
+    base = validate_scenario(raw, source=source, plugin_dirs=tuple(Path(d) for d in dirs))
+    assert base.sweep is not None  # checked above
+    n_seeds = base.sweep.seeds
+    run_raw = {key: value for key, value in raw.items() if key != "sweep"}
+
+    # every value of every axis on its own: errors attributable to one grid key
+    problems: list[str] = []
+    for key, values in grid.items():
+        for value in values:
+            probe = RunSpec("probe", {key: value}, base.seed, run_raw, source, dirs)
+            problems.extend(_problems(probe, source, f"sweep.grid.{key}: value {value!r}"))
+    if problems:
+        raise ConfigError(problems)
+
+    points = [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
+    if len(grid) > 1:  # combinations of individually valid values can still clash
+        for point in points:
+            probe = RunSpec("probe", point, base.seed, run_raw, source, dirs)
+            where = "sweep.grid: combination " + ", ".join(f"{k} = {v!r}" for k, v in point.items())
+            problems.extend(_problems(probe, source, where))
+        if problems:
+            raise ConfigError(problems)
+
+    labels = _point_labels(grid, points)
+    seed_values = run_seeds(base.seed, n_seeds)
+    runs = tuple(
+        RunSpec(
+            run_id=f"{label}__seed={k}",
+            overrides=point,
+            seed=seed_values[k],
+            scenario_raw=run_raw,
+            source=source,
+            plugin_dirs=dirs,
+            seed_index=k,
+        )
+        for point, label in zip(points, labels, strict=True)
+        for k in range(n_seeds)
+    )
+    return SweepPlan(
+        name=base.name,
+        source=str(Path(path).resolve()),
+        scenario=base,
+        grid=grid,
+        seeds=n_seeds,
+        runs=runs,
+        overrides=overrides,
+        plugin_dirs=dirs,
+    )
+
+
+def _check_grid(grid: Any, source: str) -> dict[str, list[Any]]:
+    """The grid as ``{dotted path: non-empty list}``; nested TOML tables become dotted paths.
+
+    ``[sweep.grid]`` with ``parent.params.q = [...]`` (unquoted, so TOML nests it) and
+    ``"parent.params.q" = [...]`` mean the same.
+    """
+    expected = (
+        "expected a [sweep.grid] table of parameter paths -> lists of values, "
+        'e.g. "parent.params.q" = [0.0, 0.5, 1.0]'
+    )
+    if grid is None:
+        raise ConfigError(f"{source}: sweep.grid: missing; {expected}")
+    if not isinstance(grid, dict) or not grid:
+        raise ConfigError(f"{source}: sweep.grid: {expected}, got {grid!r}")
+    flat: dict[str, Any] = {}
+
+    def walk(node: Mapping[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, dict) and value:
+                walk(value, f"{name}.")
+            else:
+                flat[name] = value
+
+    walk(grid, "")
+    problems = []
+    for key, values in flat.items():
+        if not isinstance(values, list) or not values:
+            problems.append(
+                f"{source}: sweep.grid.{key}: expected a non-empty list of values, got {values!r}"
+            )
+        elif key.split(".")[0] in _FORBIDDEN_AXES:
+            hint = (
+                "runs per grid point are set by sweep.seeds and their seeds derive from `seed`"
+                if key == "seed"
+                else "the [sweep] table cannot be swept"
+            )
+            problems.append(f"{source}: sweep.grid.{key}: cannot be a grid axis ({hint})")
+        elif len({_canonical(v) for v in values}) != len(values):
+            problems.append(f"{source}: sweep.grid.{key}: expected distinct values, got {values!r}")
+    if problems:
+        raise ConfigError(problems)
+    return flat
+
+
+def _problems(probe: RunSpec, source: str, where: str) -> list[str]:
+    """Validation problems of one probe run, each rewritten as ``file: where: problem``."""
+    try:
+        probe.scenario()
+    except ConfigError as exc:
+        prefix = f"{source}: "
+        return [f"{source}: {where}: {line.removeprefix(prefix)}" for line in exc.problems]
+    return []
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, int | float | str):
+        text = str(value)
+    else:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return _UNSAFE.sub("-", text).strip("-.") or "x"
+
+
+def axis_names(keys: Sequence[str]) -> list[str]:
+    """Shortest unique dotted suffix of each grid path (``parent.params.q`` → ``q``)."""
+    parts = [key.split(".") for key in keys]
+    depth = [1] * len(keys)
+    while True:
+        names = [".".join(p[-d:]) for p, d in zip(parts, depth, strict=True)]
+        clashes = {n for n in names if names.count(n) > 1}
+        if not clashes:
+            return names
+        progressed = False
+        for i, name in enumerate(names):
+            if name in clashes and depth[i] < len(parts[i]):
+                depth[i] += 1
+                progressed = True
+        if not progressed:  # identical paths cannot happen (dict keys), but stay total
+            return [f"{n}{i}" for i, n in enumerate(names)]
+
+
+def _point_labels(grid: Mapping[str, list[Any]], points: list[dict[str, Any]]) -> list[str]:
+    """Readable, file-name-safe, unique labels ``q=0.1`` / ``q=0.1__lag=3`` per grid point."""
+    names = axis_names(list(grid))
+    value_labels: dict[str, dict[str, str]] = {}
+    for key, values in grid.items():
+        labels = [_format_value(v) for v in values]
+        if len(set(labels)) != len(labels):  # e.g. "a b" and "a/b": number them
+            labels = [f"{label}~{i}" for i, label in enumerate(labels)]
+        value_labels[key] = {_canonical(v): label for v, label in zip(values, labels, strict=True)}
+    labels = [
+        "__".join(
+            f"{name}={value_labels[key][_canonical(point[key])]}"
+            for name, key in zip(names, grid, strict=True)
+        )
+        for point in points
+    ]
+    if any(len(label) > _MAX_RUN_ID for label in labels):
+        labels = [f"point={i}" for i in range(len(points))]
+    return labels
+
+
+# --------------------------------------------------------------------------------------------
+# the worker side
+
+
+def execute_run(spec: RunSpec, folder: str, cache_dir: str | None = None) -> dict[str, Any]:
+    """Run one sweep run in a worker and write its folder; return a small JSON-safe record.
+
+    Runs with BLAS/OpenMP limited to one thread (parallelism comes from the processes). Never
+    raises for a failing run: the error and traceback are returned with ``status="failed"``
+    and any partial files are removed, so one bad run does not stop the sweep.
+    """
+    from threadpoolctl import threadpool_limits
+
+    started = time.perf_counter()
+    record: dict[str, Any] = {
+        "run_id": spec.run_id,
+        "seed_index": spec.seed_index,
+        "seed": spec.seed,
+        "parameters": spec.overrides,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
+    try:
+        with threadpool_limits(limits=1), _numba_threads(1):
+            outcome_summary, timings = _run_and_save(spec, Path(folder), cache_dir)
+    except Exception as exc:  # recorded and reported; the sweep goes on
+        from dyad.store import clean_partial
+
+        with contextlib.suppress(OSError):
+            clean_partial(folder)
+        record.update(
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(),
+        )
+    else:
+        record.update(status="ok", summary=outcome_summary, timings=timings)
+    record["wall_time_s"] = round(time.perf_counter() - started, 3)
+    record["finished"] = _now()
+    return record
+
+
+def _run_and_save(
+    spec: RunSpec, folder: Path, cache_dir: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run the scenario and write the run folder with the sweep's facts in its manifest."""
+    from dyad.simulation import run_scenario, save_run
+
+    scenario = spec.scenario()
+    outcome = run_scenario(
+        scenario,
+        seed=spec.seed,
+        output=None,
+        cache_dir=None if cache_dir is None else Path(cache_dir),
+        plugin_dirs=tuple(Path(p) for p in spec.plugin_dirs),
+        progress=False,
+        figures=False,
+    )
+    # run_id and parameters make load_runs() and the run's own manifest self-describing
+    manifest = dict(outcome.manifest)
+    manifest.update(
+        run_id=spec.run_id,
+        parameters=spec.overrides,
+        sweep={"seed_index": spec.seed_index, "source": spec.source},
+    )
+    save_run(folder, outcome.tables, manifest, scenario, figures=False, overwrite=True)
+    return _json_safe(outcome.summary), _json_safe(outcome.manifest.get("timings", {}))
+
+
+@contextlib.contextmanager
+def _numba_threads(n: int) -> Iterator[None]:
+    """Limit numba's parallel kernels to ``n`` threads if numba is in use."""
+    import sys
+
+    numba = sys.modules.get("numba")
+    if numba is None:
+        try:
+            import numba  # noqa: F811  (imported lazily: heavy)
+        except ImportError:  # pragma: no cover - numba is a dependency
+            yield
+            return
+    try:
+        previous = numba.get_num_threads()
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    except (ValueError, RuntimeError):  # no threading layer available
+        yield
+        return
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _init_pool_worker() -> None:
+    """Local pool workers ignore SIGINT: the parent decides, on Ctrl-C, what finishes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+
+
+# --------------------------------------------------------------------------------------------
+# executors
+
+
+def import_distributed():
+    """``distributed`` (Dask), an optional extra; a clear error if it is missing."""
+    try:
+        import distributed
+    except ImportError:
+        raise DyadError(
+            "--address needs Dask's `distributed` package: pip install 'dyad[dask]'"
+        ) from None
+    return distributed
+
+
+@contextlib.contextmanager
+def open_executor(
+    workers: int | None = None, address: str | None = None, timeout: float = 10.0
+) -> Iterator[tuple[Executor, str]]:
+    """A ``concurrent.futures`` executor and a description of it.
+
+    Without ``address``: a local :class:`ProcessPoolExecutor` with an explicit ``spawn``
+    context (never the global start method) and ``workers`` processes (default
+    ``os.cpu_count()``). With ``address`` (``tcp://host:port``): the executor of a Dask
+    ``distributed.Client`` connected to that scheduler. An unreachable scheduler, or one with
+    no workers within ``timeout`` seconds, is a one-line :class:`DyadError`.
+    """
+    if address is None:
+        if workers is not None and workers < 1:
+            raise ConfigError(f"--workers: expected a positive integer, got {workers}")
+        n = workers or os.cpu_count() or 1
+        executor = ProcessPoolExecutor(
+            max_workers=n,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_pool_worker,
+        )
+        try:
+            yield executor, f"{n} local worker process{'es' if n != 1 else ''}"
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+        return
+
+    if not re.fullmatch(r"[a-z][a-z0-9+]*://[^\s/]+:\d+", address):
+        raise ConfigError(f"--address: expected tcp://host:port, got {address!r}")
+    distributed = import_distributed()
+    try:
+        client = distributed.Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DyadError(
+            f"--address {address}: cannot reach the Dask scheduler within {timeout:g} s ({message})"
+        ) from None
+    try:
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except (OSError, TimeoutError):
+            raise DyadError(
+                f"--address {address}: the Dask scheduler has no workers (waited {timeout:g} s)"
+            ) from None
+        n_workers = len(client.scheduler_info().get("workers", {}))
+        executor = client.get_executor(pure=False)
+        try:
+            yield executor, f"Dask cluster at {address} ({n_workers} workers)"
+        finally:
+            executor.shutdown(wait=False)
+    finally:
+        client.close()
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`KeyboardInterrupt` in the main thread meanwhile."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop(executor: Executor, futures: Mapping[Future, RunSpec]) -> None:
+    """Cancel runs that have not started; let running ones finish (a second Ctrl-C stops them).
+
+    A Dask cluster cannot stop a task that is already running: it may still finish and write
+    its folder after the sweep has stopped; a resume then re-runs it (its line is missing from
+    ``runs.jsonl``) and gets the same result.
+    """
+    for future in futures:
+        future.cancel()
+    if isinstance(executor, ProcessPoolExecutor):
+        try:
+            executor.shutdown(wait=True, cancel_futures=True)
+        except KeyboardInterrupt:
+            log.warning("stopping the running runs now")
+            # the pool's own worker processes (no public accessor exists)
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.terminate()
+            executor.shutdown(wait=False, cancel_futures=True)
+    else:
+        executor.shutdown(wait=False)
+
+
+# --------------------------------------------------------------------------------------------
+# running a sweep
+
+
+@dataclass
+class SweepResult:
+    """What one invocation of a sweep did."""
+
+    folder: Path
+    n_runs: int
+    done: int
+    skipped: int
+    failed: int
+    wall_time_s: float
+    executor: str = ""
+    interrupted: bool = False
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    summary: pd.DataFrame | None = None
+
+    @property
+    def not_run(self) -> int:
+        return self.n_runs - self.done - self.skipped - self.failed
+
+    @property
+    def runs_per_s(self) -> float:
+        return (self.done + self.failed) / self.wall_time_s if self.wall_time_s > 0 else 0.0
+
+    def describe(self, name: str = "sweep") -> str:
+        """One line: runs done / skipped / failed, wall time, runs/s."""
+        on = f", {self.executor}" if self.executor else ""
+        text = (
+            f"{name}: {self.done} runs done, {self.skipped} skipped, {self.failed} failed "
+            f"of {self.n_runs} in {self.wall_time_s:.1f} s ({self.runs_per_s:.2f} runs/s{on})"
+        )
+        if self.interrupted:
+            text += f"; interrupted, {self.not_run} not run (run again to resume)"
+        return f"{text}; results in {self.folder}"
+
+
+def run_sweep(
+    plan: SweepPlan,
+    folder: str | Path,
+    *,
+    workers: int | None = None,
+    address: str | None = None,
+    cache_dir: str | Path | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+    timeout: float = 10.0,
+    on_run: Callable[[dict[str, Any]], None] | None = None,
+) -> SweepResult:
+    """Run (or resume) every run of ``plan`` into ``folder`` and write the summary table.
+
+    Checks the folder (a different sweep there is a :class:`ConfigError` unless
+    ``overwrite``), connects to the executor (:func:`open_executor`), pre-trains the visual
+    system once in this process (the cache is shared on disk, so workers do not race to build
+    it), then dispatches the runs that are not complete yet. Failed runs are recorded in
+    ``runs.jsonl`` and ``failures.json`` and do not stop the others. On SIGINT/SIGTERM pending
+    runs are cancelled, running ones finish, partial folders are removed and the result has
+    ``interrupted=True``. ``on_run`` is called in this process with each finished run's
+    record.
+    """
+    folder = Path(folder).resolve()
+    started = time.perf_counter()
+    previous = _existing_sweep(folder, plan, overwrite)  # nothing written yet
+    cache = None if cache_dir is None else str(Path(cache_dir).resolve())
+
+    with open_executor(workers, address, timeout) as (executor, described):
+        _prepare_vision(plan, cache, progress)
+        if previous == "replace":
+            _remove_sweep_files(folder)
+        records = _read_records(folder) if previous == "resume" else {}
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / RUNS_DIR).mkdir(exist_ok=True)
+        if previous != "resume":
+            _write_json(folder / SWEEP_FILE, plan.record())
+
+        done_before = {
+            run.run_id
+            for run in plan.runs
+            if records.get(run.run_id, {}).get("status") == "ok"
+            and (folder / RUNS_DIR / run.run_id / "manifest.json").is_file()
+        }
+        todo = [run for run in plan.runs if run.run_id not in done_before]
+        _clean_partial_runs(folder, todo)
+        if todo:
+            (folder / SUMMARY_FILE).unlink(missing_ok=True)
+        log.info(
+            "sweep %s: %d runs, %d already complete, %d to run on %s",
+            plan.name,
+            len(plan.runs),
+            len(done_before),
+            len(todo),
+            described,
+        )
+
+        finished: dict[str, dict[str, Any]] = {}
+        interrupted = False
+        futures: dict[Future, RunSpec] = {}
+        with _signals_interrupt(), _open_append(folder / RUNS_MANIFEST) as journal:
+            try:
+                for run in todo:
+                    run_folder = str(folder / RUNS_DIR / run.run_id)
+                    futures[executor.submit(execute_run, run, run_folder, cache)] = run
+                with _bar(len(todo), plan.name, progress) as bar:
+                    for future in as_completed(futures):
+                        record = _collect(future, futures[future])
+                        _append(journal, record)
+                        finished[record["run_id"]] = record
+                        if on_run is not None:
+                            on_run(record)
+                        bar.update(1)
+            except KeyboardInterrupt:
+                interrupted = True
+                log.warning("interrupted: cancelling pending runs, waiting for running ones")
+                _stop(executor, futures)
+                for future, run in futures.items():
+                    if future.done() and not future.cancelled() and run.run_id not in finished:
+                        record = _collect(future, run)
+                        _append(journal, record)
+                        finished[run.run_id] = record
+                _clean_partial_runs(folder, [r for r in todo if r.run_id not in finished])
+
+    records.update(finished)
+    failures = [
+        records[run.run_id]
+        for run in plan.runs
+        if records.get(run.run_id, {}).get("status") == "failed"
+    ]
+    _write_failures(folder, failures)
+    summary = None
+    if not interrupted:
+        summary = summary_table(plan, records)
+        _write_parquet(folder / SUMMARY_FILE, summary)
+    return SweepResult(
+        folder=folder,
+        n_runs=len(plan.runs),
+        done=sum(r["status"] == "ok" for r in finished.values()),
+        skipped=len(done_before),
+        failed=len(failures),
+        wall_time_s=time.perf_counter() - started,
+        executor=described,
+        interrupted=interrupted,
+        failures=failures,
+        summary=summary,
+    )
+
+
+def _collect(future: Future, run: RunSpec) -> dict[str, Any]:
+    """The worker's record, or a failure record if the worker itself died."""
+    try:
+        return future.result()
+    except Exception as exc:  # a crashed worker process, a lost Dask worker, ...
+        return {
+            "run_id": run.run_id,
+            "seed_index": run.seed_index,
+            "seed": run.seed,
+            "parameters": run.overrides,
+            "status": "failed",
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": "".join(traceback.format_exception(exc)),
+            "finished": _now(),
+        }
+
+
+@contextlib.contextmanager
+def _bar(n: int, label: str, enabled: bool) -> Iterator[Any]:
+    from dyad.progress import progress_bar
+
+    with progress_bar(length=max(n, 1), label=label, enabled=enabled and n > 0) as bar:
+        yield bar
+
+
+def _prepare_vision(plan: SweepPlan, cache_dir: str | None, progress: bool) -> None:
+    """Pre-train (or load) every distinct visual system of the sweep once, in this process.
+
+    Mirrors the first step of :func:`dyad.simulation.run_scenario`, so workers find the
+    pre-trained network and its layer-4 response banks in the on-disk cache.
+    """
+    from dyad.banks import response_banks
+    from dyad.simulation import pretrain_config
+    from dyad.vision import pretrain
+
+    seen: set[str] = set()
+    cache = None if cache_dir is None else Path(cache_dir)
+    for run in plan.runs:
+        if run.seed_index:
+            continue
+        scenario = run.scenario()
+        config = pretrain_config(scenario)
+        identities = [p.identity_seed for p in scenario.all_parents]
+        key = repr((config, identities, scenario.vision.bank_size))
+        if key in seen:
+            continue
+        seen.add(key)
+        pretrained = pretrain(config, cache_dir=cache, progress=progress)
+        response_banks(
+            pretrained,
+            identity_seeds=identities,
+            n_bank=scenario.vision.bank_size,
+            n_test=scenario.vision.n_test_transforms,
+            cache_dir=cache,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# the sweep folder
+
+
+def _existing_sweep(folder: Path, plan: SweepPlan, overwrite: bool) -> str:
+    """``"new"``, ``"resume"`` (same sweep) or ``"replace"`` (``overwrite``); else an error."""
+    if not folder.exists():
+        return "new"
+    if not folder.is_dir():
+        raise ConfigError(f"--output {folder}: exists and is not a folder")
+    sweep_file = folder / SWEEP_FILE
+    if not sweep_file.is_file():
+        if any(folder.iterdir()):
+            raise ConfigError(
+                f"--output {folder}: not empty and not a dyad sweep folder (no {SWEEP_FILE}); "
+                "choose another folder"
+            )
+        return "new"
+    if overwrite:
+        return "replace"
+    try:
+        old = json.loads(sweep_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(
+            f"--output {folder}: unreadable {SWEEP_FILE} ({exc}); pass --overwrite to replace it"
+        ) from None
+    if old.get("fingerprint") == plan.fingerprint():
+        return "resume"
+    differences = _differences(old, plan)
+    raise ConfigError(
+        f"--output {folder}: holds a different sweep ({'; '.join(differences)}); "
+        "use another --output, or --overwrite to replace it"
+    )
+
+
+def _differences(old: Mapping[str, Any], plan: SweepPlan) -> list[str]:
+    """A few human-readable differences between an old ``sweep.json`` and a new plan."""
+    new = plan.definition()
+    out: list[str] = []
+    if old.get("dyad_version") != __version__:
+        out.append(f"made by dyad {old.get('dyad_version')}, this is {__version__}")
+    if old.get("grid") != new["grid"]:
+        out.append(f"grid {old.get('grid')} != {new['grid']}")
+    if old.get("seeds") != new["seeds"]:
+        out.append(f"seeds {old.get('seeds')} != {new['seeds']}")
+    old_scenario = dict(_flatten(old.get("scenario", {})))
+    new_scenario = dict(_flatten(plan.scenario.to_dict()))
+    changed = [
+        key
+        for key in sorted(set(old_scenario) | set(new_scenario))
+        if not key.startswith(("output.folder", "sweep."))
+        and old_scenario.get(key) != new_scenario.get(key)
+    ]
+    if changed:
+        shown = ", ".join(
+            f"{k}: {old_scenario.get(k)!r} -> {new_scenario.get(k)!r}" for k in changed[:3]
+        )
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        out.append(f"scenario {shown}{more}")
+    return out or ["its definition differs"]
+
+
+def _flatten(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from _flatten(value, f"{prefix}{key}.")
+    else:
+        yield prefix.rstrip("."), node
+
+
+def _remove_sweep_files(folder: Path) -> None:
+    """Remove what a sweep writes (``--overwrite``); files dyad does not write stay."""
+    import shutil
+
+    for name in (SWEEP_FILE, RUNS_MANIFEST, FAILURES_FILE, SUMMARY_FILE):
+        (folder / name).unlink(missing_ok=True)
+    runs = folder / RUNS_DIR
+    if runs.is_dir():
+        shutil.rmtree(runs)
+    log.info("removed the previous sweep in %s", folder)
+
+
+def _clean_partial_runs(folder: Path, runs: Sequence[RunSpec]) -> None:
+    """Remove leftovers of interrupted runs (complete but unrecorded runs are rewritten)."""
+    from dyad.store import clean_partial
+
+    for run in runs:
+        run_folder = folder / RUNS_DIR / run.run_id
+        if run_folder.is_dir():
+            clean_partial(run_folder)
+
+
+def _read_records(folder: Path) -> dict[str, dict[str, Any]]:
+    """The latest ``runs.jsonl`` record per run id (a torn last line is ignored)."""
+    records: dict[str, dict[str, Any]] = {}
+    path = folder / RUNS_MANIFEST
+    if not path.is_file():
+        return records
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                log.warning("%s: ignoring unreadable line %d", path, number)
+                continue
+            if isinstance(record, dict) and "run_id" in record:
+                records[str(record["run_id"])] = record
+    return records
+
+
+@contextlib.contextmanager
+def _open_append(path: Path) -> Iterator[Any]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # a torn last line from a crash would glue onto the next record: start on a fresh line
+    if path.is_file() and path.stat().st_size:
+        with path.open("rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            torn = handle.read(1) != b"\n"
+    else:
+        torn = False
+    with path.open("a", encoding="utf-8") as handle:
+        if torn:
+            handle.write("\n")
+        yield handle
+
+
+def _append(handle, record: Mapping[str, Any]) -> None:
+    """Append one JSON line, flushed and fsynced (the run's files already exist)."""
+    handle.write(json.dumps(_json_safe(record), allow_nan=False) + "\n")
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def _write_failures(folder: Path, failures: list[dict[str, Any]]) -> None:
+    path = folder / FAILURES_FILE
+    if not failures:
+        path.unlink(missing_ok=True)
+        return
+    keep = ("run_id", "parameters", "seed_index", "seed", "error", "traceback", "worker")
+    _write_json(path, [{k: f.get(k) for k in keep} for f in failures])
+
+
+def _write_json(path: Path, value: Any) -> None:
+    text = json.dumps(_json_safe(value), indent=2, allow_nan=False) + "\n"
+    _atomic_write(path, text.encode("utf-8"))
+
+
+def _write_parquet(path: Path, table: pd.DataFrame) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, engine="pyarrow", compression="zstd", index=False)
+    _atomic_write(path, buffer.getvalue())
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with temp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _json_safe(value: Any) -> Any:
+    """Plain JSON values; non-finite floats become None."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return str(value)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------------------------
+# the summary table
+
+
+def summary_table(
+    plan: SweepPlan | _PlanRuns, records: Mapping[str, Mapping[str, Any]]
+) -> pd.DataFrame:
+    """One row per run, in plan order: run id, seed, grid parameters, status, outcome.
+
+    Columns: ``run_id``, ``seed_index``, ``seed``, one column per grid path (lists and tables
+    as JSON text), ``status`` ("ok", "failed" or "missing"), ``n_neurons``, ``count_<class>``
+    and ``fraction_<class>`` for each neuron class (``anti-mirror`` → ``anti_mirror``),
+    ``mirror_index``, ``selectivity_correlation``, ``congruence``, ``dominant``, ``error``
+    and ``wall_time_s``. Metrics of runs that did not complete are missing (NaN).
+    """
+    classes = _class_names(records)
+    rows = []
+    for run in plan.runs:
+        record = records.get(run.run_id, {})
+        summary = record.get("summary") or {}
+        counts = summary.get("class_counts") or {}
+        n = summary.get("n_neurons")
+        row: dict[str, Any] = {
+            "run_id": run.run_id,
+            "seed_index": run.seed_index,
+            "seed": run.seed,
+        }
+        for key, value in run.overrides.items():
+            row[key] = value if _is_scalar(value) else _canonical(value)
+        row["status"] = record.get("status", "missing")
+        row["n_neurons"] = n
+        for name in classes:
+            count = counts.get(name)
+            row[f"count_{_column(name)}"] = count
+            row[f"fraction_{_column(name)}"] = count / n if count is not None and n else None
+        for key in ("mirror_index", "selectivity_correlation", "congruence"):
+            row[key] = summary.get(key)
+        row["dominant"] = summary.get("dominant")
+        row["error"] = record.get("error")
+        row["wall_time_s"] = record.get("wall_time_s")
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    numeric = (
+        ["n_neurons", "mirror_index", "selectivity_correlation", "congruence", "wall_time_s"]
+        + [f"count_{_column(c)}" for c in classes]
+        + [f"fraction_{_column(c)}" for c in classes]
+    )
+    for name in numeric:
+        table[name] = pd.to_numeric(table[name], errors="coerce").astype("float64")
+    for name in [f"count_{_column(c)}" for c in classes] + ["n_neurons"]:
+        table[name] = table[name].astype("Int64")
+    for name in ("run_id", "status", "dominant", "error"):
+        table[name] = table[name].astype("string")
+    return table
+
+
+def _class_names(records: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    for record in records.values():
+        counts = (record.get("summary") or {}).get("class_counts")
+        if counts:
+            return list(counts)
+    try:
+        from dyad.analysis.classify import NEURON_CLASSES
+
+        return list(NEURON_CLASSES)
+    except ImportError:  # pragma: no cover - classify is part of dyad
+        return []
+
+
+def _column(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+# --------------------------------------------------------------------------------------------
+# reading a sweep folder
+
+
+@dataclass
+class SweepResults:
+    """A sweep folder read back: its ``sweep.json``, the run records and the summary table."""
+
+    folder: Path
+    definition: dict[str, Any]
+    records: dict[str, dict[str, Any]]
+    summary: pd.DataFrame
+
+    @property
+    def grid(self) -> dict[str, list[Any]]:
+        return dict(self.definition.get("grid", {}))
+
+    def run_folder(self, run_id: str) -> Path:
+        return self.folder / RUNS_DIR / run_id
+
+
+def is_sweep_folder(folder: str | Path) -> bool:
+    return (Path(folder) / SWEEP_FILE).is_file()
+
+
+def load_sweep(folder: str | Path) -> SweepResults:
+    """Open a sweep folder; :class:`ResultsError` if it is not one or is unreadable.
+
+    The summary comes from ``summary.parquet`` when the sweep finished, else it is rebuilt from
+    ``runs.jsonl`` (an interrupted sweep: unfinished runs have status "missing").
+    """
+    folder = Path(folder)
+    path = folder / SWEEP_FILE
+    if not path.is_file():
+        raise ResultsError(f"{folder}: not a dyad sweep folder (no {SWEEP_FILE})")
+    try:
+        definition = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResultsError(f"{folder}: unreadable {SWEEP_FILE} ({exc})") from None
+    if not isinstance(definition, dict) or definition.get("kind") != SWEEP_KIND:
+        raise ResultsError(f"{folder}: {SWEEP_FILE} is not a dyad sweep description")
+    records = _read_records(folder)
+    summary_path = folder / SUMMARY_FILE
+    if summary_path.is_file():
+        try:
+            summary = pd.read_parquet(summary_path, engine="pyarrow")
+        except Exception as exc:  # pyarrow raises several types for damaged files
+            raise ResultsError(f"{folder}: cannot read {SUMMARY_FILE}: {exc}") from exc
+    else:
+        summary = summary_table(_plan_from_record(definition), records)
+    return SweepResults(folder=folder, definition=definition, records=records, summary=summary)
+
+
+def _plan_from_record(definition: Mapping[str, Any]) -> _PlanRuns:
+    """The runs (order, ids, parameters, seeds) recorded in a ``sweep.json``."""
+    runs = tuple(
+        RunSpec(
+            run_id=str(entry["run_id"]),
+            overrides=dict(entry.get("parameters", {})),
+            seed=int(entry.get("seed", 0)),
+            scenario_raw={},
+            source=str(definition.get("source", "")),
+            seed_index=int(entry.get("seed_index", 0)),
+        )
+        for entry in definition.get("runs", [])
+    )
+    return _PlanRuns(runs)
+
+
+@dataclass(frozen=True)
+class _PlanRuns:
+    """Just the runs of a plan: what :func:`summary_table` needs."""
+
+    runs: tuple[RunSpec, ...]
