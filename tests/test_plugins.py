@@ -226,6 +226,21 @@ def test_example_plugin_in_the_repository_loads(no_plugin_warnings):
     assert registry.get("reaction_delay").source.startswith(f"file {folder}")
 
 
+def test_the_documented_example_plugin_works(tmp_path, no_plugin_warnings):
+    """docs/plugins.md's complete example, loaded from a folder exactly as written there."""
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
+    marker = "<!-- the test suite loads this block as a plugin: keep it complete -->\n```python\n"
+    example = guide.split(marker, 1)[1].split("```", 1)[0]
+    folder = tmp_path / "my_plugins"
+    write(folder / "constant.py", example)
+    registry = load_registry([folder], entry_points=False)
+    assert registry.get("constant").source == f"file {folder / 'constant.py'}"
+    policy = registry.create("constant", {"expression": "sad"}, CONTEXT, np.random.default_rng(0))
+    assert [policy.choose(t, np.array([t % 2])) for t in range(4)] == [1, 1, 1, 1]
+    with pytest.raises(ConfigError, match="expression: expected one of happy, sad, got 'fear'"):
+        registry.create("constant", {"expression": "fear"}, CONTEXT, np.random.default_rng(0))
+
+
 BROKEN_PLUGINS = {
     "import_error.py": "import dyad_does_not_have_this_module\n",
     "hook_raises.py": """
