@@ -387,7 +387,8 @@ def axis_names(keys: Sequence[str]) -> list[str]:
     depth = [1] * len(keys)
     while True:
         names = [".".join(p[-d:]) for p, d in zip(parts, depth, strict=True)]
-        clashes = {n for n in names if names.count(n) > 1}
+        # "seed" alone would read like the seed index that ends every run id
+        clashes = {n for n in names if names.count(n) > 1 or n == "seed"}
         if not clashes:
             return names
         progressed = False

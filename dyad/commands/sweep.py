@@ -90,14 +90,17 @@ def sweep(
     an interrupted sweep resumes where it stopped. Exit code 3 when some runs failed (see
     <output>/failures.json), 2 for bad input, 130 when interrupted.
     """
-    from dyad.commands.simulate import default_plugin_dirs
     from dyad.config import parse_override
     from dyad.errors import ConfigError
+    from dyad.plugins import default_plugin_dirs
     from dyad.sweep import EXIT_RUNS_FAILED, plan_sweep, run_sweep
 
     if workers is not None and address is not None:
         raise ConfigError("--workers: a Dask cluster (--address) has its own workers; give one")
-    plugin_dirs = default_plugin_dirs(plugins_dirs)
+    # ./plugins when it exists, then --plugins-dir folders, as absolute paths for the workers
+    plugin_dirs = tuple(
+        dict.fromkeys([*default_plugin_dirs(), *(d.resolve() for d in plugins_dirs)])
+    )
     plan = plan_sweep(
         scenario_file,
         dict(parse_override(o) for o in overrides),
