@@ -862,7 +862,7 @@ class ParametricFaces:
 
     ``render`` gives the canonical image of an expression (no transform, exact AU preset);
     ``images`` gives randomised ones. Rendering draws polygons with Pillow on a supersampled
-    float canvas and box-downsamples it (about 1–3 ms per 128-px image on one core).
+    float canvas and box-downsamples it (about 3 ms per 128-px randomised image on one core).
     """
 
     def __init__(self, config: FaceConfig | None = None):
@@ -1043,12 +1043,12 @@ class PhotoFaces:
         folder: str | Path,
         size: int = 128,
         labels_csv: str | Path | None = None,
-        transforms: TransformConfig | None = None,
+        transforms: TransformConfig = TransformConfig(),  # noqa: B008 (frozen, so shareable)
         background: float = 128.0,
     ):
         self.size = _check_int("size", size, 16, 4096)
         self.background = _check_number("background", background, 0.0, 255.0)
-        self.transforms = transforms if transforms is not None else TransformConfig()
+        self.transforms = transforms
         if not isinstance(self.transforms, TransformConfig):
             raise ConfigError(
                 f"transforms: expected a TransformConfig, got {type(self.transforms).__name__}"
@@ -1075,15 +1075,15 @@ class PhotoFaces:
                         f"<expression>_<n>.<ext> with one of: {', '.join(EXPRESSIONS)}"
                     )
                 labelled.append((path, label))
-        by_expression: dict[str, list[np.ndarray]] = {}
+        loaded: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         self.files: dict[str, list[Path]] = {}
         for path, label in labelled:
-            by_expression.setdefault(label, []).append(self._load(path))
+            loaded.setdefault(label, []).append(self._load(path))
             self.files.setdefault(label, []).append(path)
-        self._photos = {
-            name: np.stack(by_expression[name]) for name in EXPRESSIONS if name in by_expression
-        }
-        self._coverage = self._photo_coverage()
+        order = [name for name in EXPRESSIONS if name in loaded]
+        self.files = {name: self.files[name] for name in order}
+        self._photos = {name: np.stack([p for p, _ in loaded[name]]) for name in order}
+        self._coverage = {name: np.stack([c for _, c in loaded[name]]) for name in order}
         logger.info("loaded %d photos from %s", len(labelled), folder)
 
     @staticmethod
@@ -1123,8 +1123,9 @@ class PhotoFaces:
             raise ConfigError(f"labels: {labels_csv}: no rows, so no images")
         return labelled
 
-    def _load(self, path: Path) -> np.ndarray:
-        """Greyscale, resized (longer side = size), padded square with the background."""
+    def _load(self, path: Path) -> tuple[np.ndarray, np.ndarray]:
+        """A photo in greyscale, resized (longer side = size) and padded square with the
+        background, and its coverage (1 on the photo, 0 on the padding): two (size, size)."""
         try:
             with Image.open(path) as image:
                 image.load()
@@ -1135,25 +1136,12 @@ class PhotoFaces:
         factor = self.size / max(width, height)
         new = (max(1, round(width * factor)), max(1, round(height * factor)))
         resized = grey.resize(new, Image.Resampling.LANCZOS).convert("F")
+        corner = ((self.size - new[0]) // 2, (self.size - new[1]) // 2)
         square = Image.new("F", (self.size, self.size), self.background)
-        square.paste(resized, ((self.size - new[0]) // 2, (self.size - new[1]) // 2))
-        return np.asarray(square, dtype=np.float32).copy()
-
-    def _photo_coverage(self) -> dict[str, np.ndarray]:
-        """Per expression, (n_photos, size, size) 1 inside each photo and 0 in its padding."""
-        coverage = {}
-        for name, photos in self._photos.items():
-            masks = np.empty_like(photos)
-            for i, path in enumerate(self.files[name]):
-                with Image.open(path) as image:
-                    width, height = image.size
-                factor = self.size / max(width, height)
-                w, h = max(1, round(width * factor)), max(1, round(height * factor))
-                masks[i] = 0.0
-                x0, y0 = (self.size - w) // 2, (self.size - h) // 2
-                masks[i, y0 : y0 + h, x0 : x0 + w] = 1.0
-            coverage[name] = masks
-        return coverage
+        square.paste(resized, corner)
+        coverage = np.zeros((self.size, self.size), dtype=np.float32)
+        coverage[corner[1] : corner[1] + new[1], corner[0] : corner[0] + new[0]] = 1.0
+        return np.asarray(square, dtype=np.float32).copy(), coverage
 
     @property
     def expressions(self) -> tuple[str, ...]:
