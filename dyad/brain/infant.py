@@ -1,0 +1,103 @@
+"""The infant's brain during the interaction: frozen VisNet, motor module, mirror layer.
+
+VisNet is pre-trained and frozen while the infant interacts (model.md §2, §9.1), so its layer-4
+responses to the parents' faces are computed once, for a bank of random transforms per parent and
+expression, and each timestep samples one of them. That keeps a timestep to one mirror-layer
+update, which is what the three simulations are about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dyad.brain.mirror import MirrorLayer, MotorModule
+
+
+@dataclass(frozen=True)
+class TestResponses:
+    """Mirror-layer responses of the test phase (learning off), model.md §10.
+
+    ``visual``: ``(n_parents, n_expressions, n_trials, n_neurons)``, held-out face transforms
+    with the motor input at zero. ``motor``: ``(n_expressions, n_trials, n_neurons)``, motor
+    patterns with a few bits flipped per trial, with the visual input at zero.
+    """
+
+    visual: np.ndarray
+    motor: np.ndarray
+
+
+class InfantBrain:
+    """Layer-4 response banks + motor module + mirror layer.
+
+    Parameters
+    ----------
+    training_bank:
+        ``(n_parents, n_expressions, n_bank, n_l4) float32`` layer-4 rates of frozen VisNet for
+        random transforms of each parent's face showing each expression.
+    test_bank:
+        ``(n_parents, n_expressions, n_test, n_l4) float32`` responses to held-out transforms.
+    motor, mirror:
+        The motor module and the mirror layer (sized for ``n_l4`` visual and
+        ``motor.patterns.shape[1]`` motor inputs).
+    rng:
+        The run's generator; picks which bank transform the infant sees each timestep.
+    """
+
+    def __init__(
+        self,
+        training_bank: np.ndarray,
+        test_bank: np.ndarray,
+        motor: MotorModule,
+        mirror: MirrorLayer,
+        rng: np.random.Generator,
+    ) -> None:
+        self.training_bank = np.ascontiguousarray(training_bank, dtype=np.float32)
+        self.test_bank = np.ascontiguousarray(test_bank, dtype=np.float32)
+        self.motor = motor
+        self.mirror = mirror
+        self.rng = rng
+        self.n_bank = self.training_bank.shape[2]
+        self.n_expressions = self.training_bank.shape[1]
+        self._zero_visual = np.zeros(self.training_bank.shape[-1], dtype=np.float32)
+        self._zero_motor = np.zeros(motor.patterns.shape[1], dtype=np.float32)
+        self.last_transform = -1
+
+    def calibrate(self, n_samples: int = 64) -> None:
+        """Set the mirror layer's motor gain and sigmoid slope from a batch of real inputs."""
+        n_parents, n_expr, n_bank, n_l4 = self.training_bank.shape
+        parents = self.rng.integers(n_parents, size=n_samples)
+        shown = self.rng.integers(n_expr, size=n_samples)
+        made = self.rng.integers(n_expr, size=n_samples)
+        items = self.rng.integers(n_bank, size=n_samples)
+        visual = self.training_bank[parents, shown, items]
+        motor = self.motor.patterns[made]
+        self.mirror.calibrate(visual, motor)
+
+    def experience(self, parent: int, seen: int, produced: int, learn: bool = True) -> np.ndarray:
+        """One timestep: see ``parent`` showing ``seen`` while making ``produced``.
+
+        Returns the mirror layer's rates ``(n_neurons,)`` (a view valid until the next call).
+        """
+        item = int(self.rng.integers(self.n_bank))
+        self.last_transform = item
+        visual = self.training_bank[parent, seen, item]
+        return self.mirror.step(visual, self.motor.patterns[produced], learn=learn)
+
+    def test(self, n_trials: int, motor_flip: float, rng: np.random.Generator) -> TestResponses:
+        """Visual-only and motor-only responses of every mirror-layer neuron (§10)."""
+        n_parents, n_expr, n_test, n_l4 = self.test_bank.shape
+        trials = min(n_trials, n_test)
+        visual_inputs = self.test_bank[:, :, :trials].reshape(-1, n_l4)
+        zeros_motor = np.zeros((visual_inputs.shape[0], self._zero_motor.size), np.float32)
+        visual = self.mirror.respond(visual_inputs, zeros_motor)
+        visual = visual.reshape(n_parents, n_expr, trials, -1)
+
+        patterns = self.motor.patterns
+        flips = rng.random((n_expr, n_trials, patterns.shape[1])) < motor_flip
+        motor_inputs = np.abs(patterns[:, None, :] - flips.astype(np.float32))
+        motor_inputs = motor_inputs.reshape(-1, patterns.shape[1])
+        zeros_visual = np.zeros((motor_inputs.shape[0], n_l4), np.float32)
+        motor = self.mirror.respond(zeros_visual, motor_inputs).reshape(n_expr, n_trials, -1)
+        return TestResponses(visual=visual, motor=motor)

@@ -1,0 +1,111 @@
+"""``dyad simulate SCENARIO``: one run of a scenario, saved as tables, figures and a manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def plugin_folders(extra: tuple[Path, ...]) -> tuple[Path, ...]:
+    """``./plugins`` when it exists, then the ``--plugins-dir`` folders, as absolute paths."""
+    from dyad.plugins import default_plugin_dirs
+
+    return tuple(dict.fromkeys([*default_plugin_dirs(), *(d.resolve() for d in extra)]))
+
+
+@click.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Override a scenario field, e.g. --set run.steps=500 --set parent.params.lag=5.",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Results folder (default: the scenario's output.folder, else results/<name>).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where pre-trained networks are cached (default: $DYAD_CACHE_DIR or ~/.cache/dyad).",
+)
+@click.option(
+    "--plugins-dir",
+    "plugins_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra folder of parent-policy plugins (repeatable).",
+)
+@click.option("--no-figures", is_flag=True, help="Skip the figures.")
+@click.option(
+    "--overwrite/--no-overwrite",
+    default=True,
+    show_default=True,
+    help="Replace an existing complete run in the output folder.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def simulate(
+    scenario_file: Path,
+    seed: int | None,
+    overrides: tuple[str, ...],
+    output: Path | None,
+    cache_dir: Path | None,
+    plugins_dirs: tuple[Path, ...],
+    no_figures: bool,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Run SCENARIO_FILE (a TOML scenario) and save its results.
+
+    Pre-trains (or loads from the cache) the infant's visual system, runs the interaction,
+    tests every mirror-layer neuron before and after, and writes Parquet tables, figures and a
+    manifest to the results folder. Prints the neuron classes and the congruence.
+    """
+    from dyad.config import load_scenario, parse_override
+    from dyad.errors import ConfigError
+    from dyad.simulation import run_scenario
+
+    if seed is not None and seed < 0:
+        raise ConfigError(f"--seed: expected a non-negative integer, got {seed}")
+    plugin_dirs = plugin_folders(plugins_dirs)
+    scenario = load_scenario(
+        scenario_file, dict(parse_override(o) for o in overrides), plugin_dirs=plugin_dirs
+    )
+    folder = output or Path(scenario.output.folder or Path("results") / scenario.name)
+    outcome = run_scenario(
+        scenario,
+        seed=seed,
+        output=folder,
+        cache_dir=cache_dir,
+        plugin_dirs=plugin_dirs,
+        progress=not quiet,
+        figures=not no_figures,
+        overwrite=overwrite,
+    )
+    click.echo(format_summary(scenario.name, outcome))
+
+
+def format_summary(name: str, outcome) -> str:
+    """A few lines a researcher reads after a run."""
+    summary = outcome.summary
+    counts = summary["class_counts"]
+    n = summary["n_neurons"]
+    parts = [f"{cls} {count} ({100 * count / n:.0f}%)" for cls, count in counts.items() if count]
+    mi = summary["mirror_index"]
+    lines = [
+        f"{name}: seed {outcome.manifest['seed']}, "
+        f"{outcome.manifest['scenario']['run']['steps']} timesteps, "
+        f"congruence c = {summary['congruence']:.2f}",
+        f"mirror layer after training ({n} neurons): " + ", ".join(parts),
+        f"mirror index {'n/a' if mi is None else f'{mi:+.2f}'}, outcome: {summary['dominant']}",
+        f"{outcome.manifest['timings']['steps_per_s']:.0f} timesteps/s; "
+        f"results in {outcome.folder}",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,357 @@
+"""Scenario files: TOML in, a validated :class:`Scenario` out, one error line per problem.
+
+A scenario says everything a run depends on besides the seed and the code version: the infant's
+expressions and schedule, the parents (face identity, mimicry policy and its parameters), the
+visual pre-training, the motor module, the mirror layer, the run length and the output. Unknown
+keys are errors, so a misspelt parameter never silently falls back to its default.
+
+Errors name the file, the dotted field path and what was expected::
+
+    scenarios/bad.toml: run.steps: Input should be greater than 0 (got -5)
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from dyad.brain.mirror import MirrorConfig, MotorConfig
+from dyad.brain.visnet import VisNetConfig
+from dyad.errors import ConfigError
+from dyad.faces import EXPRESSIONS, TransformConfig
+
+
+class Section(BaseModel):
+    """Base of every scenario table: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunSection(Section):
+    steps: PositiveInt = Field(2000, description="interaction timesteps (training updates)")
+    log_every: PositiveInt = Field(1, description="log mirror-layer rates every N timesteps")
+    test_trials: PositiveInt = Field(20, description="test trials per expression and modality")
+    motor_test_flip: float = Field(
+        0.05, ge=0.0, lt=0.5, description="fraction of motor bits flipped per motor test trial"
+    )
+
+
+class InfantSection(Section):
+    expressions: tuple[str, ...] = Field(("happy", "sad"), min_length=2)
+    schedule: Literal["alternating", "random", "uniform"] = Field(
+        "alternating",
+        description="alternating: hold each expression hold_length steps, in turn; "
+        "random: geometric hold lengths with mean hold_length (Markov switching); "
+        "uniform: hold lengths uniform in [hold_length/2, 3*hold_length/2]",
+    )
+    hold_length: PositiveInt = Field(10, description="timesteps per hold (mean for random)")
+
+    @field_validator("expressions")
+    @classmethod
+    def _known_and_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in EXPRESSIONS]
+        if unknown:
+            raise ValueError(f"unknown expression {unknown[0]!r}; known: {', '.join(EXPRESSIONS)}")
+        if len(set(value)) != len(value):
+            raise ValueError("expressions must be distinct")
+        return value
+
+
+class ParentSection(Section):
+    name: str = Field("parent", min_length=1)
+    identity_seed: NonNegativeInt = Field(0, description="seed of the parent's face identity")
+    policy: str = Field("perfect", description="mimicry policy (see `dyad plugins list`)")
+    params: dict[str, Any] = Field(default_factory=dict, description="the policy's parameters")
+
+
+class SharingSection(Section):
+    """How the infant's time is shared between several parents."""
+
+    mode: Literal["alternate", "random"] = "alternate"
+    block_length: PositiveInt = Field(100, description="timesteps with one parent per block")
+
+
+class FacesSection(Section):
+    """How the parents' faces are drawn; the image side is ``vision.visnet.v1.image_size``."""
+
+    background: float = Field(128.0, ge=0, le=255)
+    supersample: PositiveInt = 4
+    transforms: TransformConfig = TransformConfig()
+
+
+class VisionSection(Section):
+    """Pre-training of the infant's visual system on the parents' faces (cached).
+
+    ``preset = "small"`` starts from :meth:`VisNetConfig.small` (64-px faces, 16×16 layers, a
+    few seconds to train) instead of the classic sizes; ``[vision.visnet]`` keys override
+    either preset.
+    """
+
+    preset: Literal["classic", "small"] = "classic"
+    seed: NonNegativeInt = Field(0, description="seed of pre-training (fixed across run seeds)")
+    n_train_transforms: PositiveInt = 50
+    n_test_transforms: PositiveInt = 20
+    bank_size: PositiveInt = Field(200, description="layer-4 responses per expression and parent")
+    faces: FacesSection = FacesSection()
+    visnet: VisNetConfig = VisNetConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _start_from_preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset") == "small":
+            given = data.get("visnet", {})
+            if isinstance(given, dict):
+                base = dataclasses.asdict(VisNetConfig.small())
+                data = {**data, "visnet": _deep_merge(base, given)}
+        return data
+
+
+class OutputSection(Section):
+    folder: str | None = Field(None, description="default: results/<scenario name>")
+    formats: tuple[Literal["png", "svg", "pdf"], ...] = ("png",)
+    mirror_rates: bool = Field(True, description="log every mirror-layer rate per timestep")
+
+
+class SweepSection(Section):
+    seeds: PositiveInt = Field(5, description="runs per grid point, seeds derived from `seed`")
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+
+    @field_validator("grid")
+    @classmethod
+    def _non_empty_axes(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        if not grid:
+            raise ValueError("the grid needs at least one parameter with a list of values")
+        for key, values in grid.items():
+            if not values:
+                raise ValueError(f"{key!r} has an empty list of values")
+        return grid
+
+
+class Scenario(Section):
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = Field(0, ge=0, description="the run's seed; every random choice derives from it")
+    run: RunSection = RunSection()
+    infant: InfantSection = InfantSection()
+    parent: ParentSection | None = None
+    parents: tuple[ParentSection, ...] | None = None
+    sharing: SharingSection = SharingSection()
+    vision: VisionSection = VisionSection()
+    motor: MotorConfig = MotorConfig()
+    mirror: MirrorConfig = MirrorConfig()
+    output: OutputSection = OutputSection()
+    sweep: SweepSection | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_give_parents(self) -> Scenario:
+        if self.parent is not None and self.parents is not None:
+            raise ValueError("give either [parent] or [[parents]], not both")
+        names = [p.name for p in self.all_parents]
+        if len(set(names)) != len(names):
+            raise ValueError(f"parent names must be distinct, got {names}")
+        return self
+
+    @property
+    def all_parents(self) -> tuple[ParentSection, ...]:
+        """The parents in order: ``[parent]`` or ``[[parents]]`` or one perfect mimic."""
+        if self.parents:
+            return self.parents
+        if self.parent is not None:
+            return (self.parent,)
+        return (ParentSection(),)
+
+    def parent_path(self, index: int) -> str:
+        """The dotted path of a parent's table, as the user wrote it."""
+        return f"parents.{index}" if self.parents else "parent"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict of every resolved value (defaults included), for manifests."""
+        return json.loads(self.model_dump_json())
+
+
+def _deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file; syntax errors become a one-line :class:`ConfigError`."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such scenario file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, expected a TOML scenario file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
+
+
+def load_scenario(
+    path: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    plugin_dirs: Sequence[Path] = (),
+) -> Scenario:
+    """Read, override and validate a scenario file, including its policies' parameters.
+
+    ``overrides`` maps dotted field paths (``"run.steps"``, ``"parent.params.lag"``) to values
+    that replace the file's; they are validated like the file itself.
+    """
+    raw = read_toml(path)
+    raw.setdefault("name", Path(path).stem)
+    if overrides:
+        raw = apply_overrides(raw, overrides, source=str(path))
+    return validate_scenario(raw, source=str(path), plugin_dirs=plugin_dirs)
+
+
+def validate_scenario(
+    raw: Mapping[str, Any], source: str = "<scenario>", plugin_dirs: Sequence[Path] = ()
+) -> Scenario:
+    """Validate a scenario dict; every problem becomes one line in a :class:`ConfigError`.
+
+    Policies and their parameters are checked even when other tables have errors, so one
+    run of the command shows every problem of the file.
+    """
+    problems: list[str] = []
+    scenario = None
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(format_validation_error(exc, source))
+    problems.extend(policy_problems(_raw_parents(raw), source, plugin_dirs))
+    if problems:
+        raise ConfigError(list(dict.fromkeys(problems)))
+    return scenario
+
+
+def _raw_parents(raw: Mapping[str, Any]) -> list[tuple[str, ParentSection]]:
+    """(dotted path, parent) for every parent table that parses on its own."""
+    if "parents" in raw and isinstance(raw["parents"], list):
+        tables = [(f"parents.{i}", table) for i, table in enumerate(raw["parents"])]
+    elif "parent" in raw:
+        tables = [("parent", raw["parent"])]
+    else:
+        tables = [("parent", {})]
+    parsed = []
+    for where, table in tables:
+        try:
+            parsed.append((where, ParentSection.model_validate(table)))
+        except ValidationError:
+            continue  # its own errors are already reported with the scenario's
+    return parsed
+
+
+def policy_problems(
+    parents: Sequence[tuple[str, ParentSection]], source: str, plugin_dirs: Sequence[Path] = ()
+) -> list[str]:
+    """Each parent's policy exists and its ``params`` pass the policy's own schema."""
+    from dyad.plugins import load_registry
+
+    registry = load_registry(plugin_dirs=tuple(plugin_dirs))
+    problems: list[str] = []
+    for where, parent in parents:
+        if parent.policy not in registry.names():
+            problems.append(
+                f"{source}: {where}.policy: unknown policy {parent.policy!r}; "
+                f"expected one of: {', '.join(sorted(registry.names()))}"
+            )
+            continue
+        try:
+            registry.validate_params(parent.policy, parent.params)
+        except ValidationError as exc:
+            problems.extend(format_validation_error(exc, source, prefix=f"{where}.params"))
+    return problems
+
+
+def format_validation_error(exc: ValidationError, source: str, prefix: str = "") -> list[str]:
+    """One line per pydantic error: ``file: dotted.path: message (got value)``."""
+    lines = []
+    for error in exc.errors():
+        path = ".".join(str(part) for part in error["loc"] if part != "__root__")
+        if prefix:
+            path = f"{prefix}.{path}" if path else prefix
+        message = error["msg"]
+        if error["type"] == "extra_forbidden" or error["type"] == "unexpected_keyword_argument":
+            message = "unknown key (not a field of this table)"
+        elif error["type"] == "value_error":
+            message = message.removeprefix("Value error, ")
+        got = error.get("input")
+        show_got = error["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict)
+        suffix = f" (got {got!r})" if show_got else ""
+        lines.append(f"{source}: {path or '(top level)'}: {message}{suffix}")
+    return lines
+
+
+def apply_overrides(
+    raw: Mapping[str, Any], overrides: Mapping[str, Any], source: str = "<scenario>"
+) -> dict[str, Any]:
+    """A deep copy of ``raw`` with dotted paths set (``parents.0.params.q`` indexes a list)."""
+    result = copy.deepcopy(dict(raw))
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        node: Any = result
+        for depth, part in enumerate(parts[:-1]):
+            here = ".".join(parts[: depth + 1])
+            if isinstance(node, list):
+                node = _list_item(node, part, here, source)
+            elif isinstance(node, dict):
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict | list):
+                    raise ConfigError(f"{source}: {here}: is a value, cannot set {dotted}")
+            else:
+                raise ConfigError(f"{source}: {here}: cannot set {dotted}")
+        last = parts[-1]
+        if isinstance(node, list):
+            index = _list_index(node, last, dotted, source)
+            node[index] = value
+        else:
+            node[last] = value
+    return result
+
+
+def _list_index(node: list, part: str, here: str, source: str) -> int:
+    if not part.isdigit() or int(part) >= len(node):
+        raise ConfigError(f"{source}: {here}: expected an index below {len(node)}, got {part!r}")
+    return int(part)
+
+
+def _list_item(node: list, part: str, here: str, source: str) -> Any:
+    return node[_list_index(node, part, here, source)]
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"run.steps=500"`` → ``("run.steps", 500)``; the value is read as TOML, else a string."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected FIELD=VALUE, e.g. run.steps=500")
+    key, value_text = (part.strip() for part in text.split("=", 1))
+    try:
+        value = tomllib.loads(f"v = {value_text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = value_text
+    return key, value

@@ -1,0 +1,172 @@
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dyad.cli import cli
+from dyad.config import apply_overrides, load_scenario, parse_override, validate_scenario
+from dyad.errors import ConfigError
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenario.toml"
+    path.write_text(text)
+    return path
+
+
+def problems(path: Path, **kwargs) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path, **kwargs)
+    return info.value.problems
+
+
+@pytest.mark.parametrize("name", ["perfect", "noisy", "lagged"])
+def test_the_study_scenarios_are_valid(name):
+    scenario = load_scenario(SCENARIOS / f"{name}.toml")
+    assert scenario.name == name
+    assert scenario.all_parents[0].policy == name
+
+
+def test_lagged_scenario_reproduces_simulation_three():
+    scenario = load_scenario(SCENARIOS / "lagged.toml")
+    assert scenario.infant.schedule == "alternating"
+    assert scenario.all_parents[0].params == {"lag": 3}
+
+
+def test_toml_syntax_error_names_the_file_and_line(tmp_path):
+    path = write(tmp_path, 'name = "x"\n[run\nsteps = 3\n')
+    (line,) = problems(path)
+    assert str(path) in line and "TOML syntax error" in line and "line 2" in line
+
+
+def test_every_problem_gets_one_line_with_its_dotted_path(tmp_path):
+    path = write(
+        tmp_path,
+        'name = "x"\n[run]\nsteps = -5\nstep = 3\n[infant]\nhold_length = "ten"\n'
+        "[mirror]\nsparseness = 1.5\n",
+    )
+    lines = problems(path)
+    assert len(lines) == 4
+    assert any(f"{path}: run.steps: Input should be greater than 0 (got -5)" == x for x in lines)
+    assert any("run.step: unknown key" in x for x in lines)
+    assert any("infant.hold_length" in x and "'ten'" in x for x in lines)
+    assert any("mirror" in x and "sparseness" in x for x in lines)
+    assert all(line.startswith(f"{path}: ") for line in lines)
+
+
+def test_unknown_expression_lists_the_known_ones(tmp_path):
+    path = write(tmp_path, 'name = "x"\n[infant]\nexpressions = ["happy", "smug"]\n')
+    (line,) = problems(path)
+    assert "infant.expressions" in line and "'smug'" in line and "sad" in line
+
+
+def test_unknown_policy_and_bad_policy_params(tmp_path):
+    path = write(tmp_path, 'name = "x"\n[parent]\npolicy = "telepathic"\n')
+    (line,) = problems(path)
+    assert "parent.policy: unknown policy 'telepathic'" in line and "lagged" in line
+    path = write(
+        tmp_path, 'name = "x"\n[parent]\npolicy = "noisy"\n[parent.params]\nq = 2\nz = 1\n'
+    )
+    lines = problems(path)
+    assert any("parent.params.q" in x and "(got 2)" in x for x in lines)
+    assert any("parent.params.z: unknown key" in x for x in lines)
+
+
+def test_several_parents_and_their_paths(tmp_path):
+    path = write(
+        tmp_path,
+        'name = "x"\n[[parents]]\nname = "mother"\npolicy = "perfect"\n'
+        '[[parents]]\nname = "father"\nidentity_seed = 1\npolicy = "lagged"\n'
+        "[parents.params]\nlag = -1\n",
+    )
+    (line,) = problems(path)
+    assert "parents.1.params.lag" in line
+    scenario = load_scenario(path, overrides={"parents.1.params.lag": 2})
+    assert [p.name for p in scenario.all_parents] == ["mother", "father"]
+
+
+def test_parent_and_parents_together_is_an_error(tmp_path):
+    path = write(tmp_path, 'name = "x"\n[parent]\n[[parents]]\nname = "b"\n')
+    (line,) = problems(path)
+    assert "either [parent] or [[parents]]" in line
+
+
+def test_missing_file_is_one_line(tmp_path):
+    (line,) = problems(tmp_path / "nope.toml")
+    assert "no such scenario file" in line
+
+
+def test_overrides_replace_values_and_are_validated():
+    scenario = load_scenario(
+        SCENARIOS / "lagged.toml", overrides={"parent.params.lag": 10, "run.steps": 40}
+    )
+    assert scenario.all_parents[0].params["lag"] == 10 and scenario.run.steps == 40
+    with pytest.raises(ConfigError, match="run.steps"):
+        load_scenario(SCENARIOS / "lagged.toml", overrides={"run.steps": 0})
+
+
+def test_small_vision_preset_with_overrides():
+    scenario = load_scenario(
+        SCENARIOS / "perfect.toml",
+        overrides={"vision.preset": "small", "vision.visnet.epochs": [1, 1, 1, 1]},
+    )
+    assert scenario.vision.visnet.layer_side == 16
+    assert scenario.vision.visnet.epochs == (1, 1, 1, 1)
+
+
+def test_visnet_parameters_are_checked_before_any_work(tmp_path):
+    path = write(tmp_path, 'name = "x"\n[vision.visnet]\nsparseness = [0.9, 0.9, 0.9, 1.2]\n')
+    (line,) = problems(path)
+    assert "vision.visnet" in line and "sparseness" in line
+
+
+def test_override_parsing():
+    assert parse_override("run.steps=500") == ("run.steps", 500)
+    assert parse_override("infant.schedule=random") == ("infant.schedule", "random")
+    assert parse_override("vision.visnet.epochs=[1,2,3,4]") == (
+        "vision.visnet.epochs",
+        [1, 2, 3, 4],
+    )
+    with pytest.raises(ConfigError, match="FIELD=VALUE"):
+        parse_override("run.steps")
+
+
+def test_override_of_a_missing_list_index_is_an_error():
+    with pytest.raises(ConfigError, match="parents.3"):
+        apply_overrides({"parents": [{}]}, {"parents.3.policy": "perfect"})
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.one_of(st.integers(-5, 5000), st.text(max_size=3), st.floats(allow_nan=True)),
+    hold=st.one_of(st.integers(-3, 50), st.none()),
+    schedule=st.sampled_from(["alternating", "random", "uniform", "weekly"]),
+)
+def test_validation_either_accepts_or_reports_field_paths(steps, hold, schedule):
+    raw = {"name": "p", "run": {"steps": steps}, "infant": {"schedule": schedule}}
+    if hold is not None:
+        raw["infant"]["hold_length"] = hold
+    try:
+        scenario = validate_scenario(raw, source="p.toml")
+    except ConfigError as exc:
+        assert exc.problems
+        assert all(
+            line.startswith("p.toml: run.") or line.startswith("p.toml: infant.")
+            for line in exc.problems
+        )
+    else:
+        assert scenario.run.steps >= 1 and scenario.infant.hold_length >= 1
+
+
+def test_cli_reports_a_bad_scenario_with_exit_code_2_and_no_traceback(tmp_path):
+    path = write(tmp_path, 'name = "x"\n[run]\nsteps = 0\n[parent]\npolicy = "nope"\n')
+    result = CliRunner().invoke(cli, ["simulate", str(path), "--output", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("Error: ") for line in lines)
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
