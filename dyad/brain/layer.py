@@ -1,0 +1,406 @@
+"""One competitive VisNet layer: connectivity, activation, competition and learning.
+
+A layer is a toroidal sheet of ``side × side`` neurons (model.md §4–6). Each neuron has a
+fixed set of presynaptic units (Gaussian topological sampling, no duplicates) and a weight
+vector of unit L2 length. Presenting one input:
+
+1. activation ``h_i = Σ_j w_ij r_j`` over the neuron's synapses (a sparse gather-dot);
+2. lateral inhibition ``h′ = I ⊛ h``, a circular convolution with a centre-surround filter
+   that sums to 1 (§5.2);
+3. threshold ``θ`` = the k-th largest ``h′`` with ``k = int(N (1 − p))`` (§5.3);
+4. rate ``r_i = 1 / (1 + exp(−2β (h′_i − θ)))`` (§5.4);
+5. learning (optional): Hebb ``Δw_ij = α r_i x_j`` or trace ``Δw_ij = α ȳ_i x_j`` with the trace
+   taken *before* it is updated to ``ȳ ← η ȳ + (1 − η) r`` (§6.1), then each changed weight
+   row is rescaled to unit length (§6.2).
+
+Two back-ends compute steps 1 and 5: ``"numpy"`` (the reference, plain vectorised numpy) and
+``"numba"`` (compiled kernels in :mod:`dyad.brain.kernels`, a few times faster). Steps 2–4 are
+shared numpy code. Both back-ends agree to float32 rounding; a test checks it.
+
+Presynaptic inputs are given either as the presynaptic rate vector ``(n_pre,)`` (gathered
+through ``presynaptic``) or already gathered, ``(N, fan_in)`` — layer 1 of VisNet pre-gathers
+the V1 values its synapses read so training does not touch whole V1 stacks (model.md §14).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from dyad.errors import ConfigError
+
+Backend = Literal["numpy", "numba"]
+SlopeMode = Literal["absolute", "relative"]
+Rule = Literal["trace", "hebb"]
+
+# Rows of presynaptic candidates drawn per round, as a multiple of the fan-in.
+_MAX_SAMPLING_ROUNDS = 200
+
+
+def inhibition_filter(radius: float, contrast: float, width: int) -> np.ndarray:
+    """The COMP lateral-inhibition filter (model.md §5.2).
+
+    Surround ``I(a, b) = −δ exp(−(a² + b²)/σ_I²)`` for ``(a, b) ≠ (0, 0)``; the centre is
+    ``1 − Σ surround`` so the filter sums to exactly 1 and uniform activity passes unchanged.
+
+    Args:
+        radius: σ_I in neurons.
+        contrast: δ.
+        width: odd filter side W.
+
+    Returns:
+        (W, W) float64 filter, centre at ``[W // 2, W // 2]``.
+    """
+    half = width // 2
+    offsets = np.arange(-half, half + 1, dtype=np.float64)
+    dist2 = offsets[:, None] ** 2 + offsets[None, :] ** 2
+    filt = -contrast * np.exp(-dist2 / radius**2)
+    filt[half, half] = 0.0
+    filt[half, half] = 1.0 - filt.sum()
+    return filt
+
+
+def wrap_filter(filt: np.ndarray, side: int) -> np.ndarray:
+    """Fold a filter onto a ``side × side`` torus with its centre at index (0, 0).
+
+    A filter wider than the sheet aliases onto itself, exactly as a wrap-around loop over the
+    filter offsets would. Returns (side, side) float64.
+    """
+    half = filt.shape[0] // 2
+    wrapped = np.zeros((side, side), dtype=np.float64)
+    idx = (np.arange(filt.shape[0]) - half) % side
+    np.add.at(wrapped, (idx[:, None], idx[None, :]), filt)
+    return wrapped
+
+
+def n_winners(n_neurons: int, sparseness: float) -> int:
+    """Number of cells at or above threshold: ``k = int(N (1 − p))`` (model.md §5.3)."""
+    return int(n_neurons * (1.0 - sparseness))
+
+
+def _first_distinct(candidates: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the first ``count`` distinct values in draw order.
+
+    Taking the first distinct draws is the same as drawing one at a time and discarding
+    repeats. Returns (rows that have enough, (n_ok, count) values of those rows).
+    """
+    order = np.argsort(candidates, axis=1, kind="stable")
+    ordered = np.take_along_axis(candidates, order, axis=1)
+    repeat = np.zeros(ordered.shape, dtype=bool)
+    repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+    first = np.empty_like(repeat)
+    np.put_along_axis(first, order, ~repeat, axis=1)
+    ok = first.sum(axis=1) >= count
+    keep = first & (np.cumsum(first, axis=1) <= count)
+    chosen = candidates[ok][keep[ok]].reshape(-1, count)
+    return ok, chosen
+
+
+def sample_presynaptic(
+    rng: np.random.Generator,
+    post_side: int,
+    pre_side: int,
+    radius: float,
+    fan_in: int,
+    feature_offsets: np.ndarray | None = None,
+    *,
+    parameter: str = "fan_in",
+) -> np.ndarray:
+    """Gaussian topological sampling on a torus, no duplicate synapses (model.md §4.2, §3.6).
+
+    For the neuron at (row, col) of a ``post_side`` sheet, the mean presynaptic position is
+    ``(col·s + s/2, row·s + s/2)`` with ``s = (pre_side − 1)/post_side``; each draw adds
+    independent N(0, radius²) offsets, truncates toward zero and wraps modulo ``pre_side``.
+    With ``feature_offsets`` each draw also picks one feature uniformly (for layer 1: an
+    orientation × phase map of one wavelength) and the presynaptic index is
+    ``feature_offsets[f] + y · pre_side + x``. Repeated units are re-drawn.
+
+    Args:
+        rng: the run's random generator.
+        post_side, pre_side: sheet sides.
+        radius: Gaussian σ in presynaptic units.
+        fan_in: distinct synapses per neuron.
+        feature_offsets: (n_features,) flat offsets of the presynaptic feature maps; None
+            means a single map at offset 0.
+        parameter: config field named in the error if sampling cannot finish.
+
+    Returns:
+        (post_side², fan_in) int64 presynaptic indices, each row sorted ascending.
+    """
+    if feature_offsets is None:
+        feature_offsets = np.zeros(1, dtype=np.int64)
+    feature_offsets = np.asarray(feature_offsets, dtype=np.int64)
+    n_post = post_side * post_side
+    if fan_in == 0:
+        return np.empty((n_post, 0), dtype=np.int64)
+    n_units = pre_side * pre_side * len(feature_offsets)
+    if fan_in > n_units:
+        raise ConfigError(f"{parameter}: expected at most {n_units} synapses, got {fan_in}")
+    rows, cols = np.divmod(np.arange(n_post), post_side)
+    spacing = (pre_side - 1) / post_side
+    mean_x = cols * spacing + spacing / 2
+    mean_y = rows * spacing + spacing / 2
+
+    def draw(neurons: np.ndarray, n_draws: int) -> np.ndarray:
+        offsets = rng.normal(0.0, radius, size=(2, len(neurons), n_draws))
+        x = np.trunc(mean_x[neurons, None] + offsets[0]).astype(np.int64) % pre_side
+        y = np.trunc(mean_y[neurons, None] + offsets[1]).astype(np.int64) % pre_side
+        feature = rng.integers(0, len(feature_offsets), size=(len(neurons), n_draws))
+        return feature_offsets[feature] + y * pre_side + x
+
+    result = np.empty((n_post, fan_in), dtype=np.int64)
+    pending = np.arange(n_post)
+    candidates = draw(pending, fan_in + fan_in // 2 + 8)
+    for _ in range(_MAX_SAMPLING_ROUNDS):
+        ok, chosen = _first_distinct(candidates, fan_in)
+        result[pending[ok]] = chosen
+        pending = pending[~ok]
+        if len(pending) == 0:
+            result.sort(axis=1)
+            return result
+        candidates = np.concatenate([candidates[~ok], draw(pending, fan_in)], axis=1)
+    raise ConfigError(
+        f"{parameter}: could not draw {fan_in} distinct synapses per neuron within radius "
+        f"{radius:g}; expected a fan-in well below the units the Gaussian reaches"
+    )
+
+
+def unit_rows(weights: np.ndarray) -> np.ndarray:
+    """Scale each row to unit L2 length in place (rows of zeros stay zero); returns it."""
+    norms = np.sqrt(np.einsum("ij,ij->i", weights, weights, dtype=np.float64))
+    scale = np.divide(1.0, norms, out=np.ones_like(norms), where=norms > 0)
+    weights *= scale.astype(weights.dtype)[:, None]
+    return weights
+
+
+class CompetitiveLayer:
+    """A competitive layer with fixed sparse connectivity and plastic weights.
+
+    Args:
+        presynaptic: (N, fan_in) presynaptic indices (int32 after construction).
+        weights: (N, fan_in) float32 weights, copied.
+        side: sheet side; N = side².
+        inhibition_radius, inhibition_contrast, inhibition_width: COMP filter (§5.2).
+        sparseness: p; k = int(N (1 − p)) cells reach threshold.
+        slope: β of the sigmoid.
+        slope_mode: ``"absolute"`` applies β to raw ``h′ − θ`` (classic); ``"relative"``
+            divides ``h′ − θ`` by the standard deviation of ``h′`` over the layer for the
+            same input first, so β is in units of that spread.
+        learning_rate: α.
+        rule: ``"trace"`` or ``"hebb"``.
+        trace_eta: η of the trace.
+        backend: ``"numpy"`` or ``"numba"``.
+    """
+
+    def __init__(
+        self,
+        presynaptic: np.ndarray,
+        weights: np.ndarray,
+        *,
+        side: int,
+        inhibition_radius: float,
+        inhibition_contrast: float,
+        inhibition_width: int,
+        sparseness: float,
+        slope: float,
+        slope_mode: SlopeMode = "absolute",
+        learning_rate: float = 0.1,
+        rule: Rule = "trace",
+        trace_eta: float = 0.8,
+        backend: Backend = "numpy",
+    ):
+        self.side = int(side)
+        self.n_neurons = self.side * self.side
+        self.presynaptic = np.ascontiguousarray(presynaptic, dtype=np.int32)
+        self.weights = np.array(weights, dtype=np.float32, order="C", copy=True)
+        if self.presynaptic.shape != self.weights.shape or self.weights.shape[0] != (
+            self.n_neurons
+        ):
+            raise ValueError(
+                f"presynaptic {self.presynaptic.shape} and weights {self.weights.shape} must "
+                f"both be ({self.n_neurons}, fan_in)"
+            )
+        self.fan_in = self.weights.shape[1]
+        self.filter = inhibition_filter(inhibition_radius, inhibition_contrast, inhibition_width)
+        self._filter_spectrum = np.fft.rfft2(wrap_filter(self.filter, self.side)).astype(
+            np.complex64
+        )
+        self.k = n_winners(self.n_neurons, sparseness)
+        if self.k < 1:
+            raise ConfigError(f"sparseness: leaves no winner in a layer of {self.n_neurons}")
+        self.slope = float(slope)
+        self.slope_mode = slope_mode
+        self.learning_rate = float(learning_rate)
+        self.rule = rule
+        self.trace_eta = float(trace_eta)
+        self.backend = backend
+        self.trace = np.zeros(self.n_neurons, dtype=np.float32)
+        self._post = np.zeros(self.n_neurons, dtype=np.float32)
+        self._drive = np.zeros(self.n_neurons, dtype=np.float32)
+        self._weight_sq = np.zeros(self.n_neurons, dtype=np.float32)
+        self._input_sq = np.zeros(self.n_neurons, dtype=np.float32)
+        if backend == "numba":
+            from dyad.brain import kernels
+
+            self._kernels = kernels
+        elif backend != "numpy":
+            raise ValueError(f"backend: expected 'numpy' or 'numba', got {backend!r}")
+
+    # -- competition (shared by both back-ends) ------------------------------------------
+
+    def inhibit(self, drive: np.ndarray) -> np.ndarray:
+        """Circular convolution with the COMP filter: (..., N) → (..., N) float32."""
+        lead = drive.shape[:-1]
+        sheet = drive.reshape(*lead, self.side, self.side)
+        spectrum = np.fft.rfft2(sheet) * self._filter_spectrum
+        out = np.fft.irfft2(spectrum, s=(self.side, self.side))
+        return out.reshape(*lead, self.n_neurons).astype(np.float32, copy=False)
+
+    def compete(self, inhibited: np.ndarray) -> np.ndarray:
+        """Percentile threshold and sigmoid: (..., N) h′ → (..., N) float32 rates in (0, 1)."""
+        n = self.n_neurons
+        threshold = np.partition(inhibited, n - self.k, axis=-1)[..., n - self.k, None]
+        excess = inhibited - threshold
+        if self.slope_mode == "relative":
+            spread = inhibited.std(axis=-1, keepdims=True)
+            spread = np.where(spread > 0, spread, np.float32(1.0))
+            excess = excess / spread
+        gain = np.float32(-2.0 * self.slope)
+        with np.errstate(over="ignore"):
+            rates = 1.0 / (1.0 + np.exp(gain * excess))
+        return rates.astype(np.float32, copy=False)
+
+    # -- activation -----------------------------------------------------------------------
+
+    def gather(self, presyn_rates: np.ndarray) -> np.ndarray:
+        """Presynaptic values each synapse reads: (..., n_pre) → (..., N, fan_in) float32."""
+        return np.asarray(presyn_rates, dtype=np.float32)[..., self.presynaptic]
+
+    def drive(self, presyn_rates: np.ndarray, *, chunk: int = 16) -> np.ndarray:
+        """Activations for a batch: (n, n_pre) presynaptic rates → (n, N) float32 h."""
+        presyn_rates = np.ascontiguousarray(presyn_rates, dtype=np.float32)
+        n = presyn_rates.shape[0]
+        out = np.empty((n, self.n_neurons), dtype=np.float32)
+        if self.backend == "numba":
+            self._kernels.batch_drive(presyn_rates, self.presynaptic, self.weights, out)
+            return out
+        for start in range(0, n, chunk):
+            gathered = presyn_rates[start : start + chunk, self.presynaptic]
+            out[start : start + chunk] = np.einsum("nij,ij->ni", gathered, self.weights)
+        return out
+
+    def drive_gathered(self, gathered: np.ndarray) -> np.ndarray:
+        """Activations for pre-gathered inputs: (n, N, fan_in) → (n, N) float32 h."""
+        gathered = np.asarray(gathered, dtype=np.float32)
+        if self.backend == "numba":
+            out = np.empty((gathered.shape[0], self.n_neurons), dtype=np.float32)
+            self._kernels.batch_drive_gathered(np.ascontiguousarray(gathered), self.weights, out)
+            return out
+        return np.einsum("nij,ij->ni", gathered, self.weights)
+
+    def respond(self, presyn_rates: np.ndarray, *, gathered: bool = False) -> np.ndarray:
+        """Rates for a batch with learning off.
+
+        Args:
+            presyn_rates: (n, n_pre) presynaptic rates, or (n, N, fan_in) if ``gathered``.
+
+        Returns:
+            (n, N) float32 rates.
+        """
+        drive = self.drive_gathered(presyn_rates) if gathered else self.drive(presyn_rates)
+        return self.compete(self.inhibit(drive))
+
+    # -- one presentation with learning ---------------------------------------------------
+
+    def reset_trace(self) -> None:
+        """Set the trace to zero (between objects; model.md §6.1)."""
+        self.trace[:] = 0.0
+
+    def step(self, presyn: np.ndarray, *, learn: bool = True, gathered: bool = False) -> np.ndarray:
+        """Present one input, compute rates and (optionally) learn.
+
+        Args:
+            presyn: (n_pre,) presynaptic rates, or (N, fan_in) values already gathered for each
+                synapse when ``gathered`` is True. float32.
+            learn: apply the learning rule, renormalise changed rows, update the trace.
+            gathered: see ``presyn``.
+
+        Returns:
+            (N,) float32 rates (a new array).
+        """
+        if self.backend == "numba":
+            k = self._kernels
+            if gathered:
+                k.drive_norms_gathered(
+                    presyn, self.weights, self._drive, self._weight_sq, self._input_sq
+                )
+            else:
+                k.drive_norms(
+                    presyn,
+                    self.presynaptic,
+                    self.weights,
+                    self._drive,
+                    self._weight_sq,
+                    self._input_sq,
+                )
+            rates = self.compete(self.inhibit(self._drive))
+            if learn:
+                post = self._postsynaptic_factor(rates)
+                if gathered:
+                    k.learn_gathered(
+                        presyn,
+                        self.weights,
+                        post,
+                        self.learning_rate,
+                        self._drive,
+                        self._weight_sq,
+                        self._input_sq,
+                    )
+                else:
+                    k.learn(
+                        presyn,
+                        self.presynaptic,
+                        self.weights,
+                        post,
+                        self.learning_rate,
+                        self._drive,
+                        self._weight_sq,
+                        self._input_sq,
+                    )
+                self._update_trace(rates)
+            return rates
+        values = presyn if gathered else presyn[self.presynaptic]
+        drive = np.einsum("ij,ij->i", self.weights, values)
+        rates = self.compete(self.inhibit(drive))
+        if learn:
+            post = self._postsynaptic_factor(rates)
+            self.weights += (np.float32(self.learning_rate) * post)[:, None] * values
+            norms = np.sqrt(np.einsum("ij,ij->i", self.weights, self.weights, dtype=np.float64))
+            changed = (post != 0) & (norms > 0)
+            scale = np.divide(1.0, norms, out=np.ones_like(norms), where=changed)
+            self.weights *= scale.astype(np.float32)[:, None]
+            self._update_trace(rates)
+        return rates
+
+    def _postsynaptic_factor(self, rates: np.ndarray) -> np.ndarray:
+        """The postsynaptic term of Δw: the rate (Hebb) or the trace before its update."""
+        if self.rule == "hebb":
+            return rates
+        np.copyto(self._post, self.trace)
+        return self._post
+
+    def _update_trace(self, rates: np.ndarray) -> None:
+        eta = np.float32(self.trace_eta)
+        self.trace *= eta
+        self.trace += (np.float32(1.0) - eta) * rates
+
+
+__all__ = [
+    "CompetitiveLayer",
+    "inhibition_filter",
+    "n_winners",
+    "sample_presynaptic",
+    "unit_rows",
+    "wrap_filter",
+]

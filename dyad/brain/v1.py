@@ -1,0 +1,263 @@
+"""V1: a fixed bank of Gabor filters applied by FFT (model.md §3).
+
+Each image is placed on a canvas twice its side filled with the padding grey, convolved with
+every Gabor kernel, cropped back to the image, divided by the map's Frobenius norm and
+rectified. The result is a stack of non-negative "firing-rate" maps that layer 1 of VisNet
+samples.
+
+Map order is orientation-major, then wavelength, then phase (model.md §3.5):
+``map = (orientation * n_wavelengths + wavelength) * n_phases + phase``.
+
+Implementation notes (all exact, not approximations):
+
+- The kernels have zero mean, so convolving the constant padding grey gives 0. The grey is
+  therefore subtracted from the image before the FFT and the canvas is zero-padded, which is
+  the same convolution with better float32 precision.
+- The convolution is circular on the 2H × 2W canvas. Every kernel is at most ``2H + 1`` wide
+  (checked in :class:`V1Config`), so for pixels inside the image the wrap-around reaches only
+  padding, and circular, grey-padded and "same" convolution agree on the crop.
+- Kernels that are the negative of another kernel (phase ψ + π versus ψ) share one FFT: the
+  second map is the first with its sign flipped before rectification. With the classic phases
+  (0, π) this halves the work.
+- The inverse transform is done in two 1-D stages and only the rows of the crop go through the
+  second stage.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.fft
+
+from dyad.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+_CLASSIC_ORIENTATIONS = (0.0, math.pi / 4, math.pi / 2, 3 * math.pi / 4)
+
+
+def _as_float_tuple(value: object) -> tuple[float, ...] | object:
+    if isinstance(value, list | tuple | np.ndarray):
+        return tuple(float(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class V1Config:
+    """Parameters of the Gabor filter bank (model.md §3; defaults are classic VisNet).
+
+    Attributes:
+        image_size: side of the square input images in pixels (classic 128).
+        wavelengths: Gabor wavelengths λ in pixels (classic 2, 4, 8, 16).
+        orientations: Gabor orientations θ in radians (classic 0, π/4, π/2, 3π/4).
+        phases: Gabor phase offsets ψ in radians (classic 0 and π: on/off bar detectors).
+        bandwidth: spatial-frequency bandwidth b in octaves (classic 1.5).
+        aspect_ratio: spatial aspect ratio γ; σ_y = σ_x / γ (classic 0.5).
+        padding_grey: grey level (0–255 scale) of the padding canvas and of a uniform
+            background (classic 128).
+    """
+
+    image_size: int = 128
+    wavelengths: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0)
+    orientations: tuple[float, ...] = field(default=_CLASSIC_ORIENTATIONS)
+    phases: tuple[float, ...] = (0.0, math.pi)
+    bandwidth: float = 1.5
+    aspect_ratio: float = 0.5
+    padding_grey: float = 128.0
+
+    def __post_init__(self) -> None:
+        for name in ("wavelengths", "orientations", "phases"):
+            object.__setattr__(self, name, _as_float_tuple(getattr(self, name)))
+        problems: list[str] = []
+        if not _is_int(self.image_size) or self.image_size < 1:
+            problems.append(f"image_size: expected a positive integer, got {self.image_size!r}")
+        for name in ("wavelengths", "orientations", "phases"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or len(value) == 0:
+                problems.append(f"{name}: expected a non-empty tuple of numbers, got {value!r}")
+            elif not all(math.isfinite(v) for v in value):
+                problems.append(f"{name}: expected finite numbers, got {value!r}")
+        if isinstance(self.wavelengths, tuple) and any(w <= 0 for w in self.wavelengths):
+            problems.append(f"wavelengths: expected positive values, got {self.wavelengths!r}")
+        if not _is_number(self.bandwidth) or self.bandwidth <= 0:
+            problems.append(f"bandwidth: expected a positive number, got {self.bandwidth!r}")
+        if not _is_number(self.aspect_ratio) or self.aspect_ratio <= 0:
+            problems.append(f"aspect_ratio: expected a positive number, got {self.aspect_ratio!r}")
+        if not _is_number(self.padding_grey) or not math.isfinite(self.padding_grey):
+            problems.append(f"padding_grey: expected a finite number, got {self.padding_grey!r}")
+        if not problems:
+            for wavelength in self.wavelengths:
+                side = self.kernel_side(wavelength)
+                if side > 2 * self.image_size + 1:
+                    problems.append(
+                        f"wavelengths: the kernel for λ = {wavelength:g} is {side} px wide, "
+                        f"expected at most 2 × image_size + 1 = {2 * self.image_size + 1}"
+                    )
+        if problems:
+            raise ConfigError(problems)
+
+    @property
+    def n_maps(self) -> int:
+        """Number of V1 maps: orientations × wavelengths × phases (classic 32)."""
+        return len(self.orientations) * len(self.wavelengths) * len(self.phases)
+
+    @property
+    def n_features_per_wavelength(self) -> int:
+        """V1 maps per wavelength: orientations × phases (classic 8)."""
+        return len(self.orientations) * len(self.phases)
+
+    def map_index(self, orientation: int, wavelength: int, phase: int) -> int:
+        """Index of a map in the V1 stack (orientation-major, then wavelength, then phase)."""
+        return (orientation * len(self.wavelengths) + wavelength) * len(self.phases) + phase
+
+    def sigmas(self, wavelength: float) -> tuple[float, float]:
+        """(σ_x, σ_y) of the Gaussian envelope for a wavelength, from the bandwidth (§3.3)."""
+        b = self.bandwidth
+        sigma = wavelength / math.pi * math.sqrt(math.log(2) / 2) * (2**b + 1) / (2**b - 1)
+        return sigma, sigma / self.aspect_ratio
+
+    def kernel_side(self, wavelength: float) -> int:
+        """Kernel side: integer part of 8·max(σ_x, σ_y), made odd (13/25/51/101 classic)."""
+        side = int(8 * max(self.sigmas(wavelength)))
+        return side + 1 if side % 2 == 0 else side
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def gabor_kernel(
+    wavelength: float, orientation: float, phase: float, config: V1Config
+) -> np.ndarray:
+    """One Gabor kernel, zero-mean and unit L2 norm (model.md §3.3).
+
+    g(x, y) = exp(−½ (x′²/σx² + y′²/σy²)) · cos(2π x′/λ + ψ) with x′ = x cos θ + y sin θ,
+    y′ = −x sin θ + y cos θ; x points right (columns) and y points up (rows reversed).
+
+    Returns:
+        (side, side) float64 kernel with side = ``config.kernel_side(wavelength)``.
+    """
+    sigma_x, sigma_y = config.sigmas(wavelength)
+    side = config.kernel_side(wavelength)
+    half = side // 2
+    coords = np.arange(-half, half + 1, dtype=np.float64)
+    x = coords[None, :]
+    y = -coords[:, None]
+    x_rot = x * math.cos(orientation) + y * math.sin(orientation)
+    y_rot = -x * math.sin(orientation) + y * math.cos(orientation)
+    envelope = np.exp(-0.5 * (x_rot**2 / sigma_x**2 + y_rot**2 / sigma_y**2))
+    kernel = envelope * np.cos(2 * math.pi * x_rot / wavelength + phase)
+    kernel -= kernel.mean()
+    norm = np.linalg.norm(kernel)
+    if norm > 0:
+        kernel /= norm
+    return kernel
+
+
+class V1:
+    """The Gabor filter bank with its kernels transformed once to the frequency domain.
+
+    Args:
+        config: filter-bank parameters.
+        batch_size: images transformed together (bounds the temporary memory, about
+            5 MB per image at the classic size).
+        workers: threads scipy.fft may use; 1 keeps V1 from competing with other work.
+    """
+
+    def __init__(self, config: V1Config | None = None, *, batch_size: int = 8, workers: int = 1):
+        self.config = config if config is not None else V1Config()
+        self.batch_size = int(batch_size)
+        self.workers = int(workers)
+        size = self.config.image_size
+        canvas = 2 * size
+        bases: list[np.ndarray] = []
+        # For each map: which base kernel's response it uses, and with which sign.
+        base_of_map = np.empty(self.config.n_maps, dtype=np.intp)
+        sign_of_map = np.empty(self.config.n_maps, dtype=np.float32)
+        #: the kernel of every map, in map order: (side, side) float64 arrays.
+        self.kernels: list[np.ndarray] = [np.empty(0)] * self.config.n_maps
+        for o, theta in enumerate(self.config.orientations):
+            for w, wavelength in enumerate(self.config.wavelengths):
+                for p, psi in enumerate(self.config.phases):
+                    kernel = gabor_kernel(wavelength, theta, psi, self.config)
+                    index = self.config.map_index(o, w, p)
+                    self.kernels[index] = kernel
+                    for b, base in enumerate(bases):
+                        if base.shape == kernel.shape and np.allclose(base, -kernel, atol=1e-9):
+                            base_of_map[index], sign_of_map[index] = b, -1.0
+                            break
+                        if base.shape == kernel.shape and np.allclose(base, kernel, atol=1e-9):
+                            base_of_map[index], sign_of_map[index] = b, 1.0
+                            break
+                    else:
+                        base_of_map[index], sign_of_map[index] = len(bases), 1.0
+                        bases.append(kernel)
+        spectra = np.empty((len(bases), canvas, size + 1), dtype=np.complex64)
+        for b, kernel in enumerate(bases):
+            half = kernel.shape[0] // 2
+            placed = np.zeros((canvas, canvas), dtype=np.float64)
+            rows = (np.arange(kernel.shape[0]) - half) % canvas
+            # np.add.at accumulates, so a kernel wider than the canvas would alias correctly.
+            np.add.at(placed, (rows[:, None], rows[None, :]), kernel)
+            spectra[b] = scipy.fft.rfft2(placed)
+        self._spectra = spectra
+        self._base_of_map = base_of_map
+        self._sign_of_map = sign_of_map
+        logger.debug("V1: %d maps from %d distinct kernels", self.config.n_maps, len(bases))
+
+    @property
+    def n_maps(self) -> int:
+        return self.config.n_maps
+
+    def filter(self, images: np.ndarray) -> np.ndarray:
+        """Filter images into rectified, normalised V1 maps.
+
+        Args:
+            images: (n, H, W) grey levels on the 0–255 scale (H = W = ``image_size``); a
+                single (H, W) image is accepted and returned with n = 1.
+
+        Returns:
+            (n, n_maps, H, W) float32, every value ≥ 0. A map with zero response (a blank
+            image) stays all zero.
+        """
+        images = np.asarray(images)
+        if images.ndim == 2:
+            images = images[None]
+        size = self.config.image_size
+        if images.ndim != 3 or images.shape[1:] != (size, size):
+            raise ValueError(
+                f"images: expected shape (n, {size}, {size}), got {tuple(images.shape)}"
+            )
+        n = images.shape[0]
+        out = np.empty((n, self.n_maps, size, size), dtype=np.float32)
+        for start in range(0, n, self.batch_size):
+            stop = min(n, start + self.batch_size)
+            self._filter_batch(images[start:stop], out[start:stop])
+        return out
+
+    def _filter_batch(self, images: np.ndarray, out: np.ndarray) -> None:
+        size = self.config.image_size
+        canvas = 2 * size
+        centred = images.astype(np.float32) - np.float32(self.config.padding_grey)
+        spectrum = scipy.fft.rfft2(centred, s=(canvas, canvas), workers=self.workers)
+        product = spectrum[:, None] * self._spectra[None]
+        # Inverse FFT over rows, keep the rows of the crop, then over columns.
+        rows = scipy.fft.ifft(product, axis=-2, overwrite_x=True, workers=self.workers)
+        rows = rows[..., :size, :]
+        responses = scipy.fft.irfft(rows, n=canvas, axis=-1, workers=self.workers)
+        responses = responses[..., :size]
+        sq = np.einsum("nbij,nbij->nb", responses, responses, dtype=np.float64)
+        norms = np.sqrt(sq)
+        inverse = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        for m in range(self.n_maps):
+            b = self._base_of_map[m]
+            scale = (inverse[:, b] * self._sign_of_map[m]).astype(np.float32)
+            np.multiply(responses[:, b], scale[:, None, None], out=out[:, m])
+        np.maximum(out, 0.0, out=out)

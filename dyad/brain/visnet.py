@@ -1,0 +1,538 @@
+"""VisNet: four competitive layers over V1, trained layer by layer (model.md §3–6).
+
+Layer 1 samples the V1 stack (per wavelength counts 201/50/13/8, orientation and phase uniform);
+layers 2–4 sample the layer below. Every layer has Gaussian toroidal connectivity, unit-length
+weight rows, COMP lateral inhibition, a percentile threshold and a sigmoid, and learns by the trace
+rule (or Hebb). Training is layer by layer: for layer r, every epoch presents all objects in
+order (reversed on odd epochs) with their transforms contiguous, propagates through layers 1..r
+and learns in layer r only, resetting layer r's trace between objects (§6.4).
+
+Because layers below r are frozen while r trains, their rates for each training image do not
+change; :meth:`VisNet.fit` therefore computes layer r − 1's rates for all images once and then runs
+the epochs of layer r on them. This is exactly the same computation as propagating from V1 every
+time, only cheaper. Layer 1's inputs are pre-gathered: the V1 values each synapse reads,
+(N1, fan_in1) per image, about half the size of the V1 stack (model.md §14).
+
+**Sigmoid scale (model.md §5.4).** With dyad's V1 (unit Frobenius norm per map) and face images,
+the classic β applied to raw ``h′ − θ`` makes layers 2–4 all-or-none: the COMP centre weights
+(34–157) spread ``h′`` so widely that ``2β · std(h′)`` is about 20 in layer 1 and 200–2500 in
+layers 2–4, and only ~0.1 % of cells get a rate between 0.1 and 0.9 — a hard k-winners-take-all.
+The default is therefore ``slope_mode = "relative"``: ``h′ − θ`` is divided by the standard
+deviation of ``h′`` over the layer for the same image and ``relative_slope`` β′ = 5 replaces β.
+That keeps the Treves–Rolls sparseness close to 1 − p (e.g. 0.11 for p = 0.91) while 5–7 % of
+layer-3/4 cells respond in a graded way. ``slope_mode = "absolute"`` with ``slope`` is the classic
+rule. Measurements: ``benchmarks/results/visnet.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Literal, Self
+
+import numpy as np
+
+from dyad.brain.layer import Backend, CompetitiveLayer, n_winners, sample_presynaptic, unit_rows
+from dyad.brain.v1 import V1Config
+from dyad.errors import ConfigError
+from dyad.progress import progress_bar
+
+logger = logging.getLogger(__name__)
+
+_PER_LAYER = (
+    "fan_in",
+    "fan_in_radius",
+    "inhibition_radius",
+    "inhibition_contrast",
+    "inhibition_width",
+    "sparseness",
+    "slope",
+    "relative_slope",
+    "learning_rate",
+    "epochs",
+)
+_INTEGER_FIELDS = ("fan_in", "inhibition_width", "epochs", "l1_fan_in")
+
+
+@dataclass(frozen=True)
+class VisNetConfig:
+    """Sizes and constants of VisNet; defaults are the classic values (model.md §4–6, §15).
+
+    Per-layer values are tuples of length ``n_layers``.
+
+    Attributes:
+        v1: the Gabor filter bank feeding layer 1.
+        n_layers: number of competitive layers (4).
+        layer_side: side of every layer's square sheet (32 → 1024 neurons).
+        fan_in: synapses per neuron (272, 100, 100, 100); layer 1's equals ``sum(l1_fan_in)``.
+        l1_fan_in: layer-1 synapses per V1 wavelength, in ``v1.wavelengths`` order
+            (201, 50, 13, 8 for λ = 2, 4, 8, 16).
+        fan_in_radius: σ of the Gaussian sampling, in presynaptic units (6, 6, 9, 12).
+        inhibition_radius: σ_I of the COMP filter (1.38, 2.7, 4.0, 6.0).
+        inhibition_contrast: δ of the COMP filter (1.5, 1.5, 1.6, 1.4).
+        inhibition_width: odd COMP filter side W (7, 11, 17, 25).
+        sparseness: percentile p; k = int(N (1 − p)) cells reach threshold
+            (0.992, 0.98, 0.88, 0.91).
+        slope: classic sigmoid β on raw h′ − θ (190, 40, 75, 26); used when
+            ``slope_mode == "absolute"``.
+        relative_slope: β′ on (h′ − θ)/std(h′); used when ``slope_mode == "relative"``.
+        slope_mode: ``"relative"`` (default, see the module docstring) or ``"absolute"``.
+        learning_rate: α per layer (0.1 each).
+        rule: ``"trace"`` (default) or ``"hebb"``.
+        trace_eta: η of the trace (0.8).
+        epochs: training epochs per layer (40 each).
+    """
+
+    v1: V1Config = field(default_factory=V1Config)
+    n_layers: int = 4
+    layer_side: int = 32
+    fan_in: tuple[int, ...] = (272, 100, 100, 100)
+    l1_fan_in: tuple[int, ...] = (201, 50, 13, 8)
+    fan_in_radius: tuple[float, ...] = (6.0, 6.0, 9.0, 12.0)
+    inhibition_radius: tuple[float, ...] = (1.38, 2.7, 4.0, 6.0)
+    inhibition_contrast: tuple[float, ...] = (1.5, 1.5, 1.6, 1.4)
+    inhibition_width: tuple[int, ...] = (7, 11, 17, 25)
+    sparseness: tuple[float, ...] = (0.992, 0.98, 0.88, 0.91)
+    slope: tuple[float, ...] = (190.0, 40.0, 75.0, 26.0)
+    relative_slope: tuple[float, ...] = (5.0, 5.0, 5.0, 5.0)
+    slope_mode: Literal["absolute", "relative"] = "relative"
+    learning_rate: tuple[float, ...] = (0.1, 0.1, 0.1, 0.1)
+    rule: Literal["trace", "hebb"] = "trace"
+    trace_eta: float = 0.8
+    epochs: tuple[int, ...] = (40, 40, 40, 40)
+
+    @classmethod
+    def small(cls, **overrides: object) -> VisNetConfig:
+        """A quick configuration for tests and demos: 64 px images, 16×16 layers.
+
+        The geometry is the classic one scaled to half the image and layer side: V1 spacing
+        per layer-1 neuron stays ≈ 4 px, layer-2–4 radii and inhibition widths shrink with the
+        sheet, fan-ins shrink so that the percentage sampled stays similar, and 5 epochs per
+        layer. Any field can be overridden by keyword.
+        """
+        values: dict[str, object] = dict(
+            v1=V1Config(image_size=64),
+            n_layers=4,
+            layer_side=16,
+            fan_in=(66, 40, 40, 40),
+            l1_fan_in=(40, 16, 6, 4),
+            fan_in_radius=(6.0, 3.0, 4.5, 6.0),
+            inhibition_radius=(1.38, 1.38, 2.0, 3.0),
+            inhibition_contrast=(1.5, 1.5, 1.6, 1.4),
+            inhibition_width=(7, 7, 9, 13),
+            sparseness=(0.97, 0.95, 0.88, 0.9),
+            epochs=(5, 5, 5, 5),
+        )
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def __post_init__(self) -> None:
+        for name in _PER_LAYER + ("l1_fan_in",):
+            value = getattr(self, name)
+            if isinstance(value, list | np.ndarray):
+                object.__setattr__(self, name, tuple(value))
+        problems: list[str] = []
+        if not isinstance(self.v1, V1Config):
+            problems.append(f"v1: expected a V1Config, got {type(self.v1).__name__}")
+        if not _is_int(self.n_layers) or self.n_layers < 1:
+            problems.append(f"n_layers: expected a positive integer, got {self.n_layers!r}")
+        if not _is_int(self.layer_side) or self.layer_side < 1:
+            problems.append(f"layer_side: expected a positive integer, got {self.layer_side!r}")
+        if problems:
+            raise ConfigError(problems)
+        n_neurons = self.layer_side**2
+        for name in _PER_LAYER:
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or len(value) != self.n_layers:
+                problems.append(
+                    f"{name}: expected a tuple of {self.n_layers} values (one per layer), "
+                    f"got {value!r}"
+                )
+                continue
+            check_int = name in _INTEGER_FIELDS
+            for i, v in enumerate(value):
+                ok = _is_int(v) if check_int else _is_number(v) and math.isfinite(v)
+                if not ok:
+                    kind = "an integer" if check_int else "a finite number"
+                    problems.append(f"{name}[{i}]: expected {kind}, got {v!r}")
+        bad_types = {p.split("[")[0].split(":")[0] for p in problems}
+
+        def per_layer(name: str) -> tuple:
+            return () if name in bad_types else getattr(self, name)
+
+        for i, v in enumerate(per_layer("fan_in")):
+            presynaptic = "layer 1's V1 units" if i == 0 else f"layer {i}'s {n_neurons} neurons"
+            limit = None if i == 0 else n_neurons
+            if v < 1:
+                problems.append(f"fan_in[{i}]: expected a positive integer, got {v}")
+            elif limit is not None and v > limit:
+                problems.append(f"fan_in[{i}]: expected at most {limit} ({presynaptic}), got {v}")
+        for name in ("fan_in_radius", "inhibition_radius", "slope", "relative_slope"):
+            for i, v in enumerate(per_layer(name)):
+                if v <= 0:
+                    problems.append(f"{name}[{i}]: expected a positive number, got {v}")
+        for i, v in enumerate(per_layer("inhibition_contrast")):
+            if v < 0:
+                problems.append(f"inhibition_contrast[{i}]: expected a number ≥ 0, got {v}")
+        for i, v in enumerate(per_layer("inhibition_width")):
+            if v < 1 or v % 2 == 0:
+                problems.append(f"inhibition_width[{i}]: expected an odd positive integer, got {v}")
+        for i, v in enumerate(per_layer("sparseness")):
+            if not 0 < v < 1:
+                problems.append(f"sparseness[{i}]: expected a value in (0, 1), got {v}")
+            elif n_winners(n_neurons, v) < 1:
+                problems.append(
+                    f"sparseness[{i}]: expected at most {1 - 1 / n_neurons:.6g} so that "
+                    f"int(N (1 − p)) ≥ 1 of {n_neurons} neurons wins, got {v}"
+                )
+        for i, v in enumerate(per_layer("learning_rate")):
+            if v < 0:
+                problems.append(f"learning_rate[{i}]: expected a number ≥ 0, got {v}")
+        for i, v in enumerate(per_layer("epochs")):
+            if v < 0:
+                problems.append(f"epochs[{i}]: expected an integer ≥ 0, got {v}")
+        if self.slope_mode not in ("absolute", "relative"):
+            problems.append(
+                f"slope_mode: expected 'absolute' or 'relative', got {self.slope_mode!r}"
+            )
+        if self.rule not in ("trace", "hebb"):
+            problems.append(f"rule: expected 'trace' or 'hebb', got {self.rule!r}")
+        if not _is_number(self.trace_eta) or not 0 <= self.trace_eta < 1:
+            problems.append(f"trace_eta: expected a number in [0, 1), got {self.trace_eta!r}")
+        problems.extend(self._check_layer1())
+        if problems:
+            raise ConfigError(problems)
+
+    def _check_layer1(self) -> list[str]:
+        if not isinstance(self.v1, V1Config):
+            return []
+        value = self.l1_fan_in
+        n_wavelengths = len(self.v1.wavelengths)
+        if not isinstance(value, tuple) or len(value) != n_wavelengths:
+            return [
+                f"l1_fan_in: expected a tuple of {n_wavelengths} integers (one per V1 "
+                f"wavelength), got {value!r}"
+            ]
+        problems = []
+        units = self.v1.image_size**2 * self.v1.n_features_per_wavelength
+        for w, v in enumerate(value):
+            if not _is_int(v) or v < 0:
+                problems.append(f"l1_fan_in[{w}]: expected an integer ≥ 0, got {v!r}")
+            elif v > units:
+                problems.append(
+                    f"l1_fan_in[{w}]: expected at most {units} (V1 units of wavelength "
+                    f"{self.v1.wavelengths[w]:g}), got {v}"
+                )
+        if not problems and isinstance(self.fan_in, tuple) and self.fan_in:
+            if sum(value) != self.fan_in[0]:
+                problems.append(
+                    f"fan_in[0]: expected sum(l1_fan_in) = {sum(value)}, got {self.fan_in[0]}"
+                )
+        return problems
+
+    @property
+    def n_neurons(self) -> int:
+        """Neurons per layer (layer_side²)."""
+        return self.layer_side**2
+
+    def winners(self, layer: int) -> int:
+        """k = int(N (1 − p)) for a layer (0-based)."""
+        return n_winners(self.n_neurons, self.sparseness[layer])
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def _resolve_backend(backend: str) -> Backend:
+    if backend == "auto":
+        try:
+            import numba  # noqa: F401
+        except ImportError:  # pragma: no cover - numba is a dependency
+            return "numpy"
+        return "numba"
+    if backend not in ("numpy", "numba"):
+        raise ValueError(f"backend: expected 'auto', 'numpy' or 'numba', got {backend!r}")
+    return backend  # type: ignore[return-value]
+
+
+class VisNet:
+    """The VisNet stack: connectivity, weights, forward passes and layer-by-layer training.
+
+    Args:
+        config: network parameters.
+        rng: the run's generator; consumed to draw connectivity and initial weights.
+        backend: ``"numba"`` (compiled kernels), ``"numpy"`` (reference) or ``"auto"``
+            (numba when importable). Both give the same results to float32 rounding.
+    """
+
+    def __init__(
+        self,
+        config: VisNetConfig | None = None,
+        rng: np.random.Generator | None = None,
+        *,
+        backend: str = "auto",
+    ):
+        self.config = config if config is not None else VisNetConfig()
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+        self.backend = _resolve_backend(backend)
+        arrays: dict[str, np.ndarray] = {}
+        for layer in range(self.config.n_layers):
+            presynaptic = self._sample_layer(layer, rng)
+            weights = rng.random(presynaptic.shape, dtype=np.float32)
+            arrays[f"layer{layer + 1}.presynaptic"] = presynaptic.astype(np.int32)
+            arrays[f"layer{layer + 1}.weights"] = unit_rows(weights)
+        self.layers = self._build_layers(arrays)
+
+    # -- construction -------------------------------------------------------------------------
+
+    def _sample_layer(self, layer: int, rng: np.random.Generator) -> np.ndarray:
+        cfg = self.config
+        if layer > 0:
+            return sample_presynaptic(
+                rng,
+                cfg.layer_side,
+                cfg.layer_side,
+                cfg.fan_in_radius[layer],
+                cfg.fan_in[layer],
+                parameter=f"fan_in[{layer}]",
+            )
+        v1 = cfg.v1
+        map_size = v1.image_size**2
+        groups = []
+        for w in range(len(v1.wavelengths)):
+            offsets = np.array(
+                [
+                    v1.map_index(o, w, p) * map_size
+                    for o in range(len(v1.orientations))
+                    for p in range(len(v1.phases))
+                ],
+                dtype=np.int64,
+            )
+            groups.append(
+                sample_presynaptic(
+                    rng,
+                    cfg.layer_side,
+                    v1.image_size,
+                    cfg.fan_in_radius[0],
+                    cfg.l1_fan_in[w],
+                    offsets,
+                    parameter=f"l1_fan_in[{w}]",
+                )
+            )
+        presynaptic = np.concatenate(groups, axis=1)
+        presynaptic.sort(axis=1)
+        return presynaptic
+
+    def _build_layers(self, arrays: dict[str, np.ndarray]) -> list[CompetitiveLayer]:
+        cfg = self.config
+        relative = cfg.slope_mode == "relative"
+        return [
+            CompetitiveLayer(
+                arrays[f"layer{i + 1}.presynaptic"],
+                arrays[f"layer{i + 1}.weights"],
+                side=cfg.layer_side,
+                inhibition_radius=cfg.inhibition_radius[i],
+                inhibition_contrast=cfg.inhibition_contrast[i],
+                inhibition_width=cfg.inhibition_width[i],
+                sparseness=cfg.sparseness[i],
+                slope=cfg.relative_slope[i] if relative else cfg.slope[i],
+                slope_mode=cfg.slope_mode,
+                learning_rate=cfg.learning_rate[i],
+                rule=cfg.rule,
+                trace_eta=cfg.trace_eta,
+                backend=self.backend,
+            )
+            for i in range(cfg.n_layers)
+        ]
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Connectivity and weights for caching: ``layer{i}.presynaptic`` (N, F) int32 and
+        ``layer{i}.weights`` (N, F) float32 for i = 1..n_layers (copies)."""
+        arrays: dict[str, np.ndarray] = {}
+        for i, layer in enumerate(self.layers):
+            arrays[f"layer{i + 1}.presynaptic"] = layer.presynaptic.copy()
+            arrays[f"layer{i + 1}.weights"] = layer.weights.copy()
+        return arrays
+
+    @classmethod
+    def from_arrays(
+        cls, config: VisNetConfig, arrays: dict[str, np.ndarray], *, backend: str = "auto"
+    ) -> Self:
+        """Rebuild a network saved with :meth:`to_arrays` (exact round trip).
+
+        Raises:
+            ConfigError: an array is missing or does not fit ``config`` (wrong shape, dtype or
+                an index outside the presynaptic layer), e.g. a stale cache.
+        """
+        problems = []
+        n_pre = config.v1.n_maps * config.v1.image_size**2
+        for i in range(config.n_layers):
+            expected = (config.n_neurons, config.fan_in[i])
+            for kind in ("presynaptic", "weights"):
+                key = f"layer{i + 1}.{kind}"
+                value = arrays.get(key)
+                if value is None:
+                    problems.append(f"arrays[{key!r}]: missing")
+                elif np.shape(value) != expected:
+                    problems.append(
+                        f"arrays[{key!r}]: expected shape {expected}, got {np.shape(value)}"
+                    )
+                elif kind == "presynaptic" and (
+                    not np.issubdtype(np.asarray(value).dtype, np.integer)
+                    or (value.size and (value.min() < 0 or value.max() >= n_pre))
+                ):
+                    problems.append(
+                        f"arrays[{key!r}]: expected integer indices in [0, {n_pre}), got "
+                        f"{np.asarray(value).dtype} values"
+                    )
+                elif kind == "weights" and not np.all(np.isfinite(value)):
+                    problems.append(f"arrays[{key!r}]: expected finite weights")
+            n_pre = config.n_neurons
+        if problems:
+            raise ConfigError(problems)
+        net = cls.__new__(cls)
+        net.config = config
+        net.backend = _resolve_backend(backend)
+        net.layers = net._build_layers(arrays)
+        return net
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    @property
+    def n_outputs(self) -> int:
+        """Neurons in the last layer."""
+        return self.config.n_neurons
+
+    def _check_maps(self, v1_maps: np.ndarray, lead: int, name: str) -> np.ndarray:
+        v1 = self.config.v1
+        maps = np.asarray(v1_maps)
+        tail = (v1.n_maps, v1.image_size, v1.image_size)
+        if maps.ndim != lead + 3 or maps.shape[lead:] != tail:
+            dims = "n_objects, n_transforms" if lead == 2 else "n"
+            raise ValueError(
+                f"{name}: expected shape ({dims}, {', '.join(map(str, tail))}), "
+                f"got {tuple(maps.shape)}"
+            )
+        return maps
+
+    def gather_v1(self, v1_maps: np.ndarray) -> np.ndarray:
+        """The V1 values layer-1 synapses read: (..., n_maps, H, W) → (..., N1, fan_in1) float32."""
+        v1 = self.config.v1
+        maps = np.asarray(v1_maps, dtype=np.float32)
+        lead = maps.shape[:-3]
+        flat = maps.reshape(-1, v1.n_maps * v1.image_size**2)
+        presynaptic = self.layers[0].presynaptic
+        out = np.empty((flat.shape[0], *presynaptic.shape), dtype=np.float32)
+        for i in range(flat.shape[0]):
+            np.take(flat[i], presynaptic, out=out[i])
+        return out.reshape(*lead, *presynaptic.shape)
+
+    # -- forward ------------------------------------------------------------------------------
+
+    def layer_rates(self, v1_maps: np.ndarray) -> list[np.ndarray]:
+        """Rates of every layer with learning off.
+
+        Args:
+            v1_maps: (n, n_maps, H, W) V1 stacks from :meth:`dyad.brain.v1.V1.filter`.
+
+        Returns:
+            One (n, N) float32 array per layer, layer 1 first.
+        """
+        maps = self._check_maps(v1_maps, 1, "v1_maps")
+        flat = np.ascontiguousarray(maps, dtype=np.float32).reshape(maps.shape[0], -1)
+        rates = [self.layers[0].respond(flat)]
+        for layer in self.layers[1:]:
+            rates.append(layer.respond(rates[-1]))
+        return rates
+
+    def transform(self, v1_maps: np.ndarray) -> np.ndarray:
+        """Last-layer (L4) rates with learning off: (n, n_maps, H, W) → (n, N) float32."""
+        return self.layer_rates(v1_maps)[-1]
+
+    def step(
+        self, layer1_input: np.ndarray, learn_layers: tuple[int, ...] | range = ()
+    ) -> list[np.ndarray]:
+        """Present one image through all layers, learning in the listed layers (0-based).
+
+        Args:
+            layer1_input: (N1, fan_in1) float32, one image's output of :meth:`gather_v1`.
+            learn_layers: layers that apply their learning rule on this presentation.
+
+        Returns:
+            One (N,) float32 rate vector per layer.
+        """
+        rates = [self.layers[0].step(layer1_input, learn=0 in learn_layers, gathered=True)]
+        for i, layer in enumerate(self.layers[1:], start=1):
+            rates.append(layer.step(rates[-1], learn=i in learn_layers))
+        return rates
+
+    def reset_traces(self) -> None:
+        """Zero the trace of every layer."""
+        for layer in self.layers:
+            layer.reset_trace()
+
+    # -- training -----------------------------------------------------------------------------
+
+    def fit(self, v1_maps: np.ndarray, progress: bool | None = False) -> Self:
+        """Train layer by layer (model.md §6.4).
+
+        Args:
+            v1_maps: (n_objects, n_transforms, n_maps, H, W) V1 stacks; objects (e.g.
+                expressions) in order, each object's transforms contiguous.
+            progress: show one progress bar per layer (epochs) on stderr.
+
+        Returns:
+            self, trained.
+        """
+        maps = self._check_maps(v1_maps, 2, "v1_maps")
+        return self.fit_gathered(self.gather_v1(maps), progress=progress)
+
+    def fit_gathered(self, layer1_inputs: np.ndarray, progress: bool | None = False) -> Self:
+        """As :meth:`fit` from pre-gathered layer-1 inputs.
+
+        Args:
+            layer1_inputs: (n_objects, n_transforms, N1, fan_in1) float32 from
+                :meth:`gather_v1`.
+            progress: show one progress bar per layer on stderr.
+        """
+        inputs = np.ascontiguousarray(layer1_inputs, dtype=np.float32)
+        expected = self.layers[0].presynaptic.shape
+        if inputs.ndim != 4 or inputs.shape[2:] != expected or 0 in inputs.shape[:2]:
+            raise ValueError(
+                f"layer1_inputs: expected shape (n_objects, n_transforms, {expected[0]}, "
+                f"{expected[1]}), got {tuple(inputs.shape)}"
+            )
+        n_objects, n_transforms = inputs.shape[:2]
+        gathered = True
+        for index, layer in enumerate(self.layers):
+            if index > 0:
+                below = self.layers[index - 1]
+                flat = inputs.reshape(n_objects * n_transforms, *inputs.shape[2:])
+                inputs = below.respond(flat, gathered=gathered).reshape(n_objects, n_transforms, -1)
+                gathered = False
+            epochs = self.config.epochs[index]
+            with progress_bar(
+                length=epochs, label=f"VisNet layer {index + 1}", enabled=bool(progress)
+            ) as bar:
+                for epoch in range(epochs):
+                    order = range(n_objects) if epoch % 2 == 0 else range(n_objects - 1, -1, -1)
+                    for obj in order:
+                        layer.reset_trace()
+                        for t in range(n_transforms):
+                            layer.step(inputs[obj, t], learn=True, gathered=gathered)
+                    bar.update(1)
+            layer.reset_trace()
+            logger.debug("trained VisNet layer %d for %d epochs", index + 1, epochs)
+        return self
+
+
+__all__ = ["VisNet", "VisNetConfig"]

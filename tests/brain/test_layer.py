@@ -1,0 +1,214 @@
+"""One competitive layer: inhibition filter, sampling, threshold, learning, back-ends."""
+
+import numpy as np
+import pytest
+
+from dyad.brain.layer import (
+    CompetitiveLayer,
+    inhibition_filter,
+    n_winners,
+    sample_presynaptic,
+    unit_rows,
+    wrap_filter,
+)
+from dyad.errors import ConfigError
+
+CLASSIC_INHIBITION = ((1.38, 1.5, 7), (2.7, 1.5, 11), (4.0, 1.6, 17), (6.0, 1.4, 25))
+
+
+@pytest.mark.parametrize(
+    ("params", "centre"),
+    list(zip(CLASSIC_INHIBITION, (8.47, 33.61, 79.42, 156.94), strict=True)),
+)
+def test_inhibition_filter_sums_to_one_with_classic_centre(params, centre):
+    filt = inhibition_filter(*params)
+    width = params[2]
+    assert filt.shape == (width, width)
+    assert filt.sum() == pytest.approx(1.0, abs=1e-12)
+    assert filt[width // 2, width // 2] == pytest.approx(centre, abs=0.005)
+    surround = filt.copy()
+    surround[width // 2, width // 2] = 0
+    assert (surround <= 0).all()
+
+
+def test_wrapped_filter_aliases_and_keeps_sum():
+    filt = inhibition_filter(6.0, 1.4, 25)
+    wrapped = wrap_filter(filt, 16)  # wider than the sheet: offsets alias
+    assert wrapped.shape == (16, 16)
+    assert wrapped.sum() == pytest.approx(1.0, abs=1e-9)
+    # Offset +8 and −8 both land on index 8.
+    assert wrapped[8, 0] == pytest.approx(filt[12 + 8, 12] + filt[12 - 8, 12])
+
+
+def _layer(rng, side=8, fan_in=12, n_pre=64, backend="numpy", rule="trace", **kw):
+    presyn = sample_presynaptic(rng, side, int(np.sqrt(n_pre)), 2.0, fan_in)
+    weights = unit_rows(rng.random(presyn.shape, dtype=np.float32))
+    params = dict(
+        side=side,
+        inhibition_radius=1.38,
+        inhibition_contrast=1.5,
+        inhibition_width=5,
+        sparseness=0.9,
+        slope=5.0,
+        slope_mode="relative",
+        learning_rate=0.1,
+        rule=rule,
+        trace_eta=0.8,
+        backend=backend,
+    )
+    params.update(kw)
+    return CompetitiveLayer(presyn, weights, **params)
+
+
+def test_inhibition_is_circular_convolution():
+    layer = _layer(np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    drive = rng.random(64).astype(np.float32)
+    sheet = drive.reshape(8, 8)
+    expected = np.zeros((8, 8))
+    half = layer.filter.shape[0] // 2
+    for a in range(-half, half + 1):
+        for b in range(-half, half + 1):
+            expected += layer.filter[a + half, b + half] * np.roll(sheet, (-a, -b), axis=(0, 1))
+    np.testing.assert_allclose(layer.inhibit(drive), expected.ravel(), rtol=1e-5, atol=1e-5)
+    # A uniform drive passes unchanged because the filter sums to 1.
+    np.testing.assert_allclose(layer.inhibit(np.full(64, 0.7, np.float32)), 0.7, rtol=1e-5)
+
+
+def test_sampling_exact_fan_in_no_duplicates_and_local():
+    rng = np.random.default_rng(5)
+    presyn = sample_presynaptic(rng, 16, 16, 3.0, 40)
+    assert presyn.shape == (256, 40)
+    assert all(len(np.unique(row)) == 40 for row in presyn)
+    assert presyn.min() >= 0 and presyn.max() < 256
+    # Toroidal distance from each neuron's mean position stays of the order of the radius.
+    post_y, post_x = np.divmod(np.arange(256), 16)
+    pre_y, pre_x = np.divmod(presyn, 16)
+    spacing = 15 / 16
+    dy = (pre_y - (post_y[:, None] * spacing + spacing / 2) + 8) % 16 - 8
+    dx = (pre_x - (post_x[:, None] * spacing + spacing / 2) + 8) % 16 - 8
+    assert np.sqrt(dx**2 + dy**2).mean() < 2.5 * 3.0
+
+
+def test_sampling_with_features_and_fan_in_equal_to_units():
+    rng = np.random.default_rng(2)
+    presyn = sample_presynaptic(rng, 2, 3, 5.0, 18, np.array([0, 100]))
+    assert presyn.shape == (4, 18)
+    allowed = set(range(9)) | set(range(100, 109))
+    assert all(set(row) == allowed for row in presyn.tolist())
+
+
+def test_sampling_too_many_synapses_names_parameter():
+    with pytest.raises(ConfigError, match=r"^fan_in\[2\]"):
+        sample_presynaptic(np.random.default_rng(0), 4, 4, 2.0, 17, parameter="fan_in[2]")
+
+
+def test_k_winners_formula():
+    assert [n_winners(1024, p) for p in (0.992, 0.98, 0.88, 0.91, 0.90, 0.70)] == [
+        8,
+        20,
+        122,
+        92,
+        102,
+        307,
+    ]
+
+
+@pytest.mark.parametrize("mode", ["absolute", "relative"])
+def test_percentile_threshold_leaves_exactly_k_cells(mode):
+    layer = _layer(np.random.default_rng(0), side=16, n_pre=256, slope_mode=mode, sparseness=0.88)
+    rng = np.random.default_rng(7)
+    inhibited = rng.normal(size=(5, 256)).astype(np.float32)  # distinct values
+    rates = layer.compete(inhibited)
+    assert layer.k == 30
+    assert ((rates >= 0.5).sum(axis=1) == 30).all()
+    order = np.argsort(-inhibited, axis=1)
+    assert (np.take_along_axis(rates, order[:, :30], 1) >= 0.5).all()
+    assert ((rates > 0) & (rates < 1)).all() or mode == "absolute"
+
+
+def test_sigmoid_formula():
+    layer = _layer(np.random.default_rng(0), slope=3.0, slope_mode="absolute")
+    inhibited = np.linspace(-1, 1, 64, dtype=np.float32)
+    rates = layer.compete(inhibited)
+    theta = np.sort(inhibited)[64 - layer.k]
+    np.testing.assert_allclose(rates, 1 / (1 + np.exp(-6.0 * (inhibited - theta))), rtol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("rule", ["hebb", "trace"])
+@pytest.mark.parametrize("gathered", [False, True])
+def test_rows_unit_length_after_every_update(backend, rule, gathered):
+    layer = _layer(np.random.default_rng(0), backend=backend, rule=rule)
+    rng = np.random.default_rng(1)
+    before = layer.weights.copy()
+    for _ in range(6):
+        x = rng.random(64).astype(np.float32)
+        layer.step(layer.gather(x) if gathered else x, learn=True, gathered=gathered)
+        np.testing.assert_allclose(np.linalg.norm(layer.weights, axis=1), 1.0, atol=2e-6)
+    assert not np.array_equal(before, layer.weights)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_hebb_update_formula(backend):
+    layer = _layer(np.random.default_rng(0), backend=backend, rule="hebb")
+    x = np.random.default_rng(3).random(64).astype(np.float32)
+    w = layer.weights.astype(np.float64)
+    rates = layer.step(x, learn=True)
+    expected = w + 0.1 * rates[:, None] * x[layer.presynaptic]
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(layer.weights, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_trace_rule_uses_previous_trace_and_nothing_on_first_transform(backend):
+    layer = _layer(np.random.default_rng(0), backend=backend, rule="trace")
+    rng = np.random.default_rng(4)
+    x1, x2 = rng.random((2, 64)).astype(np.float32)
+    before = layer.weights.copy()
+    r1 = layer.step(x1, learn=True)
+    assert np.array_equal(layer.weights, before)  # trace was 0: no learning at all
+    np.testing.assert_allclose(layer.trace, 0.2 * r1, rtol=1e-6)
+    w = layer.weights.astype(np.float64)
+    r2 = layer.step(x2, learn=True)
+    expected = w + 0.1 * (0.2 * r1)[:, None] * x2[layer.presynaptic]
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(layer.weights, expected, atol=1e-6)
+    np.testing.assert_allclose(layer.trace, 0.8 * 0.2 * r1 + 0.2 * r2, rtol=1e-5)
+    layer.reset_trace()
+    after_reset = layer.weights.copy()
+    layer.step(x1, learn=True)
+    assert np.array_equal(layer.weights, after_reset)
+
+
+def test_learning_off_changes_nothing():
+    layer = _layer(np.random.default_rng(0), rule="hebb")
+    before = layer.weights.copy()
+    layer.step(np.random.default_rng(1).random(64).astype(np.float32), learn=False)
+    assert np.array_equal(layer.weights, before)
+    assert not layer.trace.any()
+
+
+def test_numba_and_numpy_agree():
+    layers = {
+        b: _layer(np.random.default_rng(0), backend=b, rule="trace") for b in ("numpy", "numba")
+    }
+    rng = np.random.default_rng(9)
+    inputs = rng.random((20, 64)).astype(np.float32)
+    for x in inputs:
+        rates = {b: layer.step(x, learn=True) for b, layer in layers.items()}
+        np.testing.assert_allclose(rates["numba"], rates["numpy"], atol=1e-4)
+    np.testing.assert_allclose(layers["numba"].weights, layers["numpy"].weights, atol=1e-5)
+    batch = {b: layer.respond(inputs) for b, layer in layers.items()}
+    np.testing.assert_allclose(batch["numba"], batch["numpy"], atol=1e-4)
+    gathered = layers["numpy"].gather(inputs)
+    batch_g = {b: layer.respond(gathered, gathered=True) for b, layer in layers.items()}
+    np.testing.assert_allclose(batch_g["numba"], batch["numpy"], atol=1e-4)
+
+
+def test_batch_response_equals_single_steps():
+    layer = _layer(np.random.default_rng(0))
+    inputs = np.random.default_rng(2).random((4, 64)).astype(np.float32)
+    batch = layer.respond(inputs)
+    for x, rates in zip(inputs, batch, strict=True):
+        np.testing.assert_allclose(layer.step(x, learn=False), rates, atol=1e-5)

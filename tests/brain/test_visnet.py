@@ -1,0 +1,281 @@
+"""VisNet: configuration, connectivity, reproducibility, caching, training order, learning."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from dyad.brain.v1 import V1, V1Config
+from dyad.brain.visnet import VisNet, VisNetConfig
+from dyad.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def small_config():
+    return VisNetConfig.small()
+
+
+@pytest.fixture(scope="module")
+def v1_maps(small_config):
+    """(2 objects, 4 transforms, 32 maps, 64, 64) V1 stacks of random blob images."""
+    rng = np.random.default_rng(11)
+    images = np.full((8, 64, 64), 128.0)
+    yy, xx = np.mgrid[0:64, 0:64]
+    for i in range(8):
+        cy, cx = rng.uniform(15, 50, size=2)
+        images[i] += rng.uniform(-100, 100) * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 40)
+    return V1(small_config.v1).filter(images).reshape(2, 4, 32, 64, 64)
+
+
+def test_classic_defaults():
+    config = VisNetConfig()
+    assert config.v1.image_size == 128
+    assert config.layer_side == 32 and config.n_neurons == 1024
+    assert config.fan_in == (272, 100, 100, 100)
+    assert config.l1_fan_in == (201, 50, 13, 8)
+    assert config.fan_in_radius == (6.0, 6.0, 9.0, 12.0)
+    assert config.sparseness == (0.992, 0.98, 0.88, 0.91)
+    assert config.slope == (190.0, 40.0, 75.0, 26.0)
+    assert [config.winners(i) for i in range(4)] == [8, 20, 122, 92]
+    assert config.rule == "trace" and config.trace_eta == 0.8
+    assert config.epochs == (40, 40, 40, 40)
+
+
+def test_lists_become_tuples():
+    config = VisNetConfig.small(epochs=[1, 2, 3, 4])
+    assert config.epochs == (1, 2, 3, 4)
+    hash(config)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"fan_in": (66, 300, 40, 40)}, "fan_in[1]"),
+        ({"l1_fan_in": (40, 16, 6, 40000), "fan_in": (40062, 40, 40, 40)}, "l1_fan_in[3]"),
+        ({"fan_in": (65, 40, 40, 40)}, "fan_in[0]"),
+        ({"l1_fan_in": (40, 16, 10)}, "l1_fan_in"),
+        ({"sparseness": (0.97, 1.0, 0.88, 0.9)}, "sparseness[1]"),
+        ({"sparseness": (0.0, 0.95, 0.88, 0.9)}, "sparseness[0]"),
+        ({"sparseness": (0.999, 0.95, 0.88, 0.9)}, "sparseness[0]"),  # k = 0 of 256
+        ({"epochs": (5, 5, 5)}, "epochs"),
+        ({"inhibition_width": (7, 8, 9, 13)}, "inhibition_width[1]"),
+        ({"rule": "oja"}, "rule"),
+        ({"slope_mode": "steep"}, "slope_mode"),
+        ({"layer_side": 0}, "layer_side"),
+        ({"n_layers": 0}, "n_layers"),
+        ({"fan_in_radius": (6.0, -1.0, 4.5, 6.0)}, "fan_in_radius[1]"),
+        ({"slope": (190.0, 0.0, 75.0, 26.0)}, "slope[1]"),
+        ({"learning_rate": (0.1, 0.1, -0.1, 0.1)}, "learning_rate[2]"),
+        ({"trace_eta": 1.0}, "trace_eta"),
+        ({"epochs": (5, 5.5, 5, 5)}, "epochs[1]"),
+    ],
+)
+def test_validation_names_the_field(overrides, field):
+    with pytest.raises(ConfigError) as err:
+        VisNetConfig.small(**overrides)
+    assert any(problem.startswith(field) for problem in err.value.problems), err.value.problems
+
+
+def test_three_layer_network():
+    config = VisNetConfig.small(
+        n_layers=3,
+        fan_in=(66, 40, 40),
+        fan_in_radius=(6.0, 3.0, 4.5),
+        inhibition_radius=(1.38, 1.38, 2.0),
+        inhibition_contrast=(1.5, 1.5, 1.6),
+        inhibition_width=(7, 7, 9),
+        sparseness=(0.97, 0.95, 0.88),
+        slope=(190.0, 40.0, 75.0),
+        relative_slope=(5.0, 5.0, 5.0),
+        learning_rate=(0.1, 0.1, 0.1),
+        epochs=(1, 1, 1),
+    )
+    net = VisNet(config, np.random.default_rng(0))
+    assert len(net.layers) == 3
+
+
+def test_connectivity_exact_fan_in_no_duplicates(small_config):
+    net = VisNet(small_config, np.random.default_rng(0))
+    v1 = small_config.v1
+    map_size = v1.image_size**2
+    for layer, fan_in in zip(net.layers, small_config.fan_in, strict=True):
+        assert layer.presynaptic.shape == (small_config.n_neurons, fan_in)
+        assert all(len(np.unique(row)) == fan_in for row in layer.presynaptic)
+        np.testing.assert_allclose(np.linalg.norm(layer.weights, axis=1), 1.0, atol=1e-6)
+        assert layer.weights.dtype == np.float32 and (layer.weights > 0).all()
+    # Layer 1: exactly l1_fan_in[w] synapses on maps of wavelength w, all orientations/phases used.
+    maps = net.layers[0].presynaptic // map_size
+    wavelength = (maps // len(v1.phases)) % len(v1.wavelengths)
+    for w, count in enumerate(small_config.l1_fan_in):
+        assert ((wavelength == w).sum(axis=1) == count).all()
+    assert set(np.unique(maps)) == set(range(v1.n_maps))
+    assert net.layers[1].presynaptic.max() < small_config.n_neurons
+
+
+def test_classic_connectivity_counts():
+    net = VisNet(VisNetConfig(), np.random.default_rng(55))
+    assert sum(layer.presynaptic.size for layer in net.layers) == 585_728
+    map_size = 128 * 128
+    wavelength = (net.layers[0].presynaptic // map_size // 2) % 4
+    for w, count in enumerate((201, 50, 13, 8)):
+        assert ((wavelength == w).sum(axis=1) == count).all()
+
+
+def test_fixed_seed_reproduces_bit_for_bit(small_config, v1_maps):
+    config = dataclasses.replace(small_config, epochs=(2, 2, 2, 2))
+    nets = [VisNet(config, np.random.default_rng(42)).fit(v1_maps) for _ in range(2)]
+    for key, value in nets[0].to_arrays().items():
+        assert np.array_equal(value, nets[1].to_arrays()[key]), key
+    rates = [net.layer_rates(v1_maps[0]) for net in nets]
+    for a, b in zip(*rates, strict=True):
+        assert np.array_equal(a, b)
+    other = VisNet(config, np.random.default_rng(43))
+    assert not np.array_equal(other.layers[0].presynaptic, nets[0].layers[0].presynaptic)
+
+
+def test_arrays_round_trip_exact(small_config, v1_maps):
+    net = VisNet(dataclasses.replace(small_config, epochs=(1, 1, 1, 1)), np.random.default_rng(1))
+    net.fit(v1_maps)
+    arrays = net.to_arrays()
+    assert set(arrays) == {f"layer{i}.{k}" for i in range(1, 5) for k in ("presynaptic", "weights")}
+    clone = VisNet.from_arrays(net.config, arrays)
+    for key, value in clone.to_arrays().items():
+        assert np.array_equal(value, arrays[key]) and value.dtype == arrays[key].dtype
+    assert np.array_equal(clone.transform(v1_maps[1]), net.transform(v1_maps[1]))
+
+
+def test_from_arrays_rejects_mismatch(small_config):
+    arrays = VisNet(small_config, np.random.default_rng(1)).to_arrays()
+    with pytest.raises(ConfigError, match="layer2.weights"):
+        VisNet.from_arrays(small_config, {**arrays, "layer2.weights": arrays["layer2.weights"][:5]})
+    bad = arrays["layer3.presynaptic"].copy()
+    bad[0, 0] = 10_000
+    with pytest.raises(ConfigError, match="layer3.presynaptic"):
+        VisNet.from_arrays(small_config, {**arrays, "layer3.presynaptic": bad})
+    missing = dict(arrays)
+    del missing["layer4.weights"]
+    with pytest.raises(ConfigError, match="layer4.weights"):
+        VisNet.from_arrays(small_config, missing)
+
+
+def test_transform_and_layer_rates(small_config, v1_maps):
+    net = VisNet(small_config, np.random.default_rng(2))
+    maps = v1_maps.reshape(-1, 32, 64, 64)
+    rates = net.layer_rates(maps)
+    assert len(rates) == 4
+    for i, r in enumerate(rates):
+        assert r.shape == (8, 256) and r.dtype == np.float32
+        assert ((r >= 0) & (r <= 1)).all()
+        assert ((r >= 0.5).sum(axis=1) == small_config.winners(i)).all()
+    assert np.array_equal(net.transform(maps), rates[-1])
+    before = net.to_arrays()
+    net.transform(maps)
+    assert all(np.array_equal(v, net.to_arrays()[k]) for k, v in before.items())
+
+
+def test_input_shapes_are_checked(small_config, v1_maps):
+    net = VisNet(small_config, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="v1_maps"):
+        net.fit(v1_maps[0])
+    with pytest.raises(ValueError, match="v1_maps"):
+        net.transform(v1_maps)
+    with pytest.raises(TypeError, match="rng"):
+        VisNet(small_config, 3)
+
+
+def test_fit_follows_training_order(small_config, v1_maps):
+    """fit = for each epoch, objects in order (reversed on odd epochs), trace reset per object,
+    transforms contiguous, learning in layer 1 only; replayed by hand with ``step``."""
+    config = dataclasses.replace(small_config, epochs=(3, 0, 0, 0))
+    fitted = VisNet(config, np.random.default_rng(8), backend="numpy").fit(v1_maps)
+    manual = VisNet(config, np.random.default_rng(8), backend="numpy")
+    inputs = manual.gather_v1(v1_maps)
+    for order in ((0, 1), (1, 0), (0, 1)):
+        for obj in order:
+            manual.reset_traces()
+            for t in range(4):
+                manual.step(inputs[obj, t], learn_layers=(0,))
+    for key, value in fitted.to_arrays().items():
+        assert np.array_equal(value, manual.to_arrays()[key]), key
+
+
+def test_fit_trains_upper_layers_on_frozen_lower_rates(small_config, v1_maps):
+    """Caching the frozen layer-1 rates gives the same layer-2 training as propagating."""
+    config = dataclasses.replace(small_config, epochs=(0, 2, 0, 0))
+    fitted = VisNet(config, np.random.default_rng(8), backend="numpy").fit(v1_maps)
+    manual = VisNet(config, np.random.default_rng(8), backend="numpy")
+    inputs = manual.gather_v1(v1_maps)
+    for order in ((0, 1), (1, 0)):
+        for obj in order:
+            manual.reset_traces()
+            for t in range(4):
+                manual.step(inputs[obj, t], learn_layers=(1,))
+    np.testing.assert_allclose(fitted.layers[1].weights, manual.layers[1].weights, atol=1e-6)
+    assert np.array_equal(fitted.layers[0].weights, manual.layers[0].weights)
+    assert not np.array_equal(
+        fitted.layers[1].weights, VisNet(config, np.random.default_rng(8)).layers[1].weights
+    )
+
+
+def test_numba_and_numpy_networks_agree(small_config, v1_maps):
+    config = dataclasses.replace(small_config, epochs=(2, 2, 2, 2))
+    nets = {
+        b: VisNet(config, np.random.default_rng(5), backend=b).fit(v1_maps)
+        for b in ("numpy", "numba")
+    }
+    for key, value in nets["numpy"].to_arrays().items():
+        np.testing.assert_allclose(nets["numba"].to_arrays()[key], value, atol=1e-4, err_msg=key)
+    maps = v1_maps.reshape(-1, 32, 64, 64)
+    np.testing.assert_allclose(
+        nets["numba"].transform(maps), nets["numpy"].transform(maps), atol=1e-3
+    )
+
+
+def test_progress_bars_per_layer(small_config, v1_maps, capsys):
+    config = dataclasses.replace(small_config, epochs=(1, 1, 1, 1))
+    VisNet(config, np.random.default_rng(0)).fit(v1_maps, progress=True)
+    err = capsys.readouterr().err
+    assert all(f"VisNet layer {i}" in err for i in range(1, 5))
+    VisNet(config, np.random.default_rng(0)).fit(v1_maps, progress=False)
+    assert "VisNet layer" not in capsys.readouterr().err
+
+
+def _blob_images(rng, n, upper):
+    yy, xx = np.mgrid[0:64, 0:64]
+    images = np.full((n, 64, 64), 128.0, np.float32)
+    for i in range(n):
+        cy = (20 if upper else 44) + rng.integers(-5, 6)
+        cx = 32 + rng.integers(-10, 11)
+        images[i] += 100 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * 5.0**2))
+    return images
+
+
+@pytest.mark.parametrize("rule", ["trace", "hebb"])
+def test_training_makes_layer4_class_selective(small_config, rule):
+    """Two classes (bright blob in the upper vs lower half, randomly shifted): after training,
+    many more L4 cells differ strongly in mean rate between the classes on held-out images."""
+    v1 = V1(small_config.v1)
+    rng = np.random.default_rng(0)
+    train = np.stack([v1.filter(_blob_images(rng, 12, up)) for up in (True, False)])
+    upper, lower = (v1.filter(_blob_images(rng, 12, up)) for up in (True, False))
+    config = dataclasses.replace(small_config, rule=rule)
+
+    def selective_fraction(net):
+        difference = np.abs(net.transform(upper).mean(0) - net.transform(lower).mean(0))
+        return (difference > 0.5).mean()
+
+    net = VisNet(config, np.random.default_rng(1))
+    untrained = selective_fraction(net)
+    trained = selective_fraction(net.fit(train))
+    assert untrained < 0.05
+    assert trained > 0.1
+    assert trained > 4 * untrained
+
+
+def test_small_configs_accept_v1_override():
+    config = VisNetConfig.small(
+        v1=V1Config(image_size=64, wavelengths=(2.0, 4.0)), l1_fan_in=(50, 16)
+    )
+    assert config.fan_in[0] == 66
+    net = VisNet(config, np.random.default_rng(0))
+    assert net.layers[0].presynaptic.max() < 16 * 64 * 64
