@@ -1,0 +1,589 @@
+"""Visual pre-training (model.md Phase A, §6.5): parent faces → V1 → VisNet, cached on disk.
+
+The infant's visual system is trained once on random transforms of its parents' faces, each
+expression an "object" whose transforms are presented contiguously so the trace rule can bind
+them. The result is a pure function of (config, seed, code version), so it is cached: a run, a
+sweep and ``dyad pretrain`` with the same config share one file.
+
+Cache files live in a folder the user chooses (default ``$DYAD_CACHE_DIR`` or ``~/.cache/dyad``).
+Each ``.npz`` holds the arrays plus a metadata record: the cache key (a SHA-256 of the canonical
+JSON of the config, the dyad version and the source code of the modules the result depends on),
+the config itself, and a checksum of the arrays. The file name is derived from the config alone,
+so a file written by other code (a stale key) is found, reported and replaced rather than left
+behind. Files are written to a temporary name in the same folder and renamed into place, so a
+crash never leaves a half-written cache file under the real name. On loading, a corrupt
+(unreadable, truncated, wrong checksum) or stale file is reported with ``logging.warning``,
+naming the file and the reason, and rebuilt: it is never used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dyad import __version__
+from dyad.brain.v1 import V1
+from dyad.brain.visnet import VisNet, VisNetConfig
+from dyad.errors import ConfigError
+from dyad.faces import FaceConfig, ParametricFaces
+from dyad.progress import progress_bar
+
+log = logging.getLogger(__name__)
+
+#: names of the independent random streams of pre-training, spawned in this order from its seed
+#: (append new purposes at the end so existing streams keep their values)
+STREAMS = ("train_images", "visnet", "test_images")
+
+#: images rendered and filtered per batch: bounds memory (a 128-px V1 stack is about 2 MB per
+#: image) and, being a constant, keeps results independent of available memory
+BATCH = 16
+
+#: version of the cache file layout
+CACHE_FORMAT = 1
+
+#: dyad modules whose source decides what pre-training produces (globs relative to dyad/)
+DEPENDENCIES = ("faces.py", "brain/*.py", "vision.py")
+
+_META = "__meta__"
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Everything visual pre-training depends on, besides the code version.
+
+    Attributes:
+        faces: how faces are rendered; its ``identity_seed`` is replaced by each of
+            ``identity_seeds`` (it does not enter the cache key).
+        visnet: the network (its ``v1`` field configures the Gabor bank).
+        expressions: the expressions trained, each one VisNet "object".
+        identity_seeds: the parents whose faces are shown; every expression's transforms of all
+            of them are presented as one contiguous block (identity by identity), so the trace
+            rule binds an expression across parents.
+        n_train_transforms: random transforms per parent and expression for training (≥ 2).
+        n_test_transforms: held-out transforms per parent and expression for evaluation.
+        seed: the seed of every random choice (training images, initial network, test images).
+    """
+
+    faces: FaceConfig = field(default_factory=FaceConfig)
+    visnet: VisNetConfig = field(default_factory=VisNetConfig)
+    expressions: tuple[str, ...] = ("happy", "sad")
+    identity_seeds: tuple[int, ...] = (0,)
+    n_train_transforms: int = 50
+    n_test_transforms: int = 20
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("expressions", "identity_seeds"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        if not isinstance(self.faces, FaceConfig):
+            problems.append(f"faces: expected a FaceConfig, got {type(self.faces).__name__}")
+        if not isinstance(self.visnet, VisNetConfig):
+            problems.append(f"visnet: expected a VisNetConfig, got {type(self.visnet).__name__}")
+        expressions = self.expressions
+        if (
+            not isinstance(expressions, tuple)
+            or len(expressions) < 2
+            or not all(isinstance(e, str) and e for e in expressions)
+            or len(set(expressions)) != len(expressions)
+        ):
+            problems.append(
+                f"expressions: expected at least 2 distinct expression names, got {expressions!r}"
+            )
+        seeds = self.identity_seeds
+        if (
+            not isinstance(seeds, tuple)
+            or not seeds
+            or not all(_is_int(s) and s >= 0 for s in seeds)
+            or len(set(seeds)) != len(seeds)
+        ):
+            problems.append(
+                f"identity_seeds: expected one or more distinct integers >= 0, got {seeds!r}"
+            )
+        if not _is_int(self.n_train_transforms) or self.n_train_transforms < 2:
+            problems.append(
+                f"n_train_transforms: expected an integer >= 2, got {self.n_train_transforms!r}"
+            )
+        if not _is_int(self.n_test_transforms) or self.n_test_transforms < 1:
+            problems.append(
+                f"n_test_transforms: expected an integer >= 1, got {self.n_test_transforms!r}"
+            )
+        if not _is_int(self.seed) or self.seed < 0:
+            problems.append(f"seed: expected an integer >= 0, got {self.seed!r}")
+        if not problems and self.faces.size != self.visnet.v1.image_size:
+            problems.append(
+                f"faces.size: expected the V1 image size {self.visnet.v1.image_size}, "
+                f"got {self.faces.size}"
+            )
+        if not problems and self.faces.background != self.visnet.v1.padding_grey:
+            problems.append(
+                f"faces.background: expected the V1 padding grey {self.visnet.v1.padding_grey} "
+                f"(a uniform background must filter to zero), got {self.faces.background}"
+            )
+        if problems:
+            raise ConfigError(problems)
+
+    def face_config(self, identity_seed: int) -> FaceConfig:
+        """The face renderer's config for one parent."""
+        return dataclasses.replace(self.faces, identity_seed=int(identity_seed))
+
+    def canonical(self) -> dict[str, Any]:
+        """A JSON-safe dict of every value that decides the result (the faces' own
+        ``identity_seed`` is dropped: ``identity_seeds`` replaces it)."""
+        data = _jsonable(dataclasses.asdict(self))
+        data["faces"].pop("identity_seed", None)
+        return data
+
+    def to_json(self) -> str:
+        """Canonical JSON: sorted keys, no whitespace, tuples as lists."""
+        return _canonical_json(self.canonical())
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _jsonable(value: Any) -> Any:
+    """Nested dataclass dicts → plain JSON types (tuples → lists, numpy scalars → Python)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value))
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "value"):  # enums
+        return _jsonable(value.value)
+    raise TypeError(f"cannot put {type(value).__name__} into a cache key")
+
+
+def _canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Random streams
+
+
+def streams(seed: int) -> dict[str, np.random.Generator]:
+    """One independent generator per purpose of pre-training, derived from ``seed``."""
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {
+        name: np.random.default_rng(child) for name, child in zip(STREAMS, children, strict=True)
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Cache mechanics
+
+
+def default_cache_dir() -> Path:
+    """``$DYAD_CACHE_DIR`` if set, else ``~/.cache/dyad``."""
+    configured = os.environ.get("DYAD_CACHE_DIR")
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "dyad"
+
+
+def source_fingerprint() -> str:
+    """SHA-256 over the source of every module pre-training depends on (faces, brain, vision).
+
+    Any edit to those files changes the cache key, so results computed by other code are never
+    reused.
+    """
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    files = sorted({path for pattern in DEPENDENCIES for path in root.glob(pattern)})
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def cache_key(config: PretrainConfig, extra: dict[str, Any] | None = None) -> str:
+    """The SHA-256 cache key: canonical config JSON + dyad version + source fingerprint
+    (+ ``extra`` for results derived from the pre-trained network, such as response banks)."""
+    record = {
+        "config": config.canonical(),
+        "dyad_version": __version__,
+        "source": source_fingerprint(),
+    }
+    if extra is not None:
+        record["extra"] = _jsonable(extra)
+    return _sha256(_canonical_json(record))
+
+
+def array_checksum(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over names, dtypes, shapes and bytes of the arrays (in name order)."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _resolve_cache_dir(cache_dir: str | os.PathLike | None) -> Path:
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"cache_dir: expected a folder, got a file: {folder}")
+    return folder
+
+
+def write_cache(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, Any]) -> None:
+    """Write ``arrays`` and ``metadata`` (plus the arrays' checksum) atomically to ``path``.
+
+    The file is written under a temporary name in the same folder, flushed to disk, then
+    renamed over ``path``: readers see either the old file or the complete new one.
+    """
+    if _META in arrays:
+        raise ValueError(f"array name {_META!r} is reserved for metadata")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = dict(metadata, format=CACHE_FORMAT, checksum=array_checksum(arrays))
+    meta = np.frombuffer(_canonical_json(record).encode(), dtype=np.uint8)
+    handle = tempfile.NamedTemporaryFile(
+        dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp", delete=False
+    )
+    try:
+        with handle:
+            np.savez(handle, **{_META: meta}, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def read_cache(path: Path, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    """Load a cache file if it is intact and was made for ``key``; otherwise warn and return None.
+
+    A missing file returns None silently. An unreadable or truncated file, a file whose arrays
+    do not match their checksum, and a file made for another key (other config or code) are
+    each reported with ``logging.warning`` naming the file and the reason.
+    """
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if _META not in data.files:
+                raise ValueError("no metadata record")
+            metadata = json.loads(data[_META].tobytes().decode())
+            if not isinstance(metadata, dict):
+                raise ValueError("metadata record is not a JSON object")
+            if metadata.get("format") != CACHE_FORMAT:
+                log.warning(
+                    "pre-training cache %s is stale (file format %r, expected %r); rebuilding",
+                    path,
+                    metadata.get("format"),
+                    CACHE_FORMAT,
+                )
+                return None
+            if metadata.get("key") != key:
+                log.warning(
+                    "pre-training cache %s is stale (made by other code or config: key %.12s…, "
+                    "expected %.12s…); rebuilding",
+                    path,
+                    str(metadata.get("key")),
+                    key,
+                )
+                return None
+            arrays = {name: data[name] for name in data.files if name != _META}
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        log.warning("pre-training cache %s is corrupt (%s); rebuilding", path, exc or type(exc))
+        return None
+    if array_checksum(arrays) != metadata.get("checksum"):
+        log.warning("pre-training cache %s is corrupt (array checksum mismatch); rebuilding", path)
+        return None
+    return arrays, metadata
+
+
+# --------------------------------------------------------------------------------------------
+# Images and responses
+
+
+def render_images(
+    config: PretrainConfig,
+    n_per_identity: int,
+    rng: np.random.Generator,
+    identity_seeds: Sequence[int] | None = None,
+    expressions: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Random transforms of the parents' faces: (n_expressions, n_identities·n, size, size).
+
+    Within an expression, images come identity by identity (n each), in the order given.
+    """
+    identity_seeds = config.identity_seeds if identity_seeds is None else tuple(identity_seeds)
+    expressions = config.expressions if expressions is None else tuple(expressions)
+    renderers = [ParametricFaces(config.face_config(s)) for s in identity_seeds]
+    blocks = [
+        np.concatenate([faces.images(e, n_per_identity, rng) for faces in renderers])
+        for e in expressions
+    ]
+    return np.stack(blocks).astype(np.float32, copy=False)
+
+
+def gather_layer1(v1: V1, visnet: VisNet, images: np.ndarray, progress: bool = False) -> np.ndarray:
+    """Layer-1 inputs of images (..., H, W) → (..., N1, fan_in1) float32.
+
+    Images pass through V1 ``BATCH`` at a time and only the values layer-1 synapses read are
+    kept, so whole V1 stacks never pile up in memory.
+    """
+    lead = images.shape[:-2]
+    flat = images.reshape(-1, *images.shape[-2:])
+    shape = visnet.layers[0].presynaptic.shape
+    out = np.empty((flat.shape[0], *shape), dtype=np.float32)
+    with progress_bar(length=flat.shape[0], label="V1 filtering", enabled=progress) as bar:
+        for start in range(0, flat.shape[0], BATCH):
+            stop = min(start + BATCH, flat.shape[0])
+            out[start:stop] = visnet.gather_v1(v1.filter(flat[start:stop]))
+            bar.update(stop - start)
+    return out.reshape(*lead, *shape)
+
+
+@dataclass
+class PretrainedVision:
+    """A (pre-)trained visual system: V1 + VisNet, the config it came from, and its cache file.
+
+    Attributes:
+        config: the pre-training config.
+        v1: the Gabor filter bank.
+        visnet: the network (trained unless ``trained`` is False).
+        key: the cache key of this result (same for the trained and untrained network).
+        trained: False for :meth:`untrained`'s same-seed, untrained network.
+        cache_path: the cache file it was loaded from or saved to (None when not cached).
+        from_cache: whether it was loaded rather than trained.
+        build_seconds: wall time of training (when it was trained, here or for the cache).
+    """
+
+    config: PretrainConfig
+    v1: V1
+    visnet: VisNet
+    key: str
+    trained: bool = True
+    cache_path: Path | None = None
+    from_cache: bool = False
+    build_seconds: float | None = None
+
+    def layer4(self, images: np.ndarray) -> np.ndarray:
+        """Layer-4 rates (learning off) for images (n, size, size) on 0–255: (n, n_l4) float32."""
+        images = np.asarray(images, dtype=np.float32)
+        if images.ndim != 3:
+            raise ConfigError(f"images: expected (n, size, size), got shape {images.shape}")
+        parts = [
+            self.visnet.transform(self.v1.filter(images[start : start + BATCH]))
+            for start in range(0, images.shape[0], BATCH)
+        ]
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def untrained(self) -> PretrainedVision:
+        """The same-seed network before training (same initial weights and connectivity)."""
+        visnet = VisNet(self.config.visnet, streams(self.config.seed)["visnet"])
+        return PretrainedVision(self.config, self.v1, visnet, self.key, trained=False)
+
+    def test_images(self) -> np.ndarray:
+        """The held-out test transforms: (n_expressions, n_identities·n_test, size, size).
+
+        Drawn from their own stream, so they never coincide with the training images.
+        """
+        rng = streams(self.config.seed)["test_images"]
+        return render_images(self.config, self.config.n_test_transforms, rng)
+
+    def test_layer4(self, images: np.ndarray | None = None) -> np.ndarray:
+        """Layer-4 rates on the held-out test transforms: (n_expressions, n_test_total, n_l4)."""
+        images = self.test_images() if images is None else images
+        rates = self.layer4(images.reshape(-1, *images.shape[-2:]))
+        return rates.reshape(*images.shape[:2], -1)
+
+
+def _cache_file(folder: Path, config: PretrainConfig, kind: str, extra: Any = None) -> Path:
+    """Cache file name from the config (and ``extra``) only, not the code version."""
+    name = _sha256(_canonical_json({"config": config.canonical(), "extra": _jsonable(extra)}))
+    return folder / f"{kind}-{name[:24]}.npz"
+
+
+def train(config: PretrainConfig, progress: bool = False, v1: V1 | None = None) -> VisNet:
+    """Render the training images, filter them through V1 and train VisNet (no caching).
+
+    Only the V1 values layer-1 synapses read are kept for each image (about half a V1 stack),
+    filtered and gathered in batches, so memory stays at about 1 MB per 128-px training image.
+    """
+    rng = streams(config.seed)
+    visnet = VisNet(config.visnet, rng["visnet"])
+    images = render_images(config, config.n_train_transforms, rng["train_images"])
+    v1 = V1(config.visnet.v1) if v1 is None else v1
+    gathered = gather_layer1(v1, visnet, images, progress=progress)
+    del images
+    visnet.fit_gathered(gathered, progress=progress)
+    return visnet
+
+
+def pretrain(
+    config: PretrainConfig,
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = False,
+    rebuild: bool = False,
+    use_cache: bool = True,
+) -> PretrainedVision:
+    """Pre-train VisNet on the parents' faces, or load the identical result from the cache.
+
+    Args:
+        config: what to train.
+        cache_dir: the cache folder (default :func:`default_cache_dir`).
+        progress: show progress bars (rendering, V1, layers × epochs) on stderr.
+        rebuild: train even if a valid cache file exists, and overwrite it.
+        use_cache: read and write the cache at all.
+    """
+    key = cache_key(config)
+    v1 = V1(config.visnet.v1)
+    path = None
+    if use_cache:
+        path = _cache_file(_resolve_cache_dir(cache_dir), config, "pretrain")
+        if not rebuild:
+            cached = read_cache(path, key)
+            if cached is not None:
+                arrays, metadata = cached
+                log.info("loaded pre-trained VisNet from %s", path)
+                return PretrainedVision(
+                    config,
+                    v1,
+                    VisNet.from_arrays(config.visnet, arrays),
+                    key,
+                    cache_path=path,
+                    from_cache=True,
+                    build_seconds=metadata.get("build_seconds"),
+                )
+    started = time.perf_counter()
+    visnet = train(config, progress=progress, v1=v1)
+    seconds = time.perf_counter() - started
+    log.info("pre-trained VisNet in %.1f s", seconds)
+    if path is not None:
+        try:
+            write_cache(
+                path,
+                visnet.to_arrays(),
+                {
+                    "key": key,
+                    "kind": "pretrain",
+                    "config": config.canonical(),
+                    "dyad_version": __version__,
+                    "build_seconds": seconds,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                },
+            )
+            log.info("saved pre-trained VisNet to %s", path)
+        except OSError as exc:
+            log.warning("could not write pre-training cache %s (%s); continuing without", path, exc)
+            path = None
+    return PretrainedVision(config, v1, visnet, key, cache_path=path, build_seconds=seconds)
+
+
+def layer4_bank(
+    pretrained: PretrainedVision,
+    expressions: Sequence[str],
+    n_per_expression: int,
+    rng: np.random.Generator | int,
+    *,
+    identity_seed: int | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    use_cache: bool = True,
+    progress: bool = False,
+) -> np.ndarray:
+    """Layer-4 responses to fresh random transforms of one parent's face, per expression.
+
+    Used by the interaction phase, where VisNet is frozen and each timestep samples one of these
+    responses instead of rendering and filtering a new image.
+
+    Args:
+        pretrained: the visual system.
+        expressions: the expressions to render (any the face model knows).
+        n_per_expression: transforms per expression.
+        rng: a generator, or an integer seed. With a seed (and ``use_cache``) the bank is a pure
+            function of its inputs and is cached like pre-training, keyed also by the
+            expressions, n, the seed and the identity; a generator's state cannot be keyed, so
+            it is never cached.
+        identity_seed: which parent (default: the first of the config's ``identity_seeds``).
+
+    Returns:
+        (n_expressions, n_per_expression, n_l4) float32.
+    """
+    expressions = tuple(expressions)
+    if not expressions or not all(isinstance(e, str) for e in expressions):
+        raise ConfigError(f"expressions: expected expression names, got {expressions!r}")
+    if not _is_int(n_per_expression) or n_per_expression < 1:
+        raise ConfigError(f"n_per_expression: expected an integer >= 1, got {n_per_expression!r}")
+    config = pretrained.config
+    identity = config.identity_seeds[0] if identity_seed is None else int(identity_seed)
+    seed = None
+    if _is_int(rng):
+        seed = int(rng)
+        generator = np.random.default_rng(seed)
+    elif isinstance(rng, np.random.Generator):
+        generator = rng
+    else:
+        raise ConfigError(f"rng: expected a numpy Generator or an integer seed, got {rng!r}")
+
+    path = None
+    key = None
+    if seed is not None and use_cache:
+        extra = {
+            "bank": {
+                "expressions": list(expressions),
+                "n": int(n_per_expression),
+                "seed": seed,
+                "identity_seed": identity,
+                "trained": pretrained.trained,
+            }
+        }
+        key = cache_key(config, extra)
+        path = _cache_file(_resolve_cache_dir(cache_dir), config, "bank", extra)
+        cached = read_cache(path, key)
+        if cached is not None and "bank" in cached[0]:
+            return cached[0]["bank"]
+
+    images = render_images(config, n_per_expression, generator, (identity,), expressions)
+    with progress_bar(length=len(expressions), label="layer-4 bank", enabled=progress) as bar:
+        parts = []
+        for block in images:
+            parts.append(pretrained.layer4(block))
+            bar.update(1)
+    bank = np.stack(parts).astype(np.float32, copy=False)
+    if path is not None:
+        try:
+            write_cache(
+                path,
+                {"bank": bank},
+                {"key": key, "kind": "bank", "config": config.canonical()},
+            )
+        except OSError as exc:
+            log.warning("could not write layer-4 bank cache %s (%s); continuing without", path, exc)
+    return bank

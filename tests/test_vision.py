@@ -1,0 +1,453 @@
+"""Pre-training pipeline and its on-disk cache (dyad/vision.py) and ``dyad pretrain``."""
+
+import dataclasses
+import logging
+import shutil
+import zipfile
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import dyad.vision as vision
+from dyad.brain.visnet import VisNet, VisNetConfig
+from dyad.cli import cli
+from dyad.errors import ConfigError
+from dyad.faces import FaceConfig
+from dyad.vision import (
+    PretrainConfig,
+    cache_key,
+    layer4_bank,
+    pretrain,
+    read_cache,
+    streams,
+    write_cache,
+)
+
+
+def tiny_config(**overrides) -> PretrainConfig:
+    """64-px faces, 8×8 layers, 1 epoch, a handful of transforms: about a second to train."""
+    values = dict(
+        faces=FaceConfig(size=64),
+        visnet=VisNetConfig.small(layer_side=8, epochs=(1, 1, 1, 1)),
+        n_train_transforms=2,
+        n_test_transforms=2,
+    )
+    values.update(overrides)
+    return PretrainConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def config() -> PretrainConfig:
+    return tiny_config()
+
+
+@pytest.fixture(scope="module")
+def built(config, tmp_path_factory):
+    """The tiny config trained once, with its cache file in a folder of its own."""
+    return pretrain(config, cache_dir=tmp_path_factory.mktemp("golden"))
+
+
+@pytest.fixture
+def cached(built, tmp_path):
+    """A fresh cache folder holding a copy of the trained network's file."""
+    shutil.copy2(built.cache_path, tmp_path / built.cache_path.name)
+    return tmp_path / built.cache_path.name
+
+
+def _arrays(result) -> dict[str, np.ndarray]:
+    return result.visnet.to_arrays()
+
+
+def _assert_same_network(a, b) -> None:
+    left, right = _arrays(a), _arrays(b)
+    assert left.keys() == right.keys()
+    for name in left:
+        np.testing.assert_array_equal(left[name], right[name], err_msg=name)
+
+
+def _warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+# --------------------------------------------------------------------------------------------
+# configuration
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"expressions": ("happy",)}, "expressions"),
+        ({"expressions": ("happy", "happy")}, "expressions"),
+        ({"identity_seeds": ()}, "identity_seeds"),
+        ({"identity_seeds": (1, 1)}, "identity_seeds"),
+        ({"identity_seeds": (-1,)}, "identity_seeds"),
+        ({"n_train_transforms": 1}, "n_train_transforms"),
+        ({"n_test_transforms": 0}, "n_test_transforms"),
+        ({"seed": -3}, "seed"),
+        ({"faces": FaceConfig(size=96)}, "faces.size"),
+        ({"faces": FaceConfig(size=64, background=100.0)}, "faces.background"),
+        ({"visnet": "classic"}, "visnet"),
+    ],
+)
+def test_impossible_configs_are_rejected(overrides, field):
+    with pytest.raises(ConfigError, match=f"^{field}: expected"):
+        tiny_config(**overrides)
+
+
+def test_lists_become_tuples():
+    config = tiny_config(expressions=["happy", "sad"], identity_seeds=[2, 5])
+    assert config.expressions == ("happy", "sad")
+    assert config.identity_seeds == (2, 5)
+
+
+def test_cache_key_changes_with_everything_the_result_depends_on(config, monkeypatch):
+    key = cache_key(config)
+    assert len(key) == 64 and key == cache_key(tiny_config())
+    changed = [
+        tiny_config(seed=1),
+        tiny_config(n_train_transforms=4),
+        tiny_config(identity_seeds=(0, 1)),
+        tiny_config(expressions=("sad", "happy")),
+        tiny_config(visnet=VisNetConfig.small(layer_side=8, epochs=(2, 1, 1, 1))),
+        tiny_config(faces=FaceConfig(size=64, supersample=2)),
+    ]
+    keys = {cache_key(c) for c in changed}
+    assert key not in keys and len(keys) == len(changed)
+    # the faces' own identity seed is replaced by identity_seeds and does not matter
+    assert cache_key(tiny_config(faces=FaceConfig(size=64, identity_seed=7))) == key
+    # a new dyad version or any edit to the code it depends on changes the key
+    monkeypatch.setattr(vision, "__version__", "999")
+    assert cache_key(config) != key
+    monkeypatch.undo()
+    monkeypatch.setattr(vision, "source_fingerprint", lambda: "edited")
+    assert cache_key(config) != key
+
+
+def test_source_fingerprint_covers_faces_brain_and_vision():
+    root = vision.Path(vision.__file__).resolve().parent
+    covered = {
+        p.relative_to(root).as_posix()
+        for pattern in vision.DEPENDENCIES
+        for p in root.glob(pattern)
+    }
+    assert {"faces.py", "brain/v1.py", "brain/visnet.py", "brain/layer.py", "vision.py"} <= covered
+
+
+def test_streams_are_independent_and_reproducible():
+    a, b = streams(3), streams(3)
+    assert a.keys() == set(vision.STREAMS)
+    draws = {name: a[name].random(4) for name in a}
+    for name in b:
+        np.testing.assert_array_equal(b[name].random(4), draws[name])
+    assert not np.allclose(draws["train_images"], draws["test_images"])
+
+
+# --------------------------------------------------------------------------------------------
+# the pipeline
+
+
+def test_pretraining_is_a_pure_function_of_config_and_seed(config, built):
+    again = pretrain(config, use_cache=False)
+    assert not again.from_cache and again.cache_path is None
+    _assert_same_network(built, again)
+    other = pretrain(tiny_config(seed=1), use_cache=False)
+    assert not np.array_equal(_arrays(built)["layer4.weights"], _arrays(other)["layer4.weights"])
+
+
+def test_untrained_is_the_same_seed_network_before_training(config, built):
+    result = built
+    untrained = result.untrained()
+    assert not untrained.trained and result.trained
+    initial = VisNet(config.visnet, streams(config.seed)["visnet"]).to_arrays()
+    trained = _arrays(result)
+    for name, value in untrained.visnet.to_arrays().items():
+        np.testing.assert_array_equal(value, initial[name])
+        if name.endswith("presynaptic"):
+            np.testing.assert_array_equal(value, trained[name])  # same connectivity
+    assert not np.allclose(initial["layer1.weights"], trained["layer1.weights"])
+
+
+def test_layer4_and_held_out_test_set(config, built):
+    result = built
+    images = result.test_images()
+    assert images.shape == (2, 2, 64, 64) and images.dtype == np.float32
+    rates = result.test_layer4(images)
+    assert rates.shape == (2, 2, 64) and rates.dtype == np.float32
+    assert np.all((rates >= 0) & (rates <= 1))
+    np.testing.assert_array_equal(rates[1], result.layer4(images[1]))
+    # held out: drawn from their own stream, never the training images
+    train = vision.render_images(config, config.n_train_transforms, streams(0)["train_images"])
+    assert not any(np.array_equal(t, x) for t in images.reshape(-1, 64, 64) for x in train[0])
+
+
+def test_several_parents_are_trained_contiguously_per_expression():
+    config = tiny_config(identity_seeds=(0, 4))
+    images = vision.render_images(config, 2, np.random.default_rng(0))
+    assert images.shape == (2, 4, 64, 64)
+    # parent 0's two transforms, then parent 4's, within each expression
+    rng = np.random.default_rng(0)
+    expected = vision.ParametricFaces(config.face_config(0)).images("happy", 2, rng)
+    np.testing.assert_array_equal(images[0, :2], expected)
+
+
+# --------------------------------------------------------------------------------------------
+# the cache
+
+
+def test_cache_hit_returns_identical_weights_without_retraining(
+    config, built, cached, tmp_path, monkeypatch
+):
+    assert not built.from_cache and built.cache_path.exists()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("trained although a valid cache file exists")
+
+    monkeypatch.setattr(vision, "train", refuse)
+    loaded = pretrain(config, cache_dir=tmp_path)
+    assert loaded.from_cache and loaded.cache_path == cached
+    assert loaded.key == built.key == cache_key(config)
+    _assert_same_network(built, loaded)
+    images = built.test_images()
+    np.testing.assert_array_equal(built.test_layer4(images), loaded.test_layer4(images))
+
+
+def test_default_cache_dir_follows_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("DYAD_CACHE_DIR", str(tmp_path / "here"))
+    assert vision.default_cache_dir() == tmp_path / "here"
+    monkeypatch.delenv("DYAD_CACHE_DIR")
+    assert vision.default_cache_dir() == vision.Path.home() / ".cache" / "dyad"
+
+
+def test_changed_config_uses_another_file(built, cached, tmp_path):
+    b = pretrain(tiny_config(seed=1), cache_dir=tmp_path)
+    assert cached != b.cache_path and built.key != b.key
+    assert not b.from_cache
+    assert len(list(tmp_path.glob("*.npz"))) == 2
+
+
+def test_rebuild_trains_again_and_overwrites(config, cached, tmp_path):
+    rebuilt = pretrain(config, cache_dir=tmp_path, rebuild=True)
+    assert not rebuilt.from_cache
+    assert pretrain(config, cache_dir=tmp_path).from_cache
+
+
+def _corrupt_truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _corrupt_flip(path):
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    for i in range(middle, middle + 16):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _corrupt_garbage(path):
+    path.write_bytes(b"not a cache file at all")
+
+
+def _corrupt_checksum(path):
+    """A well-formed file whose arrays no longer match the recorded checksum."""
+    with np.load(path) as data:
+        arrays = {name: data[name].copy() for name in data.files}
+    arrays["layer4.weights"][0, 0] += 0.5
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize(
+    "corrupt", [_corrupt_truncate, _corrupt_flip, _corrupt_garbage, _corrupt_checksum]
+)
+def test_corrupt_cache_is_reported_and_rebuilt(config, built, cached, tmp_path, caplog, corrupt):
+    corrupt(cached)
+    with caplog.at_level(logging.WARNING, logger="dyad.vision"):
+        again = pretrain(config, cache_dir=tmp_path)
+    messages = _warnings(caplog)
+    assert len(messages) == 1
+    assert str(cached) in messages[0] and "corrupt" in messages[0]
+    assert not again.from_cache
+    _assert_same_network(built, again)
+    # the rebuilt file is valid again
+    caplog.clear()
+    assert pretrain(config, cache_dir=tmp_path).from_cache
+    assert not _warnings(caplog)
+
+
+def test_checksum_mismatch_names_the_reason(built, cached, caplog):
+    _corrupt_checksum(cached)
+    with caplog.at_level(logging.WARNING, logger="dyad.vision"):
+        assert read_cache(cached, built.key) is None
+    assert "checksum" in _warnings(caplog)[0]
+
+
+def test_stale_cache_from_other_code_is_reported_and_rebuilt(
+    config, built, cached, tmp_path, caplog, monkeypatch
+):
+    old = pretrain(config, cache_dir=tmp_path)
+    assert old.from_cache
+    monkeypatch.setattr(vision, "source_fingerprint", lambda: "a newer visnet.py")
+    with caplog.at_level(logging.WARNING, logger="dyad.vision"):
+        new = pretrain(config, cache_dir=tmp_path)
+    messages = _warnings(caplog)
+    assert len(messages) == 1
+    assert str(old.cache_path) in messages[0] and "stale" in messages[0]
+    assert new.cache_path == old.cache_path and new.key != old.key and not new.from_cache
+    caplog.clear()
+    assert pretrain(config, cache_dir=tmp_path).from_cache  # replaced, not left behind
+    assert not _warnings(caplog)
+
+
+def test_cache_file_embeds_key_config_and_checksum(config, built):
+    arrays, metadata = read_cache(built.cache_path, built.key)
+    assert metadata["key"] == built.key
+    assert metadata["config"] == config.canonical()
+    assert metadata["checksum"] == vision.array_checksum(arrays)
+    assert metadata["build_seconds"] > 0
+    with zipfile.ZipFile(built.cache_path) as archive:
+        assert "__meta__.npy" in archive.namelist()
+
+
+def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
+    path = tmp_path / "x.npz"
+    write_cache(path, {"a": np.arange(3.0)}, {"key": "k"})
+    assert [p.name for p in tmp_path.iterdir()] == ["x.npz"]
+    before = path.read_bytes()
+
+    def crash(file, **arrays):
+        file.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(vision.np, "savez", crash)
+    with pytest.raises(OSError, match="disk full"):
+        write_cache(path, {"a": np.arange(5.0)}, {"key": "k"})
+    assert [p.name for p in tmp_path.iterdir()] == ["x.npz"]
+    assert path.read_bytes() == before
+
+
+def test_unwritable_cache_folder_still_returns_a_network(config, tmp_path, caplog, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(vision, "write_cache", refuse)
+    with caplog.at_level(logging.WARNING, logger="dyad.vision"):
+        result = pretrain(config, cache_dir=tmp_path)
+    assert result.cache_path is None and result.trained
+    assert "could not write" in _warnings(caplog)[0]
+
+
+def test_cache_dir_that_is_a_file_is_bad_input(config, tmp_path):
+    target = tmp_path / "file"
+    target.write_text("")
+    with pytest.raises(ConfigError, match="cache_dir"):
+        pretrain(config, cache_dir=target)
+
+
+# --------------------------------------------------------------------------------------------
+# layer-4 banks
+
+
+def test_layer4_bank_shape_and_reproducibility(config, built):
+    result = built
+    bank = layer4_bank(result, ("happy", "sad"), 4, np.random.default_rng(1))
+    assert bank.shape == (2, 4, 64) and bank.dtype == np.float32
+    again = layer4_bank(result, ("happy", "sad"), 4, np.random.default_rng(1))
+    np.testing.assert_array_equal(bank, again)
+    images = vision.render_images(config, 4, np.random.default_rng(1))
+    np.testing.assert_array_equal(bank[0], result.layer4(images[0]))
+
+
+def test_layer4_bank_is_cached_by_seed_and_size(built, tmp_path, monkeypatch):
+    result = built
+    bank = layer4_bank(result, ("happy", "sad"), 4, 7, cache_dir=tmp_path)
+    files = set(tmp_path.glob("bank-*.npz"))
+    assert len(files) == 1
+    monkeypatch.setattr(
+        vision.PretrainedVision, "layer4", lambda *a: pytest.fail("recomputed a cached bank")
+    )
+    np.testing.assert_array_equal(
+        layer4_bank(result, ("happy", "sad"), 4, 7, cache_dir=tmp_path), bank
+    )
+    monkeypatch.undo()
+    layer4_bank(result, ("happy", "sad"), 5, 7, cache_dir=tmp_path)
+    layer4_bank(result, ("happy", "sad"), 4, 8, cache_dir=tmp_path)
+    layer4_bank(result, ("happy", "sad"), 4, 7, identity_seed=3, cache_dir=tmp_path)
+    assert len(set(tmp_path.glob("bank-*.npz"))) == 4
+    # a generator's state cannot be keyed: never cached
+    layer4_bank(result, ("happy", "sad"), 4, np.random.default_rng(7), cache_dir=tmp_path)
+    assert len(set(tmp_path.glob("bank-*.npz"))) == 4
+
+
+def test_layer4_bank_rejects_bad_input(built):
+    result = built
+    with pytest.raises(ConfigError, match="n_per_expression"):
+        layer4_bank(result, ("happy",), 0, 1, use_cache=False)
+    with pytest.raises(ConfigError, match="rng"):
+        layer4_bank(result, ("happy",), 2, "seven", use_cache=False)
+    with pytest.raises(ConfigError):
+        layer4_bank(result, ("grumpy",), 2, 1, use_cache=False)
+
+
+# --------------------------------------------------------------------------------------------
+# dyad pretrain
+
+TINY_CLI = ["--small", "--epochs", "1", "--transforms", "2", "--test-transforms", "2", "--quiet"]
+
+
+def test_cli_trains_then_loads_and_reports_information(tmp_path):
+    runner = CliRunner()
+    args = ["pretrain", *TINY_CLI, "--cache-dir", str(tmp_path)]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    files = list(tmp_path.glob("pretrain-*.npz"))
+    assert len(files) == 1
+    assert str(files[0]) in first.stdout and "Trained in" in first.stdout
+    for word in ("trained", "untrained", "happy", "sad", ">= 0.99 bit"):
+        assert word in first.stdout
+    second = runner.invoke(cli, args)
+    assert second.exit_code == 0, second.output
+    assert f"Loaded from cache: {files[0]}" in second.stdout
+    # the information table is the same whether trained now or loaded
+    assert first.stdout.splitlines()[1:] == second.stdout.splitlines()[1:]
+
+
+def test_cli_options_reach_the_config(tmp_path):
+    from dyad.commands.pretrain import pretrain_config
+
+    config = pretrain_config(size=96, identity_seeds=(2, 3), seed=5, epochs=7)
+    assert config.faces.size == config.visnet.v1.image_size == 96
+    assert config.visnet.epochs == (7, 7, 7, 7)
+    assert config.identity_seeds == (2, 3) and config.seed == 5
+    assert config.visnet.layer_side == 32  # classic unless --small
+    assert pretrain_config(small=True).visnet == VisNetConfig.small()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--seed", "-1"], "--seed"),
+        (["--epochs", "0"], "--epochs"),
+        (["--size", "8"], "--size"),
+        (["--identity-seed", "-2"], "--identity-seed"),
+        (["--transforms", "1"], "n_train_transforms"),
+    ],
+)
+def test_cli_bad_input_exits_2(tmp_path, extra, message):
+    result = CliRunner().invoke(cli, ["pretrain", *TINY_CLI, "--cache-dir", str(tmp_path), *extra])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert not list(tmp_path.glob("*.npz"))
+
+
+def test_cli_cache_dir_that_is_a_file_exits_2(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("")
+    result = CliRunner().invoke(cli, ["pretrain", *TINY_CLI, "--cache-dir", str(target)])
+    assert result.exit_code == 2
+    assert "cache_dir" in result.stderr
+
+
+def test_pretrain_config_is_frozen(config):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.seed = 3  # type: ignore[misc]
