@@ -568,7 +568,7 @@ def plot_information_curves(
     with _style():
         from matplotlib.lines import Line2D
 
-        figure = _new_figure(3.6, 2.7)
+        figure = _new_figure(4.8, 2.7)
         axes = figure.add_subplot()
         for labels, ranks, scores in curves:
             colour = hue_colours.get(labels.get(hue), "#222222") if hue else "#222222"
@@ -597,8 +597,8 @@ def plot_information_curves(
             )
             for n in networks
         ]
-        handles += [Line2D([], [], color=hue_colours[h], linewidth=3, label=h) for h in hues]
-        axes.legend(handles=handles, loc="upper right")
+        handles += [Line2D([], [], color=hue_colours[h], label=h) for h in hues]
+        axes.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5))
         if title:
             axes.set_title(title)
         return _save(figure, path, formats)
@@ -655,6 +655,9 @@ def plot_class_counts(
     _require(runs, (x,), "runs")
     classes = _class_columns(runs, classes)
     series = _sweep_series(runs, series)
+    if series is not None:  # series values are labels: compare them as text
+        names = _categories(runs[series])
+        runs = runs.assign(**{series: runs[series].astype(str)})
     keys = ([series] if series else []) + [x]
     stats = runs.groupby(keys, observed=True, sort=True)[classes].agg(["mean", "std", "count"])
     values = runs[classes].to_numpy(dtype=float)
@@ -695,16 +698,13 @@ def plot_class_counts(
             axes.set_ylim(bottom=0)
             axes.set_title(title or seeds_note, fontsize=9 if not title else None)
         else:
-            names = _categories(runs[series])
             n_cols = min(3, len(classes))
             n_rows = -(-len(classes) // n_cols)
             figure = _new_figure(2.3 * n_cols + 0.4, 1.9 * n_rows + 0.5)
             panels = figure.subplots(n_rows, n_cols, sharex=True, sharey=True, squeeze=False)
             for axes, name in zip(panels.flat, classes, strict=False):
                 for i, label in enumerate(names):
-                    part = stats.xs(label, level=series) if label in stats.index else None
-                    if part is None:
-                        continue
+                    part = stats.xs(label, level=series)
                     colour, linestyle, marker = _series_style(i)
                     xs = part.index.to_numpy(dtype=float)
                     draw(

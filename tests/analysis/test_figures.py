@@ -312,6 +312,12 @@ def test_plot_class_counts_single_panel_and_series(tmp_path):
     pooled = pooled.rename(columns={"q": "congruence"})
     (path,) = plot_class_counts(pooled, "congruence", tmp_path / "pooled")
     assert_image(path)
+    # numeric series values (e.g. a second grid axis) are labels: every series is drawn
+    by_lag = pd.concat([runs.assign(lag=3), runs.assign(lag=7)])
+    (svg,) = plot_class_counts(by_lag, "q", tmp_path / "by_lag", formats=("svg",), series="lag")
+    text = svg.read_text()
+    assert "lag (n = 2 seeds per point)" in text
+    assert ">3</text>" in text and ">7</text>" in text  # both series reach the legend
     with pytest.raises(ResultsError, match="'lag'"):
         plot_class_counts(runs, "lag", tmp_path / "x")
     with pytest.raises(ResultsError, match="no neuron-class columns"):
