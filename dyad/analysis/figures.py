@@ -978,7 +978,8 @@ def plot_interaction(
         )
         bottom.plot(t, rate, color="#222222", linewidth=1.2)
         bottom.set_xlim(*extent)
-        bottom.set_ylim(0, max(0.05, float(np.nanmax(rate)) * 1.1) if rate.size else 1)
+        # rates are sigmoid outputs: a fixed 0-1 scale keeps runs comparable
+        bottom.set_ylim(0, max(1.0, float(np.nanmax(rate)) * 1.05))
         bottom.set_ylabel("mirror layer\nmean rate")
         bottom.set_xlabel("timestep")
         note = f"congruence {congruent.mean():.2f} over the {t.size} timesteps shown"
