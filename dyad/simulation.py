@@ -273,7 +273,15 @@ def save_run(
     overwrite: bool,
 ) -> Path:
     """Figures first, then tables, then the manifest (last: it marks the run complete)."""
+    from dyad.errors import ResultsError
     from dyad.store import write_run
+
+    manifest_path = folder / "manifest.json"
+    if manifest_path.exists():
+        if not overwrite:
+            raise ResultsError(f"{folder}: already holds a complete run (use --overwrite)")
+        # the old run stops counting as complete before any of its files is replaced
+        manifest_path.unlink()
 
     figure_paths: dict[str, Path] = {}
     if figures:
