@@ -11,11 +11,13 @@ vector of unit L2 length. Presenting one input:
 4. rate ``r_i = 1 / (1 + exp(−2β (h′_i − θ)))`` (§5.4);
 5. learning (optional): Hebb ``Δw_ij = α r_i x_j`` or trace ``Δw_ij = α ȳ_i x_j`` with the trace
    taken *before* it is updated to ``ȳ ← η ȳ + (1 − η) r`` (§6.1), then each changed weight
-   row is rescaled to unit length (§6.2).
+   row is rescaled to unit length (§6.2). A row whose update is below float32 resolution
+   (‖Δw‖ < 2⁻²⁴ ‖w‖, e.g. a neuron far below threshold with rate 1e-20) is left as it is; so is
+   a row whose postsynaptic factor is 0 (the trace on an object's first transform).
 
-Two back-ends compute steps 1 and 5: ``"numpy"`` (the reference, plain vectorised numpy) and
-``"numba"`` (compiled kernels in :mod:`dyad.brain.kernels`, a few times faster). Steps 2–4 are
-shared numpy code. Both back-ends agree to float32 rounding; a test checks it.
+Two back-ends: ``"numpy"`` (the reference, plain vectorised numpy; inhibition by FFT) and
+``"numba"`` (compiled kernels in :mod:`dyad.brain.kernels`, several times faster; inhibition as
+a separable direct convolution). Both agree to float32 rounding; tests check it.
 
 Presynaptic inputs are given either as the presynaptic rate vector ``(n_pre,)`` (gathered
 through ``presynaptic``) or already gathered, ``(N, fan_in)`` — layer 1 of VisNet pre-gathers
@@ -29,6 +31,10 @@ from typing import Literal
 import numpy as np
 
 from dyad.errors import ConfigError
+
+#: Updates smaller than one float32 ulp of the row length are not applied (both back-ends):
+#: ‖Δw‖² < NEGLIGIBLE · ‖w‖². See :data:`dyad.brain.kernels.NEGLIGIBLE`.
+NEGLIGIBLE = 2.0**-48
 
 Backend = Literal["numpy", "numba"]
 SlopeMode = Literal["absolute", "relative"]
@@ -237,9 +243,18 @@ class CompetitiveLayer:
         self.backend = backend
         self.trace = np.zeros(self.n_neurons, dtype=np.float32)
         self._post = np.zeros(self.n_neurons, dtype=np.float32)
-        self._drive = np.zeros(self.n_neurons, dtype=np.float32)
-        self._weight_sq = np.zeros(self.n_neurons, dtype=np.float32)
-        self._input_sq = np.zeros(self.n_neurons, dtype=np.float32)
+        # Per-neuron sums from the compiled forward pass (float64, see dyad.brain.kernels).
+        self._drive = np.zeros(self.n_neurons, dtype=np.float64)
+        self._weight_sq = np.zeros(self.n_neurons, dtype=np.float64)
+        self._input_sq = np.zeros(self.n_neurons, dtype=np.float64)
+        self._inhibited = np.zeros(self.n_neurons, dtype=np.float64)
+        self._scratch = np.zeros(self.n_neurons, dtype=np.float64)
+        # Separable form of the COMP filter for the compiled path: −δ g⊗g + (1 + δ Σ g⊗g) e₀.
+        half = inhibition_width // 2
+        offsets = np.arange(-half, half + 1, dtype=np.float64)
+        self._profile = np.exp(-(offsets**2) / inhibition_radius**2)
+        self._contrast = float(inhibition_contrast)
+        self._centre_gain = 1.0 + self._contrast * float(self._profile.sum() ** 2)
         if backend == "numba":
             from dyad.brain import kernels
 
@@ -269,7 +284,9 @@ class CompetitiveLayer:
         gain = np.float32(-2.0 * self.slope)
         with np.errstate(over="ignore"):
             rates = 1.0 / (1.0 + np.exp(gain * excess))
-        return rates.astype(np.float32, copy=False)
+        rates = rates.astype(np.float32, copy=False)
+        _flush_subnormal(rates)
+        return rates
 
     # -- activation -----------------------------------------------------------------------
 
@@ -309,7 +326,29 @@ class CompetitiveLayer:
             (n, N) float32 rates.
         """
         drive = self.drive_gathered(presyn_rates) if gathered else self.drive(presyn_rates)
+        if self.backend == "numba":
+            rates = np.empty(drive.shape, dtype=np.float32)
+            drive64 = drive.astype(np.float64)
+            for i in range(drive.shape[0]):
+                self._compete_compiled(drive64[i], rates[i])
+            return rates
         return self.compete(self.inhibit(drive))
+
+    def _compete_compiled(self, drive: np.ndarray, rates: np.ndarray) -> None:
+        """Compiled inhibition + threshold + sigmoid: drive (N,) float64 → rates (N,) float32."""
+        self._kernels.compete(
+            drive,
+            self.side,
+            self._profile,
+            self._centre_gain,
+            self._contrast,
+            self.k,
+            self.slope,
+            self.slope_mode == "relative",
+            rates,
+            self._inhibited,
+            self._scratch,
+        )
 
     # -- one presentation with learning ---------------------------------------------------
 
@@ -344,7 +383,8 @@ class CompetitiveLayer:
                     self._weight_sq,
                     self._input_sq,
                 )
-            rates = self.compete(self.inhibit(self._drive))
+            rates = np.empty(self.n_neurons, dtype=np.float32)
+            self._compete_compiled(self._drive, rates)
             if learn:
                 post = self._postsynaptic_factor(rates)
                 if gathered:
@@ -375,11 +415,17 @@ class CompetitiveLayer:
         rates = self.compete(self.inhibit(drive))
         if learn:
             post = self._postsynaptic_factor(rates)
-            self.weights += (np.float32(self.learning_rate) * post)[:, None] * values
-            norms = np.sqrt(np.einsum("ij,ij->i", self.weights, self.weights, dtype=np.float64))
-            changed = (post != 0) & (norms > 0)
-            scale = np.divide(1.0, norms, out=np.ones_like(norms), where=changed)
-            self.weights *= scale.astype(np.float32)[:, None]
+            step = self.learning_rate * post.astype(np.float64)
+            input_sq = np.einsum("ij,ij->i", values, values, dtype=np.float64)
+            weight_sq = np.einsum("ij,ij->i", self.weights, self.weights, dtype=np.float64)
+            step[step * step * input_sq < NEGLIGIBLE * weight_sq] = 0.0
+            changed = np.flatnonzero(step)
+            updated = self.weights[changed] + (step[changed, None] * values[changed]).astype(
+                np.float32
+            )
+            norms = np.sqrt(np.einsum("ij,ij->i", updated, updated, dtype=np.float64))
+            scale = np.divide(1.0, norms, out=np.ones_like(norms), where=norms > 0)
+            self.weights[changed] = updated * scale.astype(np.float32)[:, None]
             self._update_trace(rates)
         return rates
 
@@ -394,6 +440,21 @@ class CompetitiveLayer:
         eta = np.float32(self.trace_eta)
         self.trace *= eta
         self.trace += (np.float32(1.0) - eta) * rates
+        _flush_subnormal(self.trace)
+
+
+_TINY = np.finfo(np.float32).tiny
+
+
+def _flush_subnormal(values: np.ndarray) -> None:
+    """Set values below the smallest normal float32 (1.2e-38) to exactly 0, in place.
+
+    Far below threshold the sigmoid gives subnormal rates (e.g. 1/(1 + e^100) ≈ 4e-44).
+    Arithmetic on subnormals is up to ~100× slower on common CPUs and such rates carry no
+    information, so they are flushed to zero, as a CPU in flush-to-zero mode would.
+    Exact zeros also let learning skip those neurons (their weight change is zero).
+    """
+    values[values < _TINY] = 0.0
 
 
 __all__ = [
