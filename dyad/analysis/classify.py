@@ -1,0 +1,312 @@
+"""Classification of mirror-layer neurons from their test responses (model.md §11.3).
+
+Each neuron is tested in two modalities: visual-only trials (the parent's face, motor input at
+zero) and motor-only trials (the infant's motor pattern, visual input at zero). In each modality
+a neuron is *selective* when
+
+1. its responses to its preferred expression differ from those to the next-best expression by a
+   two-sided Mann–Whitney U test at p < ``ALPHA`` (when the trials vary; when every trial of both
+   expressions is identical the test is undefined and this step is skipped, the deterministic
+   fallback of §11.3),
+2. the selectivity index |d| >= ``MIN_SELECTIVITY``, and
+3. the preferred-expression mean rate is >= ``MIN_RATE`` (half the sigmoid's maximum: the
+   neuron actually fires).
+
+The preferred expression is the argmax of the mean rate. With two expressions d is signed,
+d = (R_0 - R_1)/(R_0 + R_1 + eps), positive when the neuron prefers the first expression (happy
+in the default run); with S > 2 expressions d = (R_pref - R_next)/(R_pref + R_next + eps) >= 0.
+Classes then follow from which modalities are selective and whether their preferred expressions
+agree: ``mirror``, ``anti-mirror``, ``visual-only``, ``motor-only``, ``bimodal-unselective``
+(fires in both modalities, selective in neither) and ``unselective`` (everything else).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import mannwhitneyu
+
+from dyad.analysis.information import max_information
+
+#: class names, in the order figures and tables list them
+NEURON_CLASSES: tuple[str, ...] = (
+    "mirror",
+    "anti-mirror",
+    "visual-only",
+    "motor-only",
+    "bimodal-unselective",
+    "unselective",
+)
+#: significance level of the per-modality Mann–Whitney U test
+ALPHA = 0.01
+#: minimum |d| for a modality to count as selective
+MIN_SELECTIVITY = 0.3
+#: minimum preferred-expression mean rate (half the sigmoid's maximum)
+MIN_RATE = 0.5
+#: guards the selectivity index against 0/0 for silent neurons
+EPSILON = 1e-6
+
+
+@dataclass(frozen=True)
+class ModalitySelectivity:
+    """Per-neuron selectivity in one modality (arrays of shape (N,); ``means`` is (S, N)).
+
+    ``preferred``: expression index with the highest mean rate; ``d``: selectivity index (signed
+    for S = 2, >= 0 for S > 2); ``p_value``: Mann–Whitney U p-value preferred vs next-best
+    (nan where the fallback applied); ``selective``: all three criteria met; ``fires``:
+    preferred mean >= ``MIN_RATE``.
+    """
+
+    means: np.ndarray
+    preferred: np.ndarray
+    d: np.ndarray
+    p_value: np.ndarray
+    selective: np.ndarray
+    fires: np.ndarray
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Result of :func:`classify_arrays`: one entry per neuron.
+
+    ``neuron_class``: (N,) object array of names from ``NEURON_CLASSES``.
+    """
+
+    neuron_class: np.ndarray
+    visual: ModalitySelectivity
+    motor: ModalitySelectivity
+
+
+def modality_selectivity(responses: np.ndarray) -> ModalitySelectivity:
+    """Selectivity of every neuron in one modality.
+
+    ``responses``: (S, n_trials, N) rates of N neurons on n_trials trials of each of S >= 2
+    expressions. Vectorised over neurons (one Mann–Whitney call for all of them).
+    """
+    responses = np.asarray(responses, dtype=np.float64)
+    if responses.ndim != 3:
+        raise ValueError(f"responses: expected shape (S, n_trials, N), got {responses.shape}")
+    n_expr, n_trials, n_neurons = responses.shape
+    if n_expr < 2 or n_trials < 1:
+        raise ValueError(
+            f"responses: expected >= 2 expressions and >= 1 trial, got shape {responses.shape}"
+        )
+    means = responses.mean(axis=1)  # (S, N)
+    order = np.argsort(-means, axis=0, kind="stable")
+    preferred, runner_up = order[0], order[1]
+    cells = np.arange(n_neurons)
+    r_pref, r_next = means[preferred, cells], means[runner_up, cells]
+    if n_expr == 2:
+        d = (means[0] - means[1]) / (means[0] + means[1] + EPSILON)
+    else:
+        d = (r_pref - r_next) / (r_pref + r_next + EPSILON)
+    # trials of the preferred and next-best expression of every neuron: (n_trials, N) each
+    pref_trials = responses[preferred, :, cells].T
+    next_trials = responses[runner_up, :, cells].T
+    constant = (np.ptp(pref_trials, axis=0) == 0) & (np.ptp(next_trials, axis=0) == 0)
+    p_value = np.full(n_neurons, np.nan)
+    varies = ~constant
+    if varies.any():
+        p_value[varies] = mannwhitneyu(
+            pref_trials[:, varies], next_trials[:, varies], alternative="two-sided", axis=0
+        ).pvalue
+    significant = np.where(constant, True, p_value < ALPHA)
+    fires = r_pref >= MIN_RATE
+    selective = significant & (np.abs(d) >= MIN_SELECTIVITY) & fires
+    return ModalitySelectivity(
+        means=means.astype(np.float32),
+        preferred=preferred.astype(np.intp),
+        d=d,
+        p_value=p_value,
+        selective=selective,
+        fires=fires,
+    )
+
+
+def classify_arrays(visual: np.ndarray, motor: np.ndarray) -> Classification:
+    """Classify N neurons from their visual-only and motor-only test responses (§11.3).
+
+    ``visual``: (S, n_trials, N) rates on visual-only trials; ``motor``: (S, n_trials_m, N)
+    rates on motor-only trials; the same S expressions in the same order, the same N neurons.
+    """
+    visual, motor = np.asarray(visual), np.asarray(motor)
+    if visual.ndim != 3 or motor.ndim != 3:
+        raise ValueError(
+            f"visual, motor: expected (S, n_trials, N) arrays, got {visual.shape}, {motor.shape}"
+        )
+    if visual.shape[0] != motor.shape[0] or visual.shape[2] != motor.shape[2]:
+        raise ValueError(
+            "visual, motor: expected the same expressions and neurons, got shapes "
+            f"{visual.shape} and {motor.shape}"
+        )
+    vis = modality_selectivity(visual)
+    mot = modality_selectivity(motor)
+    both = vis.selective & mot.selective
+    same = vis.preferred == mot.preferred
+    neuron_class = np.select(
+        [
+            both & same,
+            both & ~same,
+            vis.selective & ~mot.selective,
+            mot.selective & ~vis.selective,
+            vis.fires & mot.fires,
+        ],
+        list(NEURON_CLASSES[:5]),
+        default=NEURON_CLASSES[5],
+    ).astype(object)
+    return Classification(neuron_class=neuron_class, visual=vis, motor=mot)
+
+
+def _condition_array(
+    rows: pd.DataFrame, expressions: Sequence[str], n_neurons: int, condition: str
+) -> np.ndarray:
+    """(S, n_trials, N) rates of one condition from tidy rows; every cell must be present once."""
+    expr_codes = pd.Categorical(rows["expression"], categories=list(expressions)).codes
+    if (expr_codes < 0).any():
+        unknown = sorted(set(rows["expression"].astype(str)) - set(expressions))
+        raise ValueError(f"test_responses: expressions {unknown} are not in {list(expressions)}")
+    trial_codes, trial_labels = pd.factorize(rows["trial"], sort=True)
+    neurons = rows["neuron"].to_numpy()
+    n_expr, n_trials = len(expressions), len(trial_labels)
+    counts = np.bincount(expr_codes, minlength=n_expr)
+    if (counts != n_trials * n_neurons).any():
+        raise ValueError(
+            f"test_responses: condition {condition!r} needs every expression × trial × neuron "
+            f"exactly once ({n_trials} trials × {n_neurons} neurons), got row counts "
+            f"{dict(zip(expressions, counts.tolist(), strict=True))}"
+        )
+    out = np.full((n_expr, n_trials, n_neurons), np.nan, dtype=np.float64)
+    out[expr_codes, trial_codes, neurons] = rows["rate"].to_numpy(dtype=np.float64)
+    if np.isnan(out).any():
+        raise ValueError(
+            f"test_responses: condition {condition!r} has duplicate or missing "
+            "(expression, trial, neuron) rows"
+        )
+    return out
+
+
+def classify_neurons(test_responses: pd.DataFrame, expressions: Sequence[str]) -> pd.DataFrame:
+    """The ``neurons`` table of one test phase from its tidy ``test_responses`` rows.
+
+    ``test_responses``: columns ``condition`` ("visual"/"motor"), ``expression``, ``trial``,
+    ``neuron``, ``rate`` (others, such as ``phase`` and ``parent``, are ignored; pass one phase).
+    Trials are numbered per condition and expression. ``expressions``: the run's expression
+    names in index order.
+
+    Returns one row per neuron: ``neuron``, ``neuron_class``, ``preferred_visual``,
+    ``preferred_motor`` (expression names, the argmax of the mean rate whether or not the
+    neuron is selective), ``d_visual``, ``d_motor``, ``info_visual``, ``info_motor`` (max over
+    expressions of the single-cell information, bits, 3 bins; §11.1) and
+    ``mean_visual_<expression>``, ``mean_motor_<expression>`` (mean rate per condition and
+    expression). Has a ``phase`` column when the input has one.
+    """
+    expressions = list(expressions)
+    if len(expressions) < 2:
+        raise ValueError(f"expressions: expected at least 2, got {expressions}")
+    missing = {"condition", "expression", "trial", "neuron", "rate"} - set(test_responses)
+    if missing:
+        raise ValueError(f"test_responses: missing columns {sorted(missing)}")
+    phases = test_responses["phase"].unique() if "phase" in test_responses else []
+    if len(phases) > 1:
+        raise ValueError(f"test_responses: expected one phase, got {list(phases)}")
+    neuron_ids = np.unique(test_responses["neuron"].to_numpy())
+    n_neurons = len(neuron_ids)
+    if n_neurons == 0 or not np.array_equal(neuron_ids, np.arange(n_neurons)):
+        raise ValueError("test_responses: neurons must be numbered 0..N-1")
+    arrays = {}
+    for condition in ("visual", "motor"):
+        rows = test_responses[test_responses["condition"] == condition]
+        if rows.empty:
+            raise ValueError(f"test_responses: no {condition!r} rows")
+        arrays[condition] = _condition_array(rows, expressions, n_neurons, condition)
+    result = classify_arrays(arrays["visual"], arrays["motor"])
+    names = np.asarray(expressions, dtype=object)
+    table = {
+        "neuron": np.arange(n_neurons, dtype=np.int32),
+        "neuron_class": pd.Categorical(result.neuron_class, categories=list(NEURON_CLASSES)),
+        "preferred_visual": pd.Categorical(names[result.visual.preferred], categories=expressions),
+        "preferred_motor": pd.Categorical(names[result.motor.preferred], categories=expressions),
+        "d_visual": result.visual.d.astype(np.float32),
+        "d_motor": result.motor.d.astype(np.float32),
+        "info_visual": _information(arrays["visual"]),
+        "info_motor": _information(arrays["motor"]),
+    }
+    for condition, sel in (("visual", result.visual), ("motor", result.motor)):
+        for s, name in enumerate(expressions):
+            table[f"mean_{condition}_{name}"] = sel.means[s]
+    frame = pd.DataFrame(table)
+    if len(phases) == 1:
+        frame.insert(0, "phase", phases[0])
+    return frame
+
+
+def _information(responses: np.ndarray) -> np.ndarray:
+    """Max over expressions of the single-cell information, (N,) float32 bits."""
+    n_expr, n_trials, n_neurons = responses.shape
+    stimuli = np.repeat(np.arange(n_expr), n_trials)
+    rates = np.clip(responses.reshape(n_expr * n_trials, n_neurons), 0.0, 1.0)
+    return max_information(rates, stimuli).astype(np.float32)
+
+
+def mirror_index(neurons: pd.DataFrame) -> float:
+    """MI = (N_mirror - N_anti) / (N_mirror + N_anti); nan when there are neither (§11.3)."""
+    classes = neurons["neuron_class"]
+    n_mirror = int((classes == "mirror").sum())
+    n_anti = int((classes == "anti-mirror").sum())
+    if n_mirror + n_anti == 0:
+        return float("nan")
+    return (n_mirror - n_anti) / (n_mirror + n_anti)
+
+
+def class_counts(neurons: pd.DataFrame) -> pd.DataFrame:
+    """Count and fraction of neurons per class, every class listed (zeros included).
+
+    Returns columns ``neuron_class``, ``count``, ``fraction`` (of all neurons), with a leading
+    ``phase`` column (one block per phase) when ``neurons`` has one.
+    """
+    by_phase = "phase" in neurons and neurons["phase"].nunique() > 0
+    groups = neurons.groupby("phase", sort=False, observed=True) if by_phase else [(None, neurons)]
+    frames = []
+    for phase, group in groups:
+        counts = (
+            pd.Categorical(group["neuron_class"], categories=list(NEURON_CLASSES))
+            .value_counts()
+            .reindex(list(NEURON_CLASSES), fill_value=0)
+        )
+        frame = pd.DataFrame(
+            {
+                "neuron_class": list(NEURON_CLASSES),
+                "count": counts.to_numpy(dtype=np.int64),
+                "fraction": counts.to_numpy(dtype=np.float64) / max(len(group), 1),
+            }
+        )
+        if by_phase:
+            frame.insert(0, "phase", phase)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def selectivity_correlation(neurons: pd.DataFrame) -> float:
+    """Pearson correlation of d_visual and d_motor over responsive neurons (§11.3).
+
+    A neuron is responsive when its preferred mean rate is >= ``MIN_RATE`` in at least one
+    modality. Near +1 when seen and produced expressions agree (c = 1), near 0 at c = 0.5,
+    negative for c < 0.5. With S > 2 expressions d is unsigned, so the value then measures how
+    selectivity *magnitudes* co-vary, not agreement (use :func:`mirror_index` for that).
+    Returns nan with fewer than 3 responsive neurons or no variance in either index.
+    """
+    vis_cols = [c for c in neurons.columns if c.startswith("mean_visual_")]
+    mot_cols = [c for c in neurons.columns if c.startswith("mean_motor_")]
+    if not vis_cols or not mot_cols:
+        raise ValueError("neurons: expected mean_visual_* and mean_motor_* columns")
+    responsive = (neurons[vis_cols].max(axis=1) >= MIN_RATE) | (
+        neurons[mot_cols].max(axis=1) >= MIN_RATE
+    )
+    d_v = neurons.loc[responsive, "d_visual"].to_numpy(dtype=np.float64)
+    d_m = neurons.loc[responsive, "d_motor"].to_numpy(dtype=np.float64)
+    if len(d_v) < 3 or np.ptp(d_v) == 0 or np.ptp(d_m) == 0:
+        return float("nan")
+    return float(np.corrcoef(d_v, d_m)[0, 1])

@@ -1,0 +1,568 @@
+"""Motor module and the intermediate ("mirror") layer (model.md §7, §8).
+
+The motor module turns the infant's current expression into a clamped binary pattern. The mirror
+layer receives the frozen VisNet layer-4 rates and that motor pattern through full feed-forward
+connections, competes (percentile threshold + sigmoid, or hard k-winners-take-all) and learns by a
+Hebb (or trace) rule followed by weight normalisation.
+
+Implementation notes (why the step is fast):
+
+- Each neuron's weights are stored as ``raw * scale``: a raw matrix per modality and one scale
+  factor per neuron and modality. Renormalising a neuron after a Hebb update is then a change of
+  its scale only, and the update itself is one BLAS rank-1 update (``sger``) per modality.
+- The new norm follows analytically from quantities the forward pass already computed:
+  ``|w + a x|^2 = |w|^2 + 2 a (w . x) + a^2 |x|^2``, where ``w . x`` is the neuron's drive from
+  that modality.
+- Every ``_FOLD_EVERY`` steps (or when a scale gets small) the scales are folded back into the raw
+  weights, the norms are recomputed exactly (so rounding cannot drift) and weights below
+  ``_FLUSH_BELOW`` are set to zero, so ever-shrinking weights never become slow subnormal floats.
+
+The layer uses one ``numpy.random.Generator`` (passed in) only to draw its initial weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy.linalg import blas
+from scipy.special import expit
+
+from dyad.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+_FOLD_EVERY = 256
+_FOLD_BELOW = np.float32(1e-4)
+_FLUSH_BELOW = np.float32(1e-30)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_real(value: object) -> bool:
+    return (
+        isinstance(value, int | float | np.integer | np.floating)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+def n_winners(n_neurons: int, sparseness: float) -> int:
+    """Number of neurons at or above threshold, k = int(N (1 - p)) (model.md §5.3).
+
+    A tiny tolerance keeps ``int(100 * (1 - 0.9))`` at 10 rather than 9.
+    """
+    return int(math.floor(n_neurons * (1.0 - sparseness) + 1e-9))
+
+
+# --------------------------------------------------------------------------------------------
+# Motor module
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MotorConfig:
+    """Binary motor code of the infant's expression (model.md §7).
+
+    ``units_per_expression``: K; the module has ``n_motor = K * n_expressions`` units.
+    ``coding``: ``"blocks"`` (expression s switches on units ``s*K .. s*K + K - 1``) or
+    ``"sparse"`` (each expression gets its own random set of ``active_fraction * n_motor`` units,
+    drawn once, all sets distinct; tests that results do not need orthogonal motor codes).
+    ``active_fraction``: share of units on per expression, used by ``"sparse"`` only.
+    """
+
+    units_per_expression: int = 64
+    coding: Literal["blocks", "sparse"] = "blocks"
+    active_fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not _is_int(self.units_per_expression) or self.units_per_expression < 1:
+            problems.append(
+                f"units_per_expression: expected an integer >= 1, got {self.units_per_expression!r}"
+            )
+        if self.coding not in ("blocks", "sparse"):
+            problems.append(f"coding: expected 'blocks' or 'sparse', got {self.coding!r}")
+        if not _is_real(self.active_fraction) or not 0.0 < self.active_fraction <= 1.0:
+            problems.append(
+                f"active_fraction: expected a number in (0, 1], got {self.active_fraction!r}"
+            )
+        if problems:
+            raise ConfigError(problems)
+
+
+class MotorModule:
+    """Clamped binary motor patterns, one per expression; no learning (model.md §7).
+
+    ``patterns``: (n_expressions, n_motor) float32 of 0/1; row s is M(s).
+    """
+
+    def __init__(self, config: MotorConfig, n_expressions: int, rng: np.random.Generator):
+        if not _is_int(n_expressions) or n_expressions < 1:
+            raise ConfigError(f"n_expressions: expected an integer >= 1, got {n_expressions!r}")
+        self.config = config
+        self.n_expressions = int(n_expressions)
+        self.n_motor = config.units_per_expression * self.n_expressions
+        patterns = np.zeros((self.n_expressions, self.n_motor), dtype=np.float32)
+        if config.coding == "blocks":
+            k = config.units_per_expression
+            for s in range(self.n_expressions):
+                patterns[s, s * k : (s + 1) * k] = 1.0
+        else:
+            n_on = max(1, round(config.active_fraction * self.n_motor))
+            if self.n_expressions > math.comb(self.n_motor, n_on):
+                raise ConfigError(
+                    f"active_fraction: {n_on} of {self.n_motor} motor units cannot give "
+                    f"{self.n_expressions} distinct patterns"
+                )
+            seen: set[bytes] = set()
+            s = 0
+            while s < self.n_expressions:
+                on = rng.choice(self.n_motor, size=n_on, replace=False)
+                row = np.zeros(self.n_motor, dtype=np.float32)
+                row[on] = 1.0
+                key = row.tobytes()
+                if key in seen:
+                    continue
+                seen.add(key)
+                patterns[s] = row
+                s += 1
+        patterns.setflags(write=False)
+        self.patterns = patterns
+
+    def noisy_patterns(
+        self, expression: int, n_trials: int, flip_fraction: float, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Test trials of M(expression) with bits flipped: (n_trials, n_motor) float32 0/1.
+
+        Each trial flips exactly ``round(flip_fraction * n_motor)`` randomly chosen units, which
+        gives the trial-to-trial variability the information measures need (model.md §10).
+        """
+        if not 0.0 <= flip_fraction <= 1.0:
+            raise ValueError(f"flip_fraction: expected a number in [0, 1], got {flip_fraction!r}")
+        n_flip = round(flip_fraction * self.n_motor)
+        trials = np.repeat(self.patterns[expression][None, :], n_trials, axis=0)
+        if n_flip:
+            # argsort of uniform noise = an independent random subset of units per trial
+            flips = np.argsort(rng.random((n_trials, self.n_motor)), axis=1)[:, :n_flip]
+            rows = np.arange(n_trials)[:, None]
+            trials[rows, flips] = 1.0 - trials[rows, flips]
+        return trials
+
+
+# --------------------------------------------------------------------------------------------
+# Mirror layer
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MirrorConfig:
+    """Parameters of the mirror layer (model.md §8; defaults chosen in docs/mirror.md).
+
+    ``n_neurons``: N, layer size (256 = 16x16; model.md §8.1 allows it for speed).
+    ``competition``: ``"percentile"`` (threshold between the k-th and (k+1)-th largest
+    activation, then sigmoid) or ``"kwta"`` (rate 1 for the k largest activations, 0
+    otherwise).
+    ``sparseness``: p; k = int(N (1 - p)) neurons are at or above threshold. 0.5 = half the
+    layer per input, which with two expressions lets every neuron win for one of them (T1).
+    ``slope``: sigmoid steepness relative to the activation spread; beta = slope / std(h), with
+    std(h) the spread across neurons measured by :meth:`MirrorLayer.calibrate`. 0.5 keeps the
+    untrained layer's responses graded (about 2% chance "mirror" cells); learning then
+    separates the activations by many std(h), so trained responses are near 0 or 1.
+    ``learning_rate``: alpha in dw = alpha r x; 0.01 integrates over roughly 100 timesteps.
+    ``normalisation``: ``"per_modality"`` (visual and motor weight parts each to length 1/sqrt 2)
+    or ``"joint"`` (whole weight vector to length 1).
+    ``motor_gain``: g_M multiplying the motor input; ``"auto"`` equalises the initial mean
+    visual and motor drive on the calibration batch.
+    ``trace_eta``: eta of the trace rule; 0 = plain Hebb, > 0 = dw = alpha ybar x with ybar the
+    trace before this step's update, ybar <- eta ybar + (1 - eta) r.
+    """
+
+    n_neurons: int = 256
+    competition: Literal["percentile", "kwta"] = "percentile"
+    sparseness: float = 0.5
+    slope: float = 0.5
+    learning_rate: float = 0.01
+    normalisation: Literal["per_modality", "joint"] = "per_modality"
+    motor_gain: float | Literal["auto"] = "auto"
+    trace_eta: float = 0.0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not _is_int(self.n_neurons) or self.n_neurons < 2:
+            problems.append(f"n_neurons: expected an integer >= 2, got {self.n_neurons!r}")
+        if self.competition not in ("percentile", "kwta"):
+            problems.append(
+                f"competition: expected 'percentile' or 'kwta', got {self.competition!r}"
+            )
+        if not _is_real(self.sparseness) or not 0.0 <= self.sparseness < 1.0:
+            problems.append(f"sparseness: expected a number in [0, 1), got {self.sparseness!r}")
+        elif _is_int(self.n_neurons) and self.n_neurons >= 2:
+            if n_winners(self.n_neurons, self.sparseness) < 1:
+                problems.append(
+                    f"sparseness: expected int(n_neurons * (1 - sparseness)) >= 1 winner, got "
+                    f"0 winners for sparseness {self.sparseness!r} and n_neurons {self.n_neurons}"
+                )
+        if not _is_real(self.slope) or self.slope <= 0:
+            problems.append(f"slope: expected a finite number > 0, got {self.slope!r}")
+        if not _is_real(self.learning_rate) or self.learning_rate < 0:
+            problems.append(
+                f"learning_rate: expected a finite number >= 0, got {self.learning_rate!r}"
+            )
+        if self.normalisation not in ("per_modality", "joint"):
+            problems.append(
+                f"normalisation: expected 'per_modality' or 'joint', got {self.normalisation!r}"
+            )
+        if self.motor_gain != "auto" and (not _is_real(self.motor_gain) or self.motor_gain <= 0):
+            problems.append(
+                f"motor_gain: expected 'auto' or a finite number > 0, got {self.motor_gain!r}"
+            )
+        if not _is_real(self.trace_eta) or not 0.0 <= self.trace_eta < 1.0:
+            problems.append(f"trace_eta: expected a number in [0, 1), got {self.trace_eta!r}")
+        if problems:
+            raise ConfigError(problems)
+
+    @property
+    def n_winners(self) -> int:
+        """k, the number of neurons at or above threshold for every input."""
+        return n_winners(self.n_neurons, self.sparseness)
+
+
+class MirrorLayer:
+    """Competitive Hebbian layer fed by layer-4 rates and the motor pattern (model.md §8).
+
+    Activation h = W_V x_V + g_M W_M x_M (shape (N,)); competition and sigmoid give rates in
+    [0, 1]; learning is dw = alpha r x on both weight parts followed by renormalisation.
+    Call :meth:`calibrate` once before :meth:`step` or :meth:`respond`.
+    """
+
+    def __init__(self, config: MirrorConfig, n_visual: int, n_motor: int, rng: np.random.Generator):
+        self._allocate(config, n_visual, n_motor)
+        n = config.n_neurons
+        # U(0,1) initial weights (model.md §8.1), drawn in a fixed order for reproducibility.
+        self._uv_t[...] = rng.random((n, n_visual), dtype=np.float32).T
+        self._um_t[...] = rng.random((n, n_motor), dtype=np.float32).T
+        self._fold()
+
+    def _allocate(self, config: MirrorConfig, n_visual: int, n_motor: int) -> None:
+        for name, value in (("n_visual", n_visual), ("n_motor", n_motor)):
+            if not _is_int(value) or value < 1:
+                raise ConfigError(f"{name}: expected an integer >= 1, got {value!r}")
+        self.config = config
+        self.n_visual = int(n_visual)
+        self.n_motor = int(n_motor)
+        self.n_neurons = n = config.n_neurons
+        self._k = config.n_winners
+        self._alpha = np.float32(config.learning_rate)
+        self._eta = np.float32(config.trace_eta)
+        self._joint = config.normalisation == "joint"
+        # target lengths of the visual / motor parts (joint: the whole vector has length 1)
+        self._target = np.float32(1.0 if self._joint else 1.0 / math.sqrt(2.0))
+        # Raw weights, stored transposed (Fortran order) so BLAS sger updates them in place;
+        # the effective weights are raw.T * scale[:, None].
+        self._uv_t = np.zeros((self.n_visual, n), dtype=np.float32, order="F")
+        self._um_t = np.zeros((self.n_motor, n), dtype=np.float32, order="F")
+        self._scale_v = np.ones(n, dtype=np.float32)
+        self._scale_m = np.ones(n, dtype=np.float32)
+        self._steps_since_fold = 0
+        self.motor_gain: float | None = None
+        self.beta: float | None = None
+        # per-step buffers
+        self._xv = np.empty(self.n_visual, dtype=np.float32)
+        self._xm = np.empty(self.n_motor, dtype=np.float32)
+        self._hv = np.empty(n, dtype=np.float32)
+        self._hm = np.empty(n, dtype=np.float32)
+        self._h = np.empty(n, dtype=np.float32)
+        self._sorted = np.empty(n, dtype=np.float32)
+        self._rates = np.zeros(n, dtype=np.float32)
+        self._trace = np.zeros(n, dtype=np.float32)
+        self._coef = np.empty(n, dtype=np.float32)
+        self._norm2 = np.empty(n, dtype=np.float32)
+        self._tmp = np.empty(n, dtype=np.float32)
+        self.last_visual_drive = 0.0
+        self.last_motor_drive = 0.0
+        self.last_threshold = 0.0
+
+    # ---------------------------------------------------------------- weights
+
+    @property
+    def weights_visual(self) -> np.ndarray:
+        """Effective visual weights, (N, n_visual) float32 (a new array)."""
+        return np.ascontiguousarray(self._uv_t.T * self._scale_v[:, None])
+
+    @property
+    def weights_motor(self) -> np.ndarray:
+        """Effective motor weights, (N, n_motor) float32 (a new array)."""
+        return np.ascontiguousarray(self._um_t.T * self._scale_m[:, None])
+
+    @property
+    def trace(self) -> np.ndarray:
+        """The trace ybar, (N,) float32 (a copy); all zero when ``trace_eta`` is 0."""
+        return self._trace.copy()
+
+    def reset_trace(self) -> None:
+        """Set the trace to zero (e.g. before a new training run)."""
+        self._trace.fill(0.0)
+
+    def _fold(self) -> None:
+        """Fold the scales into the raw weights and renormalise exactly."""
+        uv, um = self._uv_t, self._um_t
+        uv *= self._scale_v[None, :]
+        um *= self._scale_m[None, :]
+        uv[uv < _FLUSH_BELOW] = 0.0
+        um[um < _FLUSH_BELOW] = 0.0
+        nv = np.einsum("ij,ij->j", uv, uv, dtype=np.float64)
+        nm = np.einsum("ij,ij->j", um, um, dtype=np.float64)
+        if self._joint:
+            total = np.sqrt(nv + nm)
+            nv = nm = total
+        else:
+            nv, nm = np.sqrt(nv), np.sqrt(nm)
+        self._scale_v[...] = self._target / np.where(nv > 0, nv, 1.0)
+        self._scale_m[...] = self._target / np.where(nm > 0, nm, 1.0)
+        uv *= self._scale_v[None, :]
+        um *= self._scale_m[None, :]
+        self._scale_v.fill(1.0)
+        self._scale_m.fill(1.0)
+        self._steps_since_fold = 0
+
+    # ---------------------------------------------------------------- calibration
+
+    def calibrate(self, visual_batch: np.ndarray, motor_batch: np.ndarray) -> None:
+        """Set the motor gain (if ``"auto"``) and the sigmoid slope beta from training inputs.
+
+        ``visual_batch``: (n, n_visual) layer-4 rates; ``motor_batch``: (n, n_motor) motor
+        patterns, both samples of what training will present. With the initial weights,
+        ``motor_gain = mean(W_V x_V) / mean(W_M x_M)`` (model.md §8.2), and
+        ``beta = slope / std(h)``, std(h) being the spread of h across neurons, averaged (RMS)
+        over the batch: the scale on which competition acts.
+        """
+        xv = np.asarray(visual_batch, dtype=np.float32)
+        xm = np.asarray(motor_batch, dtype=np.float32)
+        if xv.ndim != 2 or xv.shape[1] != self.n_visual:
+            raise ValueError(f"visual_batch: expected shape (n, {self.n_visual}), got {xv.shape}")
+        if xm.ndim != 2 or xm.shape[1] != self.n_motor:
+            raise ValueError(f"motor_batch: expected shape (n, {self.n_motor}), got {xm.shape}")
+        if len(xv) < 1 or len(xm) < 1:
+            raise ValueError("calibrate: expected at least one visual and one motor sample")
+        hv = self._drive(xv, self._uv_t, self._scale_v)
+        hm = self._drive(xm, self._um_t, self._scale_m)
+        if self.config.motor_gain == "auto":
+            mean_v, mean_m = float(hv.mean()), float(hm.mean())
+            if not (mean_v > 0 and mean_m > 0):
+                raise ValueError(
+                    "calibrate: the visual and motor batches must both drive the layer "
+                    f"(mean visual drive {mean_v:g}, mean motor drive {mean_m:g})"
+                )
+            gain = mean_v / mean_m
+        else:
+            gain = float(self.config.motor_gain)
+        n = min(len(hv), len(hm))
+        h = hv[:n] + np.float32(gain) * hm[:n]
+        spread = float(np.sqrt(np.mean(np.var(h, axis=1, dtype=np.float64))))
+        if not spread > 0:
+            raise ValueError("calibrate: activations do not vary across neurons; cannot set beta")
+        self.motor_gain = gain
+        self.beta = self.config.slope / spread
+        self._gain32 = np.float32(gain)
+        self._two_beta = np.float32(2.0 * self.beta)
+        logger.debug("mirror layer calibrated: motor_gain=%.4g beta=%.4g", gain, self.beta)
+
+    @staticmethod
+    def _drive(x: np.ndarray, u_t: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Per-modality drive for a batch: (n, N) = x @ (u_t * scale)."""
+        return (x @ u_t) * scale[None, :]
+
+    def _check_calibrated(self) -> None:
+        if self.beta is None:
+            raise RuntimeError("MirrorLayer.calibrate() must be called before step()/respond()")
+
+    # ---------------------------------------------------------------- dynamics
+
+    def step(self, visual: np.ndarray, motor: np.ndarray, learn: bool = True) -> np.ndarray:
+        """One timestep: forward pass, competition and (if ``learn``) a Hebb/trace update.
+
+        ``visual``: (n_visual,) layer-4 rates; ``motor``: (n_motor,) motor pattern (the gain is
+        applied here). With ``learn=False`` neither the weights nor the trace change. Returns
+        the rates, (N,) float32 in [0, 1]: the layer's own buffer, valid until the next call.
+        ``last_visual_drive`` / ``last_motor_drive`` hold the mean drive per modality and
+        ``last_threshold`` the threshold of this step.
+        """
+        self._check_calibrated()
+        if visual.shape != self._xv.shape:
+            raise ValueError(f"visual: expected shape {self._xv.shape}, got {visual.shape}")
+        if motor.shape != self._xm.shape:
+            raise ValueError(f"motor: expected shape {self._xm.shape}, got {motor.shape}")
+        xv, xm = self._xv, self._xm
+        np.copyto(xv, visual)
+        np.multiply(motor, self._gain32, out=xm)
+        hv, hm, h = self._hv, self._hm, self._h
+        np.dot(self._uv_t.T, xv, out=hv)
+        hv *= self._scale_v
+        np.dot(self._um_t.T, xm, out=hm)
+        hm *= self._scale_m
+        np.add(hv, hm, out=h)
+        self.last_visual_drive = float(hv.mean())
+        self.last_motor_drive = float(hm.mean())
+        self._compete(h, self._rates)
+        if not learn:
+            return self._rates
+        if self._alpha > 0:
+            self._learn(self._trace if self._eta > 0 else self._rates)
+        if self._eta > 0:
+            # trace after the weight change, so learning used only preceding presentations
+            self._trace *= self._eta
+            self._trace += (1 - self._eta) * self._rates
+        return self._rates
+
+    def _compete(self, h: np.ndarray, out: np.ndarray) -> None:
+        """Rates from activations: k-WTA, or sigmoid around the percentile threshold.
+
+        The threshold is the midpoint between the k-th and (k+1)-th largest activation, so
+        exactly k neurons are above it (ties aside). With the k-th largest itself (VisBack's
+        choice) the k-th neuron always sits at rate 0.5, and once learning has made a winning
+        group's weights identical the whole group would sit at 0.5 (docs/mirror.md).
+        """
+        n, k = self.config.n_neurons, self._k
+        if self.config.competition == "kwta":
+            winners = np.argpartition(h, n - k)[n - k :]
+            out.fill(0.0)
+            out[winners] = 1.0
+            self.last_threshold = float(h[winners].min())
+            return
+        sorted_h = self._sorted
+        np.copyto(sorted_h, h)
+        if k < n:
+            sorted_h.partition((n - k - 1, n - k))
+            theta = np.float32(0.5) * (sorted_h[n - k - 1] + sorted_h[n - k])
+        else:
+            theta = sorted_h.min()
+        self.last_threshold = float(theta)
+        np.subtract(h, theta, out=out)
+        out *= self._two_beta
+        expit(out, out=out)
+
+    def _learn(self, post: np.ndarray) -> None:
+        """dw = alpha post x per modality, then renormalise via the scale factors."""
+        coef, norm2, tmp = self._coef, self._norm2, self._tmp
+        np.multiply(post, self._alpha, out=coef)  # a_i = alpha * post_i
+        target2 = self._target * self._target
+        xv2 = np.float32(np.dot(self._xv, self._xv))
+        xm2 = np.float32(np.dot(self._xm, self._xm))
+        # |w + a x|^2 = |w|^2 + 2 a (w.x) + a^2 |x|^2 with w.x = the drive of that part
+        if self._joint:
+            self._new_norm2(coef, self._h, xv2 + xm2, target2, norm2)
+            self._rank1(self._uv_t, self._xv, coef, self._scale_v)
+            self._rank1(self._um_t, self._xm, coef, self._scale_m)
+            np.sqrt(norm2, out=norm2)
+            np.divide(self._target, norm2, out=tmp)
+            self._scale_v *= tmp
+            self._scale_m *= tmp
+        else:
+            for u_t, x, h_part, x2, scale in (
+                (self._uv_t, self._xv, self._hv, xv2, self._scale_v),
+                (self._um_t, self._xm, self._hm, xm2, self._scale_m),
+            ):
+                self._new_norm2(coef, h_part, x2, target2, norm2)
+                self._rank1(u_t, x, coef, scale)
+                np.sqrt(norm2, out=norm2)
+                np.divide(self._target, norm2, out=tmp)
+                scale *= tmp
+        self._steps_since_fold += 1
+        if (
+            self._steps_since_fold >= _FOLD_EVERY
+            or self._scale_v.min() < _FOLD_BELOW
+            or self._scale_m.min() < _FOLD_BELOW
+        ):
+            self._fold()
+
+    @staticmethod
+    def _new_norm2(
+        coef: np.ndarray, drive: np.ndarray, x2: np.float32, target2: np.float32, out: np.ndarray
+    ) -> None:
+        """|w + a x|^2 = |w|^2 + 2 a (w . x) + a^2 |x|^2, with w . x the drive, |w| the target."""
+        np.multiply(coef, np.float32(0.5) * x2, out=out)
+        out += drive
+        out *= coef
+        out *= 2
+        out += target2
+
+    def _rank1(self, u_t: np.ndarray, x: np.ndarray, coef: np.ndarray, scale: np.ndarray) -> None:
+        """raw += (coef / scale) outer x, in place through BLAS sger on the transposed matrix."""
+        y = self._tmp
+        np.divide(coef, scale, out=y)
+        out = blas.sger(1.0, x, y, a=u_t, overwrite_a=True)
+        if out is not u_t:  # pragma: no cover - sger copies only for non-contiguous input
+            u_t[...] = out
+
+    def respond(self, visual: np.ndarray, motor: np.ndarray) -> np.ndarray:
+        """Rates for a batch of inputs with learning off: (n, N) float32 (a new array).
+
+        ``visual``: (n, n_visual); ``motor``: (n, n_motor). Used for the test phase (model.md
+        §10): visual-only trials pass a zero motor batch and vice versa. Weights and the trace
+        are untouched.
+        """
+        self._check_calibrated()
+        xv = np.asarray(visual, dtype=np.float32)
+        xm = np.asarray(motor, dtype=np.float32)
+        if xv.ndim != 2 or xv.shape[1] != self.n_visual:
+            raise ValueError(f"visual: expected shape (n, {self.n_visual}), got {xv.shape}")
+        if xm.shape != (len(xv), self.n_motor):
+            raise ValueError(f"motor: expected shape ({len(xv)}, {self.n_motor}), got {xm.shape}")
+        h = self._drive(xv, self._uv_t, self._scale_v)
+        h += self._gain32 * self._drive(xm, self._um_t, self._scale_m)
+        n, k = self.config.n_neurons, self._k
+        if self.config.competition == "kwta":
+            winners = np.argpartition(h, n - k, axis=1)[:, n - k :]
+            rates = np.zeros_like(h)
+            np.put_along_axis(rates, winners, 1.0, axis=1)
+            return rates
+        if k < n:
+            part = np.partition(h, (n - k - 1, n - k), axis=1)
+            theta = 0.5 * (part[:, n - k - 1] + part[:, n - k])
+        else:
+            theta = h.min(axis=1)
+        h -= theta[:, None]
+        h *= self._two_beta
+        return expit(h, out=h)
+
+    # ---------------------------------------------------------------- saving
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Everything needed to restore the layer: weights, calibration and trace."""
+        self._check_calibrated()
+        return {
+            "weights_visual": self.weights_visual,
+            "weights_motor": self.weights_motor,
+            "motor_gain": np.array(self.motor_gain, dtype=np.float64),
+            "beta": np.array(self.beta, dtype=np.float64),
+            "trace": self.trace,
+        }
+
+    @classmethod
+    def from_arrays(cls, config: MirrorConfig, arrays: dict[str, np.ndarray]) -> MirrorLayer:
+        """Rebuild a layer saved with :meth:`to_arrays` (bit-identical weights)."""
+        wv = np.asarray(arrays["weights_visual"], dtype=np.float32)
+        wm = np.asarray(arrays["weights_motor"], dtype=np.float32)
+        if wv.ndim != 2 or wm.ndim != 2 or wv.shape[0] != config.n_neurons:
+            raise ValueError(
+                f"weights: expected ({config.n_neurons}, n_visual) and ({config.n_neurons}, "
+                f"n_motor), got {wv.shape} and {wm.shape}"
+            )
+        if wm.shape[0] != config.n_neurons:
+            raise ValueError(f"weights_motor: expected {config.n_neurons} rows, got {wm.shape}")
+        layer = cls.__new__(cls)
+        layer._allocate(config, wv.shape[1], wm.shape[1])
+        layer._uv_t[...] = wv.T
+        layer._um_t[...] = wm.T
+        layer._trace[...] = np.asarray(arrays["trace"], dtype=np.float32)
+        gain, beta = float(arrays["motor_gain"]), float(arrays["beta"])
+        layer.motor_gain, layer.beta = gain, beta
+        layer._gain32 = np.float32(gain)
+        layer._two_beta = np.float32(2.0 * beta)
+        return layer
