@@ -215,3 +215,65 @@ def compete(
         e = gain * (inhibited[i] - threshold)
         r = 0.0 if e > 700.0 else 1.0 / (1.0 + math.exp(e))
         rates[i] = 0.0 if r < tiny else r
+
+
+@numba.njit(cache=True, fastmath=_FAST, nogil=True)
+def update_trace(trace, rates, eta):  # pragma: no cover
+    """ȳ ← η ȳ + (1 − η) r in float32, values below the smallest normal float32 set to 0."""
+    tiny = np.finfo(np.float32).tiny
+    keep = np.float32(eta)
+    add = np.float32(1.0 - eta)
+    for i in range(trace.shape[0]):
+        value = keep * trace[i] + add * rates[i]
+        trace[i] = 0.0 if value < tiny else value
+
+
+@numba.njit(cache=True, fastmath=_FAST, nogil=True)
+def step(
+    presyn,
+    presynaptic,
+    gathered,
+    weights,
+    learn_now,
+    hebb,
+    rate,
+    eta,
+    trace,
+    post,
+    side,
+    profile,
+    centre_gain,
+    contrast,
+    k,
+    slope,
+    relative,
+    rates,
+    drive,
+    weight_sq,
+    input_sq,
+    inhibited,
+    scratch,
+):  # pragma: no cover
+    """One presentation in one call: activation, competition and (if ``learn_now``) learning.
+
+    ``presyn`` is the (n_pre,) rate vector, or the (N, F) pre-gathered values when ``gathered``
+    (then ``presynaptic`` is unused). ``hebb`` selects the rule; the trace rule uses ``trace``
+    before updating it. ``post`` is (N,) float32 work space for the postsynaptic factor.
+    """
+    if gathered:
+        drive_norms_gathered(presyn, weights, drive, weight_sq, input_sq)
+    else:
+        drive_norms(presyn.ravel(), presynaptic, weights, drive, weight_sq, input_sq)
+    compete(
+        drive, side, profile, centre_gain, contrast, k, slope, relative, rates, inhibited, scratch
+    )
+    if learn_now:
+        if hebb:
+            post[:] = rates
+        else:
+            post[:] = trace
+        if gathered:
+            learn_gathered(presyn, weights, post, rate, drive, weight_sq, input_sq)
+        else:
+            learn(presyn.ravel(), presynaptic, weights, post, rate, drive, weight_sq, input_sq)
+        update_trace(trace, rates, eta)

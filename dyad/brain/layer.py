@@ -369,46 +369,33 @@ class CompetitiveLayer:
             (N,) float32 rates (a new array).
         """
         if self.backend == "numba":
-            k = self._kernels
-            if gathered:
-                k.drive_norms_gathered(
-                    presyn, self.weights, self._drive, self._weight_sq, self._input_sq
-                )
-            else:
-                k.drive_norms(
-                    presyn,
-                    self.presynaptic,
-                    self.weights,
-                    self._drive,
-                    self._weight_sq,
-                    self._input_sq,
-                )
             rates = np.empty(self.n_neurons, dtype=np.float32)
-            self._compete_compiled(self._drive, rates)
-            if learn:
-                post = self._postsynaptic_factor(rates)
-                if gathered:
-                    k.learn_gathered(
-                        presyn,
-                        self.weights,
-                        post,
-                        self.learning_rate,
-                        self._drive,
-                        self._weight_sq,
-                        self._input_sq,
-                    )
-                else:
-                    k.learn(
-                        presyn,
-                        self.presynaptic,
-                        self.weights,
-                        post,
-                        self.learning_rate,
-                        self._drive,
-                        self._weight_sq,
-                        self._input_sq,
-                    )
-                self._update_trace(rates)
+            presyn = np.asarray(presyn, dtype=np.float32)
+            self._kernels.step(
+                presyn if gathered else presyn.reshape(1, -1),
+                self.presynaptic,
+                gathered,
+                self.weights,
+                learn,
+                self.rule == "hebb",
+                self.learning_rate,
+                self.trace_eta,
+                self.trace,
+                self._post,
+                self.side,
+                self._profile,
+                self._centre_gain,
+                self._contrast,
+                self.k,
+                self.slope,
+                self.slope_mode == "relative",
+                rates,
+                self._drive,
+                self._weight_sq,
+                self._input_sq,
+                self._inhibited,
+                self._scratch,
+            )
             return rates
         values = presyn if gathered else presyn[self.presynaptic]
         drive = np.einsum("ij,ij->i", self.weights, values)

@@ -189,6 +189,35 @@ def test_learning_off_changes_nothing():
     assert not layer.trace.any()
 
 
+@pytest.mark.parametrize("mode", ["absolute", "relative"])
+@pytest.mark.parametrize(("side", "width"), [(8, 5), (8, 11), (16, 9)])
+def test_compiled_competition_matches_numpy(mode, side, width):
+    """Separable direct inhibition + threshold + sigmoid (numba) = FFT path (numpy), also when
+    the filter is wider than the sheet and aliases."""
+    rng = np.random.default_rng(side + width)
+    n_pre = side * side
+    layers = {
+        b: _layer(
+            np.random.default_rng(0),
+            side=side,
+            n_pre=n_pre,
+            backend=b,
+            slope_mode=mode,
+            slope=3.0,
+            inhibition_width=width,
+            inhibition_radius=2.0,
+        )
+        for b in ("numpy", "numba")
+    }
+    drive = rng.random(side * side)
+    rates = np.empty(side * side, dtype=np.float32)
+    layers["numba"]._compete_compiled(drive, rates)
+    inhibited = layers["numpy"].inhibit(drive)
+    np.testing.assert_allclose(layers["numba"]._inhibited, inhibited, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(rates, layers["numpy"].compete(inhibited), atol=1e-4)
+    assert (rates >= 0.5).sum() == layers["numpy"].k
+
+
 def test_numba_and_numpy_agree():
     layers = {
         b: _layer(np.random.default_rng(0), backend=b, rule="trace") for b in ("numpy", "numba")
