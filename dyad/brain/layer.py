@@ -36,6 +36,9 @@ from dyad.errors import ConfigError
 #: ‖Δw‖² < NEGLIGIBLE · ‖w‖². See :data:`dyad.brain.kernels.NEGLIGIBLE`.
 NEGLIGIBLE = 2.0**-48
 
+# Presynaptic vectors up to this length are converted to float64 before compiled batch passes.
+_WIDEN_LIMIT = 1 << 16
+
 Backend = Literal["numpy", "numba"]
 SlopeMode = Literal["absolute", "relative"]
 Rule = Literal["trace", "hebb"]
@@ -262,7 +265,7 @@ class CompetitiveLayer:
         elif backend != "numpy":
             raise ValueError(f"backend: expected 'numpy' or 'numba', got {backend!r}")
 
-    # -- competition (shared by both back-ends) ------------------------------------------
+    # -- competition (numpy reference) ---------------------------------------------------
 
     def inhibit(self, drive: np.ndarray) -> np.ndarray:
         """Circular convolution with the COMP filter: (..., N) → (..., N) float32."""
@@ -325,13 +328,24 @@ class CompetitiveLayer:
         Returns:
             (n, N) float32 rates.
         """
-        drive = self.drive_gathered(presyn_rates) if gathered else self.drive(presyn_rates)
         if self.backend == "numba":
+            n = presyn_rates.shape[0]
+            drive = np.empty((n, self.n_neurons), dtype=np.float64)
+            if gathered:
+                gathered_rates = np.ascontiguousarray(presyn_rates, dtype=np.float32)
+                self._kernels.batch_drive_gathered(gathered_rates, self.weights, drive)
+            else:
+                # Small rate vectors (layers) are widened to float64 once; whole V1 stacks stay
+                # float32 so a batch does not double in memory.
+                wide = presyn_rates.shape[-1] <= _WIDEN_LIMIT
+                dtype = np.float64 if wide else np.float32
+                source = np.ascontiguousarray(presyn_rates, dtype=dtype)
+                self._kernels.batch_drive(source, self.presynaptic, self.weights, drive)
             rates = np.empty(drive.shape, dtype=np.float32)
-            drive64 = drive.astype(np.float64)
-            for i in range(drive.shape[0]):
-                self._compete_compiled(drive64[i], rates[i])
+            for i in range(n):
+                self._compete_compiled(drive[i], rates[i])
             return rates
+        drive = self.drive_gathered(presyn_rates) if gathered else self.drive(presyn_rates)
         return self.compete(self.inhibit(drive))
 
     def _compete_compiled(self, drive: np.ndarray, rates: np.ndarray) -> None:
@@ -370,9 +384,14 @@ class CompetitiveLayer:
         """
         if self.backend == "numba":
             rates = np.empty(self.n_neurons, dtype=np.float32)
-            presyn = np.asarray(presyn, dtype=np.float32)
+            # A rate vector is small: widening it to float64 once saves a conversion per synapse.
+            presyn = (
+                np.asarray(presyn, dtype=np.float32)
+                if gathered
+                else np.asarray(presyn, dtype=np.float64).reshape(1, -1)
+            )
             self._kernels.step(
-                presyn if gathered else presyn.reshape(1, -1),
+                presyn,
                 self.presynaptic,
                 gathered,
                 self.weights,
