@@ -62,7 +62,9 @@ class NaiveVisNet:
     """A plain numpy VisNet pass, written the obvious way, for comparison.
 
     Same connectivity, weights and rules as dyad (trace rule, relative sigmoid, FFT inhibition),
-    one image at a time, float32, no fused kernels and no skipped rows.
+    one image at a time, float32, no fused kernels and no skipped rows. Being plain float32, it
+    pays for subnormal products when far-below-threshold rates (~1e-30) meet in the trace
+    update, as any straightforward float32 implementation would.
     """
 
     def __init__(self, net: VisNet):
@@ -190,9 +192,7 @@ def run(rounds: int, quick: bool) -> dict[str, object]:
     reps = 20 if quick else 100
     measures: dict[str, Callable[[], float]] = {
         "v1_per_image_ms_batch1": lambda: timed(lambda: v1.filter(images[:1]), reps // 4) * 1e3,
-        "v1_per_image_ms_batch8": lambda: (
-            timed(lambda: v1.filter(images[:8]), reps // 10) * 1e3 / 8
-        ),
+        "v1_per_image_ms_batch4": lambda: timed(lambda: v1.filter(images[:4]), reps // 5) * 1e3 / 4,
         "pass_learn_ms_dyad_numba": lambda: (
             timed(lambda: net.step(next_input(), all_layers), reps * 3) * 1e3
         ),

@@ -171,11 +171,11 @@ class V1:
     Args:
         config: filter-bank parameters.
         batch_size: images transformed together (bounds the temporary memory, about
-            3 MB per image at the classic size; 4 was fastest in benchmarks).
+            3 MB per image at the classic size; 2–4 were fastest in benchmarks).
         workers: threads scipy.fft may use; 1 keeps V1 from competing with other work.
     """
 
-    def __init__(self, config: V1Config | None = None, *, batch_size: int = 4, workers: int = 1):
+    def __init__(self, config: V1Config | None = None, *, batch_size: int = 2, workers: int = 1):
         self.config = config if config is not None else V1Config()
         self.batch_size = int(batch_size)
         self.workers = int(workers)
