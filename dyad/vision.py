@@ -212,13 +212,13 @@ def default_cache_dir() -> Path:
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "dyad"
 
 
-def source_fingerprint() -> str:
+def source_fingerprint(root: Path | None = None) -> str:
     """SHA-256 over the source of every module pre-training depends on (faces, brain, vision).
 
     Any edit to those files changes the cache key, so results computed by other code are never
-    reused.
+    reused. ``root`` is the ``dyad`` package folder (default: this installation's).
     """
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parent if root is None else Path(root)
     digest = hashlib.sha256()
     files = sorted({path for pattern in DEPENDENCIES for path in root.glob(pattern)})
     for path in files:

@@ -37,6 +37,20 @@ def tiny_config(**overrides) -> PretrainConfig:
     return PretrainConfig(**values)
 
 
+#: the real fingerprint function (the fixture below pins the module attribute)
+real_fingerprint = vision.source_fingerprint
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pinned_source():
+    """Pin the source fingerprint for this module: dyad's files may be edited while the tests
+    run, which would (correctly) make every cached file stale between two tests."""
+    fingerprint = real_fingerprint()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(vision, "source_fingerprint", lambda: fingerprint)
+        yield
+
+
 @pytest.fixture(scope="module")
 def config() -> PretrainConfig:
     return tiny_config()
@@ -122,6 +136,22 @@ def test_cache_key_changes_with_everything_the_result_depends_on(config, monkeyp
     monkeypatch.undo()
     monkeypatch.setattr(vision, "source_fingerprint", lambda: "edited")
     assert cache_key(config) != key
+
+
+def test_source_fingerprint_changes_with_any_dependency(tmp_path):
+    for name in ("faces.py", "vision.py", "brain/v1.py", "brain/visnet.py", "cli.py"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(f"# {name}\n")
+    fingerprint = real_fingerprint(tmp_path)
+    assert fingerprint == real_fingerprint(tmp_path)
+    (tmp_path / "cli.py").write_text("# edited, but pre-training does not depend on it\n")
+    assert real_fingerprint(tmp_path) == fingerprint
+    for name in ("faces.py", "vision.py", "brain/visnet.py"):
+        (tmp_path / name).write_text("# edited\n")
+        assert real_fingerprint(tmp_path) != fingerprint
+        fingerprint = real_fingerprint(tmp_path)
+    (tmp_path / "brain" / "new.py").write_text("")
+    assert real_fingerprint(tmp_path) != fingerprint
 
 
 def test_source_fingerprint_covers_faces_brain_and_vision():
@@ -412,6 +442,15 @@ def test_cli_trains_then_loads_and_reports_information(tmp_path):
     assert first.stdout.splitlines()[1:] == second.stdout.splitlines()[1:]
 
 
+def test_cli_writes_the_information_figure(tmp_path):
+    target = tmp_path / "figures" / "info_vs_rank.png"
+    args = ["pretrain", *TINY_CLI, "--cache-dir", str(tmp_path), "--figure", str(target)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"Figure: {target}" in result.stdout
+
+
 def test_cli_options_reach_the_config(tmp_path):
     from dyad.commands.pretrain import pretrain_config
 
@@ -431,6 +470,7 @@ def test_cli_options_reach_the_config(tmp_path):
         (["--size", "8"], "--size"),
         (["--identity-seed", "-2"], "--identity-seed"),
         (["--transforms", "1"], "n_train_transforms"),
+        (["--figure", "curves.txt"], "--figure"),
     ],
 )
 def test_cli_bad_input_exits_2(tmp_path, extra, message):

@@ -51,6 +51,12 @@ import click
     default=None,
     help="Where pre-trained networks are cached (default: $DYAD_CACHE_DIR or ~/.cache/dyad).",
 )
+@click.option(
+    "--figure",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the information-vs-cell-rank plot here (.png, .svg or .pdf).",
+)
 @click.option("--rebuild", is_flag=True, help="Train even if a cached result exists.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def pretrain(
@@ -62,6 +68,7 @@ def pretrain(
     test_transforms: int,
     small: bool,
     cache_dir: Path | None,
+    figure: Path | None,
     rebuild: bool,
     quiet: bool,
 ) -> None:
@@ -72,8 +79,9 @@ def pretrain(
     the trained network and for the untrained network of the same seed.
     """
     import numpy as np
+    import pandas as pd
 
-    from dyad.analysis.information import selectivity_summary
+    from dyad.analysis.information import max_information, selectivity_summary
     from dyad.errors import ConfigError
     from dyad.vision import pretrain as run_pretrain
 
@@ -86,6 +94,9 @@ def pretrain(
         problems.append(f"--size: expected at least 16 pixels, got {size}")
     if epochs is not None and epochs < 1:
         problems.append(f"--epochs: expected an integer >= 1, got {epochs}")
+    suffix = figure.suffix.lower().lstrip(".") if figure is not None else ""
+    if suffix and suffix not in ("png", "svg", "pdf"):
+        problems.append(f"--figure: expected a .png, .svg or .pdf file, got {figure}")
     if problems:
         raise ConfigError(problems)
 
@@ -109,9 +120,14 @@ def pretrain(
     n_expressions, n_test = images.shape[:2]
     stimuli = np.repeat(np.arange(n_expressions), n_test)
     rows = []
+    curves = []
     for label, network in (("trained", result), ("untrained", result.untrained())):
         rates = network.test_layer4(images).reshape(n_expressions * n_test, -1)
         rows.append((label, selectivity_summary(rates, stimuli, config.expressions)))
+        info = max_information(rates, stimuli)
+        curves.append(
+            pd.DataFrame({"network": label, "cell": np.arange(info.size), "information": info})
+        )
 
     summary = rows[0][1]
     click.echo(
@@ -125,6 +141,17 @@ def pretrain(
         line = f"  {label:<10}{s['n_selective']:>13}"
         line += "".join(f"{s['preferred'][name]:>10}" for name in config.expressions)
         click.echo(line + f"{s['mean_information']:>11.3f}")
+    if figure is not None:
+        from dyad.analysis.figures import plot_information_curves
+
+        written = plot_information_curves(
+            pd.concat(curves, ignore_index=True),
+            figure,
+            max_bits=summary["max_bits"],
+            formats=(suffix or "png",),
+            title=f"layer 4, held-out transforms (seed {seed})",
+        )
+        click.echo(f"Figure: {written[0]}")
 
 
 def pretrain_config(
