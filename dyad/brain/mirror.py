@@ -171,9 +171,10 @@ class MirrorConfig:
     ``sparseness``: p; k = int(N (1 - p)) neurons are at or above threshold. 0.5 = half the
     layer per input, which with two expressions lets every neuron win for one of them (T1).
     ``slope``: sigmoid steepness relative to the activation spread; beta = slope / std(h), with
-    std(h) the spread across neurons measured by :meth:`MirrorLayer.calibrate`. 0.5 keeps the
-    untrained layer's responses graded (about 2% chance "mirror" cells); learning then
-    separates the activations by many std(h), so trained responses are near 0 or 1.
+    std(h) the spread across neurons measured by :meth:`MirrorLayer.calibrate`. 0.4 keeps the
+    untrained layer's responses graded (almost no chance "mirror" cells) and rates unsaturated
+    enough for neurons to break symmetry, yet steep enough that trained responses clear the
+    |d| >= 0.3 criterion with noisy layer-4 codes (docs/mirror.md has the sweep).
     ``learning_rate``: alpha in dw = alpha r x; 0.01 integrates over roughly 100 timesteps.
     ``normalisation``: ``"per_modality"`` (visual and motor weight parts each to length 1/sqrt 2)
     or ``"joint"`` (whole weight vector to length 1).
@@ -181,16 +182,22 @@ class MirrorConfig:
     visual and motor drive on the calibration batch.
     ``trace_eta``: eta of the trace rule; 0 = plain Hebb, > 0 = dw = alpha ybar x with ybar the
     trace before this step's update, ybar <- eta ybar + (1 - eta) r.
+    ``homeostasis``: gamma of a conscience bias b (model.md §8.3): the competition uses h - b,
+    and after each learning step b += gamma std(h) (r - k/N), so a neuron that wins more than
+    its share gets harder to drive and one that never wins gets easier. 0 turns it off. It
+    dissolves a stable state in which some neurons win for every expression (and stay
+    unselective) while as many never win and never learn.
     """
 
     n_neurons: int = 256
     competition: Literal["percentile", "kwta"] = "percentile"
     sparseness: float = 0.5
-    slope: float = 0.5
+    slope: float = 0.4
     learning_rate: float = 0.01
     normalisation: Literal["per_modality", "joint"] = "per_modality"
     motor_gain: float | Literal["auto"] = "auto"
     trace_eta: float = 0.0
+    homeostasis: float = 0.005
 
     def __post_init__(self) -> None:
         problems = []
@@ -222,6 +229,8 @@ class MirrorConfig:
             problems.append(
                 f"motor_gain: expected 'auto' or a finite number > 0, got {self.motor_gain!r}"
             )
+        if not _is_real(self.homeostasis) or self.homeostasis < 0:
+            problems.append(f"homeostasis: expected a finite number >= 0, got {self.homeostasis!r}")
         if not _is_real(self.trace_eta) or not 0.0 <= self.trace_eta < 1.0:
             problems.append(f"trace_eta: expected a number in [0, 1), got {self.trace_eta!r}")
         if problems:
@@ -236,9 +245,10 @@ class MirrorConfig:
 class MirrorLayer:
     """Competitive Hebbian layer fed by layer-4 rates and the motor pattern (model.md §8).
 
-    Activation h = W_V x_V + g_M W_M x_M (shape (N,)); competition and sigmoid give rates in
-    [0, 1]; learning is dw = alpha r x on both weight parts followed by renormalisation.
-    Call :meth:`calibrate` once before :meth:`step` or :meth:`respond`.
+    Activation h = W_V x_V + g_M W_M x_M (shape (N,)); competition (on h minus the conscience
+    bias) and sigmoid give rates in [0, 1]; learning is dw = alpha r x on both weight parts
+    followed by renormalisation. Call :meth:`calibrate` once before :meth:`step` or
+    :meth:`respond`. The bias is learned with the weights and applies at test time too.
     """
 
     def __init__(self, config: MirrorConfig, n_visual: int, n_motor: int, rng: np.random.Generator):
@@ -280,6 +290,10 @@ class MirrorLayer:
         self._h = np.empty(n, dtype=np.float32)
         self._sorted = np.empty(n, dtype=np.float32)
         self._rates = np.zeros(n, dtype=np.float32)
+        self._bias = np.zeros(n, dtype=np.float32)
+        self._h_eff = np.empty(n, dtype=np.float32)
+        self._gamma = np.float32(config.homeostasis)
+        self._target_rate = np.float32(self._k / n)
         self._trace = np.zeros(n, dtype=np.float32)
         self._coef = np.empty(n, dtype=np.float32)
         self._norm2 = np.empty(n, dtype=np.float32)
@@ -299,6 +313,11 @@ class MirrorLayer:
     def weights_motor(self) -> np.ndarray:
         """Effective motor weights, (N, n_motor) float32 (a new array)."""
         return np.ascontiguousarray(self._um_t.T * self._scale_m[:, None])
+
+    @property
+    def bias(self) -> np.ndarray:
+        """The conscience bias b subtracted from h before competition, (N,) float32 (a copy)."""
+        return self._bias.copy()
 
     @property
     def trace(self) -> np.ndarray:
@@ -371,6 +390,7 @@ class MirrorLayer:
         self.beta = self.config.slope / spread
         self._gain32 = np.float32(gain)
         self._two_beta = np.float32(2.0 * self.beta)
+        self._bias_step = np.float32(self.config.homeostasis * spread)
         logger.debug("mirror layer calibrated: motor_gain=%.4g beta=%.4g", gain, self.beta)
 
     @staticmethod
@@ -409,11 +429,20 @@ class MirrorLayer:
         np.add(hv, hm, out=h)
         self.last_visual_drive = float(hv.mean())
         self.last_motor_drive = float(hm.mean())
-        self._compete(h, self._rates)
+        if self._gamma > 0:
+            np.subtract(h, self._bias, out=self._h_eff)
+            self._compete(self._h_eff, self._rates)
+        else:
+            self._compete(h, self._rates)
         if not learn:
             return self._rates
         if self._alpha > 0:
             self._learn(self._trace if self._eta > 0 else self._rates)
+        if self._gamma > 0:
+            # conscience: neurons that win more than their share become harder to drive
+            np.subtract(self._rates, self._target_rate, out=self._tmp)
+            self._tmp *= self._bias_step
+            self._bias += self._tmp
         if self._eta > 0:
             # trace after the weight change, so learning used only preceding presentations
             self._trace *= self._eta
@@ -516,6 +545,7 @@ class MirrorLayer:
             raise ValueError(f"motor: expected shape ({len(xv)}, {self.n_motor}), got {xm.shape}")
         h = self._drive(xv, self._uv_t, self._scale_v)
         h += self._gain32 * self._drive(xm, self._um_t, self._scale_m)
+        h -= self._bias[None, :]
         n, k = self.config.n_neurons, self._k
         if self.config.competition == "kwta":
             winners = np.argpartition(h, n - k, axis=1)[:, n - k :]
@@ -542,6 +572,7 @@ class MirrorLayer:
             "motor_gain": np.array(self.motor_gain, dtype=np.float64),
             "beta": np.array(self.beta, dtype=np.float64),
             "trace": self.trace,
+            "bias": self._bias.copy(),
         }
 
     @classmethod
@@ -565,4 +596,7 @@ class MirrorLayer:
         layer.motor_gain, layer.beta = gain, beta
         layer._gain32 = np.float32(gain)
         layer._two_beta = np.float32(2.0 * beta)
+        layer._bias_step = np.float32(config.homeostasis * config.slope / beta)
+        if "bias" in arrays:
+            layer._bias[...] = np.asarray(arrays["bias"], dtype=np.float32)
         return layer
