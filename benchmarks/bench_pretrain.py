@@ -1,0 +1,149 @@
+"""Default visual pre-training end to end, timed, written to results/pretrain.md.
+
+The classic configuration (128-px faces, 32 V1 maps, four 32×32 VisNet layers, 40 epochs per
+layer, 2 expressions × 50 training transforms), without the cache: render the faces, filter
+them through V1 and gather layer 1's inputs, train the four layers; then the held-out
+evaluation (20 transforms per expression through the trained and the untrained network) that
+``dyad pretrain`` prints. Target: pre-training at most 30 s on 2 cores.
+
+Numba kernels are compiled (or loaded from numba's cache) by a tiny warm-up run first, so the
+timings are of the computation itself; the warm-up time is reported separately. Peak memory is
+the process's peak resident set size (it includes the interpreter and imported libraries).
+
+Run:  uv run python benchmarks/bench_pretrain.py [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import resource
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results" / "pretrain.md"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import numba
+    import numpy
+
+    from dyad import __version__
+
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return (
+        f"{dt.date.today().isoformat()}, {cpu}, {os.cpu_count()} cores, Linux "
+        f"{platform.release()}, Python {platform.python_version()}, numpy {numpy.__version__}, "
+        f"numba {numba.__version__}, dyad {__version__} ({commit or 'no git'})"
+    )
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    import numpy as np
+
+    from dyad.analysis.information import selectivity_summary
+    from dyad.brain.v1 import V1
+    from dyad.brain.visnet import VisNet
+    from dyad.commands.pretrain import pretrain_config
+    from dyad.vision import PretrainedVision, gather_layer1, render_images, streams
+    from dyad.vision import pretrain as run_pretrain
+
+    clock = time.perf_counter()
+    run_pretrain(pretrain_config(small=True, epochs=1, n_train_transforms=2), use_cache=False)
+    warm_up = time.perf_counter() - clock
+    rss_before = peak_rss_mb()
+
+    config = pretrain_config(seed=args.seed)
+    timings: dict[str, float] = {}
+    total = time.perf_counter()
+    clock = time.perf_counter()
+    rng = streams(config.seed)
+    v1 = V1(config.visnet.v1)
+    visnet = VisNet(config.visnet, rng["visnet"])
+    timings["build V1 bank and VisNet connectivity"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    images = render_images(config, config.n_train_transforms, rng["train_images"])
+    timings[f"render {images.shape[0] * images.shape[1]} faces"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    gathered = gather_layer1(v1, visnet, images)
+    timings["V1 filtering + layer-1 gather"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    visnet.fit_gathered(gathered)
+    epochs = config.visnet.epochs
+    timings[f"train 4 layers ({'/'.join(map(str, epochs))} epochs)"] = time.perf_counter() - clock
+    pretraining = time.perf_counter() - total
+
+    clock = time.perf_counter()
+    result = PretrainedVision(config, v1, visnet, key="")
+    test = result.test_images()
+    n_expressions, n_test = test.shape[:2]
+    stimuli = np.repeat(np.arange(n_expressions), n_test)
+    summaries = {}
+    for label, network in (("trained", result), ("untrained", result.untrained())):
+        rates = network.test_layer4(test).reshape(n_expressions * n_test, -1)
+        summaries[label] = selectivity_summary(rates, stimuli, config.expressions)
+    timings["held-out evaluation (trained + untrained)"] = time.perf_counter() - clock
+    peak = peak_rss_mb()
+
+    target = "met" if pretraining <= 30.0 else "NOT met"
+    lines = [
+        "# Visual pre-training benchmark",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "Classic configuration: 128-px faces, 32 V1 maps, four 32×32 layers, "
+        f"{config.n_train_transforms} training transforms × {len(config.expressions)} "
+        f"expressions, seed {config.seed}, no cache. Command: "
+        "`uv run python benchmarks/bench_pretrain.py`.",
+        "",
+        "| step | seconds |",
+        "|---|---|",
+        *(f"| {name} | {seconds:.2f} |" for name, seconds in timings.items()),
+        f"| **pre-training total** (build + render + V1 + train) | **{pretraining:.2f}** |",
+        "",
+        f"Target ≤ 30 s for pre-training on 2 cores: **{target}**.",
+        "",
+        f"Warm-up (imports, numba compile or cache load, tiny run): {warm_up:.1f} s.",
+        f"Peak resident memory: {peak:.0f} MB (after warm-up: {rss_before:.0f} MB).",
+        "",
+        "Layer-4 single-cell information on held-out transforms "
+        f"({n_test} per expression, {summaries['trained']['n_cells']} cells):",
+        "",
+        "| network | cells ≥ 0.99 bit | "
+        + " | ".join(f"{e}-preferring" for e in config.expressions)
+        + " | mean bits |",
+        "|---|---|" + "---|" * len(config.expressions) + "---|",
+    ]
+    for label, s in summaries.items():
+        counts = " | ".join(str(s["preferred"][e]) for e in config.expressions)
+        lines.append(f"| {label} | {s['n_selective']} | {counts} | {s['mean_information']:.3f} |")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
