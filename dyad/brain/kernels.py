@@ -97,8 +97,9 @@ def learn(x, presynaptic, weights, post, rate, drive, weight_sq, input_sq):  # p
         if length_sq <= 0.0:
             continue
         scale = 1.0 / math.sqrt(length_sq)
+        step = a * scale
         for j in range(f):
-            weights[i, j] = (weights[i, j] + a * np.float64(x[presynaptic[i, j]])) * scale
+            weights[i, j] = weights[i, j] * scale + step * np.float64(x[presynaptic[i, j]])
 
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True)
@@ -116,8 +117,9 @@ def learn_gathered(gathered, weights, post, rate, drive, weight_sq, input_sq):  
         if length_sq <= 0.0:
             continue
         scale = 1.0 / math.sqrt(length_sq)
+        step = a * scale
         for j in range(f):
-            weights[i, j] = (weights[i, j] + a * np.float64(gathered[i, j])) * scale
+            weights[i, j] = weights[i, j] * scale + step * np.float64(gathered[i, j])
 
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True)
