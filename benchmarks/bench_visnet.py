@@ -297,6 +297,15 @@ def markdown(result: dict[str, object]) -> str:
         lines.append(f"| {name} | {value:.3f} | {result['best_round_ms'][name]:.3f} | {detail} |")
     lines += ["", "| ratio | value |", "|---|---|"]
     lines += [f"| {k} | {v:.2f} |" for k, v in result["ratios"].items()]
+    lines += [
+        "",
+        "Notes: `pass_learn` learns in all four layers (during `fit` only the layer being "
+        "trained learns, hence the lower per-presentation cost there). The ANNarchy ratio uses "
+        "the 3.9 ms (1 thread) figure from docs/stack.md for a comparable pass on the same kind "
+        "of machine. The numpy baselines slow down much more than the compiled pass when other "
+        "processes load the machine, so median ratios overstate the speed-up; the best-round "
+        "ratios are the fairer comparison.",
+    ]
     lines += ["", "| memory | MB |", "|---|---|"]
     lines += [f"| {k} | {v:.1f} |" for k, v in result["memory"].items()]
     lines += [
