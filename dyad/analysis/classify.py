@@ -164,10 +164,10 @@ def _condition_array(
     rows: pd.DataFrame, expressions: Sequence[str], n_neurons: int, condition: str
 ) -> np.ndarray:
     """(S, n_trials, N) rates of one condition from tidy rows; every cell must be present once."""
-    expr_codes = pd.Categorical(rows["expression"], categories=list(expressions)).codes
-    if (expr_codes < 0).any():
-        unknown = sorted(set(rows["expression"].astype(str)) - set(expressions))
+    unknown = sorted(set(rows["expression"].astype(str).unique()) - set(expressions))
+    if unknown:
         raise ValueError(f"test_responses: expressions {unknown} are not in {list(expressions)}")
+    expr_codes = pd.Categorical(rows["expression"].astype(str), categories=expressions).codes
     trial_codes, trial_labels = pd.factorize(rows["trial"], sort=True)
     neurons = rows["neuron"].to_numpy()
     n_expr, n_trials = len(expressions), len(trial_labels)
