@@ -399,11 +399,11 @@ class PretrainedVision:
         images = np.asarray(images, dtype=np.float32)
         if images.ndim != 3:
             raise ConfigError(f"images: expected (n, size, size), got shape {images.shape}")
-        parts = [
-            self.visnet.transform(self.v1.filter(images[start : start + BATCH]))
-            for start in range(0, images.shape[0], BATCH)
-        ]
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        out = np.empty((images.shape[0], self.visnet.n_outputs), dtype=np.float32)
+        for start in range(0, images.shape[0], BATCH):
+            batch = images[start : start + BATCH]
+            out[start : start + batch.shape[0]] = self.visnet.transform(self.v1.filter(batch))
+        return out
 
     def untrained(self) -> PretrainedVision:
         """The same-seed network before training (same initial weights and connectivity)."""

@@ -206,6 +206,7 @@ def test_layer4_and_held_out_test_set(config, built):
     assert rates.shape == (2, 2, 64) and rates.dtype == np.float32
     assert np.all((rates >= 0) & (rates <= 1))
     np.testing.assert_array_equal(rates[1], result.layer4(images[1]))
+    assert result.layer4(images[0, :0]).shape == (0, 64)
     # held out: drawn from their own stream, never the training images
     train = vision.render_images(config, config.n_train_transforms, streams(0)["train_images"])
     assert not any(np.array_equal(t, x) for t in images.reshape(-1, 64, 64) for x in train[0])
