@@ -6,6 +6,7 @@ non-terminal (CI logs, files) click prints only the label, so logs stay clean.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -30,7 +31,7 @@ def progress_bar[T](
         length=length,
         label=label,
         hidden=not enabled,
-        file=click.get_text_stream("stderr"),
+        file=sys.stderr,
         show_pos=True,
     ) as bar:
         yield bar
