@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from dyad.errors import PluginError
+
 if TYPE_CHECKING:
     from dyad.brain.infant import InfantBrain
     from dyad.model import DyadModel
@@ -55,13 +57,31 @@ class Parent(mesa.Agent):
 
     model: DyadModel
 
-    def __init__(self, model: DyadModel, name: str, index: int, policy) -> None:
+    def __init__(
+        self, model: DyadModel, name: str, index: int, policy, source: str = "unknown source"
+    ) -> None:
         super().__init__(model)
         self.name = name
         self.index = index
         self.policy = policy
+        self.policy_name = getattr(policy, "name", type(policy).__name__)
+        self.policy_source = source
         self.displayed = -1
 
     def step(self) -> None:
         """Choose the expression to show, given what the infant has done so far."""
-        self.displayed = int(self.policy.choose(self.model.t, self.model.infant.history()))
+        t = self.model.t
+        try:
+            choice = int(self.policy.choose(t, self.model.infant.history()))
+        except Exception as exc:
+            raise PluginError(
+                f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source}) "
+                f"failed at timestep {t}: {type(exc).__name__}: {exc}"
+            ) from exc
+        if not 0 <= choice < len(self.model.expressions):
+            raise PluginError(
+                f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source}) "
+                f"chose expression {choice} at timestep {t}; expected an index below "
+                f"{len(self.model.expressions)}"
+            )
+        self.displayed = choice

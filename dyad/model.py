@@ -75,6 +75,7 @@ class DyadModel(mesa.Model):
         policies: Sequence,
         parent_names: Sequence[str],
         expressions: Sequence[str],
+        policy_sources: Sequence[str] | None = None,
         preroll: int = 0,
         log_every: int = 1,
         log_mirror_rates: bool = True,
@@ -86,9 +87,12 @@ class DyadModel(mesa.Model):
         self.parent_names = tuple(parent_names)
         self.t = 0
         self.infant = Infant(self, brain, schedule, preroll)
+        sources = policy_sources or ["unknown source"] * len(policies)
         self.parents = [
-            Parent(self, name, index, policy)
-            for index, (name, policy) in enumerate(zip(parent_names, policies, strict=True))
+            Parent(self, name, index, policy, source)
+            for index, (name, policy, source) in enumerate(
+                zip(parent_names, policies, sources, strict=True)
+            )
         ]
         self.parent_schedule = parent_schedule
         self.recorder = InteractionRecorder(

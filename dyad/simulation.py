@@ -244,6 +244,7 @@ def _interact(
         policies,
         [p.name for p in parents],
         expressions,
+        policy_sources=[registry.get(p.policy).source for p in parents],
         preroll=preroll,
         log_every=scenario.run.log_every,
         log_mirror_rates=scenario.output.mirror_rates,
