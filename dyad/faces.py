@@ -193,6 +193,17 @@ class TransformConfig:
         object.__setattr__(self, "au_jitter", _check_number("au_jitter", self.au_jitter, 0.0, 1.0))
 
     @classmethod
+    def photometric(cls) -> TransformConfig:
+        """The default ranges with the geometric transforms switched off.
+
+        No translation, scaling, rotation or compression; brightness, contrast, lighting
+        gradient, pixel noise and AU-intensity jitter keep their defaults. This is what visual
+        pre-training uses by default: VisNet does not learn tolerance to geometric transforms
+        within its training budget (docs/vision.md).
+        """
+        return cls(translation=0.0, scale=(1.0, 1.0), rotation=0.0, compression=(1.0, 1.0))
+
+    @classmethod
     def disabled(cls) -> TransformConfig:
         """No transform at all: every image equals the canonical one."""
         return cls(

@@ -37,7 +37,7 @@ from dyad import __version__
 from dyad.brain.v1 import V1
 from dyad.brain.visnet import VisNet, VisNetConfig
 from dyad.errors import ConfigError
-from dyad.faces import FaceConfig, ParametricFaces
+from dyad.faces import FaceConfig, ParametricFaces, TransformConfig
 from dyad.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,9 @@ class PretrainConfig:
 
     Attributes:
         faces: how faces are rendered; its ``identity_seed`` is replaced by each of
-            ``identity_seeds`` (it does not enter the cache key).
+            ``identity_seeds`` (it does not enter the cache key). Default: 128-px faces with
+            :meth:`TransformConfig.photometric` transforms (no geometric ones; VisNet does not
+            learn tolerance to them, see docs/vision.md).
         visnet: the network (its ``v1`` field configures the Gabor bank).
         expressions: the expressions trained, each one VisNet "object".
         identity_seeds: the parents whose faces are shown; every expression's transforms of all
@@ -80,7 +82,9 @@ class PretrainConfig:
         seed: the seed of every random choice (training images, initial network, test images).
     """
 
-    faces: FaceConfig = field(default_factory=FaceConfig)
+    faces: FaceConfig = field(
+        default_factory=lambda: FaceConfig(transforms=TransformConfig.photometric())
+    )
     visnet: VisNetConfig = field(default_factory=VisNetConfig)
     expressions: tuple[str, ...] = ("happy", "sad")
     identity_seeds: tuple[int, ...] = (0,)

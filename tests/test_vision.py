@@ -13,7 +13,7 @@ import dyad.vision as vision
 from dyad.brain.visnet import VisNet, VisNetConfig
 from dyad.cli import cli
 from dyad.errors import ConfigError
-from dyad.faces import FaceConfig
+from dyad.faces import FaceConfig, TransformConfig
 from dyad.vision import (
     PretrainConfig,
     cache_key,
@@ -107,6 +107,32 @@ def _warnings(caplog) -> list[str]:
 def test_impossible_configs_are_rejected(overrides, field):
     with pytest.raises(ConfigError, match=f"^{field}: expected"):
         tiny_config(**overrides)
+
+
+def test_photometric_transforms_switch_off_geometry_only():
+    photometric, default = TransformConfig.photometric(), TransformConfig()
+    assert photometric.translation == 0 and photometric.rotation == 0
+    assert photometric.scale == (1.0, 1.0) and photometric.compression == (1.0, 1.0)
+    for name in ("brightness", "contrast", "gradient", "noise", "au_jitter"):
+        assert getattr(photometric, name) == getattr(default, name), name
+        assert getattr(photometric, name) != getattr(TransformConfig.disabled(), name), name
+    assert default.translation == 8.0 and default.scale == (0.9, 1.1)  # defaults unchanged
+
+
+def test_pretraining_defaults_to_photometric_transforms_and_centred_learning():
+    config = PretrainConfig()
+    assert config.faces.transforms == TransformConfig.photometric()
+    assert config.faces.size == 128 and config.visnet.centre_inputs
+
+
+def test_cache_holds_each_layers_input_mean(config, built):
+    arrays = _arrays(built)
+    for i in range(1, 5):
+        mean = arrays[f"layer{i}.input_mean"]
+        assert mean.shape == arrays[f"layer{i}.weights"].shape and mean.any()
+    loaded, _ = read_cache(built.cache_path, built.key)
+    for name, value in arrays.items():
+        np.testing.assert_array_equal(loaded[name], value, err_msg=name)
 
 
 def test_lists_become_tuples():

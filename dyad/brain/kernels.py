@@ -14,6 +14,9 @@ measured, not assumed to be 1, so rounding does not accumulate across updates. R
 postsynaptic factor is exactly 0, or whose update is negligible (see :data:`NEGLIGIBLE`), are
 left untouched, as in the numpy path.
 
+The centred rule (:func:`learn_centred`) clips weights at 0 after the update, so the new length
+has no closed form: changed rows get a second pass instead.
+
 Sums and the update are computed in float64 and stored as float32. Besides accuracy this
 avoids subnormal intermediates: rates far below threshold are ~1e-30, and their squares or
 products (~1e-60) would be subnormal in float32, which is up to ~100× slower on common CPUs.
@@ -120,6 +123,43 @@ def learn_gathered(gathered, weights, post, rate, drive, weight_sq, input_sq):  
         step = a * scale
         for j in range(f):
             weights[i, j] = weights[i, j] * scale + step * np.float64(gathered[i, j])
+
+
+@numba.njit(cache=True, fastmath=_FAST, nogil=True)
+def learn_centred(
+    x, presynaptic, gathered, mean, weights, post, rate, weight_sq, row
+):  # pragma: no cover
+    """Centred rule: w_i ← max(w_i + α post_i (x_i − x̄_i), 0) / ‖·‖ for post_i ≠ 0, in place.
+
+    x: (1, n_pre) rates read through ``presynaptic``, or (N, F) values when ``gathered``;
+    mean: (N, F) float32 x̄; row: (F,) float64 work space. The clip breaks the closed form of
+    the new length, so each changed row takes a second pass to rescale. Negligible updates
+    (‖a (x − x̄)‖² < NEGLIGIBLE ‖w‖²) are skipped, as in :func:`learn`.
+    """
+    n, f = weights.shape
+    for i in range(n):
+        p = post[i]
+        if p == 0.0:
+            continue
+        a = rate * np.float64(p)
+        dd = 0.0
+        for j in range(f):
+            v = np.float64(x[i, j]) if gathered else np.float64(x[0, presynaptic[i, j]])
+            d = v - np.float64(mean[i, j])
+            row[j] = d
+            dd += d * d
+        if a * a * dd < NEGLIGIBLE * weight_sq[i]:
+            continue
+        length_sq = 0.0
+        for j in range(f):
+            w = np.float64(weights[i, j]) + a * row[j]
+            if w < 0.0:
+                w = 0.0
+            row[j] = w
+            length_sq += w * w
+        scale = 1.0 / math.sqrt(length_sq) if length_sq > 0.0 else 1.0
+        for j in range(f):
+            weights[i, j] = row[j] * scale
 
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True)
@@ -238,6 +278,9 @@ def step(
     weights,
     learn_now,
     hebb,
+    centred,
+    mean,
+    row,
     rate,
     eta,
     trace,
@@ -260,7 +303,9 @@ def step(
 
     ``presyn`` is the (n_pre,) rate vector, or the (N, F) pre-gathered values when ``gathered``
     (then ``presynaptic`` is unused). ``hebb`` selects the rule; the trace rule uses ``trace``
-    before updating it. ``post`` is (N,) float32 work space for the postsynaptic factor.
+    before updating it. ``centred`` learns with ``x − mean`` (mean (N, F) float32, row (F,)
+    float64 work space; see :func:`learn_centred`). ``post`` is (N,) float32 work space for the
+    postsynaptic factor.
     """
     if gathered:
         drive_norms_gathered(presyn, weights, drive, weight_sq, input_sq)
@@ -274,7 +319,9 @@ def step(
             post[:] = rates
         else:
             post[:] = trace
-        if gathered:
+        if centred:
+            learn_centred(presyn, presynaptic, gathered, mean, weights, post, rate, weight_sq, row)
+        elif gathered:
             learn_gathered(presyn, weights, post, rate, drive, weight_sq, input_sq)
         else:
             learn(presyn.ravel(), presynaptic, weights, post, rate, drive, weight_sq, input_sq)

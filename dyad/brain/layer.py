@@ -15,6 +15,14 @@ vector of unit L2 length. Presenting one input:
    (‖Δw‖ < 2⁻²⁴ ‖w‖, e.g. a neuron far below threshold with rate 1e-20) is left as it is; so is
    a row whose postsynaptic factor is 0 (the trace on an object's first transform).
 
+   With ``centre_inputs`` the rule is presynaptically centred ("covariance"):
+   ``Δw_ij = α ȳ_i (x_ij − x̄_ij)`` with ``x̄`` the mean input of each synapse over the training
+   set (:meth:`CompetitiveLayer.set_input_mean`), then weights below 0 are set to 0 and each
+   changed row is rescaled to unit length. Centring removes what every input shares (for faces:
+   outline, hair, eyes), so winners for different objects do not all drift towards the same
+   common pattern; the clip keeps weights excitatory. Only learning uses ``x − x̄``; the
+   activation is still ``w·x``.
+
 Two back-ends: ``"numpy"`` (the reference, plain vectorised numpy; inhibition by FFT) and
 ``"numba"`` (compiled kernels in :mod:`dyad.brain.kernels`, several times faster; inhibition as
 a separable direct convolution). Both agree to float32 rounding; tests check it.
@@ -200,6 +208,9 @@ class CompetitiveLayer:
         rule: ``"trace"`` or ``"hebb"``.
         trace_eta: η of the trace.
         backend: ``"numpy"`` or ``"numba"``.
+        centre_inputs: learn with ``x − x̄`` and clip weights at 0 (see the module docstring).
+            ``x̄`` (:attr:`input_mean`) starts at 0, i.e. no centring, until
+            :meth:`set_input_mean` sets it from the training inputs.
     """
 
     def __init__(
@@ -218,6 +229,7 @@ class CompetitiveLayer:
         rule: Rule = "trace",
         trace_eta: float = 0.8,
         backend: Backend = "numpy",
+        centre_inputs: bool = False,
     ):
         self.side = int(side)
         self.n_neurons = self.side * self.side
@@ -244,6 +256,13 @@ class CompetitiveLayer:
         self.rule = rule
         self.trace_eta = float(trace_eta)
         self.backend = backend
+        self.centre_inputs = bool(centre_inputs)
+        #: x̄, (N, fan_in) float32: each synapse's mean input (centred rule only, else None)
+        self.input_mean: np.ndarray | None = (
+            np.zeros(self.weights.shape, dtype=np.float32) if self.centre_inputs else None
+        )
+        self._no_mean = np.zeros((0, 0), dtype=np.float32)
+        self._row = np.zeros(self.fan_in, dtype=np.float64)
         self.trace = np.zeros(self.n_neurons, dtype=np.float32)
         self._post = np.zeros(self.n_neurons, dtype=np.float32)
         # Per-neuron sums from the compiled forward pass (float64, see dyad.brain.kernels).
@@ -264,6 +283,45 @@ class CompetitiveLayer:
             self._kernels = kernels
         elif backend != "numpy":
             raise ValueError(f"backend: expected 'numpy' or 'numba', got {backend!r}")
+
+    # -- centring ----------------------------------------------------------------------------
+
+    def set_input_mean(self, inputs: np.ndarray, *, gathered: bool = False) -> np.ndarray:
+        """Set x̄ to the mean input of each synapse over a set of presentations.
+
+        Args:
+            inputs: (n, n_pre) presynaptic rates, or (n, N, fan_in) if ``gathered``; in VisNet,
+                every training presentation of this layer (the layers below are frozen).
+
+        Returns:
+            The new :attr:`input_mean`, (N, fan_in) float32.
+        """
+        if not self.centre_inputs:
+            raise ValueError("set_input_mean: this layer learns with centre_inputs=False")
+        inputs = np.asarray(inputs, dtype=np.float32)
+        if gathered:
+            if inputs.ndim != 3 or inputs.shape[1:] != self.weights.shape or not len(inputs):
+                raise ValueError(
+                    f"inputs: expected shape (n, {self.n_neurons}, {self.fan_in}), "
+                    f"got {inputs.shape}"
+                )
+            mean = inputs.mean(axis=0, dtype=np.float64)
+        else:
+            if inputs.ndim != 2 or not len(inputs):
+                raise ValueError(f"inputs: expected shape (n, n_pre), got {inputs.shape}")
+            mean = inputs.mean(axis=0, dtype=np.float64)[self.presynaptic]
+        self.load_input_mean(mean)
+        return self.input_mean  # type: ignore[return-value]
+
+    def load_input_mean(self, mean: np.ndarray) -> None:
+        """Set x̄ directly, e.g. from a saved network: (N, fan_in), finite."""
+        mean = np.asarray(mean)
+        if mean.shape != self.weights.shape or not np.all(np.isfinite(mean)):
+            raise ValueError(
+                f"input_mean: expected finite values of shape {self.weights.shape}, got "
+                f"{mean.shape}"
+            )
+        self.input_mean = np.ascontiguousarray(mean, dtype=np.float32)
 
     # -- competition (numpy reference) ---------------------------------------------------
 
@@ -397,6 +455,9 @@ class CompetitiveLayer:
                 self.weights,
                 learn,
                 self.rule == "hebb",
+                self.centre_inputs,
+                self.input_mean if self.centre_inputs else self._no_mean,
+                self._row,
                 self.learning_rate,
                 self.trace_eta,
                 self.trace,
@@ -421,6 +482,10 @@ class CompetitiveLayer:
         rates = self.compete(self.inhibit(drive))
         if learn:
             post = self._postsynaptic_factor(rates)
+            if self.centre_inputs:
+                self._learn_centred(values, post)
+                self._update_trace(rates)
+                return rates
             step = self.learning_rate * post.astype(np.float64)
             input_sq = np.einsum("ij,ij->i", values, values, dtype=np.float64)
             weight_sq = np.einsum("ij,ij->i", self.weights, self.weights, dtype=np.float64)
@@ -434,6 +499,21 @@ class CompetitiveLayer:
             self.weights[changed] = updated * scale.astype(np.float32)[:, None]
             self._update_trace(rates)
         return rates
+
+    def _learn_centred(self, values: np.ndarray, post: np.ndarray) -> None:
+        """Centred rule (numpy reference): w ← max(w + α post (x − x̄), 0), rows to unit length."""
+        step = self.learning_rate * post.astype(np.float64)
+        candidates = np.flatnonzero(step)
+        centred = values[candidates].astype(np.float64) - self.input_mean[candidates]
+        input_sq = np.einsum("ij,ij->i", centred, centred)
+        weights = self.weights[candidates].astype(np.float64)
+        weight_sq = np.einsum("ij,ij->i", weights, weights)
+        a = step[candidates]
+        keep = ~(a * a * input_sq < NEGLIGIBLE * weight_sq)
+        updated = np.maximum(weights[keep] + a[keep, None] * centred[keep], 0.0)
+        norms = np.sqrt(np.einsum("ij,ij->i", updated, updated))
+        scale = np.divide(1.0, norms, out=np.ones_like(norms), where=norms > 0)
+        self.weights[candidates[keep]] = (updated * scale[:, None]).astype(np.float32)
 
     def _postsynaptic_factor(self, rates: np.ndarray) -> np.ndarray:
         """The postsynaptic term of Δw: the rate (Hebb) or the trace before its update."""

@@ -7,6 +7,13 @@ rule (or Hebb). Training is layer by layer: for layer r, every epoch presents al
 order (reversed on odd epochs) with their transforms contiguous, propagates through layers 1..r
 and learns in layer r only, resetting layer r's trace between objects (§6.4).
 
+**Centred learning (default).** With ``centre_inputs`` each layer learns with
+``Δw = α ȳ (x − x̄)``, weights clipped at 0 and rows renormalised, where ``x̄`` is the layer's
+mean input over all training presentations, computed once before its epochs from the frozen
+layers below. The classic rule ``Δw = α ȳ x`` pulls every winner towards what all inputs share
+and, on faces, makes layer 4 collapse onto what happy and sad have in common
+(docs/vision.md, "Deviations").
+
 Because layers below r are frozen while r trains, their rates for each training image do not
 change; :meth:`VisNet.fit` therefore computes layer r − 1's rates for all images once and then runs
 the epochs of layer r on them. This is exactly the same computation as propagating from V1 every
@@ -82,6 +89,10 @@ class VisNetConfig:
         rule: ``"trace"`` (default) or ``"hebb"``.
         trace_eta: η of the trace (0.8).
         epochs: training epochs per layer (40 each).
+        centre_inputs: learn with the presynaptically centred rule Δw = α ȳ (x − x̄), weights
+            clipped at 0 then rows renormalised, x̄ being each layer's mean input over the
+            training images (default True; a deviation from model.md §6.1, see docs/vision.md).
+            False is the classic rule Δw = α ȳ x.
     """
 
     v1: V1Config = field(default_factory=V1Config)
@@ -101,6 +112,7 @@ class VisNetConfig:
     rule: Literal["trace", "hebb"] = "trace"
     trace_eta: float = 0.8
     epochs: tuple[int, ...] = (40, 40, 40, 40)
+    centre_inputs: bool = True
 
     @classmethod
     def small(cls, **overrides: object) -> VisNetConfig:
@@ -198,6 +210,8 @@ class VisNetConfig:
             )
         if self.rule not in ("trace", "hebb"):
             problems.append(f"rule: expected 'trace' or 'hebb', got {self.rule!r}")
+        if not isinstance(self.centre_inputs, bool | np.bool_):
+            problems.append(f"centre_inputs: expected True or False, got {self.centre_inputs!r}")
         if not _is_number(self.trace_eta) or not 0 <= self.trace_eta < 1:
             problems.append(f"trace_eta: expected a number in [0, 1), got {self.trace_eta!r}")
         problems.extend(self._check_layer1())
@@ -348,6 +362,7 @@ class VisNet:
                 rule=cfg.rule,
                 trace_eta=cfg.trace_eta,
                 backend=self.backend,
+                centre_inputs=cfg.centre_inputs,
             )
             for i in range(cfg.n_layers)
         ]
@@ -356,11 +371,14 @@ class VisNet:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Connectivity and weights for caching: ``layer{i}.presynaptic`` (N, F) int32 and
-        ``layer{i}.weights`` (N, F) float32 for i = 1..n_layers (copies)."""
+        ``layer{i}.weights`` (N, F) float32 for i = 1..n_layers, plus ``layer{i}.input_mean``
+        (N, F) float32 (x̄) when ``config.centre_inputs`` (copies)."""
         arrays: dict[str, np.ndarray] = {}
         for i, layer in enumerate(self.layers):
             arrays[f"layer{i + 1}.presynaptic"] = layer.presynaptic.copy()
             arrays[f"layer{i + 1}.weights"] = layer.weights.copy()
+            if layer.input_mean is not None:
+                arrays[f"layer{i + 1}.input_mean"] = layer.input_mean.copy()
         return arrays
 
     @classmethod
@@ -377,7 +395,15 @@ class VisNet:
         n_pre = config.v1.n_maps * config.v1.image_size**2
         for i in range(config.n_layers):
             expected = (config.n_neurons, config.fan_in[i])
-            for kind in ("presynaptic", "weights"):
+            kinds = (
+                ("presynaptic", "weights", "input_mean")
+                if config.centre_inputs
+                else (
+                    "presynaptic",
+                    "weights",
+                )
+            )
+            for kind in kinds:
                 key = f"layer{i + 1}.{kind}"
                 value = arrays.get(key)
                 if value is None:
@@ -394,8 +420,8 @@ class VisNet:
                         f"arrays[{key!r}]: expected integer indices in [0, {n_pre}), got "
                         f"{np.asarray(value).dtype} values"
                     )
-                elif kind == "weights" and not np.all(np.isfinite(value)):
-                    problems.append(f"arrays[{key!r}]: expected finite weights")
+                elif kind != "presynaptic" and not np.all(np.isfinite(value)):
+                    problems.append(f"arrays[{key!r}]: expected finite values")
             n_pre = config.n_neurons
         if problems:
             raise ConfigError(problems)
@@ -403,6 +429,9 @@ class VisNet:
         net.config = config
         net.backend = _resolve_backend(backend)
         net.layers = net._build_layers(arrays)
+        if config.centre_inputs:
+            for i, layer in enumerate(net.layers):
+                layer.load_input_mean(arrays[f"layer{i + 1}.input_mean"])
         return net
 
     # -- inputs -------------------------------------------------------------------------------
@@ -520,6 +549,9 @@ class VisNet:
                 inputs = below.respond(flat, gathered=gathered).reshape(n_objects, n_transforms, -1)
                 gathered = False
             epochs = self.config.epochs[index]
+            if self.config.centre_inputs and epochs > 0:
+                flat = inputs.reshape(n_objects * n_transforms, *inputs.shape[2:])
+                layer.set_input_mean(flat, gathered=gathered)
             with progress_bar(
                 length=epochs, label=f"VisNet layer {index + 1}", enabled=bool(progress)
             ) as bar:

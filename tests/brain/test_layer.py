@@ -135,18 +135,72 @@ def test_sigmoid_formula():
     np.testing.assert_allclose(rates, 1 / (1 + np.exp(-6.0 * (inhibited - theta))), rtol=1e-5)
 
 
+def _centred_layer(backend, rule="trace", seed=0, **kw):
+    """A centred layer whose x̄ is the mean of 30 random inputs; returns (layer, inputs)."""
+    layer = _layer(
+        np.random.default_rng(seed), backend=backend, rule=rule, centre_inputs=True, **kw
+    )
+    inputs = np.random.default_rng(seed + 100).random((30, 64)).astype(np.float32)
+    layer.set_input_mean(inputs)
+    return layer, inputs
+
+
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize("rule", ["hebb", "trace"])
 @pytest.mark.parametrize("gathered", [False, True])
-def test_rows_unit_length_after_every_update(backend, rule, gathered):
-    layer = _layer(np.random.default_rng(0), backend=backend, rule=rule)
+@pytest.mark.parametrize("centre", [False, True])
+def test_rows_unit_length_and_non_negative_after_every_update(backend, rule, gathered, centre):
+    if centre:
+        layer, _ = _centred_layer(backend, rule, learning_rate=1.0)
+    else:
+        layer = _layer(np.random.default_rng(0), backend=backend, rule=rule)
     rng = np.random.default_rng(1)
     before = layer.weights.copy()
+    clipped = 0
     for _ in range(6):
         x = rng.random(64).astype(np.float32)
         layer.step(layer.gather(x) if gathered else x, learn=True, gathered=gathered)
         np.testing.assert_allclose(np.linalg.norm(layer.weights, axis=1), 1.0, atol=2e-6)
+        assert (layer.weights >= 0).all()
+        clipped += int((layer.weights == 0).sum())
     assert not np.array_equal(before, layer.weights)
+    if centre:  # with α = 1 the centred rule pushes weights below 0: the clip must act
+        assert clipped > 0
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("gathered", [False, True])
+def test_centred_update_formula(backend, gathered):
+    """Δw = α r (x − x̄), clipped at 0, rows rescaled to unit length (Hebb: post = rate)."""
+    layer, inputs = _centred_layer(backend, "hebb", learning_rate=0.5)
+    mean = inputs.mean(0)[layer.presynaptic]
+    np.testing.assert_allclose(layer.input_mean, mean, rtol=1e-6)
+    x = np.random.default_rng(3).random(64).astype(np.float32)
+    w = layer.weights.astype(np.float64)
+    rates = layer.step(layer.gather(x) if gathered else x, learn=True, gathered=gathered)
+    expected = np.maximum(w + 0.5 * rates[:, None] * (x[layer.presynaptic] - mean), 0.0)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(layer.weights, expected, atol=1e-6)
+    assert (expected == 0).any()  # the clip was exercised
+
+
+def test_input_mean_starts_at_zero_and_is_checked():
+    classic = _layer(np.random.default_rng(0))
+    assert classic.input_mean is None
+    with pytest.raises(ValueError, match="centre_inputs=False"):
+        classic.set_input_mean(np.ones((3, 64), np.float32))
+    layer = _layer(np.random.default_rng(0), centre_inputs=True)
+    assert layer.input_mean.shape == layer.weights.shape and not layer.input_mean.any()
+    gathered = layer.gather(np.random.default_rng(1).random((5, 64)).astype(np.float32))
+    np.testing.assert_allclose(
+        layer.set_input_mean(gathered, gathered=True), gathered.mean(0), rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="inputs"):
+        layer.set_input_mean(gathered[:, :3], gathered=True)
+    with pytest.raises(ValueError, match="inputs"):
+        layer.set_input_mean(np.ones((0, 64), np.float32))
+    with pytest.raises(ValueError, match="input_mean"):
+        layer.load_input_mean(np.full(layer.weights.shape, np.nan))
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
@@ -218,14 +272,22 @@ def test_compiled_competition_matches_numpy(mode, side, width):
     assert (rates >= 0.5).sum() == layers["numpy"].k
 
 
-def test_numba_and_numpy_agree():
-    layers = {
-        b: _layer(np.random.default_rng(0), backend=b, rule="trace") for b in ("numpy", "numba")
-    }
+@pytest.mark.parametrize("centre", [False, True])
+@pytest.mark.parametrize("gathered", [False, True])
+def test_numba_and_numpy_agree(centre, gathered):
+    if centre:
+        layers = {b: _centred_layer(b, learning_rate=0.5)[0] for b in ("numpy", "numba")}
+    else:
+        layers = {
+            b: _layer(np.random.default_rng(0), backend=b, rule="trace") for b in ("numpy", "numba")
+        }
     rng = np.random.default_rng(9)
     inputs = rng.random((20, 64)).astype(np.float32)
     for x in inputs:
-        rates = {b: layer.step(x, learn=True) for b, layer in layers.items()}
+        rates = {
+            b: layer.step(layer.gather(x) if gathered else x, learn=True, gathered=gathered)
+            for b, layer in layers.items()
+        }
         np.testing.assert_allclose(rates["numba"], rates["numpy"], atol=1e-4)
     np.testing.assert_allclose(layers["numba"].weights, layers["numpy"].weights, atol=1e-5)
     batch = {b: layer.respond(inputs) for b, layer in layers.items()}

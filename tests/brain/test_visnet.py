@@ -39,6 +39,7 @@ def test_classic_defaults():
     assert [config.winners(i) for i in range(4)] == [8, 20, 122, 92]
     assert config.rule == "trace" and config.trace_eta == 0.8
     assert config.epochs == (40, 40, 40, 40)
+    assert config.centre_inputs is True  # the centred rule (a documented deviation)
 
 
 def test_lists_become_tuples():
@@ -68,6 +69,7 @@ def test_lists_become_tuples():
         ({"learning_rate": (0.1, 0.1, -0.1, 0.1)}, "learning_rate[2]"),
         ({"trace_eta": 1.0}, "trace_eta"),
         ({"epochs": (5, 5.5, 5, 5)}, "epochs[1]"),
+        ({"centre_inputs": 1}, "centre_inputs"),
     ],
 )
 def test_validation_names_the_field(overrides, field):
@@ -133,15 +135,39 @@ def test_fixed_seed_reproduces_bit_for_bit(small_config, v1_maps):
     assert not np.array_equal(other.layers[0].presynaptic, nets[0].layers[0].presynaptic)
 
 
-def test_arrays_round_trip_exact(small_config, v1_maps):
-    net = VisNet(dataclasses.replace(small_config, epochs=(1, 1, 1, 1)), np.random.default_rng(1))
+@pytest.mark.parametrize("centre", [True, False])
+def test_arrays_round_trip_exact(small_config, v1_maps, centre):
+    config = dataclasses.replace(small_config, epochs=(1, 1, 1, 1), centre_inputs=centre)
+    net = VisNet(config, np.random.default_rng(1))
     net.fit(v1_maps)
     arrays = net.to_arrays()
-    assert set(arrays) == {f"layer{i}.{k}" for i in range(1, 5) for k in ("presynaptic", "weights")}
+    kinds = ("presynaptic", "weights", "input_mean") if centre else ("presynaptic", "weights")
+    assert set(arrays) == {f"layer{i}.{k}" for i in range(1, 5) for k in kinds}
     clone = VisNet.from_arrays(net.config, arrays)
     for key, value in clone.to_arrays().items():
         assert np.array_equal(value, arrays[key]) and value.dtype == arrays[key].dtype
     assert np.array_equal(clone.transform(v1_maps[1]), net.transform(v1_maps[1]))
+    # the restored network also learns exactly as the original (x̄ came back too)
+    x = net.gather_v1(v1_maps[0])
+    for n in (net, clone):
+        n.reset_traces()
+        for t in range(3):
+            n.step(x[t], learn_layers=range(4))
+    for key, value in clone.to_arrays().items():
+        assert np.array_equal(value, net.to_arrays()[key]), key
+
+
+def test_fit_sets_each_layers_input_mean_from_frozen_lower_rates(small_config, v1_maps):
+    """x̄ of layer 1 is the mean gathered V1 input over all training images; x̄ of layer 2 is
+    the mean of the *trained* layer 1's rates, read through layer 2's synapses."""
+    config = dataclasses.replace(small_config, epochs=(1, 1, 0, 0))
+    net = VisNet(config, np.random.default_rng(3)).fit(v1_maps)
+    gathered = net.gather_v1(v1_maps).reshape(8, *net.layers[0].weights.shape)
+    np.testing.assert_allclose(net.layers[0].input_mean, gathered.mean(0), rtol=1e-5, atol=1e-7)
+    l1 = net.layers[0].respond(gathered, gathered=True)
+    expected = l1.mean(0)[net.layers[1].presynaptic]
+    np.testing.assert_allclose(net.layers[1].input_mean, expected, rtol=1e-5, atol=1e-7)
+    assert not net.layers[2].input_mean.any()  # layers that do not train keep x̄ = 0
 
 
 def test_from_arrays_rejects_mismatch(small_config):
@@ -156,6 +182,15 @@ def test_from_arrays_rejects_mismatch(small_config):
     del missing["layer4.weights"]
     with pytest.raises(ConfigError, match="layer4.weights"):
         VisNet.from_arrays(small_config, missing)
+    no_mean = {k: v for k, v in arrays.items() if k != "layer2.input_mean"}
+    with pytest.raises(ConfigError, match="layer2.input_mean"):
+        VisNet.from_arrays(small_config, no_mean)
+    nan = arrays["layer1.input_mean"].copy()
+    nan[0, 0] = np.nan
+    with pytest.raises(ConfigError, match="layer1.input_mean"):
+        VisNet.from_arrays(small_config, {**arrays, "layer1.input_mean": nan})
+    classic = dataclasses.replace(small_config, centre_inputs=False)
+    assert VisNet.from_arrays(classic, no_mean).layers[1].input_mean is None
 
 
 def test_transform_and_layer_rates(small_config, v1_maps):
@@ -190,6 +225,7 @@ def test_fit_follows_training_order(small_config, v1_maps):
     fitted = VisNet(config, np.random.default_rng(8), backend="numpy").fit(v1_maps)
     manual = VisNet(config, np.random.default_rng(8), backend="numpy")
     inputs = manual.gather_v1(v1_maps)
+    manual.layers[0].set_input_mean(inputs.reshape(8, *inputs.shape[2:]), gathered=True)
     for order in ((0, 1), (1, 0), (0, 1)):
         for obj in order:
             manual.reset_traces()
@@ -205,6 +241,8 @@ def test_fit_trains_upper_layers_on_frozen_lower_rates(small_config, v1_maps):
     fitted = VisNet(config, np.random.default_rng(8), backend="numpy").fit(v1_maps)
     manual = VisNet(config, np.random.default_rng(8), backend="numpy")
     inputs = manual.gather_v1(v1_maps)
+    l1 = manual.layers[0].respond(inputs.reshape(8, *inputs.shape[2:]), gathered=True)
+    manual.layers[1].set_input_mean(l1)
     for order in ((0, 1), (1, 0)):
         for obj in order:
             manual.reset_traces()
@@ -217,12 +255,16 @@ def test_fit_trains_upper_layers_on_frozen_lower_rates(small_config, v1_maps):
     )
 
 
-def test_numba_and_numpy_networks_agree(small_config, v1_maps):
-    config = dataclasses.replace(small_config, epochs=(2, 2, 2, 2))
+@pytest.mark.parametrize("centre", [True, False])
+def test_numba_and_numpy_networks_agree(small_config, v1_maps, centre):
+    config = dataclasses.replace(small_config, epochs=(2, 2, 2, 2), centre_inputs=centre)
     nets = {
         b: VisNet(config, np.random.default_rng(5), backend=b).fit(v1_maps)
         for b in ("numpy", "numba")
     }
+    for layer in nets["numba"].layers:
+        assert (layer.weights >= 0).all()
+        np.testing.assert_allclose(np.linalg.norm(layer.weights, axis=1), 1.0, atol=2e-6)
     for key, value in nets["numpy"].to_arrays().items():
         np.testing.assert_allclose(nets["numba"].to_arrays()[key], value, atol=1e-4, err_msg=key)
     maps = v1_maps.reshape(-1, 32, 64, 64)
@@ -251,14 +293,15 @@ def _blob_images(rng, n, upper):
 
 
 @pytest.mark.parametrize("rule", ["trace", "hebb"])
-def test_training_makes_layer4_class_selective(small_config, rule):
+@pytest.mark.parametrize("centre", [True, False])
+def test_training_makes_layer4_class_selective(small_config, rule, centre):
     """Two classes (bright blob in the upper vs lower half, randomly shifted): after training,
     many more L4 cells differ strongly in mean rate between the classes on held-out images."""
     v1 = V1(small_config.v1)
     rng = np.random.default_rng(0)
     train = np.stack([v1.filter(_blob_images(rng, 12, up)) for up in (True, False)])
     upper, lower = (v1.filter(_blob_images(rng, 12, up)) for up in (True, False))
-    config = dataclasses.replace(small_config, rule=rule)
+    config = dataclasses.replace(small_config, rule=rule, centre_inputs=centre)
 
     def selective_fraction(net):
         difference = np.abs(net.transform(upper).mean(0) - net.transform(lower).mean(0))
