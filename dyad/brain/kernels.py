@@ -127,14 +127,16 @@ def learn_gathered(gathered, weights, post, rate, drive, weight_sq, input_sq):  
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True)
 def learn_centred(
-    x, presynaptic, gathered, mean, weights, post, rate, weight_sq, row
+    x, presynaptic, gathered, mean, mean_norm, weights, post, rate, weight_sq, input_sq, row
 ):  # pragma: no cover
     """Centred rule: w_i ← max(w_i + α post_i (x_i − x̄_i), 0) / ‖·‖ for post_i ≠ 0, in place.
 
     x: (1, n_pre) rates read through ``presynaptic``, or (N, F) values when ``gathered``;
-    mean: (N, F) float32 x̄; row: (F,) float64 work space. The clip breaks the closed form of
-    the new length, so each changed row takes a second pass to rescale. Negligible updates
-    (‖a (x − x̄)‖² < NEGLIGIBLE ‖w‖²) are skipped, as in :func:`learn`.
+    mean: (N, F) float32 x̄; mean_norm: (N,) float64 ‖x̄_i‖; input_sq: (N,) ‖x_i‖² from the
+    forward pass; row: (F,) float64 work space. The clip breaks the closed form of the new
+    length, so each changed row takes a second pass to rescale. An update is skipped as
+    negligible when even its upper bound a (‖x_i‖ + ‖x̄_i‖) ≥ ‖a (x_i − x̄_i)‖ is below
+    2⁻²⁴ ‖w_i‖ (as in :func:`learn`), which needs no extra pass over the synapses.
     """
     n, f = weights.shape
     for i in range(n):
@@ -142,21 +144,23 @@ def learn_centred(
         if p == 0.0:
             continue
         a = rate * np.float64(p)
-        dd = 0.0
-        for j in range(f):
-            v = np.float64(x[i, j]) if gathered else np.float64(x[0, presynaptic[i, j]])
-            d = v - np.float64(mean[i, j])
-            row[j] = d
-            dd += d * d
-        if a * a * dd < NEGLIGIBLE * weight_sq[i]:
+        bound = a * (math.sqrt(input_sq[i]) + mean_norm[i])
+        if bound * bound < NEGLIGIBLE * weight_sq[i]:
             continue
         length_sq = 0.0
-        for j in range(f):
-            w = np.float64(weights[i, j]) + a * row[j]
-            if w < 0.0:
-                w = 0.0
-            row[j] = w
-            length_sq += w * w
+        if gathered:
+            for j in range(f):
+                w = np.float64(weights[i, j]) + a * (np.float64(x[i, j]) - np.float64(mean[i, j]))
+                w = max(w, 0.0)
+                row[j] = w
+                length_sq += w * w
+        else:
+            for j in range(f):
+                v = x[0, presynaptic[i, j]]
+                w = np.float64(weights[i, j]) + a * (np.float64(v) - np.float64(mean[i, j]))
+                w = max(w, 0.0)
+                row[j] = w
+                length_sq += w * w
         scale = 1.0 / math.sqrt(length_sq) if length_sq > 0.0 else 1.0
         for j in range(f):
             weights[i, j] = row[j] * scale
@@ -280,6 +284,7 @@ def step(
     hebb,
     centred,
     mean,
+    mean_norm,
     row,
     rate,
     eta,
@@ -303,9 +308,9 @@ def step(
 
     ``presyn`` is the (n_pre,) rate vector, or the (N, F) pre-gathered values when ``gathered``
     (then ``presynaptic`` is unused). ``hebb`` selects the rule; the trace rule uses ``trace``
-    before updating it. ``centred`` learns with ``x − mean`` (mean (N, F) float32, row (F,)
-    float64 work space; see :func:`learn_centred`). ``post`` is (N,) float32 work space for the
-    postsynaptic factor.
+    before updating it. ``centred`` learns with ``x − mean`` (mean (N, F) float32, mean_norm
+    (N,) float64, row (F,) float64 work space; see :func:`learn_centred`). ``post`` is (N,)
+    float32 work space for the postsynaptic factor.
     """
     if gathered:
         drive_norms_gathered(presyn, weights, drive, weight_sq, input_sq)
@@ -320,7 +325,19 @@ def step(
         else:
             post[:] = trace
         if centred:
-            learn_centred(presyn, presynaptic, gathered, mean, weights, post, rate, weight_sq, row)
+            learn_centred(
+                presyn,
+                presynaptic,
+                gathered,
+                mean,
+                mean_norm,
+                weights,
+                post,
+                rate,
+                weight_sq,
+                input_sq,
+                row,
+            )
         elif gathered:
             learn_gathered(presyn, weights, post, rate, drive, weight_sq, input_sq)
         else:

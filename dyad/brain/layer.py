@@ -261,6 +261,7 @@ class CompetitiveLayer:
         self.input_mean: np.ndarray | None = (
             np.zeros(self.weights.shape, dtype=np.float32) if self.centre_inputs else None
         )
+        self._mean_norm = np.zeros(self.n_neurons, dtype=np.float64)
         self._no_mean = np.zeros((0, 0), dtype=np.float32)
         self._row = np.zeros(self.fan_in, dtype=np.float64)
         self.trace = np.zeros(self.n_neurons, dtype=np.float32)
@@ -322,6 +323,9 @@ class CompetitiveLayer:
                 f"{mean.shape}"
             )
         self.input_mean = np.ascontiguousarray(mean, dtype=np.float32)
+        self._mean_norm = np.sqrt(
+            np.einsum("ij,ij->i", self.input_mean, self.input_mean, dtype=np.float64)
+        )
 
     # -- competition (numpy reference) ---------------------------------------------------
 
@@ -457,6 +461,7 @@ class CompetitiveLayer:
                 self.rule == "hebb",
                 self.centre_inputs,
                 self.input_mean if self.centre_inputs else self._no_mean,
+                self._mean_norm,
                 self._row,
                 self.learning_rate,
                 self.trace_eta,
@@ -504,12 +509,16 @@ class CompetitiveLayer:
         """Centred rule (numpy reference): w ← max(w + α post (x − x̄), 0), rows to unit length."""
         step = self.learning_rate * post.astype(np.float64)
         candidates = np.flatnonzero(step)
-        centred = values[candidates].astype(np.float64) - self.input_mean[candidates]
-        input_sq = np.einsum("ij,ij->i", centred, centred)
+        inputs = values[candidates].astype(np.float64)
+        centred = inputs - self.input_mean[candidates]
+        # Negligible updates are judged by the bound a (‖x‖ + ‖x̄‖) ≥ ‖a (x − x̄)‖, as in the
+        # compiled kernel (which has ‖x‖ from its forward pass and ‖x̄‖ precomputed).
+        input_norm = np.sqrt(np.einsum("ij,ij->i", inputs, inputs))
         weights = self.weights[candidates].astype(np.float64)
         weight_sq = np.einsum("ij,ij->i", weights, weights)
         a = step[candidates]
-        keep = ~(a * a * input_sq < NEGLIGIBLE * weight_sq)
+        bound = a * (input_norm + self._mean_norm[candidates])
+        keep = ~(bound * bound < NEGLIGIBLE * weight_sq)
         updated = np.maximum(weights[keep] + a[keep, None] * centred[keep], 0.0)
         norms = np.sqrt(np.einsum("ij,ij->i", updated, updated))
         scale = np.divide(1.0, norms, out=np.ones_like(norms), where=norms > 0)
