@@ -92,7 +92,11 @@ class FacesSection(Section):
 
     background: float = Field(128.0, ge=0, le=255)
     supersample: PositiveInt = 4
-    transforms: TransformConfig = TransformConfig()
+    transforms: TransformConfig = Field(
+        default_factory=TransformConfig.photometric,
+        description="random changes per image; by default lighting, contrast, pixel noise and "
+        "expression intensity, no geometric changes (see docs/model.md, deviations)",
+    )
 
 
 class VisionSection(Section):
