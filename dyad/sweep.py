@@ -378,7 +378,7 @@ def _format_value(value: Any) -> str:
         text = str(value)
     else:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return _UNSAFE.sub("-", text).strip("-.") or "x"
+    return _UNSAFE.sub("-", text) or "x"
 
 
 def axis_names(keys: Sequence[str]) -> list[str]:
@@ -696,61 +696,21 @@ def run_sweep(
     previous = _existing_sweep(folder, plan, overwrite)  # nothing written yet
     cache = None if cache_dir is None else str(Path(cache_dir).resolve())
 
-    with open_executor(workers, address, timeout) as (executor, described):
-        _prepare_vision(plan, cache, progress)
-        if previous == "replace":
-            _remove_sweep_files(folder)
-        records = _read_records(folder) if previous == "resume" else {}
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / RUNS_DIR).mkdir(exist_ok=True)
-        if previous != "resume":
-            _write_json(folder / SWEEP_FILE, plan.record())
-
-        done_before = {
-            run.run_id
-            for run in plan.runs
-            if records.get(run.run_id, {}).get("status") == "ok"
-            and (folder / RUNS_DIR / run.run_id / "manifest.json").is_file()
-        }
-        todo = [run for run in plan.runs if run.run_id not in done_before]
-        _clean_partial_runs(folder, todo)
-        if todo:
-            (folder / SUMMARY_FILE).unlink(missing_ok=True)
-        log.info(
-            "sweep %s: %d runs, %d already complete, %d to run on %s",
-            plan.name,
-            len(plan.runs),
-            len(done_before),
-            len(todo),
-            described,
+    records = _read_records(folder) if previous == "resume" else {}
+    done_before = {
+        run.run_id
+        for run in plan.runs
+        if records.get(run.run_id, {}).get("status") == "ok"
+        and (folder / RUNS_DIR / run.run_id / "manifest.json").is_file()
+    }
+    todo = [run for run in plan.runs if run.run_id not in done_before]
+    finished: dict[str, dict[str, Any]] = {}
+    interrupted = False
+    described = "nothing to run"
+    if todo:
+        finished, interrupted, described = _dispatch(
+            plan, folder, todo, previous, workers, address, timeout, cache, progress, on_run
         )
-
-        finished: dict[str, dict[str, Any]] = {}
-        interrupted = False
-        futures: dict[Future, RunSpec] = {}
-        with _signals_interrupt(), _open_append(folder / RUNS_MANIFEST) as journal:
-            try:
-                for run in todo:
-                    run_folder = str(folder / RUNS_DIR / run.run_id)
-                    futures[executor.submit(execute_run, run, run_folder, cache)] = run
-                with _bar(len(todo), plan.name, progress) as bar:
-                    for future in as_completed(futures):
-                        record = _collect(future, futures[future])
-                        _append(journal, record)
-                        finished[record["run_id"]] = record
-                        if on_run is not None:
-                            on_run(record)
-                        bar.update(1)
-            except KeyboardInterrupt:
-                interrupted = True
-                log.warning("interrupted: cancelling pending runs, waiting for running ones")
-                _stop(executor, futures)
-                for future, run in futures.items():
-                    if future.done() and not future.cancelled() and run.run_id not in finished:
-                        record = _collect(future, run)
-                        _append(journal, record)
-                        finished[run.run_id] = record
-                _clean_partial_runs(folder, [r for r in todo if r.run_id not in finished])
 
     records.update(finished)
     failures = [
@@ -775,6 +735,61 @@ def run_sweep(
         failures=failures,
         summary=summary,
     )
+
+
+def _dispatch(
+    plan: SweepPlan,
+    folder: Path,
+    todo: list[RunSpec],
+    previous: str,
+    workers: int | None,
+    address: str | None,
+    timeout: float,
+    cache: str | None,
+    progress: bool,
+    on_run: Callable[[dict[str, Any]], None] | None,
+) -> tuple[dict[str, dict[str, Any]], bool, str]:
+    """Connect, pre-train, prepare the folder and run ``todo``; the finished runs' records."""
+    finished: dict[str, dict[str, Any]] = {}
+    interrupted = False
+    with open_executor(workers, address, timeout) as (executor, described):
+        pretrain_sweep(plan, cache, progress)
+        # first writes: only now that the scenario, the folder and the executor are good
+        if previous == "replace":
+            _remove_sweep_files(folder)
+        (folder / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+        if previous != "resume":
+            _write_json(folder / SWEEP_FILE, plan.record())
+        _clean_partial_runs(folder, todo)
+        (folder / SUMMARY_FILE).unlink(missing_ok=True)
+        log.info(
+            "sweep %s: %d runs, %d to run on %s", plan.name, len(plan.runs), len(todo), described
+        )
+        futures: dict[Future, RunSpec] = {}
+        with _signals_interrupt(), _open_append(folder / RUNS_MANIFEST) as journal:
+            try:
+                for run in todo:
+                    run_folder = str(folder / RUNS_DIR / run.run_id)
+                    futures[executor.submit(execute_run, run, run_folder, cache)] = run
+                with _bar(len(todo), plan.name, progress) as bar:
+                    for future in as_completed(futures):
+                        record = _collect(future, futures[future])
+                        _append(journal, record)
+                        finished[record["run_id"]] = record
+                        if on_run is not None:
+                            on_run(record)
+                        bar.update(1)
+            except KeyboardInterrupt:
+                interrupted = True
+                log.warning("interrupted: cancelling pending runs, waiting for running ones")
+                _stop(executor, futures)
+                for future, run in futures.items():
+                    if future.done() and not future.cancelled() and run.run_id not in finished:
+                        record = _collect(future, run)
+                        _append(journal, record)
+                        finished[run.run_id] = record
+                _clean_partial_runs(folder, [r for r in todo if r.run_id not in finished])
+    return finished, interrupted, described
 
 
 def _collect(future: Future, run: RunSpec) -> dict[str, Any]:
@@ -802,35 +817,36 @@ def _bar(n: int, label: str, enabled: bool) -> Iterator[Any]:
         yield bar
 
 
-def _prepare_vision(plan: SweepPlan, cache_dir: str | None, progress: bool) -> None:
+def pretrain_sweep(plan: SweepPlan, cache_dir: str | Path | None, progress: bool) -> None:
     """Pre-train (or load) every distinct visual system of the sweep once, in this process.
 
-    Mirrors the first step of :func:`dyad.simulation.run_scenario`, so workers find the
-    pre-trained network and its layer-4 response banks in the on-disk cache.
+    Does what the first step of :func:`dyad.simulation.run_scenario` does (pre-training and the
+    layer-4 response banks, both cached on disk), so workers load them from the cache instead
+    of racing to build them.
     """
-    from dyad.banks import response_banks
-    from dyad.simulation import pretrain_config
+    from dyad.simulation import pretrain_config, response_banks
     from dyad.vision import pretrain
 
-    seen: set[str] = set()
     cache = None if cache_dir is None else Path(cache_dir)
+    seen: set[str] = set()
     for run in plan.runs:
         if run.seed_index:
             continue
         scenario = run.scenario()
-        config = pretrain_config(scenario)
         identities = [p.identity_seed for p in scenario.all_parents]
-        key = repr((config, identities, scenario.vision.bank_size))
+        key = json.dumps(scenario.vision.model_dump(mode="json"), sort_keys=True, default=str)
+        key += repr((scenario.infant.expressions, identities))
         if key in seen:
             continue
         seen.add(key)
-        pretrained = pretrain(config, cache_dir=cache, progress=progress)
+        pretrained = pretrain(pretrain_config(scenario), cache_dir=cache, progress=progress)
         response_banks(
             pretrained,
             identity_seeds=identities,
             n_bank=scenario.vision.bank_size,
             n_test=scenario.vision.n_test_transforms,
             cache_dir=cache,
+            progress=progress,
         )
 
 
