@@ -173,7 +173,7 @@ def pretrain_config(
     import dataclasses
 
     from dyad.brain.visnet import VisNetConfig
-    from dyad.faces import FaceConfig
+    from dyad.faces import FaceConfig, TransformConfig
     from dyad.vision import PretrainConfig
 
     visnet = VisNetConfig.small() if small else VisNetConfig()
@@ -182,7 +182,11 @@ def pretrain_config(
     if epochs is not None:
         visnet = dataclasses.replace(visnet, epochs=(epochs,) * visnet.n_layers)
     return PretrainConfig(
-        faces=FaceConfig(size=visnet.v1.image_size, background=visnet.v1.padding_grey),
+        faces=FaceConfig(
+            size=visnet.v1.image_size,
+            background=visnet.v1.padding_grey,
+            transforms=TransformConfig.photometric(),
+        ),
         visnet=visnet,
         identity_seeds=identity_seeds,
         n_train_transforms=n_train_transforms,
