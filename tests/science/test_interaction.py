@@ -1,0 +1,93 @@
+"""The study's findings, end to end: real (small) VisNet codes, Mesa agents, mirror layer.
+
+Each run pre-trains a small VisNet on the parent's face (cached for the session), lets the
+infant interact for 1,000 timesteps and classifies every mirror-layer neuron (model.md §11.3).
+Competitive layers break symmetry early, so every claim is checked over several seeds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import tiny_scenario_raw
+
+from dyad.config import validate_scenario
+from dyad.simulation import run_scenario
+
+N_NEURONS = 64
+
+
+def scenario(policy: str, params: dict | None = None, **sections):
+    raw = tiny_scenario_raw(
+        run={"steps": 1000, "test_trials": 10},
+        vision={
+            "preset": "small",
+            "n_train_transforms": 30,
+            "n_test_transforms": 10,
+            "bank_size": 30,
+        },
+        mirror={"n_neurons": N_NEURONS},
+        parent={"policy": policy, "params": params or {}},
+        **sections,
+    )
+    raw["vision"].pop("visnet", None)  # the small preset's own epochs
+    return validate_scenario(raw)
+
+
+def outcomes(scenario_, seeds, cache_dir):
+    return [run_scenario(scenario_, seed=seed, cache_dir=cache_dir).summary for seed in seeds]
+
+
+def test_perfect_mimicry_makes_mirror_neurons_in_every_seed(cache_dir):
+    runs = [run_scenario(scenario("perfect"), seed=seed, cache_dir=cache_dir) for seed in range(5)]
+    for outcome in runs:
+        neurons = outcome.tables["neurons"]
+        after = neurons[neurons["phase"] == "after"]
+        before = neurons[neurons["phase"] == "before"]
+        mirror = after[after["neuron_class"] == "mirror"]
+        assert len(mirror) >= 0.9 * N_NEURONS, outcome.summary["class_counts"]
+        # both expressions are represented among the mirror neurons
+        assert set(mirror["preferred_visual"]) == {"happy", "sad"}
+        assert (mirror["preferred_visual"] == mirror["preferred_motor"]).all()
+        # before training the structure is absent
+        assert (before["neuron_class"] == "mirror").sum() <= 0.05 * N_NEURONS
+
+
+def test_noise_degrades_mirror_neurons_through_congruence(cache_dir):
+    seeds = range(8)
+    low = outcomes(scenario("noisy", {"q": 0.1}), seeds, cache_dir)
+    half = outcomes(scenario("noisy", {"q": 0.5}), seeds, cache_dir)
+    # a run with neither mirror nor anti-mirror neurons has no preference: index 0
+    low_mi = np.mean([s["mirror_index"] or 0.0 for s in low])
+    half_mi = np.mean([s["mirror_index"] or 0.0 for s in half])
+    assert low_mi >= 0.8, [s["class_counts"] for s in low]
+    assert abs(half_mi) <= 0.5, [s["class_counts"] for s in half]
+    assert np.mean([s["class_counts"]["mirror"] for s in low]) > np.mean(
+        [s["class_counts"]["mirror"] for s in half]
+    )
+
+
+def test_a_lag_of_one_hold_makes_anti_mirror_neurons_dominate(cache_dir):
+    # deterministic alternation with hold T = 10 and lag L = T: congruence c = 0
+    for summary in outcomes(scenario("lagged", {"lag": 10}), range(5), cache_dir):
+        assert summary["congruence"] == 0.0
+        counts = summary["class_counts"]
+        assert counts["anti-mirror"] >= 0.5 * N_NEURONS, counts
+        assert counts["anti-mirror"] > counts["mirror"]
+
+
+def test_a_lag_of_two_holds_is_perfect_mimicry_again_for_plain_hebbian_learning(cache_dir):
+    # model.md §9.6: without a trace, lag acts only through c, and c(2T) = 1
+    for summary in outcomes(scenario("lagged", {"lag": 20}), range(3), cache_dir):
+        assert summary["congruence"] == 1.0
+        assert summary["class_counts"]["mirror"] >= 0.9 * N_NEURONS
+
+
+@pytest.mark.parametrize("schedule", ["random"])
+def test_random_holds_never_make_anti_mirror_networks_under_lag(cache_dir, schedule):
+    # model.md §9.6: with Markov holds c(L) >= 0.5 for every lag, so lag can only erase
+    # mirror neurons, never create anti-mirror ones
+    lagged = scenario("lagged", {"lag": 10}, infant={"schedule": schedule, "hold_length": 10})
+    for summary in outcomes(lagged, range(3), cache_dir):
+        assert summary["congruence"] > 0.5
+        assert summary["class_counts"]["anti-mirror"] < 0.5 * N_NEURONS
