@@ -285,8 +285,8 @@ def test_workers_and_address_together_is_an_error(tmp_path):
 
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory) -> Path:
-    """One pre-training cache for the module: the tiny VisNet is trained once."""
-    return tmp_path_factory.mktemp("cache")
+    """One pre-training cache for the test session: the tiny VisNet is trained once."""
+    return tmp_path_factory.getbasetemp() / "dyad-cache"
 
 
 def run_local(path: Path, output: Path, cache: Path, *extra):

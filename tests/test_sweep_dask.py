@@ -97,9 +97,11 @@ def comparable(summary: pd.DataFrame) -> pd.DataFrame:
     return summary.drop(columns=["wall_time_s"]).reset_index(drop=True)
 
 
-def test_dask_cluster_gives_the_same_results_as_the_local_pool(tmp_path, dask_address):
+def test_dask_cluster_gives_the_same_results_as_the_local_pool(
+    tmp_path, tmp_path_factory, dask_address
+):
     path = write_scenario(tmp_path, '"parent.params.q" = [0.0, 1.0]', seeds=2)
-    cache = tmp_path / "cache"
+    cache = tmp_path_factory.getbasetemp() / "dyad-cache"  # shared with the other sweep tests
     on_dask, local = tmp_path / "dask", tmp_path / "local"
 
     result = invoke(

@@ -1,0 +1,49 @@
+"""``dyad report RESULTS_DIR...``: figures and a self-contained HTML report of results folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("results_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["png", "svg", "pdf"]),
+    help="Figure file formats written next to the report (repeatable; PNG always).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Report file, .html (self-contained) or .md (default: report.html in the results "
+    "folder, or in the common parent of several folders).",
+)
+@click.option(
+    "--congruence-bin",
+    type=click.FloatRange(min=0.001, max=1.0),
+    default=0.05,
+    show_default=True,
+    help="Runs are grouped by congruence rounded to multiples of this width.",
+)
+def report(
+    results_dirs: tuple[Path, ...],
+    formats: tuple[str, ...],
+    output: Path | None,
+    congruence_bin: float,
+) -> None:
+    """Write figures and a report for RESULTS_DIRS (run folders or sweep folders).
+
+    A run folder gets its firing rates before and after training, information curves and
+    interaction timeline; a sweep folder gets neuron-class counts and mirror-dominant shares
+    against each swept parameter (mean ± SD across seeds). Several sweep folders are pooled
+    against the congruence c, e.g. `dyad report results/noise_sweep results/lag_sweep`.
+    """
+    from dyad.report import build_report
+
+    path = build_report(results_dirs, output, formats or ("png",), congruence_bin=congruence_bin)
+    click.echo(f"report: {path}")

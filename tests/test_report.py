@@ -1,0 +1,163 @@
+"""Reports of run and sweep folders: figures, tables and a self-contained HTML file."""
+
+from __future__ import annotations
+
+import base64
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from dyad import __version__
+from dyad.cli import cli
+from dyad.report import build_report, detect_results, sweep_runs
+from dyad.store import load_run
+from dyad.sweep import load_sweep, plan_sweep, run_sweep
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_sweep import write_scenario  # noqa: E402
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def sweeps(tmp_path_factory) -> dict[str, Path]:
+    """A tiny noise sweep (q = 0, 1 x 2 seeds) and a tiny lag sweep (L = 0, 5, hold 5)."""
+    root = tmp_path_factory.mktemp("report")
+    cache = tmp_path_factory.getbasetemp() / "dyad-cache"
+    noise = write_scenario(root, '"parent.params.q" = [0.0, 1.0]', seeds=2, name="noise.toml")
+    lag = write_scenario(
+        root,
+        '"parent.params.lag" = [0, 5]',
+        policy="lagged",
+        params="lag = 0",
+        seeds=2,
+        name="lag.toml",
+    )
+    folders = {}
+    for name, path in (("noise", noise), ("lag", lag)):
+        result = run_sweep(plan_sweep(path), root / name, workers=2, cache_dir=cache)
+        assert result.failed == 0, result.failures
+        folders[name] = root / name
+    return folders
+
+
+def report(*args) -> object:
+    return CliRunner().invoke(cli, ["report", *map(str, args)])
+
+
+def embedded_pngs(text: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', text)]
+
+
+def test_detects_runs_and_sweeps(sweeps):
+    assert detect_results(sweeps["noise"]) == "sweep"
+    assert detect_results(sweeps["noise"] / "runs" / "q=0.0__seed=0") == "run"
+
+
+def test_sweep_report_is_self_contained_html_with_figures(sweeps, tmp_path):
+    output = tmp_path / "noise.html"
+    result = report(sweeps["noise"], "--format", "svg", "--output", output)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert result.stdout.strip() == f"report: {output}"
+    text = output.read_text()
+    images = embedded_pngs(text)
+    assert len(images) >= 2 and all(image.startswith(PNG_MAGIC) for image in images)
+    assert "Neuron classes against q" in text
+    assert "mirror-dominant seeds" in text
+    assert f"dyad {__version__}" in text
+    assert "<script" not in text and 'src="http' not in text  # nothing fetched from elsewhere
+    figures = output.with_name("noise_figures")
+    for stem in ("classes_vs_q", "outcomes_vs_q"):
+        for suffix in (".png", ".svg"):
+            assert any(p.name.endswith(stem + suffix) for p in figures.iterdir()), stem + suffix
+
+
+def test_sweep_tables_hold_mean_and_sd_across_seeds(sweeps, tmp_path):
+    sweep = load_sweep(sweeps["noise"])
+    runs = sweep_runs(sweep)
+    summary = sweep.summary
+    assert len(runs) == len(summary) == 4
+    assert list(runs["q"]) == list(summary["parent.params.q"])
+    for name in ("mirror", "motor-only", "unselective"):
+        column = "count_" + name.replace("-", "_")
+        assert list(runs[name]) == list(summary[column].astype(float))
+    assert list(runs["congruence_bin"]) == [1.0, 1.0, 0.0, 0.0]
+
+    output = tmp_path / "noise.md"
+    result = report(sweeps["noise"], "--output", output)
+    assert result.exit_code == 0, result.output + result.stderr
+    text = output.read_text()
+    at_zero = summary[summary["parent.params.q"] == 0.0]["count_motor_only"].astype(float)
+    expected = f"{at_zero.mean():.1f} ± {at_zero.std(ddof=1):.1f}"
+    row = next(line for line in text.splitlines() if line.startswith("| 0.0 | 2 |"))
+    assert expected in row, row
+    for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
+        assert (output.parent / link).is_file(), link
+
+
+def test_sweeps_are_pooled_against_congruence(sweeps, tmp_path):
+    output = tmp_path / "both.html"
+    result = report(sweeps["noise"], sweeps["lag"], "--output", output)
+    assert result.exit_code == 0, result.output + result.stderr
+    text = output.read_text()
+    assert "Against congruence c, sweeps pooled" in text
+    assert "Sweep noise" in text and "Sweep lag" in text
+    assert "Neuron classes against lag" in text
+    pooled = output.with_name("both_figures") / "pooled_classes_vs_congruence.png"
+    assert pooled.read_bytes().startswith(PNG_MAGIC)
+    # the lag sweep's hold is 5 timesteps, so L = 5 is exactly anti-phase: c = 0
+    lag = sweep_runs(load_sweep(sweeps["lag"]))
+    assert list(lag.groupby("lag")["congruence"].mean()) == [1.0, 0.0]
+
+
+def test_run_report_has_firing_rates_and_manifest_facts(sweeps):
+    folder = sweeps["noise"] / "runs" / "q=1.0__seed=1"
+    run = load_run(folder)
+    result = report(folder)
+    assert result.exit_code == 0, result.output + result.stderr
+    text = (folder / "report.html").read_text()
+    assert "firing rates before and after training" in text
+    assert f"<td>{run.manifest['seed']}</td>" in text
+    assert "q=1.0__seed=1" in text and "noisy(q=1.0)" in text
+    assert len(embedded_pngs(text)) >= 2
+    assert (folder / "report_figures").is_dir()
+    load_run(folder)  # the report left the run itself intact (checksums verified)
+
+
+@pytest.mark.parametrize("make", ["empty", "missing", "file", "partial"])
+def test_a_folder_that_is_not_results_exits_2_and_writes_nothing(sweeps, tmp_path, make):
+    target = tmp_path / "target"
+    if make == "empty":
+        target.mkdir()
+    elif make == "file":
+        target.write_text("not a folder")
+    elif make == "partial":
+        target.mkdir()
+        pd.DataFrame({"t": [0]}).to_parquet(target / "interaction.parquet")
+    before = sorted(p.name for p in sweeps["noise"].iterdir())
+    result = report(sweeps["noise"], target)
+    assert result.exit_code == 2, result.output + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith(f"Error: {target}")
+    assert sorted(p.name for p in sweeps["noise"].iterdir()) == before  # no report.html
+    assert not (tmp_path / "report.html").exists()
+    if make in ("empty", "partial"):
+        assert sorted(p.name for p in target.iterdir()) == (
+            [] if make == "empty" else ["interaction.parquet"]
+        )
+
+
+def test_bad_output_name_is_an_error(sweeps, tmp_path):
+    result = report(sweeps["noise"], "--output", tmp_path / "report.txt")
+    assert result.exit_code == 2
+    assert "--output: expected a .html or .md file name" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_library_call_returns_the_report_path(sweeps, tmp_path):
+    path = build_report([sweeps["lag"]], tmp_path / "lag.html")
+    assert path == tmp_path / "lag.html" and path.is_file()
