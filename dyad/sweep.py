@@ -59,7 +59,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -538,8 +538,8 @@ def import_distributed():
 @contextlib.contextmanager
 def open_executor(
     workers: int | None = None, address: str | None = None, timeout: float = 10.0
-) -> Iterator[tuple[Executor, str]]:
-    """A ``concurrent.futures`` executor and a description of it.
+) -> Iterator[tuple[Executor, str, int]]:
+    """A ``concurrent.futures`` executor, a description of it and how many runs to keep in flight.
 
     Without ``address``: a local :class:`ProcessPoolExecutor` with an explicit ``spawn``
     context (never the global start method) and ``workers`` processes (default
@@ -557,7 +557,7 @@ def open_executor(
             initializer=_init_pool_worker,
         )
         try:
-            yield executor, f"{n} local worker process{'es' if n != 1 else ''}"
+            yield executor, f"{n} local worker process{'es' if n != 1 else ''}", n
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
         return
@@ -579,10 +579,13 @@ def open_executor(
             raise DyadError(
                 f"--address {address}: the Dask scheduler has no workers (waited {timeout:g} s)"
             ) from None
-        n_workers = len(client.scheduler_info().get("workers", {}))
+        workers_info = client.scheduler_info().get("workers", {})
+        n_workers = len(workers_info)
+        n_threads = sum(int(w.get("nthreads", 1)) for w in workers_info.values()) or 1
         executor = client.get_executor(pure=False)
         try:
-            yield executor, f"Dask cluster at {address} ({n_workers} workers)"
+            # twice the threads in flight keeps every worker busy while results travel back
+            yield executor, f"Dask cluster at {address} ({n_workers} workers)", 2 * n_threads
         finally:
             executor.shutdown(wait=False)
     finally:
@@ -752,7 +755,7 @@ def _dispatch(
     """Connect, pre-train, prepare the folder and run ``todo``; the finished runs' records."""
     finished: dict[str, dict[str, Any]] = {}
     interrupted = False
-    with open_executor(workers, address, timeout) as (executor, described):
+    with open_executor(workers, address, timeout) as (executor, described, capacity):
         pretrain_sweep(plan, cache, progress)
         # first writes: only now that the scenario, the folder and the executor are good
         if previous == "replace":
@@ -765,25 +768,38 @@ def _dispatch(
         log.info(
             "sweep %s: %d runs, %d to run on %s", plan.name, len(plan.runs), len(todo), described
         )
-        futures: dict[Future, RunSpec] = {}
+        # Only `capacity` runs are submitted at a time: a run not yet submitted is trivially
+        # cancelled, whereas a process pool marks queued calls as running and cannot take
+        # them back.
+        waiting = iter(todo)
+        in_flight: dict[Future, RunSpec] = {}
+
+        def submit_next() -> None:
+            run = next(waiting, None)
+            if run is not None:
+                run_folder = str(folder / RUNS_DIR / run.run_id)
+                in_flight[executor.submit(execute_run, run, run_folder, cache)] = run
+
         with _signals_interrupt(), _open_append(folder / RUNS_MANIFEST) as journal:
             try:
-                for run in todo:
-                    run_folder = str(folder / RUNS_DIR / run.run_id)
-                    futures[executor.submit(execute_run, run, run_folder, cache)] = run
                 with _bar(len(todo), plan.name, progress) as bar:
-                    for future in as_completed(futures):
-                        record = _collect(future, futures[future])
-                        _append(journal, record)
-                        finished[record["run_id"]] = record
-                        if on_run is not None:
-                            on_run(record)
-                        bar.update(1)
+                    for _ in range(max(1, capacity)):
+                        submit_next()
+                    while in_flight:
+                        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            record = _collect(future, in_flight.pop(future))
+                            _append(journal, record)
+                            finished[record["run_id"]] = record
+                            if on_run is not None:
+                                on_run(record)
+                            bar.update(1)
+                            submit_next()
             except KeyboardInterrupt:
                 interrupted = True
                 log.warning("interrupted: cancelling pending runs, waiting for running ones")
-                _stop(executor, futures)
-                for future, run in futures.items():
+                _stop(executor, in_flight)
+                for future, run in in_flight.items():
                     if future.done() and not future.cancelled() and run.run_id not in finished:
                         record = _collect(future, run)
                         _append(journal, record)

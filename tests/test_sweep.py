@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -397,3 +401,51 @@ def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path, cache_dir):
     again = run_local(path, output, cache_dir, "--plugins-dir", plugins)
     assert again.exit_code == 3
     assert "0 runs done, 1 skipped, 1 failed of 2" in again.stdout
+
+
+@pytest.mark.slow
+def test_sigterm_stops_cleanly_and_the_sweep_resumes(tmp_path, cache_dir):
+    """SIGTERM (like Ctrl-C): pending runs are cancelled, only complete runs stay, exit 130."""
+    path = write_scenario(tmp_path, '"parent.params.q" = [0.0, 1.0]', seeds=2)
+    output = tmp_path / "sweep"
+    command = [
+        str(Path(sys.executable).parent / "dyad"),
+        "sweep",
+        str(path),
+        "--set",
+        "run.steps=30000",  # a few seconds per run, so the signal lands mid-sweep
+        "--workers",
+        "1",
+        "--output",
+        str(output),
+        "--cache-dir",
+        str(cache_dir),
+        "--quiet",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        journal = output / RUNS_MANIFEST
+        deadline = time.monotonic() + 240
+        while not (journal.is_file() and journal.read_text().strip()):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no run finished in time"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stdout + stderr
+    assert "interrupted" in stdout and "run again to resume" in stdout
+    recorded = [json.loads(line)["run_id"] for line in journal.read_text().splitlines()]
+    assert 1 <= len(recorded) < 4
+    folders = sorted(p.name for p in (output / "runs").iterdir())
+    assert folders == sorted(recorded)  # no partial or unrecorded run folder
+    assert all((output / "runs" / name / "manifest.json").is_file() for name in folders)
+    assert not (output / SUMMARY_FILE).exists()
+
+    resumed = run_local(path, output, cache_dir, "--set", "run.steps=30000")
+    assert resumed.exit_code == 0, resumed.output + resumed.stderr
+    assert f"{4 - len(recorded)} runs done, {len(recorded)} skipped, 0 failed" in resumed.stdout
+    assert (load_sweep(output).summary["status"] == "ok").all()

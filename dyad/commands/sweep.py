@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -67,9 +68,7 @@ import click
     help="Seconds to wait for the Dask scheduler and its first worker.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-@click.pass_context
 def sweep(
-    ctx: click.Context,
     scenario_file: Path,
     workers: int | None,
     address: str | None,
@@ -125,7 +124,9 @@ def sweep(
         click.echo(f"  ... and {result.failed - 5} more", err=True)
     if result.failed:
         click.echo(f"  details: {result.folder / 'failures.json'}", err=True)
+    # sys.exit, not ctx.exit: with standalone_mode=False click returns ctx.exit's code
+    # instead of exiting, and the console entry point would then exit 0
     if result.interrupted:
-        ctx.exit(130)
+        sys.exit(130)
     if result.failed:
-        ctx.exit(EXIT_RUNS_FAILED)
+        sys.exit(EXIT_RUNS_FAILED)
