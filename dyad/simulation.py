@@ -287,7 +287,15 @@ def _interact(
     }
     if scenario.output.mirror_rates:
         tables["mirror_rates"] = model.mirror_rates_table()
+    if len(parents) > 1:
+        tables["neurons_by_parent"] = classify_per_parent(test_responses, expressions)
     summary = summarise(neurons[neurons["phase"] == "after"], interaction)
+    if "neurons_by_parent" in tables:
+        per_parent = tables["neurons_by_parent"].query("phase == 'after'")
+        summary["mirror_by_parent"] = {
+            str(name): int((group["neuron_class"] == "mirror").sum())
+            for name, group in per_parent.groupby("parent", observed=True)
+        }
     timings["total_s"] = time.perf_counter() - started
     manifest = {
         "kind": "dyad-run",
@@ -382,6 +390,29 @@ def test_table(
             "rate": np.concatenate([visual.ravel(), motor.ravel()]).astype(np.float32),
         }
     )
+
+
+def classify_per_parent(test_responses: pd.DataFrame, expressions: Sequence[str]) -> pd.DataFrame:
+    """Neuron classes judged on one parent's face at a time (motor trials shared).
+
+    Answers whether mirror neurons generalise across faces: a neuron that is a mirror neuron
+    for every parent's face responds to the expression, not to one person showing it.
+    """
+    from dyad.analysis.classify import classify_neurons
+
+    motor = test_responses[test_responses["condition"] == "motor"]
+    visual = test_responses[test_responses["condition"] == "visual"]
+    frames = []
+    for phase in ("before", "after"):
+        for parent in visual["parent"].cat.categories:
+            rows = pd.concat(
+                [
+                    visual[(visual["phase"] == phase) & (visual["parent"] == parent)],
+                    motor[motor["phase"] == phase],
+                ]
+            )
+            frames.append(classify_neurons(rows, expressions).assign(phase=phase, parent=parent))
+    return pd.concat(frames, ignore_index=True)
 
 
 def layer4_summary(training_bank: np.ndarray, interaction: pd.DataFrame) -> pd.DataFrame:

@@ -77,6 +77,16 @@ def test_two_parents_share_the_infant_in_blocks(tiny_raw, cache_dir):
     assert by_parent["mother"] == 1.0 and by_parent["father"] == 0.0
     visual = outcome.tables["test_responses"].query("condition == 'visual'")
     assert set(visual["parent"]) == {"mother", "father"}
+    # every neuron is also judged on each face separately
+    per_parent = outcome.tables["neurons_by_parent"]
+    assert len(per_parent) == 2 * 2 * 32  # phases x parents x neurons
+    after = per_parent.query("phase == 'after'")
+    counts = after.groupby("parent", observed=True).size()
+    assert counts["mother"] == counts["father"] == 32
+    assert outcome.summary["mirror_by_parent"] == {
+        name: int((group["neuron_class"] == "mirror").sum())
+        for name, group in after.groupby("parent", observed=True)
+    }
 
 
 def test_run_folder_has_a_manifest_with_scenario_seed_and_version(tiny_raw, cache_dir, tmp_path):
