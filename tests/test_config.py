@@ -170,3 +170,10 @@ def test_cli_reports_a_bad_scenario_with_exit_code_2_and_no_traceback(tmp_path):
     assert len(lines) == 2 and all(line.startswith("Error: ") for line in lines)
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_scenario_is_valid(path):
+    scenario = load_scenario(path)
+    assert scenario.name == path.stem
+    assert scenario.description
