@@ -39,6 +39,18 @@ A line is appended to ``runs.jsonl`` (flushed and fsynced) only after the run's 
 and a run folder is complete only when its ``manifest.json`` exists. Running the same sweep
 again skips completed runs, removes partial run folders and runs the rest, so an interrupted
 sweep (Ctrl-C, ``kill``, a crash) resumes to the same results as an uninterrupted one.
+
+Executors
+    One code path, any ``concurrent.futures`` executor: a local ``ProcessPoolExecutor`` with an
+    explicit ``spawn`` context (one process per core by default), or the executor of a Dask
+    ``distributed.Client`` (``--address tcp://host:port``; ``distributed`` is the optional
+    ``dyad[dask]`` extra). Workers receive only plain data and write their own run folders, so
+    with Dask every worker must see the same paths (sweep folder, cache, plugin folders). The
+    visual system is pre-trained once in the submitting process before any run is dispatched.
+    Only as many runs as there are workers are in flight at a time, so on SIGINT/SIGTERM every
+    run not yet started is cancelled and the running ones finish (a second signal stops local
+    workers at once); a Dask task already running cannot be stopped and may still write its
+    folder, which a resume rewrites.
 """
 
 from __future__ import annotations
@@ -491,16 +503,9 @@ def _run_and_save(
 
 @contextlib.contextmanager
 def _numba_threads(n: int) -> Iterator[None]:
-    """Limit numba's parallel kernels to ``n`` threads if numba is in use."""
-    import sys
+    """Limit numba's parallel kernels to ``n`` threads meanwhile (numba is imported lazily)."""
+    import numba
 
-    numba = sys.modules.get("numba")
-    if numba is None:
-        try:
-            import numba  # noqa: F811  (imported lazily: heavy)
-        except ImportError:  # pragma: no cover - numba is a dependency
-            yield
-            return
     try:
         previous = numba.get_num_threads()
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
