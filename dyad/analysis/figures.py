@@ -11,6 +11,11 @@ figures), viridis for firing rates, 300 dpi PNG, editable text in SVG/PDF and no
 so the same tables give the same files. matplotlib is imported inside the functions (it is slow
 to import) and figures are drawn on :class:`matplotlib.figure.Figure` objects with no pyplot
 state, so plotting is safe in worker processes and never opens a window.
+
+Sweep figures (class counts against q, L or c, mean ± SD across seeds) are drawn with seaborn's
+``lineplot``, which aggregates the tidy one-row-per-run table itself. The figures every single
+run writes use matplotlib alone: importing seaborn costs 1.5 s idle and several seconds on a
+busy machine, which would dominate a run of a few seconds.
 """
 
 from __future__ import annotations
@@ -124,9 +129,9 @@ def _output_paths(path: str | os.PathLike, formats: Sequence[str]) -> list[Path]
 
 
 #: The figure style: seaborn's "ticks" axes style at its "paper" scale (×1.15), written out
-#: so that plotting does not import seaborn (which pulls in pyplot and scipy.stats: about 1.5 s
-#: idle and over 10 s on a busy 2-core machine), plus open top/right spines, 300 dpi PNGs,
-#: editable text in SVG/PDF and a fixed SVG id salt for reproducible files.
+#: so that the per-run figures need not import seaborn (which pulls in pyplot and scipy.stats:
+#: about 1.5 s idle and over 10 s on a busy 2-core machine), plus open top/right spines,
+#: 300 dpi PNGs, editable text in SVG/PDF and a fixed SVG id salt for reproducible files.
 STYLE: dict[str, Any] = {
     "figure.facecolor": "white",
     "axes.facecolor": "white",
@@ -628,6 +633,10 @@ def _class_columns(runs: pd.DataFrame, classes: Sequence[str] | None) -> list[st
     return list(classes)
 
 
+#: seaborn dash patterns for the line styles of :data:`_SERIES_STYLES`
+_DASHES = {"-": "", "--": (4, 2), ":": (1, 1.5), "-.": (4, 1.5, 1, 1.5)}
+
+
 def _series_style(index: int) -> tuple[str, str, str]:
     return _SERIES_STYLES[index % len(_SERIES_STYLES)]
 
@@ -670,29 +679,30 @@ def plot_class_counts(
         else f"n = {int(n_seeds.min())}–{int(n_seeds.max())} seeds per point"
     )
 
-    def draw(axes, xs, mean, sd, colour, linestyle="-", marker="o", label=None):
-        axes.plot(
-            xs,
-            mean,
-            color=colour,
-            linestyle=linestyle,
-            marker=marker,
-            markersize=3.5,
-            linewidth=1.4,
-            label=label,
-        )
-        sd = np.nan_to_num(sd)
-        axes.fill_between(xs, mean - sd, mean + sd, color=colour, alpha=0.18, linewidth=0)
+    import seaborn as sns
+
+    # tidy: one row per run and class; seaborn draws mean ± SD across the seeds of each point
+    long = runs.melt(id_vars=keys, value_vars=classes, var_name="neuron_class", value_name="value")
+    line = {"marker": "o", "markersize": 3.5, "linewidth": 1.4, "markeredgewidth": 0}
+    band = {"alpha": 0.18, "linewidth": 0}
 
     with _style():
         if series is None:
             figure = _new_figure(5.0, 2.9)
             axes = figure.add_subplot()
-            xs = stats.index.to_numpy(dtype=float)
-            for name in classes:
-                colour = CLASS_COLOURS.get(name, "#222222")
-                draw(axes, xs, stats[(name, "mean")], stats[(name, "std")], colour, label=name)
-            axes.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+            sns.lineplot(
+                data=long,
+                x=x,
+                y="value",
+                hue="neuron_class",
+                hue_order=classes,
+                palette={name: CLASS_COLOURS.get(name, "#222222") for name in classes},
+                errorbar="sd",
+                err_kws=band,
+                ax=axes,
+                **line,
+            )
+            axes.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), title=None)
             axes.set_xlabel(_axis_label(x))
             axes.set_ylabel(ylabel)
             axes.set_ylim(bottom=0)
@@ -702,30 +712,39 @@ def plot_class_counts(
             n_rows = -(-len(classes) // n_cols)
             figure = _new_figure(2.3 * n_cols + 0.4, 1.9 * n_rows + 0.5)
             panels = figure.subplots(n_rows, n_cols, sharex=True, sharey=True, squeeze=False)
-            for axes, name in zip(panels.flat, classes, strict=False):
-                for i, label in enumerate(names):
-                    part = stats.xs(label, level=series)
-                    colour, linestyle, marker = _series_style(i)
-                    xs = part.index.to_numpy(dtype=float)
-                    draw(
-                        axes,
-                        xs,
-                        part[(name, "mean")],
-                        part[(name, "std")],
-                        colour,
-                        linestyle,
-                        marker,
-                        label,
-                    )
+            styles = [_series_style(i) for i in range(len(names))]
+            for index, (axes, name) in enumerate(zip(panels.flat, classes, strict=False)):
+                sns.lineplot(
+                    data=long[long["neuron_class"] == name],
+                    x=x,
+                    y="value",
+                    hue=series,
+                    hue_order=names,
+                    style=series,
+                    style_order=names,
+                    palette=[colour for colour, _, _ in styles],
+                    markers=[marker for _, _, marker in styles],
+                    dashes=[_DASHES.get(linestyle, "") for _, linestyle, _ in styles],
+                    errorbar="sd",
+                    err_kws=band,
+                    legend=index == 0,
+                    ax=axes,
+                    **{k: v for k, v in line.items() if k != "marker"},
+                )
                 axes.set_title(name, color=CLASS_COLOURS.get(name, "#222222"))
                 axes.set_ylim(bottom=0)
+                axes.set_xlabel("")
+                axes.set_ylabel("")
             for axes in panels.flat[len(classes) :]:
                 axes.set_visible(False)
             for axes in panels[-1, :]:
                 axes.set_xlabel(_axis_label(x))
             for axes in panels[:, 0]:
                 axes.set_ylabel(ylabel)
-            handles, labels = panels.flat[0].get_legend_handles_labels()
+            first = panels.flat[0]
+            handles, labels = first.get_legend_handles_labels()
+            if first.get_legend() is not None:
+                first.get_legend().remove()
             figure.legend(
                 handles,
                 labels,
