@@ -635,7 +635,8 @@ margin-top: 2em; } h3 { font-size: 1em; margin-bottom: .3em; }
 table { border-collapse: collapse; font-size: .85em; margin: .3em 0 1.2em; }
 th, td { border: 1px solid #ddd; padding: .25em .6em; text-align: right; }
 th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
-figure { margin: 1em 0 2em; } figure img { max-width: 100%; border: 1px solid #eee; }
+td { white-space: nowrap; } table.facts td { text-align: left; white-space: normal; }
+figure { margin: 1em 0 2em; } figure img { max-width: min(100%, 760px); border: 1px solid #eee; }
 figcaption { font-size: .9em; color: #444; } .meta { color: #666; font-size: .85em; }
 """
 
@@ -660,7 +661,10 @@ def _html(title: str, sections: Sequence[Section]) -> str:
         parts += [f"<p>{html.escape(p)}</p>" for p in section.paragraphs]
         for caption, table in section.tables:
             parts.append(f"<h3>{html.escape(caption)}</h3>")
-            parts.append(table.to_html(border=0, na_rep="", escape=True))
+            facts = list(table.columns) == ["value"]
+            parts.append(
+                table.to_html(border=0, na_rep="", escape=True, classes="facts" if facts else None)
+            )
         for figure in section.figures:
             data = base64.b64encode(figure.png.read_bytes()).decode("ascii")
             files = ", ".join(html.escape(p.name) for p in figure.files)
