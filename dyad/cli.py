@@ -82,7 +82,7 @@ def cli() -> None:
 def main() -> None:
     """Console entry point: bad input becomes one line per problem and exit code 2."""
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
@@ -94,3 +94,5 @@ def main() -> None:
     except DyadError as exc:
         BadInput(str(exc) or type(exc).__name__).show()
         sys.exit(2)
+    # without standalone mode click returns the code a command passed to ctx.exit(n)
+    sys.exit(code or 0)

@@ -116,6 +116,28 @@ def response_banks(
     return banks[0], banks[1]
 
 
+def prepare_vision(
+    scenario: Scenario, cache_dir: Path | None = None, progress: bool = False
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The frozen visual system of a scenario and its layer-4 banks (all cached on disk).
+
+    Returns ``(pretrained, training_bank, test_bank)``; the banks are
+    ``(n_parents, n_expressions, n, n_l4)``, one row per parent in the scenario's order.
+    """
+    from dyad.vision import pretrain
+
+    pretrained = pretrain(pretrain_config(scenario), cache_dir=cache_dir, progress=progress)
+    training_bank, test_bank = response_banks(
+        pretrained,
+        identity_seeds=[p.identity_seed for p in scenario.all_parents],
+        n_bank=scenario.vision.bank_size,
+        n_test=scenario.vision.n_test_transforms,
+        cache_dir=cache_dir,
+        progress=progress,
+    )
+    return pretrained, training_bank, test_bank
+
+
 def run_scenario(
     scenario: Scenario,
     *,
@@ -130,8 +152,6 @@ def run_scenario(
     """Run one scenario; with ``output``, save tables, figures and manifest there."""
     from threadpoolctl import threadpool_limits
 
-    from dyad.vision import pretrain
-
     seed = scenario.seed if seed is None else seed
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -139,16 +159,7 @@ def run_scenario(
 
     # 1. the infant's visual system, pre-trained on its parents' faces (cached)
     clock = time.perf_counter()
-    pretrained = pretrain(pretrain_config(scenario), cache_dir=cache_dir, progress=progress)
-    identities = [p.identity_seed for p in parents]
-    training_bank, test_bank = response_banks(
-        pretrained,
-        identity_seeds=identities,
-        n_bank=scenario.vision.bank_size,
-        n_test=scenario.vision.n_test_transforms,
-        cache_dir=cache_dir,
-        progress=progress,
-    )
+    pretrained, training_bank, test_bank = prepare_vision(scenario, cache_dir, progress)
     timings["vision_s"] = time.perf_counter() - clock
 
     # 2. the brain and the agents' plans, all from the run's seed

@@ -841,12 +841,11 @@ def _bar(n: int, label: str, enabled: bool) -> Iterator[Any]:
 def pretrain_sweep(plan: SweepPlan, cache_dir: str | Path | None, progress: bool) -> None:
     """Pre-train (or load) every distinct visual system of the sweep once, in this process.
 
-    Does what the first step of :func:`dyad.simulation.run_scenario` does (pre-training and the
-    layer-4 response banks, both cached on disk), so workers load them from the cache instead
-    of racing to build them.
+    Calls :func:`dyad.simulation.prepare_vision` (pre-training and the layer-4 response banks,
+    both cached on disk), the first step of every run, so workers load them from the cache
+    instead of racing to build them.
     """
-    from dyad.simulation import pretrain_config, response_banks
-    from dyad.vision import pretrain
+    from dyad.simulation import prepare_vision
 
     cache = None if cache_dir is None else Path(cache_dir)
     seen: set[str] = set()
@@ -860,15 +859,7 @@ def pretrain_sweep(plan: SweepPlan, cache_dir: str | Path | None, progress: bool
         if key in seen:
             continue
         seen.add(key)
-        pretrained = pretrain(pretrain_config(scenario), cache_dir=cache, progress=progress)
-        response_banks(
-            pretrained,
-            identity_seeds=identities,
-            n_bank=scenario.vision.bank_size,
-            n_test=scenario.vision.n_test_transforms,
-            cache_dir=cache,
-            progress=progress,
-        )
+        prepare_vision(scenario, cache, progress)
 
 
 # --------------------------------------------------------------------------------------------
