@@ -155,7 +155,6 @@ def run_scenario(
     seed = scenario.seed if seed is None else seed
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    parents = scenario.all_parents
 
     # 1. the infant's visual system, pre-trained on its parents' faces (cached)
     clock = time.perf_counter()
