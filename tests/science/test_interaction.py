@@ -8,7 +8,6 @@ Competitive layers break symmetry early, so every claim is checked over several 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from conftest import tiny_scenario_raw
 
 from dyad.config import validate_scenario
@@ -83,11 +82,17 @@ def test_a_lag_of_two_holds_is_perfect_mimicry_again_for_plain_hebbian_learning(
         assert summary["class_counts"]["mirror"] >= 0.9 * N_NEURONS
 
 
-@pytest.mark.parametrize("schedule", ["random"])
-def test_random_holds_never_make_anti_mirror_networks_under_lag(cache_dir, schedule):
-    # model.md §9.6: with Markov holds c(L) >= 0.5 for every lag, so lag can only erase
-    # mirror neurons, never create anti-mirror ones
-    lagged = scenario("lagged", {"lag": 10}, infant={"schedule": schedule, "hold_length": 10})
-    for summary in outcomes(lagged, range(3), cache_dir):
-        assert summary["congruence"] > 0.5
-        assert summary["class_counts"]["anti-mirror"] < 0.5 * N_NEURONS
+def test_random_holds_keep_congruence_above_one_half_and_break_the_anti_mirror_lock(cache_dir):
+    # model.md §9.6: with Markov holds c(L) = (1 + (1 - 2/T)^L) / 2 > 0.5 for every lag, so a
+    # lag of one hold no longer puts the parent in anti-phase. Networks then settle either way
+    # (c is close to 0.5), instead of every seed ending anti-mirror as with strict alternation.
+    seeds = range(5)
+    alternating = outcomes(scenario("lagged", {"lag": 10}), seeds, cache_dir)
+    random_holds = outcomes(
+        scenario("lagged", {"lag": 10}, infant={"schedule": "random", "hold_length": 10}),
+        seeds,
+        cache_dir,
+    )
+    assert all(s["dominant"] == "anti-mirror" for s in alternating)
+    assert all(0.5 < s["congruence"] < 0.7 for s in random_holds)
+    assert sum(s["dominant"] == "anti-mirror" for s in random_holds) < len(seeds)
