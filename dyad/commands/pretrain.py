@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from dyad.commands.options import cache_dir_option, quiet_option
+
 
 @click.command()
 @click.option(
@@ -45,12 +47,7 @@ import click
     is_flag=True,
     help="The small test network (fast; for trying things out), instead of the classic one.",
 )
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Where pre-trained networks are cached (default: $DYAD_CACHE_DIR or ~/.cache/dyad).",
-)
+@cache_dir_option
 @click.option(
     "--figure",
     type=click.Path(path_type=Path),
@@ -58,7 +55,7 @@ import click
     help="Also write the information-vs-cell-rank plot here (.png, .svg or .pdf).",
 )
 @click.option("--rebuild", is_flag=True, help="Train even if a cached result exists.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 def pretrain(
     identity_seeds: tuple[int, ...],
     seed: int,

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from dyad.commands.options import cache_dir_option, plugins_dir_option, quiet_option, set_option
+
 
 def plugin_folders(extra: tuple[Path, ...]) -> tuple[Path, ...]:
     """``./plugins`` when it exists, then the ``--plugins-dir`` folders, as absolute paths."""
@@ -17,32 +19,15 @@ def plugin_folders(extra: tuple[Path, ...]) -> tuple[Path, ...]:
 @click.command()
 @click.argument("scenario_file", type=click.Path(path_type=Path))
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="FIELD=VALUE",
-    help="Override a scenario field, e.g. --set run.steps=500 --set parent.params.lag=5.",
-)
+@set_option("Override a scenario field, e.g. --set run.steps=500 --set parent.params.lag=5.")
 @click.option(
     "--output",
     type=click.Path(path_type=Path),
     default=None,
     help="Results folder (default: the scenario's output.folder, else results/<name>).",
 )
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Where pre-trained networks are cached (default: $DYAD_CACHE_DIR or ~/.cache/dyad).",
-)
-@click.option(
-    "--plugins-dir",
-    "plugins_dirs",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Extra folder of parent-policy plugins (repeatable).",
-)
+@cache_dir_option
+@plugins_dir_option
 @click.option("--no-figures", is_flag=True, help="Skip the figures.")
 @click.option(
     "--overwrite/--no-overwrite",
@@ -50,7 +35,7 @@ def plugin_folders(extra: tuple[Path, ...]) -> tuple[Path, ...]:
     show_default=True,
     help="Replace an existing complete run in the output folder.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 def simulate(
     scenario_file: Path,
     seed: int | None,

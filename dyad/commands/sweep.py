@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from dyad.commands.options import cache_dir_option, plugins_dir_option, quiet_option, set_option
+
 
 @click.command()
 @click.argument("scenario_file", type=click.Path(path_type=Path))
@@ -35,26 +37,9 @@ import click
     default=None,
     help="Runs per grid point (replaces sweep.seeds).",
 )
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="FIELD=VALUE",
-    help="Override a scenario field for every run, e.g. --set run.steps=500.",
-)
-@click.option(
-    "--plugins-dir",
-    "plugins_dirs",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Extra folder of parent-policy plugins (repeatable).",
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Where pre-trained networks are cached (default: $DYAD_CACHE_DIR or ~/.cache/dyad).",
-)
+@set_option("Override a scenario field for every run, e.g. --set run.steps=500.")
+@plugins_dir_option
+@cache_dir_option
 @click.option(
     "--overwrite",
     is_flag=True,
@@ -67,7 +52,7 @@ import click
     show_default=True,
     help="Seconds to wait for the Dask scheduler and its first worker.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 def sweep(
     scenario_file: Path,
     workers: int | None,
