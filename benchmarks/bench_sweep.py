@@ -15,14 +15,12 @@ Run:  uv run python benchmarks/bench_sweep.py            (both parts)
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_pretrain import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -30,30 +28,6 @@ RESULTS = Path(__file__).resolve().parent / "results" / "sweep.md"
 SMALL_SWEEP = {"vision.preset": "small"}
 SMALL_Q = (0.0, 0.1, 0.2, 0.3)
 SMALL_SEEDS = 4
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import numpy
-    import pandas
-
-    from dyad import __version__
-
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    return (
-        f"{dt.date.today().isoformat()}, {cpu}, {os.cpu_count()} cores, Linux "
-        f"{platform.release()}, Python {platform.python_version()}, numpy {numpy.__version__}, "
-        f"pandas {pandas.__version__}, dyad {__version__} ({commit or 'no git'})"
-    )
 
 
 def small_plan():
