@@ -29,17 +29,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import mannwhitneyu
 
+from dyad.analysis import NEURON_CLASSES
 from dyad.analysis.information import max_information
 
-#: class names, in the order figures and tables list them
-NEURON_CLASSES: tuple[str, ...] = (
-    "mirror",
-    "anti-mirror",
-    "visual-only",
-    "motor-only",
-    "bimodal-unselective",
-    "unselective",
-)
 #: significance level of the per-modality Mann–Whitney U test
 ALPHA = 0.01
 #: minimum |d| for a modality to count as selective

@@ -30,19 +30,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dyad.analysis import NEURON_CLASSES
 from dyad.errors import ResultsError
 
 log = logging.getLogger(__name__)
 
 #: Neuron classes of model.md §11.3, in the order figures show them.
-CLASS_ORDER: tuple[str, ...] = (
-    "mirror",
-    "anti-mirror",
-    "visual-only",
-    "motor-only",
-    "bimodal-unselective",
-    "unselective",
-)
+CLASS_ORDER: tuple[str, ...] = NEURON_CLASSES
 #: One colour per class (seaborn "colorblind" palette); mirror sub-blocks use shades of blue.
 CLASS_COLOURS: dict[str, str] = {
     "mirror": "#0173b2",
