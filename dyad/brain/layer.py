@@ -263,7 +263,6 @@ class CompetitiveLayer:
         )
         self._mean_norm = np.zeros(self.n_neurons, dtype=np.float64)
         self._no_mean = np.zeros((0, 0), dtype=np.float32)
-        self._row = np.zeros(self.fan_in, dtype=np.float64)
         self.trace = np.zeros(self.n_neurons, dtype=np.float32)
         self._post = np.zeros(self.n_neurons, dtype=np.float32)
         # Per-neuron sums from the compiled forward pass (float64, see dyad.brain.kernels).
@@ -446,7 +445,8 @@ class CompetitiveLayer:
         """
         if self.backend == "numba":
             rates = np.empty(self.n_neurons, dtype=np.float32)
-            # A rate vector is small: widening it to float64 once saves a conversion per synapse.
+            # A rate vector is small: widening it to float64 once saves a conversion per synapse
+            # (scalar float32 → float64 conversions of gathered values are slow).
             presyn = (
                 np.asarray(presyn, dtype=np.float32)
                 if gathered
@@ -454,19 +454,16 @@ class CompetitiveLayer:
             )
             self._kernels.step(
                 presyn,
-                self.presynaptic,
-                gathered,
+                None if gathered else self.presynaptic,
                 self.weights,
                 learn,
                 self.rule == "hebb",
                 self.centre_inputs,
                 self.input_mean if self.centre_inputs else self._no_mean,
                 self._mean_norm,
-                self._row,
                 self.learning_rate,
                 self.trace_eta,
                 self.trace,
-                self._post,
                 self.side,
                 self._profile,
                 self._centre_gain,

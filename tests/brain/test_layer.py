@@ -303,3 +303,51 @@ def test_batch_response_equals_single_steps():
     batch = layer.respond(inputs)
     for x, rates in zip(inputs, batch, strict=True):
         np.testing.assert_allclose(layer.step(x, learn=False), rates, atol=1e-5)
+
+
+@pytest.mark.parametrize("centre", [False, True])
+@pytest.mark.parametrize("gathered", [False, True])
+def test_one_sweep_trace_kernel_equals_forward_then_learning(centre, gathered):
+    """The trace rule's fused kernel (activation and update row by row) gives the same drive,
+    sums and weights as the forward kernel followed by the separate learning kernel with the
+    trace as postsynaptic factor, including rows skipped as negligible and rows clipped."""
+    from dyad.brain import kernels
+
+    layer, _ = _centred_layer("numba", learning_rate=1.0)
+    rng = np.random.default_rng(5)
+    x = rng.random(64).astype(np.float32)
+    if gathered:
+        presyn, presynaptic = layer.gather(x), None
+    else:
+        presyn, presynaptic = x.astype(np.float64).reshape(1, -1), layer.presynaptic
+    trace = rng.random(layer.n_neurons).astype(np.float32)
+    trace[::3] = 0.0  # no update
+    trace[1::7] = 1e-12  # negligible update
+    mean, mean_norm = layer.input_mean, layer._mean_norm
+    outputs = []
+    for fused in (True, False):
+        weights = layer.weights.copy()
+        sums = np.zeros((3, layer.n_neurons))
+        if fused and centre:
+            kernels.drive_learn_trace_centred(
+                presyn, presynaptic, weights, mean, mean_norm, trace, 1.0, *sums
+            )
+        elif fused:
+            kernels.drive_learn_trace(presyn, presynaptic, weights, trace, 1.0, *sums)
+        else:
+            kernels.drive_norms(presyn, presynaptic, weights, *sums)
+            if centre:
+                kernels.learn_centred(
+                    presyn, presynaptic, weights, mean, mean_norm, trace, 1.0, *sums[1:]
+                )
+            else:
+                kernels.learn(presyn, presynaptic, weights, trace, 1.0, *sums)
+        outputs.append((weights, sums))
+    (w_fused, s_fused), (w_split, s_split) = outputs
+    np.testing.assert_array_equal(s_fused, s_split)
+    np.testing.assert_allclose(w_fused, w_split, rtol=0, atol=1e-7)
+    changed = (w_fused != layer.weights).any(axis=1)
+    assert not changed[::3].any() and not changed[1::7].any()
+    assert changed.sum() > layer.n_neurons // 3
+    if centre:
+        assert (w_fused == 0).sum() > (layer.weights == 0).sum()  # the clip acted
