@@ -119,6 +119,38 @@ def _row_inputs_impl(x, presynaptic, i, out):  # pragma: no cover
     return row_inputs
 
 
+def _centred_row(x, presynaptic, mean, i, out):  # pragma: no cover
+    """Neuron i's centred inputs x_i − x̄_i into ``out``, an (F,) float64 work row. x̄ is (N, F)
+    per synapse, or (n_pre,) per presynaptic unit, read through ``presynaptic`` like x: the
+    same values (x̄ of a synapse is the mean of its unit), a few KB instead of N × F × 4 bytes
+    streamed per learning pass. Compiled code only (see the overload)."""
+    raise NotImplementedError
+
+
+@overload(_centred_row, inline="always")
+def _centred_row_impl(x, presynaptic, mean, i, out):  # pragma: no cover
+    if isinstance(presynaptic, types.NoneType):
+
+        def centred_row(x, presynaptic, mean, i, out):
+            for j in range(out.shape[0]):
+                out[j] = np.float64(x[i, j]) - np.float64(mean[i, j])
+
+    elif mean.ndim == 1:
+
+        def centred_row(x, presynaptic, mean, i, out):
+            for j in range(out.shape[0]):
+                unit = presynaptic[i, j]
+                out[j] = np.float64(x[0, unit]) - np.float64(mean[unit])
+
+    else:
+
+        def centred_row(x, presynaptic, mean, i, out):
+            for j in range(out.shape[0]):
+                out[j] = np.float64(x[0, presynaptic[i, j]]) - np.float64(mean[i, j])
+
+    return centred_row
+
+
 @numba.njit(cache=True, fastmath=_FAST, nogil=True)
 def drive_norms(x, presynaptic, weights, drive, weight_sq, input_sq):  # pragma: no cover
     """Activation and squared lengths for one input.
@@ -155,16 +187,16 @@ def _learn_row(inputs, weights, i, a, h, ww, xx):  # pragma: no cover
 
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True, inline="always")
-def _learn_row_centred(inputs, mean, weights, i, a, row):  # pragma: no cover
-    """Row i of the centred rule: w_i ← max(w_i + a (x_i − x̄_i), 0) / ‖·‖."""
+def _learn_row_centred(centred, weights, i, a, row):  # pragma: no cover
+    """Row i of the centred rule, w_i ← max(w_i + a (x_i − x̄_i), 0) / ‖·‖, from x_i − x̄_i."""
     length_sq = 0.0
-    for j in range(inputs.shape[0]):
-        w = np.float64(weights[i, j]) + a * (np.float64(inputs[j]) - np.float64(mean[i, j]))
+    for j in range(centred.shape[0]):
+        w = np.float64(weights[i, j]) + a * centred[j]
         w = w if w > 0.0 else 0.0
         row[j] = w
         length_sq += w * w
     scale = 1.0 / math.sqrt(length_sq) if length_sq > 0.0 else 1.0
-    for j in range(inputs.shape[0]):
+    for j in range(centred.shape[0]):
         weights[i, j] = row[j] * scale
 
 
@@ -211,7 +243,8 @@ def learn_centred(
 ):  # pragma: no cover
     """Centred rule: w_i ← max(w_i + α post_i (x_i − x̄_i), 0) / ‖·‖ for post_i ≠ 0, in place.
 
-    mean: (N, F) float32 x̄; mean_norm: (N,) float64 ‖x̄_i‖; the rest as in :func:`learn`. The
+    mean: float32 x̄, (N, F) per synapse or, with ``presynaptic``, (n_pre,) per presynaptic
+    unit; mean_norm: (N,) float64 ‖x̄_i‖; the rest as in :func:`learn`. The
     clip breaks the closed form of the new length, so each changed row takes a second pass.
     """
     inputs, row = _work_rows(weights.shape[1])
@@ -222,8 +255,8 @@ def learn_centred(
         a = rate * np.float64(p)
         if _negligible_centred(a, weight_sq[i], input_sq[i], mean_norm[i]):
             continue
-        row_x = _row_inputs(x, presynaptic, i, inputs)
-        _learn_row_centred(row_x, mean, weights, i, a, row)
+        _centred_row(x, presynaptic, mean, i, inputs)
+        _learn_row_centred(inputs, weights, i, a, row)
 
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True)
@@ -272,8 +305,8 @@ def drive_learn_trace_centred(
         a = rate * np.float64(p)
         if _negligible_centred(a, ww, xx, mean_norm[i]):
             continue
-        row_x = _row_inputs(x, presynaptic, i, inputs)
-        _learn_row_centred(row_x, mean, weights, i, a, row)
+        _centred_row(x, presynaptic, mean, i, inputs)
+        _learn_row_centred(inputs, weights, i, a, row)
 
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True)

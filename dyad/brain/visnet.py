@@ -375,7 +375,7 @@ class VisNet:
         (N, F) float32 (x̄) when ``config.centre_inputs`` (copies)."""
         arrays: dict[str, np.ndarray] = {}
         for i, layer in enumerate(self.layers):
-            arrays[f"layer{i + 1}.presynaptic"] = layer.presynaptic.copy()
+            arrays[f"layer{i + 1}.presynaptic"] = layer.presynaptic.astype(np.int32)
             arrays[f"layer{i + 1}.weights"] = layer.weights.copy()
             if layer.input_mean is not None:
                 arrays[f"layer{i + 1}.input_mean"] = layer.input_mean.copy()

@@ -351,3 +351,56 @@ def test_one_sweep_trace_kernel_equals_forward_then_learning(centre, gathered):
     assert changed.sum() > layer.n_neurons // 3
     if centre:
         assert (w_fused == 0).sum() > (layer.weights == 0).sum()  # the clip acted
+
+
+def test_per_unit_mean_and_compact_indices_give_the_same_learning():
+    """Indexed layers keep 16-bit synapse indices and read x̄ per presynaptic unit in the
+    compiled path; learning matches the per-synapse x̄ path and the numpy reference."""
+    from dyad.brain import kernels
+
+    layer, inputs = _centred_layer("numba", learning_rate=1.0)
+    assert layer.presynaptic.dtype == np.uint16
+    assert layer._unit_mean is not None and layer._unit_mean.ndim == 1
+    np.testing.assert_array_equal(layer._unit_mean[layer.presynaptic], layer.input_mean)
+    rng = np.random.default_rng(6)
+    x = rng.random(64).astype(np.float64).reshape(1, -1)
+    trace = rng.random(layer.n_neurons).astype(np.float32)
+    results = []
+    for mean in (layer._unit_mean, layer.input_mean):
+        weights = layer.weights.copy()
+        sums = np.zeros((3, layer.n_neurons))
+        kernels.drive_learn_trace_centred(
+            x, layer.presynaptic, weights, mean, layer._mean_norm, trace, 1.0, *sums
+        )
+        results.append(weights)
+    np.testing.assert_array_equal(results[0], results[1])
+    assert not np.array_equal(results[0], layer.weights)
+    # An x̄ that differs between synapses of one unit cannot be stored per unit.
+    odd = layer.input_mean.copy()
+    odd[0, 0] += 0.5
+    layer.load_input_mean(odd)
+    assert layer._unit_mean is None
+    numpy_layer, _ = _centred_layer("numpy", learning_rate=1.0)
+    numpy_layer.load_input_mean(odd)
+    for _ in range(3):
+        x = rng.random(64).astype(np.float32)
+        np.testing.assert_allclose(
+            layer.step(x, learn=True), numpy_layer.step(x, learn=True), atol=1e-4
+        )
+    np.testing.assert_allclose(layer.weights, numpy_layer.weights, atol=1e-5)
+
+
+def test_indices_wider_than_16_bits_stay_int32():
+    layer = _layer(np.random.default_rng(0))
+    wide = CompetitiveLayer(
+        layer.presynaptic.astype(np.int64) + 70_000,  # as from a 70,064-unit input
+        layer.weights,
+        side=8,
+        inhibition_radius=1.38,
+        inhibition_contrast=1.5,
+        inhibition_width=5,
+        sparseness=0.9,
+        slope=5.0,
+    )
+    assert wide.presynaptic.dtype == np.int32
+    assert int(wide.presynaptic.max()) == int(layer.presynaptic.max()) + 70_000
