@@ -14,14 +14,19 @@ measured, not assumed to be 1, so rounding does not accumulate across updates. R
 postsynaptic factor is exactly 0, or whose update is negligible (see :data:`NEGLIGIBLE`), are
 left untouched, as in the numpy path.
 
-The centred rule clips weights at 0 after the update, so the new length
-has no closed form: changed rows get a second pass instead.
+The centred rule clips weights at 0 after the update, so the new length has no closed form:
+changed rows get a second pass, over a work row that is still in the first-level cache.
 
 One sweep for the trace rule. Its postsynaptic factor (the trace before this presentation) is
-known before the activation, so :func:`drive_learn_trace` updates each row right after summing
-its activation, while the row and its inputs are still in the first-level cache. At the classic
-size this roughly halves the cost of a learning pass, which is otherwise bound by reading
-weights, inputs and x̄ from memory twice.
+known before the activation, so :func:`drive_learn_trace` and :func:`drive_learn_trace_centred`
+update each row right after summing its activation, while the row is still in cache.
+
+Memory traffic, not arithmetic, bounds a learning pass at the classic size (about 5 MB per pass:
+layer 1's weights and pre-gathered inputs, 1.1 MB each, and the weights and indices of layers
+2–4). So indexed layers keep 16-bit indices where they fit (see ``layer._compact_indices``)
+and read the centred rule's x̄ per presynaptic unit through those indices, like x, instead of
+an (N, F) array (:func:`_centred_row`); and work rows are allocated inside the kernels so that
+the compiler can vectorise the row loops (see :func:`_work_rows`).
 
 Sums and the update are computed in float64 and stored as float32. Besides accuracy this
 avoids subnormal intermediates: rates far below threshold are ~1e-30, and their squares or
