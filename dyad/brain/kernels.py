@@ -60,18 +60,24 @@ NEGLIGIBLE = 2.0**-48
 # (N, F) index array for a (1, n_pre) rate vector read through it. Each has one implementation
 # per case, chosen when the kernel is compiled (an overload on the argument's type): a runtime
 # flag with both loops in one kernel stops the compiler from vectorising the row loops around
-# it (measured: learning ~1.6× slower).
+# it (measured: learning ~1.6× slower). Each helper's Python body is the reference that its
+# compiled implementations are tested against (tests/brain/test_layer.py).
 
 
-def _drive_row(x, presynaptic, weights, i):  # pragma: no cover
-    """(h, ‖w‖², ‖x‖²) of neuron i. Compiled code only (see the overload)."""
-    raise NotImplementedError
+def _drive_row(x, presynaptic, weights, i):
+    """(h, ‖w‖², ‖x‖²) of neuron i."""
+    inputs = np.asarray(x[i] if presynaptic is None else x[0, presynaptic[i]], np.float64)
+    row = np.asarray(weights[i], np.float64)
+    return float(row @ inputs), float(row @ row), float(inputs @ inputs)
 
 
-def _row_inputs(x, presynaptic, i, out):  # pragma: no cover
+def _row_inputs(x, presynaptic, i, out):
     """Neuron i's inputs as a contiguous row: x[i] if gathered, else gathered into ``out``, an
-    (F,) float64 work row, and returned. Compiled code only (see the overload)."""
-    raise NotImplementedError
+    (F,) float64 work row, and returned."""
+    if presynaptic is None:
+        return x[i]
+    out[:] = x[0, presynaptic[i]]
+    return out
 
 
 @overload(_drive_row, inline="always")
@@ -124,12 +130,18 @@ def _row_inputs_impl(x, presynaptic, i, out):  # pragma: no cover
     return row_inputs
 
 
-def _centred_row(x, presynaptic, mean, i, out):  # pragma: no cover
+def _centred_row(x, presynaptic, mean, i, out):
     """Neuron i's centred inputs x_i − x̄_i into ``out``, an (F,) float64 work row. x̄ is (N, F)
     per synapse, or (n_pre,) per presynaptic unit, read through ``presynaptic`` like x: the
     same values (x̄ of a synapse is the mean of its unit), a few KB instead of N × F × 4 bytes
-    streamed per learning pass. Compiled code only (see the overload)."""
-    raise NotImplementedError
+    streamed per learning pass."""
+    if presynaptic is None:
+        out[:] = np.asarray(x[i], np.float64) - mean[i]
+    elif mean.ndim == 1:
+        units = presynaptic[i]
+        out[:] = np.asarray(x[0, units], np.float64) - mean[units]
+    else:
+        out[:] = np.asarray(x[0, presynaptic[i]], np.float64) - mean[i]
 
 
 @overload(_centred_row, inline="always")

@@ -404,3 +404,41 @@ def test_indices_wider_than_16_bits_stay_int32():
     )
     assert wide.presynaptic.dtype == np.int32
     assert int(wide.presynaptic.max()) == int(layer.presynaptic.max()) + 70_000
+
+
+def test_compiled_row_helpers_match_their_python_reference():
+    """The kernels' row helpers have one compiled implementation per input layout; each must
+    equal the Python body for gathered inputs, indexed inputs, and x̄ per synapse or per unit."""
+    import numba
+
+    from dyad.brain import kernels
+
+    @numba.njit
+    def compiled(x, presynaptic, weights, mean, i, out_inputs, out_centred):
+        drive = kernels._drive_row(x, presynaptic, weights, i)
+        inputs = kernels._row_inputs(x, presynaptic, i, out_inputs)
+        kernels._centred_row(x, presynaptic, mean, i, out_centred)
+        return drive, inputs.copy()
+
+    rng = np.random.default_rng(3)
+    n, fan_in, n_pre = 6, 5, 40
+    rates = rng.random((1, n_pre), dtype=np.float32)
+    presynaptic = rng.integers(0, n_pre, (n, fan_in)).astype(np.uint16)
+    weights = rng.random((n, fan_in), dtype=np.float32)
+    unit_mean = rng.random(n_pre, dtype=np.float32)
+    cases = [
+        (rates[0, presynaptic], None, unit_mean[presynaptic]),  # gathered, x̄ per synapse
+        (rates, presynaptic, unit_mean[presynaptic]),  # indexed, x̄ per synapse
+        (rates, presynaptic, unit_mean),  # indexed, x̄ per unit
+    ]
+    for x, pre, mean in cases:
+        for i in range(n):
+            got_centred = np.zeros(fan_in)
+            drive, inputs = compiled(x, pre, weights, mean, i, np.zeros(fan_in), got_centred)
+            want_centred = np.zeros(fan_in)
+            kernels._centred_row(x, pre, mean, i, want_centred)
+            want_inputs = kernels._row_inputs(x, pre, i, np.zeros(fan_in))
+            np.testing.assert_allclose(drive, kernels._drive_row(x, pre, weights, i), rtol=1e-12)
+            np.testing.assert_array_equal(inputs, want_inputs)
+            np.testing.assert_array_equal(got_centred, want_centred)
+            assert np.all(want_centred != 0)  # the centring acted on every synapse
