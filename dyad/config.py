@@ -109,8 +109,24 @@ class VisionSection(Section):
 
     preset: Literal["classic", "small"] = "classic"
     seed: NonNegativeInt = Field(0, description="seed of pre-training (fixed across run seeds)")
-    n_train_transforms: PositiveInt = 50
-    n_test_transforms: PositiveInt = 20
+    n_train_transforms: PositiveInt = Field(
+        50, description="random transforms per face and expression shown in pre-training"
+    )
+    n_test_transforms: PositiveInt = Field(
+        20, description="held-out transforms per face and expression for the test phase"
+    )
+    other_faces: NonNegativeInt = Field(
+        0,
+        le=1000,
+        description="faces of other people (drawn from vision.seed) shown in pre-training "
+        "beside the parents', so VisNet learns the expression rather than the person",
+    )
+    presentation: Literal["interleaved", "blocked"] = Field(
+        "interleaved",
+        description="order within an expression's pre-training block: interleaved cycles "
+        "through the people at every transform (binds the expression across people); "
+        "blocked shows one person at a time (layer 4 then codes identity)",
+    )
     bank_size: PositiveInt = Field(200, description="layer-4 responses per expression and parent")
     faces: FacesSection = FacesSection()
     visnet: VisNetConfig = VisNetConfig()

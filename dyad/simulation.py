@@ -65,6 +65,8 @@ def pretrain_config(scenario: Scenario):
         n_train_transforms=vision.n_train_transforms,
         n_test_transforms=vision.n_test_transforms,
         seed=vision.seed,
+        n_other_faces=vision.other_faces,
+        presentation=vision.presentation,
     )
 
 

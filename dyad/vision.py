@@ -29,7 +29,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -44,7 +44,11 @@ log = logging.getLogger(__name__)
 
 #: names of the independent random streams of pre-training, spawned in this order from its seed
 #: (append new purposes at the end so existing streams keep their values)
-STREAMS = ("train_images", "visnet", "test_images")
+STREAMS = ("train_images", "visnet", "test_images", "other_faces", "heldout_faces")
+
+#: identity seeds of faces drawn at random (other faces, held-out faces) start here, far above
+#: the small seeds scenarios give parents, so a drawn face is never a parent by accident
+DRAWN_IDENTITY_BASE = 1_000_000
 
 #: images rendered and filtered per batch: bounds memory (a 128-px V1 stack is about 2 MB per
 #: image) and, being a constant, keeps results independent of available memory
@@ -79,7 +83,16 @@ class PretrainConfig:
             rule binds an expression across parents.
         n_train_transforms: random transforms per parent and expression for training (≥ 2).
         n_test_transforms: held-out transforms per parent and expression for evaluation.
-        seed: the seed of every random choice (training images, initial network, test images).
+        seed: the seed of every random choice (training images, initial network, test images,
+            the other faces).
+        n_other_faces: faces of other people, drawn at random from ``seed``, shown in
+            pre-training beside the parents' (0 = the parents' faces only). Seeing many people
+            make each expression is what lets VisNet code the expression rather than the person.
+        presentation: order of the images within an expression's block. ``"interleaved"``
+            cycles through the people at every transform (person 1, 2, …, n, 1, 2, …), so the
+            trace rule binds the expression across people, as it binds the transforms of one
+            object; ``"blocked"`` shows each person's transforms together, person by person,
+            which binds person-specific templates (layer 4 then codes identity).
     """
 
     faces: FaceConfig = field(
@@ -91,6 +104,8 @@ class PretrainConfig:
     n_train_transforms: int = 50
     n_test_transforms: int = 20
     seed: int = 0
+    n_other_faces: int = 0
+    presentation: Literal["interleaved", "blocked"] = "interleaved"
 
     def __post_init__(self) -> None:
         problems = []
@@ -132,6 +147,15 @@ class PretrainConfig:
             )
         if not _is_int(self.seed) or self.seed < 0:
             problems.append(f"seed: expected an integer >= 0, got {self.seed!r}")
+        if not _is_int(self.n_other_faces) or not 0 <= self.n_other_faces <= MAX_OTHER_FACES:
+            problems.append(
+                f"n_other_faces: expected an integer in [0, {MAX_OTHER_FACES}], "
+                f"got {self.n_other_faces!r}"
+            )
+        if self.presentation not in ("interleaved", "blocked"):
+            problems.append(
+                f"presentation: expected 'interleaved' or 'blocked', got {self.presentation!r}"
+            )
         if not problems and self.faces.size != self.visnet.v1.image_size:
             problems.append(
                 f"faces.size: expected the V1 image size {self.visnet.v1.image_size}, "
@@ -144,6 +168,20 @@ class PretrainConfig:
             )
         if problems:
             raise ConfigError(problems)
+
+    @property
+    def other_faces(self) -> tuple[int, ...]:
+        """Identity seeds of the other people shown in pre-training (drawn from ``seed``)."""
+        return drawn_identities(self.seed, "other_faces", self.n_other_faces, self.identity_seeds)
+
+    @property
+    def training_faces(self) -> tuple[int, ...]:
+        """Every identity pre-training shows: the parents, then the other faces."""
+        return self.identity_seeds + self.other_faces
+
+    def heldout_faces(self, n: int) -> tuple[int, ...]:
+        """``n`` identity seeds that pre-training never shows (for tests of generalisation)."""
+        return drawn_identities(self.seed, "heldout_faces", n, self.training_faces)
 
     def face_config(self, identity_seed: int) -> FaceConfig:
         """The face renderer's config for one parent."""
@@ -159,6 +197,26 @@ class PretrainConfig:
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no whitespace, tuples as lists."""
         return _canonical_json(self.canonical())
+
+
+#: most other faces pre-training accepts (each costs render, V1 and training time)
+MAX_OTHER_FACES = 1000
+
+
+def drawn_identities(seed: int, purpose: str, n: int, exclude: Sequence[int]) -> tuple[int, ...]:
+    """``n`` distinct identity seeds drawn from pre-training's ``purpose`` stream.
+
+    Seeds are at least :data:`DRAWN_IDENTITY_BASE` and never in ``exclude``, so other faces
+    and held-out faces are never a parent's face or each other.
+    """
+    rng = streams(seed)[purpose]
+    chosen: list[int] = []
+    excluded = set(int(e) for e in exclude)
+    while len(chosen) < n:
+        candidate = DRAWN_IDENTITY_BASE + int(rng.integers(0, 2**31 - DRAWN_IDENTITY_BASE))
+        if candidate not in excluded and candidate not in chosen:
+            chosen.append(candidate)
+    return tuple(chosen)
 
 
 def _is_int(value: Any) -> bool:
@@ -341,18 +399,24 @@ def render_images(
     rng: np.random.Generator,
     identity_seeds: Sequence[int] | None = None,
     expressions: Sequence[str] | None = None,
+    presentation: Literal["interleaved", "blocked"] = "blocked",
 ) -> np.ndarray:
-    """Random transforms of the parents' faces: (n_expressions, n_identities·n, size, size).
+    """Random transforms of faces: (n_expressions, n_identities·n, size, size).
 
-    Within an expression, images come identity by identity (n each), in the order given.
+    Images are drawn identity by identity (n each, in the order given), so the images do not
+    depend on ``presentation``, only their order does: ``"blocked"`` keeps them identity by
+    identity, ``"interleaved"`` cycles through the identities at every transform index.
     """
     identity_seeds = config.identity_seeds if identity_seeds is None else tuple(identity_seeds)
     expressions = config.expressions if expressions is None else tuple(expressions)
     renderers = [ParametricFaces(config.face_config(s)) for s in identity_seeds]
-    blocks = [
-        np.concatenate([faces.images(e, n_per_identity, rng) for faces in renderers])
-        for e in expressions
-    ]
+    size = config.faces.size
+    blocks = []
+    for e in expressions:
+        per_identity = np.stack([faces.images(e, n_per_identity, rng) for faces in renderers])
+        if presentation == "interleaved":
+            per_identity = per_identity.swapaxes(0, 1)
+        blocks.append(per_identity.reshape(-1, size, size))
     return np.stack(blocks).astype(np.float32, copy=False)
 
 
@@ -422,6 +486,17 @@ class PretrainedVision:
         rng = streams(self.config.seed)["test_images"]
         return render_images(self.config, self.config.n_test_transforms, rng)
 
+    def heldout_images(self, n_faces: int = 4, n_per_face: int | None = None) -> np.ndarray:
+        """Held-out transforms of faces pre-training never showed:
+        (n_expressions, n_faces·n_per_face, size, size), face by face within an expression.
+
+        ``n_per_face`` defaults to ``n_test_transforms``. The faces come from
+        :meth:`PretrainConfig.heldout_faces` and the transforms from the test stream.
+        """
+        n = self.config.n_test_transforms if n_per_face is None else int(n_per_face)
+        rng = streams(self.config.seed)["test_images"]
+        return render_images(self.config, n, rng, self.config.heldout_faces(n_faces))
+
     def test_layer4(self, images: np.ndarray | None = None) -> np.ndarray:
         """Layer-4 rates on the held-out test transforms: (n_expressions, n_test_total, n_l4)."""
         images = self.test_images() if images is None else images
@@ -443,7 +518,13 @@ def train(config: PretrainConfig, progress: bool = False, v1: V1 | None = None) 
     """
     rng = streams(config.seed)
     visnet = VisNet(config.visnet, rng["visnet"])
-    images = render_images(config, config.n_train_transforms, rng["train_images"])
+    images = render_images(
+        config,
+        config.n_train_transforms,
+        rng["train_images"],
+        identity_seeds=config.training_faces,
+        presentation=config.presentation,
+    )
     v1 = V1(config.visnet.v1) if v1 is None else v1
     gathered = gather_layer1(v1, visnet, images, progress=progress)
     del images

@@ -248,6 +248,62 @@ def test_several_parents_are_trained_contiguously_per_expression():
     np.testing.assert_array_equal(images[0, :2], expected)
 
 
+def test_interleaved_presentation_cycles_through_the_faces_at_each_transform():
+    config = tiny_config(identity_seeds=(0, 4))
+    blocked = vision.render_images(config, 3, np.random.default_rng(0))
+    interleaved = vision.render_images(
+        config, 3, np.random.default_rng(0), presentation="interleaved"
+    )
+    # the same images, in another order: face 0 t0, face 4 t0, face 0 t1, face 4 t1, ...
+    for e in range(2):
+        np.testing.assert_array_equal(interleaved[e, 0::2], blocked[e, :3])
+        np.testing.assert_array_equal(interleaved[e, 1::2], blocked[e, 3:])
+
+
+def test_training_shows_the_other_faces_in_the_configured_order(monkeypatch):
+    shown = {}
+
+    def spy(config, n, rng, identity_seeds=None, expressions=None, presentation="blocked"):
+        shown.update(identities=tuple(identity_seeds), presentation=presentation)
+        return np.zeros((2, n * len(identity_seeds), 64, 64), dtype=np.float32)
+
+    monkeypatch.setattr(vision, "render_images", spy)
+    monkeypatch.setattr(VisNet, "fit_gathered", lambda self, *a, **k: self)
+    config = tiny_config(identity_seeds=(3,), n_other_faces=2)
+    vision.train(config)
+    assert shown["identities"] == (3, *config.other_faces)
+    assert shown["presentation"] == "interleaved"
+
+
+def test_other_and_held_out_faces_are_distinct_and_never_a_parent():
+    config = tiny_config(identity_seeds=(0, 1), n_other_faces=5)
+    other = config.other_faces
+    held_out = config.heldout_faces(4)
+    assert len(set(other)) == 5 and len(set(held_out)) == 4
+    assert not set(other) & {0, 1} and not set(held_out) & set(config.training_faces)
+    # drawn from the seed: reproducible, and another seed draws other people
+    assert other == tiny_config(identity_seeds=(0, 1), n_other_faces=5).other_faces
+    assert other != tiny_config(identity_seeds=(0, 1), n_other_faces=5, seed=1).other_faces
+    # the first faces do not change when more are asked for
+    assert tiny_config(identity_seeds=(0, 1), n_other_faces=7).other_faces[:5] == other
+
+
+def test_held_out_images_show_faces_pre_training_never_saw(built):
+    images = built.heldout_images(n_faces=2, n_per_face=3)
+    assert images.shape == (2, 6, 64, 64)
+    parent = vision.render_images(built.config, 3, streams(0)["test_images"])
+    assert not np.array_equal(images[0, :3], parent[0])
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("n_other_faces", -1), ("n_other_faces", 1001), ("presentation", "shuffled")],
+)
+def test_bad_face_fields_are_named(field, value):
+    with pytest.raises(ConfigError, match=field):
+        tiny_config(**{field: value})
+
+
 # --------------------------------------------------------------------------------------------
 # the cache
 
