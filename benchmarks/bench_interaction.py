@@ -87,7 +87,7 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     motor = MotorModule(scenario.motor, 2, rng)
-    layer = MirrorLayer(scenario.mirror, 1024, motor.n_motor, rng)
+    layer = MirrorLayer(scenario.mirror.for_expressions(2), 1024, motor.n_motor, rng)
     visual = (rng.random((64, 1024)) < 0.1).astype(np.float32)
     layer.calibrate(visual, motor.patterns[np.arange(64) % 2])
     with threadpool_limits(1, user_api="blas"):

@@ -89,7 +89,7 @@ def main() -> None:
     load_before = os.getloadavg()
     rows = []
     with threadpool_limits(1):
-        layer, visual, motor = build(MirrorConfig())
+        layer, visual, motor = build(MirrorConfig().for_expressions(2))
         rows.append(("step(learn=True), 256 neurons", per_step_us(layer.step, visual, motor)))
         rows.append(
             (
@@ -97,22 +97,22 @@ def main() -> None:
                 per_step_us(lambda v, m: layer.step(v, m, learn=False), visual, motor),
             )
         )
-        naive_layer, _, _ = build(MirrorConfig())
+        naive_layer, _, _ = build(MirrorConfig().for_expressions(2))
         rows.append(
             (
                 "plain numpy step, 256 neurons",
                 per_step_us(naive_step_factory(naive_layer), visual, motor),
             )
         )
-        big, _, _ = build(MirrorConfig(n_neurons=1024))
+        big, _, _ = build(MirrorConfig(n_neurons=1024).for_expressions(2))
         rows.append(("step(learn=True), 1024 neurons", per_step_us(big.step, visual, motor)))
         # the interaction's own loop shape: 2,000 steps back to back
-        layer, visual, motor = build(MirrorConfig())
+        layer, visual, motor = build(MirrorConfig().for_expressions(2))
         start = time.perf_counter()
         for t in range(N_STEPS):
             layer.step(visual[t], motor[t])
         loop_rate = N_STEPS / (time.perf_counter() - start)
-    layer, visual, motor = build(MirrorConfig())
+    layer, visual, motor = build(MirrorConfig().for_expressions(2))
     rows.append(
         (
             "step(learn=True), 256 neurons, default BLAS threads",

@@ -241,7 +241,10 @@ def _interact(
     )
     motor = MotorModule(scenario.motor, len(expressions), streams["motor"])
     mirror = MirrorLayer(
-        scenario.mirror, training_bank.shape[-1], motor.patterns.shape[1], streams["mirror"]
+        scenario.mirror.for_expressions(len(expressions)),
+        training_bank.shape[-1],
+        motor.patterns.shape[1],
+        streams["mirror"],
     )
     brain = InfantBrain(training_bank, test_bank, motor, mirror, streams["experience"])
     brain.calibrate()

@@ -22,6 +22,7 @@ The layer uses one ``numpy.random.Generator`` (passed in) only to draw its initi
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -168,8 +169,11 @@ class MirrorConfig:
     ``competition``: ``"percentile"`` (threshold between the k-th and (k+1)-th largest
     activation, then sigmoid) or ``"kwta"`` (rate 1 for the k largest activations, 0
     otherwise).
-    ``sparseness``: p; k = int(N (1 - p)) neurons are at or above threshold. 0.5 = half the
-    layer per input, which with two expressions lets every neuron win for one of them (T1).
+    ``sparseness``: p; k = int(N (1 - p)) neurons are at or above threshold. ``"auto"``
+    (default) is p = 1 - 1/S for S expressions (0.5 for happy/sad): each input then recruits
+    N/S neurons, so every neuron can win for exactly one expression (T1); with a fixed 0.5 and
+    three expressions, every input recruits half the layer and two expressions must share
+    neurons. Resolve it with :meth:`for_expressions` before building a layer.
     ``slope``: sigmoid steepness relative to the activation spread; beta = slope / std(h), with
     std(h) the spread across neurons measured by :meth:`MirrorLayer.calibrate`. 0.4 keeps the
     untrained layer's responses graded (almost no chance "mirror" cells) and rates unsaturated
@@ -191,7 +195,7 @@ class MirrorConfig:
 
     n_neurons: int = 256
     competition: Literal["percentile", "kwta"] = "percentile"
-    sparseness: float = 0.5
+    sparseness: float | Literal["auto"] = "auto"
     slope: float = 0.4
     learning_rate: float = 0.01
     normalisation: Literal["per_modality", "joint"] = "per_modality"
@@ -207,8 +211,12 @@ class MirrorConfig:
             problems.append(
                 f"competition: expected 'percentile' or 'kwta', got {self.competition!r}"
             )
-        if not _is_real(self.sparseness) or not 0.0 <= self.sparseness < 1.0:
-            problems.append(f"sparseness: expected a number in [0, 1), got {self.sparseness!r}")
+        if self.sparseness == "auto":
+            pass
+        elif not _is_real(self.sparseness) or not 0.0 <= self.sparseness < 1.0:
+            problems.append(
+                f"sparseness: expected 'auto' or a number in [0, 1), got {self.sparseness!r}"
+            )
         elif _is_int(self.n_neurons) and self.n_neurons >= 2:
             if n_winners(self.n_neurons, self.sparseness) < 1:
                 problems.append(
@@ -236,9 +244,24 @@ class MirrorConfig:
         if problems:
             raise ConfigError(problems)
 
+    def for_expressions(self, n_expressions: int) -> MirrorConfig:
+        """This config with ``sparseness = "auto"`` resolved to 1 - 1/S for S expressions.
+
+        Raises:
+            ConfigError: the resolved sparseness leaves no winner (a layer smaller than S).
+        """
+        if self.sparseness != "auto":
+            return self
+        return dataclasses.replace(self, sparseness=1.0 - 1.0 / int(n_expressions))
+
     @property
     def n_winners(self) -> int:
         """k, the number of neurons at or above threshold for every input."""
+        if self.sparseness == "auto":
+            raise ConfigError(
+                "sparseness: 'auto' depends on the number of expressions; resolve it with "
+                "MirrorConfig.for_expressions(S) first"
+            )
         return n_winners(self.n_neurons, self.sparseness)
 
 
@@ -260,6 +283,11 @@ class MirrorLayer:
         self._fold()
 
     def _allocate(self, config: MirrorConfig, n_visual: int, n_motor: int) -> None:
+        if config.sparseness == "auto":
+            raise ConfigError(
+                "mirror.sparseness: 'auto' (1 - 1/S) needs the number of expressions S; "
+                "build the layer from config.for_expressions(S)"
+            )
         for name, value in (("n_visual", n_visual), ("n_motor", n_motor)):
             if not _is_int(value) or value < 1:
                 raise ConfigError(f"{name}: expected an integer >= 1, got {value!r}")

@@ -132,6 +132,16 @@ def test_number_of_winners():
     assert MirrorConfig(n_neurons=256, sparseness=0.5).n_winners == 128
 
 
+@pytest.mark.parametrize(("n_expressions", "winners"), [(2, 128), (3, 85), (6, 42)])
+def test_auto_sparseness_gives_each_expression_its_share_of_the_layer(n_expressions, winners):
+    config = MirrorConfig(n_neurons=256)
+    assert config.sparseness == "auto"
+    assert config.for_expressions(n_expressions).n_winners == winners
+    assert MirrorConfig(n_neurons=256, sparseness=0.7).for_expressions(3).sparseness == 0.7
+    with pytest.raises(ConfigError, match="for_expressions"):
+        MirrorLayer(config, 10, 4, rng(0))
+
+
 # ------------------------------------------------------------------------------ the layer
 
 
@@ -148,7 +158,7 @@ def inputs(n: int, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
 
 
 def make_layer(seed: int = 0, **kwargs) -> MirrorLayer:
-    config = MirrorConfig(**{"n_neurons": 24, **kwargs})
+    config = MirrorConfig(**{"n_neurons": 24, **kwargs}).for_expressions(2)
     layer = MirrorLayer(config, N_VISUAL, N_MOTOR, rng(seed))
     layer.calibrate(*inputs(64, seed=99))
     return layer
@@ -163,7 +173,9 @@ def part_norms(layer: MirrorLayer) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("normalisation", ["per_modality", "joint"])
 def test_initial_weights_are_uniform_and_normalised(normalisation):
-    layer = MirrorLayer(MirrorConfig(n_neurons=300, normalisation=normalisation), 50, 20, rng(0))
+    layer = MirrorLayer(
+        MirrorConfig(n_neurons=300, normalisation=normalisation).for_expressions(2), 50, 20, rng(0)
+    )
     wv, wm = layer.weights_visual, layer.weights_motor
     assert wv.shape == (300, 50) and wm.shape == (300, 20)
     assert wv.dtype == wm.dtype == np.float32
@@ -333,7 +345,7 @@ def test_layers_with_the_same_seed_are_identical_bit_for_bit():
 
 
 def test_auto_motor_gain_equalises_the_initial_mean_drives():
-    layer = MirrorLayer(MirrorConfig(n_neurons=24), N_VISUAL, N_MOTOR, rng(0))
+    layer = MirrorLayer(MirrorConfig(n_neurons=24).for_expressions(2), N_VISUAL, N_MOTOR, rng(0))
     visual, motor = inputs(64, seed=99)
     layer.calibrate(visual, motor)
     mean_visual = (visual @ layer.weights_visual.T).mean()
@@ -344,7 +356,9 @@ def test_auto_motor_gain_equalises_the_initial_mean_drives():
 
 
 def test_fixed_motor_gain_is_used_as_given():
-    layer = MirrorLayer(MirrorConfig(n_neurons=24, motor_gain=2.5), N_VISUAL, N_MOTOR, rng(0))
+    layer = MirrorLayer(
+        MirrorConfig(n_neurons=24, motor_gain=2.5).for_expressions(2), N_VISUAL, N_MOTOR, rng(0)
+    )
     layer.calibrate(*inputs(64))
     assert layer.motor_gain == 2.5
     visual, motor = inputs(1)
@@ -357,7 +371,7 @@ def test_fixed_motor_gain_is_used_as_given():
 
 
 def test_the_layer_must_be_calibrated_first():
-    layer = MirrorLayer(MirrorConfig(n_neurons=24), N_VISUAL, N_MOTOR, rng(0))
+    layer = MirrorLayer(MirrorConfig(n_neurons=24).for_expressions(2), N_VISUAL, N_MOTOR, rng(0))
     visual, motor = inputs(2)
     with pytest.raises(RuntimeError, match="calibrate"):
         layer.step(visual[0], motor[0])
@@ -366,7 +380,7 @@ def test_the_layer_must_be_calibrated_first():
 
 
 def test_calibration_refuses_inputs_that_do_not_drive_the_layer():
-    layer = MirrorLayer(MirrorConfig(n_neurons=24), N_VISUAL, N_MOTOR, rng(0))
+    layer = MirrorLayer(MirrorConfig(n_neurons=24).for_expressions(2), N_VISUAL, N_MOTOR, rng(0))
     visual, _ = inputs(8)
     with pytest.raises(ValueError, match="motor drive"):
         layer.calibrate(visual, np.zeros((8, N_MOTOR), np.float32))
@@ -384,7 +398,7 @@ def test_wrong_input_shapes_are_refused():
     with pytest.raises(ValueError, match="motor"):
         layer.respond(visual, motor[:2])
     with pytest.raises(ConfigError, match="n_visual"):
-        MirrorLayer(MirrorConfig(), 0, 5, rng(0))
+        MirrorLayer(MirrorConfig().for_expressions(2), 0, 5, rng(0))
 
 
 def test_float64_inputs_are_accepted():
@@ -412,7 +426,7 @@ def test_conscience_bias_tracks_how_often_each_neuron_wins():
 
 
 def test_ever_shrinking_weights_become_zero_not_subnormal():
-    config = MirrorConfig(n_neurons=8, learning_rate=0.5, homeostasis=0.0)
+    config = MirrorConfig(n_neurons=8, learning_rate=0.5, homeostasis=0.0).for_expressions(2)
     layer = MirrorLayer(config, N_VISUAL, N_MOTOR, rng(0))
     visual = np.zeros(N_VISUAL, np.float32)
     visual[:4] = 1.0
@@ -445,7 +459,7 @@ def test_from_arrays_checks_shapes():
     layer = make_layer()
     arrays = layer.to_arrays()
     with pytest.raises(ValueError, match="weights"):
-        MirrorLayer.from_arrays(MirrorConfig(n_neurons=10), arrays)
+        MirrorLayer.from_arrays(MirrorConfig(n_neurons=10).for_expressions(2), arrays)
 
 
 def test_effective_weights_alone_restore_the_layer():

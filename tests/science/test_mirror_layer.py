@@ -24,7 +24,7 @@ N_NEURONS = 64
 N_STEPS = 1000
 N_BANK = 100
 N_TEST = 20
-CONFIG = MirrorConfig(n_neurons=N_NEURONS)  # every other parameter at its default
+CONFIG = MirrorConfig(n_neurons=N_NEURONS).for_expressions(2)  # every other at its default
 MOTOR = MotorConfig()
 
 
@@ -167,7 +167,10 @@ def test_perfect_mimicry_makes_every_neuron_a_mirror_neuron(seed):
             "overlapping random motor codes",
             {"motor_config": MotorConfig(coding="sparse", active_fraction=0.5)},
         ),
-        ("joint normalisation", {"config": MirrorConfig(n_neurons=64, normalisation="joint")}),
+        (
+            "joint normalisation",
+            {"config": MirrorConfig(n_neurons=64, normalisation="joint").for_expressions(2)},
+        ),
     ],
 )
 def test_perfect_mimicry_does_not_need_clean_inputs(variant, kwargs):
