@@ -50,6 +50,11 @@ class RunSection(Section):
     motor_test_flip: float = Field(
         0.05, ge=0.0, lt=0.5, description="fraction of motor bits flipped per motor test trial"
     )
+    test_unseen_face: bool = Field(
+        True,
+        description="also classify every neuron on a face that neither pre-training nor the "
+        "interaction showed (table neurons_by_parent, parent 'unseen face')",
+    )
 
 
 class InfantSection(Section):

@@ -140,6 +140,35 @@ def prepare_vision(
     return pretrained, training_bank, test_bank
 
 
+#: the name the unseen face's test rows carry in the ``parent`` column
+UNSEEN_FACE = "unseen face"
+
+
+def unseen_face_bank(
+    pretrained, n_test: int, cache_dir: Path | None = None, progress: bool = False
+) -> np.ndarray:
+    """Layer-4 responses to held-out transforms of a face that pre-training never showed.
+
+    The face is :meth:`~dyad.vision.PretrainConfig.heldout_faces`' first, so it is never a
+    parent's face nor one of the other faces of pre-training; the interaction never shows it
+    either. Returns ``(1, n_expressions, n_test, n_l4)`` float32 (cached like the other banks).
+    """
+    from dyad.vision import layer4_bank
+
+    config = pretrained.config
+    identity = config.heldout_faces(1)[0]
+    bank = layer4_bank(
+        pretrained,
+        config.expressions,
+        n_test,
+        bank_seed(config.seed, identity, "test"),
+        identity_seed=identity,
+        cache_dir=cache_dir,
+        progress=progress,
+    )
+    return bank[None]
+
+
 def run_scenario(
     scenario: Scenario,
     *,
@@ -163,6 +192,13 @@ def run_scenario(
     pretrained, training_bank, test_bank = prepare_vision(scenario, cache_dir, progress)
     timings["vision_s"] = time.perf_counter() - clock
 
+    unseen_bank = None
+    if scenario.run.test_unseen_face:
+        unseen_bank = unseen_face_bank(
+            pretrained, scenario.vision.n_test_transforms, cache_dir, progress
+        )
+    timings["vision_s"] = time.perf_counter() - clock
+
     # 2. the brain and the agents' plans, all from the run's seed
     with threadpool_limits(limits=1, user_api="blas"):
         return _interact(
@@ -171,6 +207,7 @@ def run_scenario(
             pretrained,
             training_bank,
             test_bank,
+            unseen_bank,
             timings,
             started,
             output,
@@ -187,6 +224,7 @@ def _interact(
     pretrained,
     training_bank: np.ndarray,
     test_bank: np.ndarray,
+    unseen_bank: np.ndarray | None,
     timings: dict[str, float],
     started: float,
     output: Path | None,
@@ -202,7 +240,7 @@ def _interact(
     over 10x slower (578 vs 7,668 timesteps/s measured). Parallelism comes from sweeps.
     """
     from dyad.analysis.classify import classify_neurons
-    from dyad.brain.infant import InfantBrain
+    from dyad.brain.infant import InfantBrain, TestResponses
     from dyad.brain.mirror import MirrorLayer, MotorModule
     from dyad.model import DyadModel
     from dyad.plugins import load_registry
@@ -252,6 +290,7 @@ def _interact(
     # 3. test phase before training, the interaction, test phase after (§10)
     trials, flip = scenario.run.test_trials, scenario.run.motor_test_flip
     before = brain.test(trials, flip, streams["test"])
+    unseen_before = None if unseen_bank is None else brain.visual_test(unseen_bank, trials)
     model = DyadModel(
         brain,
         schedule,
@@ -277,13 +316,27 @@ def _interact(
     after = brain.test(trials, flip, streams["test"])
 
     # 4. tables, classification and summary
+    names = [p.name for p in parents]
     test_responses = pd.concat(
         [
-            test_table(before, "before", expressions, [p.name for p in parents]),
-            test_table(after, "after", expressions, [p.name for p in parents]),
+            test_table(before, "before", expressions, names),
+            test_table(after, "after", expressions, names),
         ],
         ignore_index=True,
     )
+    unseen_tables = []
+    if unseen_bank is not None:
+        # the unseen face's visual trials beside each phase's motor trials
+        faces = [*names, UNSEEN_FACE]
+        widened = test_responses["parent"].cat.set_categories(faces)
+        unseen_tables.append(test_responses.assign(parent=widened))
+        for phase, unseen, motor in (
+            ("before", unseen_before, before.motor),
+            ("after", brain.visual_test(unseen_bank, trials), after.motor),
+        ):
+            table = test_table(TestResponses(unseen, motor), phase, expressions, [UNSEEN_FACE])
+            visual = table[table["condition"] == "visual"]
+            unseen_tables.append(visual.assign(parent=visual["parent"].cat.set_categories(faces)))
     neurons = pd.concat(
         [
             classify_neurons(test_responses[test_responses["phase"] == phase], expressions).assign(
@@ -302,8 +355,10 @@ def _interact(
     }
     if scenario.output.mirror_rates:
         tables["mirror_rates"] = model.mirror_rates_table()
-    if len(parents) > 1:
-        tables["neurons_by_parent"] = classify_per_parent(test_responses, expressions)
+    if len(parents) > 1 or unseen_bank is not None:
+        # kept out of test_responses, so the run's own classes and figures stay about the parents
+        per_face = pd.concat(unseen_tables or [test_responses], ignore_index=True)
+        tables["neurons_by_parent"] = classify_per_parent(per_face, expressions)
     summary = summarise(neurons[neurons["phase"] == "after"], interaction)
     if "neurons_by_parent" in tables:
         per_parent = tables["neurons_by_parent"].query("phase == 'after'")

@@ -77,16 +77,37 @@ def test_two_parents_share_the_infant_in_blocks(tiny_raw, cache_dir):
     assert by_parent["mother"] == 1.0 and by_parent["father"] == 0.0
     visual = outcome.tables["test_responses"].query("condition == 'visual'")
     assert set(visual["parent"]) == {"mother", "father"}
-    # every neuron is also judged on each face separately
+    # every neuron is also judged on each face separately, and on a face never seen
     per_parent = outcome.tables["neurons_by_parent"]
-    assert len(per_parent) == 2 * 2 * 32  # phases x parents x neurons
+    assert len(per_parent) == 2 * 3 * 32  # phases x (parents + unseen face) x neurons
     after = per_parent.query("phase == 'after'")
     counts = after.groupby("parent", observed=True).size()
-    assert counts["mother"] == counts["father"] == 32
+    assert counts["mother"] == counts["father"] == counts["unseen face"] == 32
     assert outcome.summary["mirror_by_parent"] == {
         name: int((group["neuron_class"] == "mirror").sum())
         for name, group in after.groupby("parent", observed=True)
     }
+
+
+def test_neurons_are_also_judged_on_a_face_no_phase_showed(tiny_raw, cache_dir):
+    outcome = run(tiny_raw(), cache_dir)
+    per_face = outcome.tables["neurons_by_parent"]
+    assert list(dict.fromkeys(per_face["parent"])) == ["parent", "unseen face"]
+    assert len(per_face) == 2 * 2 * 32  # phases x faces x neurons
+    # the run's own classes and its test table stay about the parent's face
+    responses = outcome.tables["test_responses"]
+    assert set(responses.query("condition == 'visual'")["parent"]) == {"parent"}
+    assert list(responses["parent"].cat.categories) == ["parent"]
+    assert set(outcome.summary["mirror_by_parent"]) == {"parent", "unseen face"}
+    # the unseen face's trials differ from the parent's (another person), the motor ones not
+    after = per_face.query("phase == 'after'").set_index(["parent", "neuron"])
+    motor_means = [c for c in after.columns if c.startswith("mean_motor")]
+    visual_means = [c for c in after.columns if c.startswith("mean_visual")]
+    assert after.loc["parent"][motor_means].equals(after.loc["unseen face"][motor_means])
+    assert not after.loc["parent"][visual_means].equals(after.loc["unseen face"][visual_means])
+    # the test can be switched off
+    off = run(tiny_raw(run={"steps": 200, "test_trials": 8, "test_unseen_face": False}), cache_dir)
+    assert "neurons_by_parent" not in off.tables and "mirror_by_parent" not in off.summary
 
 
 def test_run_folder_has_a_manifest_with_scenario_seed_and_version(tiny_raw, cache_dir, tmp_path):

@@ -85,14 +85,23 @@ class InfantBrain:
         visual = self.training_bank[parent, seen, item]
         return self.mirror.step(visual, self.motor.patterns[produced], learn=learn)
 
-    def test(self, n_trials: int, motor_flip: float, rng: np.random.Generator) -> TestResponses:
-        """Visual-only and motor-only responses of every mirror-layer neuron (§10)."""
-        n_parents, n_expr, n_test, n_l4 = self.test_bank.shape
+    def visual_test(self, bank: np.ndarray, n_trials: int) -> np.ndarray:
+        """Visual-only responses (motor input 0) to the first ``n_trials`` transforms of a bank.
+
+        ``bank`` is ``(n_faces, n_expressions, n, n_l4)``; returns
+        ``(n_faces, n_expressions, min(n_trials, n), n_neurons)``.
+        """
+        n_faces, n_expr, n_test, n_l4 = bank.shape
         trials = min(n_trials, n_test)
-        visual_inputs = self.test_bank[:, :, :trials].reshape(-1, n_l4)
+        visual_inputs = np.ascontiguousarray(bank[:, :, :trials], np.float32).reshape(-1, n_l4)
         zeros_motor = np.zeros((visual_inputs.shape[0], self._zero_motor.size), np.float32)
         visual = self.mirror.respond(visual_inputs, zeros_motor)
-        visual = visual.reshape(n_parents, n_expr, trials, -1)
+        return visual.reshape(n_faces, n_expr, trials, -1)
+
+    def test(self, n_trials: int, motor_flip: float, rng: np.random.Generator) -> TestResponses:
+        """Visual-only and motor-only responses of every mirror-layer neuron (§10)."""
+        n_expr, n_l4 = self.test_bank.shape[1], self.test_bank.shape[3]
+        visual = self.visual_test(self.test_bank, n_trials)
 
         patterns = self.motor.patterns
         flips = rng.random((n_expr, n_trials, patterns.shape[1])) < motor_flip
