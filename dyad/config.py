@@ -37,6 +37,16 @@ from dyad.errors import ConfigError
 from dyad.faces import EXPRESSIONS, TransformConfig
 
 
+def _deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 class Section(BaseModel):
     """Base of every scenario table: unknown keys are errors, values are immutable."""
 
@@ -134,17 +144,27 @@ class VisionSection(Section):
     )
     bank_size: PositiveInt = Field(200, description="layer-4 responses per expression and parent")
     faces: FacesSection = FacesSection()
-    visnet: VisNetConfig = VisNetConfig()
+    visnet: VisNetConfig = VisNetConfig(sparseness="auto")
 
     @model_validator(mode="before")
     @classmethod
     def _start_from_preset(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("preset") == "small":
+        """``[vision.visnet]`` keys override the preset's network, whichever keys are given."""
+        if isinstance(data, dict):
+            preset = data.get("preset", "classic")
             given = data.get("visnet", {})
-            if isinstance(given, dict):
-                base = dataclasses.asdict(VisNetConfig.small())
+            if preset in _VISNET_PRESETS and isinstance(given, dict):
+                base = dataclasses.asdict(_VISNET_PRESETS[preset]())
                 data = {**data, "visnet": _deep_merge(base, given)}
         return data
+
+
+#: the networks ``vision.preset`` starts from: the classic sizes, or the quick small ones; both
+#: with sparseness 1 − 1/S ("auto"), which pre-training resolves from the expressions
+_VISNET_PRESETS = {
+    "classic": lambda: VisNetConfig(sparseness="auto"),
+    "small": lambda: VisNetConfig.small(sparseness="auto"),
+}
 
 
 class OutputSection(Section):
@@ -208,16 +228,6 @@ class Scenario(Section):
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of every resolved value (defaults included), for manifests."""
         return json.loads(self.model_dump_json())
-
-
-def _deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in update.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 # --------------------------------------------------------------------------------------------

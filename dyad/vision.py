@@ -156,6 +156,9 @@ class PretrainConfig:
             problems.append(
                 f"presentation: expected 'interleaved' or 'blocked', got {self.presentation!r}"
             )
+        if not problems:
+            # sparseness "auto" depends on the number of expressions (1 − 1/S)
+            object.__setattr__(self, "visnet", self.visnet.for_expressions(len(expressions)))
         if not problems and self.faces.size != self.visnet.v1.image_size:
             problems.append(
                 f"faces.size: expected the V1 image size {self.visnet.v1.image_size}, "

@@ -177,3 +177,24 @@ def test_every_shipped_scenario_is_valid(path):
     scenario = load_scenario(path)
     assert scenario.name == path.stem
     assert scenario.description
+
+
+@pytest.mark.parametrize("preset", ["classic", "small"])
+def test_visnet_sparseness_follows_the_expressions_even_when_other_keys_are_set(preset):
+    from dyad.simulation import pretrain_config
+
+    three = ["happy", "sad", "surprise"]
+    for overrides in ({}, {"vision.visnet.epochs": [0, 0, 0, 0]}):
+        scenario = load_scenario(
+            SCENARIOS / "perfect.toml",
+            overrides={"vision.preset": preset, "infant.expressions": three, **overrides},
+        )
+        assert scenario.vision.visnet.sparseness == "auto"
+        visnet = pretrain_config(scenario).visnet
+        assert visnet.sparseness == pytest.approx((2 / 3,) * 4)
+    # a sparseness the scenario gives is kept
+    given = load_scenario(
+        SCENARIOS / "perfect.toml",
+        overrides={"vision.preset": preset, "vision.visnet.sparseness": [0.9, 0.9, 0.9, 0.9]},
+    )
+    assert pretrain_config(given).visnet.sparseness == (0.9,) * 4

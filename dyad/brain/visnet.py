@@ -33,6 +33,7 @@ rule. Measurements: ``benchmarks/results/visnet.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -80,7 +81,10 @@ class VisNetConfig:
         inhibition_contrast: δ of the COMP filter (1.5, 1.5, 1.6, 1.4).
         inhibition_width: odd COMP filter side W (7, 11, 17, 25).
         sparseness: percentile p; k = int(N (1 − p)) cells reach threshold
-            (0.992, 0.98, 0.88, 0.91).
+            (classic 0.992, 0.98, 0.88, 0.91). ``"auto"`` is 1 − 1/S in every layer for S
+            expressions (0.5 for happy/sad), resolved by :meth:`for_expressions`: dense
+            layers whose codes generalise to faces pre-training never showed, and an output
+            layer in which each expression can own N/S cells (docs/vision.md).
         slope: classic sigmoid β on raw h′ − θ (190, 40, 75, 26); used when
             ``slope_mode == "absolute"``.
         relative_slope: β′ on (h′ − θ)/std(h′); used when ``slope_mode == "relative"``.
@@ -104,7 +108,7 @@ class VisNetConfig:
     inhibition_radius: tuple[float, ...] = (1.38, 2.7, 4.0, 6.0)
     inhibition_contrast: tuple[float, ...] = (1.5, 1.5, 1.6, 1.4)
     inhibition_width: tuple[int, ...] = (7, 11, 17, 25)
-    sparseness: tuple[float, ...] = (0.992, 0.98, 0.88, 0.91)
+    sparseness: tuple[float, ...] | Literal["auto"] = (0.992, 0.98, 0.88, 0.91)
     slope: tuple[float, ...] = (190.0, 40.0, 75.0, 26.0)
     relative_slope: tuple[float, ...] = (5.0, 5.0, 5.0, 5.0)
     slope_mode: Literal["absolute", "relative"] = "relative"
@@ -144,6 +148,19 @@ class VisNetConfig:
             value = getattr(self, name)
             if isinstance(value, list | np.ndarray):
                 object.__setattr__(self, name, tuple(value))
+        if self.sparseness == "auto":
+            self._check(skip=("sparseness",))
+        else:
+            self._check()
+
+    def for_expressions(self, n_expressions: int) -> VisNetConfig:
+        """This config with ``sparseness = "auto"`` resolved to 1 − 1/S in every layer."""
+        if self.sparseness != "auto":
+            return self
+        p = 1.0 - 1.0 / int(n_expressions)
+        return dataclasses.replace(self, sparseness=(p,) * self.n_layers)
+
+    def _check(self, skip: tuple[str, ...] = ()) -> None:
         problems: list[str] = []
         if not isinstance(self.v1, V1Config):
             problems.append(f"v1: expected a V1Config, got {type(self.v1).__name__}")
@@ -155,6 +172,8 @@ class VisNetConfig:
             raise ConfigError(problems)
         n_neurons = self.layer_side**2
         for name in _PER_LAYER:
+            if name in skip:
+                continue
             value = getattr(self, name)
             if not isinstance(value, tuple) or len(value) != self.n_layers:
                 problems.append(
@@ -168,7 +187,7 @@ class VisNetConfig:
                 if not ok:
                     kind = "an integer" if check_int else "a finite number"
                     problems.append(f"{name}[{i}]: expected {kind}, got {v!r}")
-        bad_types = {p.split("[")[0].split(":")[0] for p in problems}
+        bad_types = {p.split("[")[0].split(":")[0] for p in problems} | set(skip)
 
         def per_layer(name: str) -> tuple:
             return () if name in bad_types else getattr(self, name)
@@ -251,8 +270,16 @@ class VisNetConfig:
         return self.layer_side**2
 
     def winners(self, layer: int) -> int:
-        """k = int(N (1 − p)) for a layer (0-based)."""
+        """k = int(N (1 − p)) for a layer (0-based); needs a resolved ``sparseness``."""
+        self._require_resolved()
         return n_winners(self.n_neurons, self.sparseness[layer])
+
+    def _require_resolved(self) -> None:
+        if self.sparseness == "auto":
+            raise ConfigError(
+                "sparseness: 'auto' (1 − 1/S) needs the number of expressions S; resolve it "
+                "with VisNetConfig.for_expressions(S) first"
+            )
 
 
 def _is_int(value: object) -> bool:
@@ -293,6 +320,7 @@ class VisNet:
         backend: str = "auto",
     ):
         self.config = config if config is not None else VisNetConfig()
+        self.config._require_resolved()
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
         self.backend = _resolve_backend(backend)
@@ -346,6 +374,7 @@ class VisNet:
 
     def _build_layers(self, arrays: dict[str, np.ndarray]) -> list[CompetitiveLayer]:
         cfg = self.config
+        cfg._require_resolved()
         relative = cfg.slope_mode == "relative"
         return [
             CompetitiveLayer(

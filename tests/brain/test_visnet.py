@@ -322,3 +322,14 @@ def test_small_configs_accept_v1_override():
     assert config.fan_in[0] == 66
     net = VisNet(config, np.random.default_rng(0))
     assert net.layers[0].presynaptic.max() < 16 * 64 * 64
+
+
+def test_auto_sparseness_is_one_minus_one_over_the_expressions_and_must_be_resolved():
+    config = VisNetConfig.small(sparseness="auto")
+    assert config.for_expressions(2).sparseness == (0.5,) * 4
+    assert config.for_expressions(6).sparseness == pytest.approx((5 / 6,) * 4)
+    assert VisNetConfig.small().for_expressions(2) == VisNetConfig.small()  # given: kept
+    with pytest.raises(ConfigError, match="for_expressions"):
+        VisNet(config, np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="sparseness"):
+        VisNetConfig.small(sparseness="dense")
