@@ -4,6 +4,7 @@ import dataclasses
 import logging
 import shutil
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -505,7 +506,10 @@ def test_layer4_bank_rejects_bad_input(built):
 # --------------------------------------------------------------------------------------------
 # dyad pretrain
 
-TINY_CLI = ["--small", "--epochs", "1", "--transforms", "2", "--test-transforms", "2", "--quiet"]
+TINY_CLI = [
+    *("--small", "--epochs", "1", "--transforms", "2", "--test-transforms", "2"),
+    *("--other-faces", "1", "--quiet"),
+]
 
 
 def test_cli_trains_then_loads_and_reports_information(tmp_path):
@@ -516,7 +520,7 @@ def test_cli_trains_then_loads_and_reports_information(tmp_path):
     files = list(tmp_path.glob("pretrain-*.npz"))
     assert len(files) == 1
     assert str(files[0]) in first.stdout and "Trained in" in first.stdout
-    for word in ("trained", "untrained", "happy", "sad", ">= 0.99 bit"):
+    for word in ("parents, trained", "unseen, untrained", "happy", "sad", ">= 0.99 bit"):
         assert word in first.stdout
     second = runner.invoke(cli, args)
     assert second.exit_code == 0, second.output
@@ -542,7 +546,13 @@ def test_cli_options_reach_the_config(tmp_path):
     assert config.visnet.epochs == (7, 7, 7, 7)
     assert config.identity_seeds == (2, 3) and config.seed == 5
     assert config.visnet.layer_side == 32  # classic unless --small
-    assert pretrain_config(small=True).visnet == VisNetConfig.small()
+    assert pretrain_config(small=True).visnet == VisNetConfig.small(sparseness=(0.5,) * 4)
+    # the defaults are a scenario's: the same cache file as `dyad simulate` uses
+    from dyad.config import load_scenario
+    from dyad.simulation import pretrain_config as scenario_config
+
+    perfect = load_scenario(Path(__file__).parents[1] / "scenarios" / "perfect.toml")
+    assert pretrain_config() == scenario_config(perfect)
 
 
 @pytest.mark.parametrize(
@@ -553,6 +563,7 @@ def test_cli_options_reach_the_config(tmp_path):
         (["--size", "8"], "--size"),
         (["--identity-seed", "-2"], "--identity-seed"),
         (["--transforms", "1"], "n_train_transforms"),
+        (["--other-faces", "-1"], "--other-faces"),
         (["--figure", "curves.txt"], "--figure"),
     ],
 )

@@ -31,16 +31,21 @@ from dyad.commands.options import cache_dir_option, quiet_option
 @click.option(
     "--transforms",
     type=int,
-    default=50,
-    show_default=True,
-    help="Training transforms per parent and expression.",
+    default=None,
+    help="Training transforms per face and expression (default: the scenario default).",
 )
 @click.option(
     "--test-transforms",
     type=int,
-    default=20,
-    show_default=True,
-    help="Held-out transforms per parent and expression for the information summary.",
+    default=None,
+    help="Held-out transforms per face and expression for the information summary "
+    "(default: the scenario default).",
+)
+@click.option(
+    "--other-faces",
+    type=int,
+    default=None,
+    help="Faces of other people shown beside the parents' (default: the scenario default).",
 )
 @click.option(
     "--small",
@@ -61,8 +66,9 @@ def pretrain(
     seed: int,
     size: int | None,
     epochs: int | None,
-    transforms: int,
-    test_transforms: int,
+    transforms: int | None,
+    test_transforms: int | None,
+    other_faces: int | None,
     small: bool,
     cache_dir: Path | None,
     figure: Path | None,
@@ -71,9 +77,12 @@ def pretrain(
 ) -> None:
     """Pre-train the infant's visual system (V1 + 4-layer VisNet) on a parent's face.
 
-    The result is cached: running again with the same options loads it. Prints the cache file
-    and the single-cell information of layer 4 about happy vs sad on held-out transforms, for
-    the trained network and for the untrained network of the same seed.
+    Pre-training uses a scenario's defaults (dense layers, other people's faces interleaved
+    within each expression) unless an option says otherwise. The result is cached: running
+    again with the same options loads it. Prints the cache file and the single-cell
+    information of layer 4 about the expressions on held-out transforms of the parents' faces
+    and of faces pre-training never showed, for the trained network and for the untrained
+    network of the same seed.
     """
     import numpy as np
     import pandas as pd
@@ -91,6 +100,8 @@ def pretrain(
         problems.append(f"--size: expected at least 16 pixels, got {size}")
     if epochs is not None and epochs < 1:
         problems.append(f"--epochs: expected an integer >= 1, got {epochs}")
+    if other_faces is not None and not 0 <= other_faces <= 1000:
+        problems.append(f"--other-faces: expected an integer in [0, 1000], got {other_faces}")
     suffix = figure.suffix.lower().lstrip(".") if figure is not None else ""
     if suffix and suffix not in ("png", "svg", "pdf"):
         problems.append(f"--figure: expected a .png, .svg or .pdf file, got {figure}")
@@ -104,6 +115,7 @@ def pretrain(
         epochs=epochs,
         n_train_transforms=transforms,
         n_test_transforms=test_transforms,
+        n_other_faces=other_faces,
         small=small,
     )
     result = run_pretrain(config, cache_dir=cache_dir, progress=not quiet, rebuild=rebuild)
@@ -113,29 +125,35 @@ def pretrain(
         where = result.cache_path if result.cache_path is not None else "(not cached)"
         click.echo(f"Trained in {result.build_seconds:.1f} s; cache: {where}")
 
-    images = result.test_images()
-    n_expressions, n_test = images.shape[:2]
-    stimuli = np.repeat(np.arange(n_expressions), n_test)
+    sets = {"parents": result.test_images(), "unseen": result.heldout_images(N_UNSEEN_FACES)}
     rows = []
     curves = []
-    for label, network in (("trained", result), ("untrained", result.untrained())):
-        rates = network.test_layer4(images).reshape(n_expressions * n_test, -1)
-        rows.append((label, selectivity_summary(rates, stimuli, config.expressions)))
-        info = max_information(rates, stimuli)
-        curves.append(
-            pd.DataFrame({"network": label, "cell": np.arange(info.size), "information": info})
-        )
+    for where, images in sets.items():
+        n_expressions, n_test = images.shape[:2]
+        stimuli = np.repeat(np.arange(n_expressions), n_test)
+        for label, network in (("trained", result), ("untrained", result.untrained())):
+            rates = network.test_layer4(images).reshape(n_expressions * n_test, -1)
+            rows.append((where, label, selectivity_summary(rates, stimuli, config.expressions)))
+            if where == "parents":
+                info = max_information(rates, stimuli)
+                curves.append(
+                    pd.DataFrame(
+                        {"network": label, "cell": np.arange(info.size), "information": info}
+                    )
+                )
 
-    summary = rows[0][1]
+    summary = rows[0][2]
+    n_test = config.n_test_transforms
     click.echo(
-        f"Layer-4 single-cell information on {n_test} held-out transforms per expression "
-        f"({summary['n_cells']} cells):"
+        f"Layer-4 single-cell information on {n_test} held-out transforms per face and "
+        f"expression ({summary['n_cells']} cells), on the parents' faces and on "
+        f"{N_UNSEEN_FACES} faces pre-training never showed:"
     )
-    header = f"  {'':<10}{'>= ' + format(summary['threshold_bits'], '.2f') + ' bit':>13}"
+    header = f"  {'':<20}{'>= ' + format(summary['threshold_bits'], '.2f') + ' bit':>13}"
     header += "".join(f"{name:>10}" for name in config.expressions) + f"{'mean bits':>11}"
     click.echo(header)
-    for label, s in rows:
-        line = f"  {label:<10}{s['n_selective']:>13}"
+    for where, label, s in rows:
+        line = f"  {where + ', ' + label:<20}{s['n_selective']:>13}"
         line += "".join(f"{s['preferred'][name]:>10}" for name in config.expressions)
         click.echo(line + f"{s['mean_information']:>11.3f}")
     if figure is not None:
@@ -146,9 +164,13 @@ def pretrain(
             figure,
             max_bits=summary["max_bits"],
             formats=(suffix or "png",),
-            title=f"layer 4, held-out transforms (seed {seed})",
+            title=f"layer 4, held-out transforms of the parents' faces (seed {seed})",
         )
         click.echo(f"Figure: {written[0]}")
+
+
+#: faces pre-training never showed, on which the command also measures layer 4
+N_UNSEEN_FACES = 4
 
 
 def pretrain_config(
@@ -157,36 +179,35 @@ def pretrain_config(
     identity_seeds: tuple[int, ...] = (0,),
     seed: int = 0,
     epochs: int | None = None,
-    n_train_transforms: int = 50,
-    n_test_transforms: int = 20,
+    n_train_transforms: int | None = None,
+    n_test_transforms: int | None = None,
+    n_other_faces: int | None = None,
     small: bool = False,
 ):
     """The :class:`~dyad.vision.PretrainConfig` the command's options describe.
 
-    ``small`` starts from :meth:`VisNetConfig.small` (64 px, 16×16 layers) instead of the
-    classic network; ``size`` sets both the face images and V1; ``epochs`` every layer's.
-    Impossible values raise :class:`~dyad.errors.ConfigError`.
+    Starts from a scenario's vision defaults (the same pre-training ``dyad simulate`` uses),
+    with the parents' identity seeds. ``small`` starts from the small preset (64 px, 16×16
+    layers); ``size`` sets both the face images and V1; ``epochs`` every layer's. Impossible
+    values raise :class:`~dyad.errors.ConfigError`.
     """
-    import dataclasses
+    from dyad.config import validate_scenario
+    from dyad.simulation import pretrain_config as scenario_pretrain_config
 
-    from dyad.brain.visnet import VisNetConfig
-    from dyad.faces import FaceConfig, TransformConfig
-    from dyad.vision import PretrainConfig
-
-    visnet = VisNetConfig.small() if small else VisNetConfig()
-    if size is not None and size != visnet.v1.image_size:
-        visnet = dataclasses.replace(visnet, v1=dataclasses.replace(visnet.v1, image_size=size))
+    vision: dict = {"preset": "small" if small else "classic", "seed": seed, "visnet": {}}
+    if size is not None:
+        vision["visnet"]["v1"] = {"image_size": size}
     if epochs is not None:
-        visnet = dataclasses.replace(visnet, epochs=(epochs,) * visnet.n_layers)
-    return PretrainConfig(
-        faces=FaceConfig(
-            size=visnet.v1.image_size,
-            background=visnet.v1.padding_grey,
-            transforms=TransformConfig.photometric(),
-        ),
-        visnet=visnet,
-        identity_seeds=identity_seeds,
-        n_train_transforms=n_train_transforms,
-        n_test_transforms=n_test_transforms,
-        seed=seed,
-    )
+        vision["visnet"]["epochs"] = [epochs] * 4
+    for key, value in (
+        ("n_train_transforms", n_train_transforms),
+        ("n_test_transforms", n_test_transforms),
+        ("other_faces", n_other_faces),
+    ):
+        if value is not None:
+            vision[key] = value
+    parents = [
+        {"name": f"parent {i + 1}", "identity_seed": s} for i, s in enumerate(identity_seeds)
+    ]
+    raw = {"name": "pretrain", "parents": parents, "vision": vision}
+    return scenario_pretrain_config(validate_scenario(raw, source="dyad pretrain"))
