@@ -109,6 +109,13 @@ class VisionSection(Section):
 
     preset: Literal["classic", "small"] = "classic"
     seed: NonNegativeInt = Field(0, description="seed of pre-training (fixed across run seeds)")
+    vary_with_run_seed: bool = Field(
+        False,
+        description="draw the visual system from each run's seed too: the vision seed (VisNet "
+        "pre-training and layer-4 banks) is then derived from `seed` and the run's seed, so "
+        "runs of a sweep differ in their whole model (each vision seed is pre-trained once "
+        "and cached)",
+    )
     n_train_transforms: PositiveInt = 50
     n_test_transforms: PositiveInt = 20
     bank_size: PositiveInt = Field(200, description="layer-4 responses per expression and parent")

@@ -2,7 +2,8 @@
 
 A run is a pure function of (scenario, seed, code version): every random choice comes from
 streams spawned from the run's seed, and the visual pre-training (cached on disk) from the
-scenario's ``vision.seed``, so runs of different seeds share one pre-trained visual system.
+scenario's ``vision.seed``, so runs of different seeds share one pre-trained visual system
+(unless ``vision.vary_with_run_seed``: then each run seed draws its own, see :func:`vision_seed`).
 """
 
 from __future__ import annotations
@@ -45,8 +46,26 @@ def run_streams(seed: int) -> dict[str, np.random.Generator]:
     }
 
 
-def pretrain_config(scenario: Scenario):
-    """The visual pre-training a scenario asks for (all parents' faces, its expressions)."""
+def vision_seed(scenario: Scenario, run_seed: int | None = None) -> int:
+    """The seed of a run's visual system (VisNet pre-training and its layer-4 banks).
+
+    ``vision.seed`` itself, shared by every run seed; with ``vision.vary_with_run_seed`` a seed
+    derived from ``vision.seed`` and the run's seed (default ``scenario.seed``), so each run
+    seed draws its own pre-trained network and banks. It is derived through ``SeedSequence``
+    rather than equal to the run's seed, so pre-training's streams never coincide with the
+    run's own streams of the same seed.
+    """
+    vision = scenario.vision
+    if not vision.vary_with_run_seed:
+        return vision.seed
+    run_seed = scenario.seed if run_seed is None else run_seed
+    state = np.random.SeedSequence([vision.seed, run_seed]).generate_state(1, dtype=np.uint32)
+    return int(state[0])
+
+
+def pretrain_config(scenario: Scenario, run_seed: int | None = None):
+    """The visual pre-training a scenario asks for (all parents' faces, its expressions), with
+    the run's vision seed (:func:`vision_seed`)."""
     from dyad.faces import FaceConfig
     from dyad.vision import PretrainConfig
 
@@ -64,7 +83,7 @@ def pretrain_config(scenario: Scenario):
         identity_seeds=tuple(sorted({p.identity_seed for p in scenario.all_parents})),
         n_train_transforms=vision.n_train_transforms,
         n_test_transforms=vision.n_test_transforms,
-        seed=vision.seed,
+        seed=vision_seed(scenario, run_seed),
     )
 
 
@@ -117,16 +136,21 @@ def response_banks(
 
 
 def prepare_vision(
-    scenario: Scenario, cache_dir: Path | None = None, progress: bool = False
+    scenario: Scenario,
+    cache_dir: Path | None = None,
+    progress: bool = False,
+    run_seed: int | None = None,
 ) -> tuple[Any, np.ndarray, np.ndarray]:
     """The frozen visual system of a scenario and its layer-4 banks (all cached on disk).
 
     Returns ``(pretrained, training_bank, test_bank)``; the banks are
     ``(n_parents, n_expressions, n, n_l4)``, one row per parent in the scenario's order.
+    ``run_seed`` (default ``scenario.seed``) matters only with ``vision.vary_with_run_seed``.
     """
     from dyad.vision import pretrain
 
-    pretrained = pretrain(pretrain_config(scenario), cache_dir=cache_dir, progress=progress)
+    config = pretrain_config(scenario, run_seed)
+    pretrained = pretrain(config, cache_dir=cache_dir, progress=progress)
     training_bank, test_bank = response_banks(
         pretrained,
         identity_seeds=[p.identity_seed for p in scenario.all_parents],
@@ -158,7 +182,7 @@ def run_scenario(
 
     # 1. the infant's visual system, pre-trained on its parents' faces (cached)
     clock = time.perf_counter()
-    pretrained, training_bank, test_bank = prepare_vision(scenario, cache_dir, progress)
+    pretrained, training_bank, test_bank = prepare_vision(scenario, cache_dir, progress, seed)
     timings["vision_s"] = time.perf_counter() - clock
 
     # 2. the brain and the agents' plans, all from the run's seed
@@ -315,6 +339,7 @@ def _interact(
         "python": platform.python_version(),
         "plugin_sources": {p.policy: registry.get(p.policy).source for p in parents},
         "pretrained_cache_key": getattr(pretrained, "key", None),
+        "vision_seed": pretrained.config.seed,
         "summary": summary,
         "timings": timings,
     }
