@@ -14,13 +14,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from dyad import __version__
 from dyad.config import Scenario
+
+if TYPE_CHECKING:
+    from dyad.vision import PhotoSet
 
 log = logging.getLogger(__name__)
 
@@ -80,26 +83,45 @@ def pretrain_config(scenario: Scenario, run_seed: int | None = None):
         faces=faces,
         visnet=vision.visnet,
         expressions=tuple(scenario.infant.expressions),
-        identity_seeds=tuple(sorted({p.identity_seed for p in scenario.all_parents})),
+        identity_seeds=tuple(
+            sorted({p.identity_seed for p in scenario.all_parents if p.photos is None})
+        ),
         n_train_transforms=vision.n_train_transforms,
         n_test_transforms=vision.n_test_transforms,
         seed=vision_seed(scenario, run_seed),
+        photo_sets=tuple(
+            dict.fromkeys(face for face in parent_faces(scenario) if not isinstance(face, int))
+        ),
     )
 
 
-def bank_seed(vision_seed: int, identity_seed: int, purpose: str) -> int:
-    """An integer seed for one parent's layer-4 bank, distinct per purpose.
+def parent_faces(scenario: Scenario) -> list[int | PhotoSet]:
+    """Each parent's face in the scenario's order: its identity seed (a parametric face), or a
+    :class:`dyad.vision.PhotoSet` when the parent's table names a ``photos`` folder."""
+    from dyad.vision import PhotoSet
+
+    return [
+        p.identity_seed if p.photos is None else PhotoSet.from_folder(p.photos, p.photo_labels)
+        for p in scenario.all_parents
+    ]
+
+
+def bank_seed(vision_seed: int, identity_seed: int | PhotoSet, purpose: str) -> int:
+    """An integer seed for one parent's layer-4 bank, distinct per purpose (a parent given as
+    photographs enters by its content digest).
 
     Integer seeds let banks be cached; deriving them from the vision seed (not the run seed)
     lets every run of a sweep share the same banks, like it shares the pre-trained network.
     """
     code = {"training": 1, "test": 2}[purpose]
+    if not isinstance(identity_seed, int):  # a parent given as photos: its content digest
+        identity_seed = int(identity_seed.digest[:16], 16)
     return int(np.random.SeedSequence([vision_seed, identity_seed, code]).generate_state(1)[0])
 
 
 def response_banks(
     pretrained,
-    identity_seeds: Sequence[int],
+    identity_seeds: Sequence[int | PhotoSet],
     n_bank: int,
     n_test: int,
     cache_dir: Path | None = None,
@@ -153,7 +175,7 @@ def prepare_vision(
     pretrained = pretrain(config, cache_dir=cache_dir, progress=progress)
     training_bank, test_bank = response_banks(
         pretrained,
-        identity_seeds=[p.identity_seed for p in scenario.all_parents],
+        identity_seeds=parent_faces(scenario),
         n_bank=scenario.vision.bank_size,
         n_test=scenario.vision.n_test_transforms,
         cache_dir=cache_dir,

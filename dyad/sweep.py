@@ -84,6 +84,7 @@ from dyad.config import (
     Scenario,
     apply_overrides,
     read_toml,
+    resolve_parent_paths,
     validate_scenario,
 )
 from dyad.errors import ConfigError, DyadError, ResultsError
@@ -240,7 +241,7 @@ def plan_sweep(
     parameters) rejects.
     """
     source = str(path)
-    raw = read_toml(path)
+    raw = resolve_parent_paths(read_toml(path), path)
     raw.setdefault("name", Path(path).stem)
     dirs = tuple(str(Path(d).resolve()) for d in plugin_dirs)
     overrides = dict(overrides or {})
@@ -864,7 +865,7 @@ def pretrain_sweep(plan: SweepPlan, cache_dir: str | Path | None, progress: bool
         if run.seed_index and not _varies_vision(plan, run):
             continue
         scenario = run.scenario()
-        identities = [p.identity_seed for p in scenario.all_parents]
+        identities = [(p.identity_seed, p.photos, p.photo_labels) for p in scenario.all_parents]
         key = json.dumps(scenario.vision.model_dump(mode="json"), sort_keys=True, default=str)
         key += repr((scenario.infant.expressions, identities, vision_seed(scenario, run.seed)))
         distinct.setdefault(key, (scenario, run.seed))
