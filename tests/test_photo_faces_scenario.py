@@ -16,7 +16,7 @@ from dyad.config import load_scenario, validate_scenario
 from dyad.errors import ConfigError
 from dyad.faces import FaceConfig, ParametricFaces, TransformConfig
 from dyad.simulation import parent_faces, prepare_vision, pretrain_config
-from dyad.vision import PhotoSet, render_images
+from dyad.vision import PhotoSet, PretrainConfig, render_images
 
 
 def write_photos(
@@ -132,6 +132,8 @@ def test_editing_a_photo_invalidates_the_cache(tmp_path):
     folder = write_photos(tmp_path / "photos")
     scenario = load_scenario(write_scenario(tmp_path))
     before = pretrain_config(scenario)
+    # without photos the config's key is what it was before photos existed
+    assert "photo_sets" not in PretrainConfig().canonical()
     # same content elsewhere: same key (the path does not enter it)
     copy = write_photos(tmp_path / "elsewhere")
     moved = load_scenario(write_scenario(tmp_path, father=f'photos = "{copy}"'))
