@@ -93,6 +93,25 @@ class ParentSection(Section):
     identity_seed: NonNegativeInt = Field(0, description="seed of the parent's face identity")
     policy: str = Field("perfect", description="mimicry policy (see `dyad plugins list`)")
     params: dict[str, Any] = Field(default_factory=dict, description="the policy's parameters")
+    photos: str | None = Field(
+        None,
+        min_length=1,
+        description="folder of face photographs shown instead of the parametric face "
+        "(identity_seed is then unused), relative to the scenario file; files named "
+        "<expression>_<n>.<ext> (happy_01.png), or labelled by photo_labels",
+    )
+    photo_labels: str | None = Field(
+        None,
+        min_length=1,
+        description="CSV with columns file,expression labelling the photos (files relative to "
+        "the photos folder), relative to the scenario file; default: labels from file names",
+    )
+
+    @model_validator(mode="after")
+    def _labels_need_photos(self) -> ParentSection:
+        if self.photo_labels is not None and self.photos is None:
+            raise ValueError("photo_labels: only used with photos = <folder>")
+        return self
 
 
 class SharingSection(Section):
@@ -124,6 +143,13 @@ class VisionSection(Section):
 
     preset: Literal["classic", "small"] = "classic"
     seed: NonNegativeInt = Field(0, description="seed of pre-training (fixed across run seeds)")
+    vary_with_run_seed: bool = Field(
+        False,
+        description="draw the visual system from each run's seed too: the vision seed (VisNet "
+        "pre-training and layer-4 banks) is then derived from `seed` and the run's seed, so "
+        "runs of a sweep differ in their whole model (each vision seed is pre-trained once "
+        "and cached)",
+    )
     n_train_transforms: PositiveInt = Field(
         50, description="random transforms per face and expression shown in pre-training"
     )
@@ -248,6 +274,28 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
 
 
+#: parent-table fields that name files, read relative to the scenario file
+PARENT_PATH_FIELDS = ("photos", "photo_labels")
+
+
+def resolve_parent_paths(raw: dict[str, Any], scenario_file: str | Path) -> dict[str, Any]:
+    """Make the parents' relative file paths (``photos``, ``photo_labels``) absolute, relative
+    to the folder of ``scenario_file``, so a run finds them from any working folder or worker.
+    """
+    base = Path(scenario_file).resolve().parent
+    tables = raw.get("parents") if isinstance(raw.get("parents"), list) else [raw.get("parent")]
+    for table in tables:
+        if not isinstance(table, dict):
+            continue
+        for name in PARENT_PATH_FIELDS:
+            value = table.get(name)
+            if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+                table[name] = str(base / value)
+            elif isinstance(value, str) and value:
+                table[name] = str(Path(value).expanduser())
+    return raw
+
+
 def load_scenario(
     path: str | Path,
     overrides: Mapping[str, Any] | None = None,
@@ -258,7 +306,7 @@ def load_scenario(
     ``overrides`` maps dotted field paths (``"run.steps"``, ``"parent.params.lag"``) to values
     that replace the file's; they are validated like the file itself.
     """
-    raw = read_toml(path)
+    raw = resolve_parent_paths(read_toml(path), path)
     raw.setdefault("name", Path(path).stem)
     if overrides:
         raw = apply_overrides(raw, overrides, source=str(path))
@@ -280,6 +328,8 @@ def validate_scenario(
     except ValidationError as exc:
         problems.extend(format_validation_error(exc, source))
     problems.extend(policy_problems(_raw_parents(raw), source, plugin_dirs))
+    if scenario is not None:
+        problems.extend(photo_problems(scenario, source))
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))
     return scenario
@@ -321,6 +371,51 @@ def policy_problems(
             registry.validate_params(parent.policy, parent.params)
         except ValidationError as exc:
             problems.extend(format_validation_error(exc, source, prefix=f"{where}.params"))
+    return problems
+
+
+def photo_problems(scenario: Scenario, source: str) -> list[str]:
+    """Each parent's ``photos`` folder exists, holds readable, labelled images and shows every
+    expression the infant makes (all photos are read, as a run would read them)."""
+    from dyad.faces import PhotoFaces
+
+    problems: list[str] = []
+    vision = scenario.vision
+    for index, parent in enumerate(scenario.all_parents):
+        if parent.photos is None:
+            continue
+        where = scenario.parent_path(index)
+        folder = Path(parent.photos)
+        if not folder.is_dir():
+            problems.append(
+                f"{source}: {where}.photos: expected a folder of face images, "
+                f"{folder} {'is not a folder' if folder.exists() else 'does not exist'}"
+            )
+            continue
+        try:
+            faces = PhotoFaces(
+                folder,
+                size=vision.visnet.v1.image_size,
+                labels_csv=parent.photo_labels,
+                transforms=vision.faces.transforms,
+                background=vision.faces.background,
+            )
+        except ConfigError as exc:
+            for line in exc.problems:
+                field, _, message = line.partition(": ")
+                field = "photo_labels" if field == "labels" else "photos"
+                if "cannot read image" in message:
+                    message += "; expected only readable images in the folder"
+                problems.append(f"{source}: {where}.{field}: {message}")
+            continue
+        missing = [e for e in scenario.infant.expressions if e not in faces.expressions]
+        if missing:
+            labelled = "listed in photo_labels" if parent.photo_labels else "named <expression>_<n>"
+            problems.append(
+                f"{source}: {where}.photos: no photo of {', '.join(map(repr, missing))} in "
+                f"{folder}; expected at least one image of every expression the infant makes "
+                f"({', '.join(scenario.infant.expressions)}), {labelled}"
+            )
     return problems
 
 

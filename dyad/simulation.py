@@ -2,7 +2,8 @@
 
 A run is a pure function of (scenario, seed, code version): every random choice comes from
 streams spawned from the run's seed, and the visual pre-training (cached on disk) from the
-scenario's ``vision.seed``, so runs of different seeds share one pre-trained visual system.
+scenario's ``vision.seed``, so runs of different seeds share one pre-trained visual system
+(unless ``vision.vary_with_run_seed``: then each run seed draws its own, see :func:`vision_seed`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from dyad import __version__
 from dyad.config import Scenario
+
+if TYPE_CHECKING:
+    from dyad.vision import PhotoSet
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +49,26 @@ def run_streams(seed: int) -> dict[str, np.random.Generator]:
     }
 
 
-def pretrain_config(scenario: Scenario):
-    """The visual pre-training a scenario asks for (all parents' faces, its expressions)."""
+def vision_seed(scenario: Scenario, run_seed: int | None = None) -> int:
+    """The seed of a run's visual system (VisNet pre-training and its layer-4 banks).
+
+    ``vision.seed`` itself, shared by every run seed; with ``vision.vary_with_run_seed`` a seed
+    derived from ``vision.seed`` and the run's seed (default ``scenario.seed``), so each run
+    seed draws its own pre-trained network and banks. It is derived through ``SeedSequence``
+    rather than equal to the run's seed, so pre-training's streams never coincide with the
+    run's own streams of the same seed.
+    """
+    vision = scenario.vision
+    if not vision.vary_with_run_seed:
+        return vision.seed
+    run_seed = scenario.seed if run_seed is None else run_seed
+    state = np.random.SeedSequence([vision.seed, run_seed]).generate_state(1, dtype=np.uint32)
+    return int(state[0])
+
+
+def pretrain_config(scenario: Scenario, run_seed: int | None = None):
+    """The visual pre-training a scenario asks for (all parents' faces, its expressions), with
+    the run's vision seed (:func:`vision_seed`)."""
     from dyad.faces import FaceConfig
     from dyad.vision import PretrainConfig
 
@@ -61,28 +83,47 @@ def pretrain_config(scenario: Scenario):
         faces=faces,
         visnet=vision.visnet,
         expressions=tuple(scenario.infant.expressions),
-        identity_seeds=tuple(sorted({p.identity_seed for p in scenario.all_parents})),
+        identity_seeds=tuple(
+            sorted({p.identity_seed for p in scenario.all_parents if p.photos is None})
+        ),
         n_train_transforms=vision.n_train_transforms,
         n_test_transforms=vision.n_test_transforms,
-        seed=vision.seed,
+        seed=vision_seed(scenario, run_seed),
         n_other_faces=vision.other_faces,
         presentation=vision.presentation,
+        photo_sets=tuple(
+            dict.fromkeys(face for face in parent_faces(scenario) if not isinstance(face, int))
+        ),
     )
 
 
-def bank_seed(vision_seed: int, identity_seed: int, purpose: str) -> int:
-    """An integer seed for one parent's layer-4 bank, distinct per purpose.
+def parent_faces(scenario: Scenario) -> list[int | PhotoSet]:
+    """Each parent's face in the scenario's order: its identity seed (a parametric face), or a
+    :class:`dyad.vision.PhotoSet` when the parent's table names a ``photos`` folder."""
+    from dyad.vision import PhotoSet
+
+    return [
+        p.identity_seed if p.photos is None else PhotoSet.from_folder(p.photos, p.photo_labels)
+        for p in scenario.all_parents
+    ]
+
+
+def bank_seed(vision_seed: int, identity_seed: int | PhotoSet, purpose: str) -> int:
+    """An integer seed for one parent's layer-4 bank, distinct per purpose (a parent given as
+    photographs enters by its content digest).
 
     Integer seeds let banks be cached; deriving them from the vision seed (not the run seed)
     lets every run of a sweep share the same banks, like it shares the pre-trained network.
     """
     code = {"training": 1, "test": 2}[purpose]
+    if not isinstance(identity_seed, int):  # a parent given as photos: its content digest
+        identity_seed = int(identity_seed.digest[:16], 16)
     return int(np.random.SeedSequence([vision_seed, identity_seed, code]).generate_state(1)[0])
 
 
 def response_banks(
     pretrained,
-    identity_seeds: Sequence[int],
+    identity_seeds: Sequence[int | PhotoSet],
     n_bank: int,
     n_test: int,
     cache_dir: Path | None = None,
@@ -119,19 +160,24 @@ def response_banks(
 
 
 def prepare_vision(
-    scenario: Scenario, cache_dir: Path | None = None, progress: bool = False
+    scenario: Scenario,
+    cache_dir: Path | None = None,
+    progress: bool = False,
+    run_seed: int | None = None,
 ) -> tuple[Any, np.ndarray, np.ndarray]:
     """The frozen visual system of a scenario and its layer-4 banks (all cached on disk).
 
     Returns ``(pretrained, training_bank, test_bank)``; the banks are
     ``(n_parents, n_expressions, n, n_l4)``, one row per parent in the scenario's order.
+    ``run_seed`` (default ``scenario.seed``) matters only with ``vision.vary_with_run_seed``.
     """
     from dyad.vision import pretrain
 
-    pretrained = pretrain(pretrain_config(scenario), cache_dir=cache_dir, progress=progress)
+    config = pretrain_config(scenario, run_seed)
+    pretrained = pretrain(config, cache_dir=cache_dir, progress=progress)
     training_bank, test_bank = response_banks(
         pretrained,
-        identity_seeds=[p.identity_seed for p in scenario.all_parents],
+        identity_seeds=parent_faces(scenario),
         n_bank=scenario.vision.bank_size,
         n_test=scenario.vision.n_test_transforms,
         cache_dir=cache_dir,
@@ -189,7 +235,7 @@ def run_scenario(
 
     # 1. the infant's visual system, pre-trained on its parents' faces (cached)
     clock = time.perf_counter()
-    pretrained, training_bank, test_bank = prepare_vision(scenario, cache_dir, progress)
+    pretrained, training_bank, test_bank = prepare_vision(scenario, cache_dir, progress, seed)
     timings["vision_s"] = time.perf_counter() - clock
 
     unseen_bank = None
@@ -375,6 +421,7 @@ def _interact(
         "python": platform.python_version(),
         "plugin_sources": {p.policy: registry.get(p.policy).source for p in parents},
         "pretrained_cache_key": getattr(pretrained, "key", None),
+        "vision_seed": pretrained.config.seed,
         "summary": summary,
         "timings": timings,
     }

@@ -84,6 +84,7 @@ from dyad.config import (
     Scenario,
     apply_overrides,
     read_toml,
+    resolve_parent_paths,
     validate_scenario,
 )
 from dyad.errors import ConfigError, DyadError, ResultsError
@@ -240,7 +241,7 @@ def plan_sweep(
     parameters) rejects.
     """
     source = str(path)
-    raw = read_toml(path)
+    raw = resolve_parent_paths(read_toml(path), path)
     raw.setdefault("name", Path(path).stem)
     dirs = tuple(str(Path(d).resolve()) for d in plugin_dirs)
     overrides = dict(overrides or {})
@@ -456,7 +457,9 @@ def execute_run(spec: RunSpec, folder: str, cache_dir: str | None = None) -> dic
     }
     try:
         with threadpool_limits(limits=1), _numba_threads(1):
-            outcome_summary, timings = _run_and_save(spec, Path(folder), cache_dir)
+            outcome_summary, timings, used_vision_seed = _run_and_save(
+                spec, Path(folder), cache_dir
+            )
     except Exception as exc:  # recorded and reported; the sweep goes on
         from dyad.store import clean_partial
 
@@ -468,7 +471,9 @@ def execute_run(spec: RunSpec, folder: str, cache_dir: str | None = None) -> dic
             traceback=traceback.format_exc(),
         )
     else:
-        record.update(status="ok", summary=outcome_summary, timings=timings)
+        record.update(
+            status="ok", summary=outcome_summary, timings=timings, vision_seed=used_vision_seed
+        )
     record["wall_time_s"] = round(time.perf_counter() - started, 3)
     record["finished"] = _now()
     return record
@@ -476,8 +481,9 @@ def execute_run(spec: RunSpec, folder: str, cache_dir: str | None = None) -> dic
 
 def _run_and_save(
     spec: RunSpec, folder: Path, cache_dir: str | None
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run the scenario and write the run folder with the sweep's facts in its manifest."""
+) -> tuple[dict[str, Any], dict[str, Any], int | None]:
+    """Run the scenario and write the run folder with the sweep's facts in its manifest;
+    return the run's summary, timings and the vision seed it used."""
     from dyad.simulation import run_scenario, save_run
 
     scenario = spec.scenario()
@@ -498,7 +504,11 @@ def _run_and_save(
         sweep={"seed_index": spec.seed_index, "source": spec.source},
     )
     save_run(folder, outcome.tables, manifest, scenario, figures=False, overwrite=True)
-    return _json_safe(outcome.summary), _json_safe(outcome.manifest.get("timings", {}))
+    return (
+        _json_safe(outcome.summary),
+        _json_safe(outcome.manifest.get("timings", {})),
+        outcome.manifest.get("vision_seed"),
+    )
 
 
 @contextlib.contextmanager
@@ -843,23 +853,34 @@ def pretrain_sweep(plan: SweepPlan, cache_dir: str | Path | None, progress: bool
 
     Calls :func:`dyad.simulation.prepare_vision` (pre-training and the layer-4 response banks,
     both cached on disk), the first step of every run, so workers load them from the cache
-    instead of racing to build them.
+    instead of racing to build them. Runs share a visual system unless their scenario sets
+    ``vision.vary_with_run_seed``: then each distinct vision seed is built here, one after
+    the other (a bar counts them when there are several).
     """
-    from dyad.simulation import prepare_vision
+    from dyad.simulation import prepare_vision, vision_seed
 
     cache = None if cache_dir is None else Path(cache_dir)
-    seen: set[str] = set()
+    distinct: dict[str, tuple[Scenario, int]] = {}
     for run in plan.runs:
-        if run.seed_index:
+        if run.seed_index and not _varies_vision(plan, run):
             continue
         scenario = run.scenario()
-        identities = [p.identity_seed for p in scenario.all_parents]
+        identities = [(p.identity_seed, p.photos, p.photo_labels) for p in scenario.all_parents]
         key = json.dumps(scenario.vision.model_dump(mode="json"), sort_keys=True, default=str)
-        key += repr((scenario.infant.expressions, identities))
-        if key in seen:
-            continue
-        seen.add(key)
-        prepare_vision(scenario, cache, progress)
+        key += repr((scenario.infant.expressions, identities, vision_seed(scenario, run.seed)))
+        distinct.setdefault(key, (scenario, run.seed))
+    several = len(distinct) > 1
+    with _bar(len(distinct), "visual systems", progress and several) as bar:
+        for scenario, seed in distinct.values():
+            prepare_vision(scenario, cache, progress and not several, run_seed=seed)
+            bar.update(1)
+
+
+def _varies_vision(plan: SweepPlan, run: RunSpec) -> bool:
+    """Whether this run's visual system may depend on its seed (checked without validating)."""
+    if plan.scenario.vision.vary_with_run_seed:
+        return True
+    return any(key.startswith("vision.vary_with_run_seed") for key in run.overrides)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1063,8 +1084,9 @@ def summary_table(
 ) -> pd.DataFrame:
     """One row per run, in plan order: run id, seed, grid parameters, status, outcome.
 
-    Columns: ``run_id``, ``seed_index``, ``seed``, one column per grid path (lists and tables
-    as JSON text), ``status`` ("ok", "failed" or "missing"), ``n_neurons``, ``count_<class>``
+    Columns: ``run_id``, ``seed_index``, ``seed``, ``vision_seed`` (the seed of the run's
+    visual system, :func:`dyad.simulation.vision_seed`), one column per grid path (lists and
+    tables as JSON text), ``status`` ("ok", "failed" or "missing"), ``n_neurons``, ``count_<class>``
     and ``fraction_<class>`` for each neuron class (``anti-mirror`` → ``anti_mirror``),
     ``mirror_index``, ``selectivity_correlation``, ``congruence``, ``dominant``, ``error``
     and ``wall_time_s``. Metrics of runs that did not complete are missing (NaN).
@@ -1080,6 +1102,7 @@ def summary_table(
             "run_id": run.run_id,
             "seed_index": run.seed_index,
             "seed": run.seed,
+            "vision_seed": record.get("vision_seed"),
         }
         for key, value in run.overrides.items():
             row[key] = value if _is_scalar(value) else _canonical(value)
@@ -1098,12 +1121,13 @@ def summary_table(
     table = pd.DataFrame(rows)
     numeric = (
         ["n_neurons", "mirror_index", "selectivity_correlation", "congruence", "wall_time_s"]
+        + ["vision_seed"]
         + [f"count_{_column(c)}" for c in classes]
         + [f"fraction_{_column(c)}" for c in classes]
     )
     for name in numeric:
         table[name] = pd.to_numeric(table[name], errors="coerce").astype("float64")
-    for name in [f"count_{_column(c)}" for c in classes] + ["n_neurons"]:
+    for name in [f"count_{_column(c)}" for c in classes] + ["n_neurons", "vision_seed"]:
         table[name] = table[name].astype("Int64")
     for name in ("run_id", "status", "dominant", "error"):
         table[name] = table[name].astype("string")

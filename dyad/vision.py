@@ -37,7 +37,14 @@ from dyad import __version__
 from dyad.brain.v1 import V1
 from dyad.brain.visnet import VisNet, VisNetConfig
 from dyad.errors import ConfigError
-from dyad.faces import FaceConfig, ParametricFaces, TransformConfig
+from dyad.faces import (
+    PHOTO_SUFFIXES,
+    FaceConfig,
+    FaceSource,
+    ParametricFaces,
+    PhotoFaces,
+    TransformConfig,
+)
 from dyad.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -68,14 +75,67 @@ _META = "__meta__"
 
 
 @dataclass(frozen=True)
+class PhotoSet:
+    """One parent's face given as photographs instead of a parametric identity.
+
+    Attributes:
+        folder: the folder of photos (read by :class:`dyad.faces.PhotoFaces`).
+        labels: a CSV with columns ``file,expression``, or None to label by file name.
+        digest: SHA-256 over the folder's image files (names and bytes) and the labels CSV, so
+            editing, adding or relabelling a photo changes the cache key; the folder's path
+            does not enter the key (see :meth:`PretrainConfig.canonical`).
+    """
+
+    folder: str
+    labels: str | None = None
+    digest: str = ""
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike, labels: str | os.PathLike | None = None):
+        """A photo set with the digest of the folder's current content."""
+        return cls(
+            str(folder), None if labels is None else str(labels), photo_digest(folder, labels)
+        )
+
+    def faces(self, config: FaceConfig) -> PhotoFaces:
+        """The photos as a face source with the image size, background and transforms of
+        ``config`` (the parametric faces' settings)."""
+        return PhotoFaces(
+            self.folder,
+            size=config.size,
+            labels_csv=self.labels,
+            transforms=config.transforms,
+            background=config.background,
+        )
+
+
+def photo_digest(folder: str | os.PathLike, labels: str | os.PathLike | None = None) -> str:
+    """SHA-256 over the image files of ``folder`` (sorted names and bytes) and the labels CSV."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"photos: expected a folder of face images, {folder} does not exist")
+    digest = hashlib.sha256()
+    files = sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES
+    )
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    if labels is not None:
+        try:
+            digest.update(b"labels\0" + Path(labels).read_bytes())
+        except OSError as exc:
+            raise ConfigError(f"photo_labels: cannot read {labels} ({exc.strerror})") from None
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
 class PretrainConfig:
     """Everything visual pre-training depends on, besides the code version.
 
     Attributes:
         faces: how faces are rendered; its ``identity_seed`` is replaced by each of
             ``identity_seeds`` (it does not enter the cache key). Default: 128-px faces with
-            :meth:`TransformConfig.photometric` transforms (no geometric ones; VisNet does not
-            learn tolerance to them, see docs/vision.md).
+            :meth:`TransformConfig.learnable` transforms (position, size, tilt, lighting, ...).
         visnet: the network (its ``v1`` field configures the Gabor bank).
         expressions: the expressions trained, each one VisNet "object".
         identity_seeds: the parents whose faces are shown; every expression's transforms of all
@@ -93,6 +153,9 @@ class PretrainConfig:
             trace rule binds the expression across people, as it binds the transforms of one
             object; ``"blocked"`` shows each person's transforms together, person by person,
             which binds person-specific templates (layer 4 then codes identity).
+        photo_sets: parents whose faces are photographs (:class:`PhotoSet`), shown after the
+            parametric ``identity_seeds`` within each expression's block. With photo sets,
+            ``identity_seeds`` may be empty.
     """
 
     faces: FaceConfig = field(
@@ -106,10 +169,11 @@ class PretrainConfig:
     seed: int = 0
     n_other_faces: int = 0
     presentation: Literal["interleaved", "blocked"] = "interleaved"
+    photo_sets: tuple[PhotoSet, ...] = ()
 
     def __post_init__(self) -> None:
         problems = []
-        for name in ("expressions", "identity_seeds"):
+        for name in ("expressions", "identity_seeds", "photo_sets"):
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
@@ -130,7 +194,7 @@ class PretrainConfig:
         seeds = self.identity_seeds
         if (
             not isinstance(seeds, tuple)
-            or not seeds
+            or not (seeds or self.photo_sets)
             or not all(_is_int(s) and s >= 0 for s in seeds)
             or len(set(seeds)) != len(seeds)
         ):
@@ -159,6 +223,15 @@ class PretrainConfig:
         if not problems:
             # sparseness "auto" depends on the number of expressions (1 − 1/S)
             object.__setattr__(self, "visnet", self.visnet.for_expressions(len(expressions)))
+        photo_sets = self.photo_sets
+        if (
+            not isinstance(photo_sets, tuple)
+            or not all(isinstance(p, PhotoSet) and p.digest for p in photo_sets)
+            or len({p.digest for p in photo_sets}) != len(photo_sets)
+        ):
+            problems.append(
+                f"photo_sets: expected distinct PhotoSet.from_folder() values, got {photo_sets!r}"
+            )
         if not problems and self.faces.size != self.visnet.v1.image_size:
             problems.append(
                 f"faces.size: expected the V1 image size {self.visnet.v1.image_size}, "
@@ -178,23 +251,34 @@ class PretrainConfig:
         return drawn_identities(self.seed, "other_faces", self.n_other_faces, self.identity_seeds)
 
     @property
-    def training_faces(self) -> tuple[int, ...]:
-        """Every identity pre-training shows: the parents, then the other faces."""
-        return self.identity_seeds + self.other_faces
+    def training_faces(self) -> tuple[int | PhotoSet, ...]:
+        """Every face pre-training shows: the parents' (photo sets included), then the others."""
+        return (*self.face_identities, *self.other_faces)
 
     def heldout_faces(self, n: int) -> tuple[int, ...]:
         """``n`` identity seeds that pre-training never shows (for tests of generalisation)."""
-        return drawn_identities(self.seed, "heldout_faces", n, self.training_faces)
+        shown = [face for face in self.training_faces if not isinstance(face, PhotoSet)]
+        return drawn_identities(self.seed, "heldout_faces", n, shown)
 
     def face_config(self, identity_seed: int) -> FaceConfig:
         """The face renderer's config for one parent."""
         return dataclasses.replace(self.faces, identity_seed=int(identity_seed))
 
+    @property
+    def face_identities(self) -> tuple[int | PhotoSet, ...]:
+        """Every face shown, in presentation order: ``identity_seeds``, then ``photo_sets``."""
+        return (*self.identity_seeds, *self.photo_sets)
+
     def canonical(self) -> dict[str, Any]:
         """A JSON-safe dict of every value that decides the result (the faces' own
-        ``identity_seed`` is dropped: ``identity_seeds`` replaces it)."""
+        ``identity_seed`` is dropped: ``identity_seeds`` replaces it; a photo set enters by
+        its content digest only, and not at all when there is none, so configs without
+        photos keep their keys)."""
         data = _jsonable(dataclasses.asdict(self))
         data["faces"].pop("identity_seed", None)
+        photo_sets = data.pop("photo_sets", [])
+        if photo_sets:
+            data["photo_sets"] = [p["digest"] for p in photo_sets]
         return data
 
     def to_json(self) -> str:
@@ -396,23 +480,31 @@ def read_cache(path: Path, key: str) -> tuple[dict[str, np.ndarray], dict[str, A
 # Images and responses
 
 
+def face_source(config: PretrainConfig, identity: int | PhotoSet) -> FaceSource:
+    """The renderer of one parent's face: parametric for an identity seed, else photographs."""
+    if isinstance(identity, PhotoSet):
+        return identity.faces(config.faces)
+    return ParametricFaces(config.face_config(identity))
+
+
 def render_images(
     config: PretrainConfig,
     n_per_identity: int,
     rng: np.random.Generator,
-    identity_seeds: Sequence[int] | None = None,
+    identity_seeds: Sequence[int | PhotoSet] | None = None,
     expressions: Sequence[str] | None = None,
     presentation: Literal["interleaved", "blocked"] = "blocked",
 ) -> np.ndarray:
     """Random transforms of faces: (n_expressions, n_identities·n, size, size).
 
-    Images are drawn identity by identity (n each, in the order given), so the images do not
-    depend on ``presentation``, only their order does: ``"blocked"`` keeps them identity by
-    identity, ``"interleaved"`` cycles through the identities at every transform index.
+    Images are drawn face by face (n each, in the order given; default:
+    :attr:`PretrainConfig.face_identities`, photo sets included), so the images do not depend
+    on ``presentation``, only their order does: ``"blocked"`` keeps them face by face,
+    ``"interleaved"`` cycles through the faces at every transform index.
     """
-    identity_seeds = config.identity_seeds if identity_seeds is None else tuple(identity_seeds)
+    identity_seeds = config.face_identities if identity_seeds is None else tuple(identity_seeds)
     expressions = config.expressions if expressions is None else tuple(expressions)
-    renderers = [ParametricFaces(config.face_config(s)) for s in identity_seeds]
+    renderers = [face_source(config, s) for s in identity_seeds]
     size = config.faces.size
     blocks = []
     for e in expressions:
@@ -601,7 +693,7 @@ def layer4_bank(
     n_per_expression: int,
     rng: np.random.Generator | int,
     *,
-    identity_seed: int | None = None,
+    identity_seed: int | PhotoSet | None = None,
     cache_dir: str | os.PathLike | None = None,
     use_cache: bool = True,
     progress: bool = False,
@@ -619,7 +711,8 @@ def layer4_bank(
             function of its inputs and is cached like pre-training, keyed also by the
             expressions, n, the seed and the identity; a generator's state cannot be keyed, so
             it is never cached.
-        identity_seed: which parent (default: the first of the config's ``identity_seeds``).
+        identity_seed: which parent (default: the first of the config's ``identity_seeds``),
+            or a :class:`PhotoSet` for a parent given as photographs.
 
     Returns:
         (n_expressions, n_per_expression, n_l4) float32.
@@ -630,7 +723,10 @@ def layer4_bank(
     if not _is_int(n_per_expression) or n_per_expression < 1:
         raise ConfigError(f"n_per_expression: expected an integer >= 1, got {n_per_expression!r}")
     config = pretrained.config
-    identity = config.identity_seeds[0] if identity_seed is None else int(identity_seed)
+    if isinstance(identity_seed, PhotoSet):
+        identity = identity_seed
+    else:
+        identity = config.face_identities[0] if identity_seed is None else int(identity_seed)
     seed = None
     if _is_int(rng):
         seed = int(rng)
@@ -648,7 +744,9 @@ def layer4_bank(
                 "expressions": list(expressions),
                 "n": int(n_per_expression),
                 "seed": seed,
-                "identity_seed": identity,
+                "identity_seed": (
+                    {"photos": identity.digest} if isinstance(identity, PhotoSet) else identity
+                ),
                 "trained": pretrained.trained,
             }
         }
