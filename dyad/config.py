@@ -127,10 +127,20 @@ class FacesSection(Section):
     background: float = Field(128.0, ge=0, le=255)
     supersample: PositiveInt = 4
     transforms: TransformConfig = Field(
-        default_factory=TransformConfig.photometric,
-        description="random changes per image; by default lighting, contrast, pixel noise and "
-        "expression intensity, no geometric changes (see docs/model.md, deviations)",
+        default_factory=TransformConfig.learnable,
+        description="random changes per image: position, size, tilt, yaw, lighting, contrast, "
+        "pixel noise and expression intensity; by default model.md's ranges with the shift "
+        "at ±4 px, the widest at which VisNet learns expression cells (docs/vision.md)",
     )
+
+    @field_validator("transforms", mode="before")
+    @classmethod
+    def _start_from_the_default(cls, value: Any) -> Any:
+        """Keys given in ``[vision.faces.transforms]`` override the default ranges one by one
+        (a bare dataclass would fall back to its own, different, defaults)."""
+        if isinstance(value, dict):
+            return {**dataclasses.asdict(TransformConfig.learnable()), **value}
+        return value
 
 
 class VisionSection(Section):

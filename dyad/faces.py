@@ -193,13 +193,21 @@ class TransformConfig:
         object.__setattr__(self, "au_jitter", _check_number("au_jitter", self.au_jitter, 0.0, 1.0))
 
     @classmethod
+    def learnable(cls) -> TransformConfig:
+        """The ranges dyad's scenarios use: model.md's, with the shift halved to ±4 px.
+
+        ±4 px, ×0.9–1.1, ±8°, yaw ×0.95–1.0 and every photometric change: the widest shift at
+        which pre-training gives layer-4 expression cells on faces it never saw and the
+        interaction gives mirror neurons (docs/vision.md, "Tolerance").
+        """
+        return cls(translation=4.0)
+
+    @classmethod
     def photometric(cls) -> TransformConfig:
         """The default ranges with the geometric transforms switched off.
 
         No translation, scaling, rotation or compression; brightness, contrast, lighting
-        gradient, pixel noise and AU-intensity jitter keep their defaults. This is what visual
-        pre-training uses by default: VisNet does not learn tolerance to geometric transforms
-        within its training budget (docs/vision.md).
+        gradient, pixel noise and AU-intensity jitter keep their defaults.
         """
         return cls(translation=0.0, scale=(1.0, 1.0), rotation=0.0, compression=(1.0, 1.0))
 

@@ -135,7 +135,9 @@ class PretrainConfig:
     Attributes:
         faces: how faces are rendered; its ``identity_seed`` is replaced by each of
             ``identity_seeds`` (it does not enter the cache key). Default: 128-px faces with
-            :meth:`TransformConfig.learnable` transforms (position, size, tilt, lighting, ...).
+            :meth:`TransformConfig.photometric` transforms. The defaults of this class are the
+            minimal Phase A (one parent, photometric changes, classic VisNet); a scenario's
+            defaults go further (:func:`dyad.simulation.pretrain_config`).
         visnet: the network (its ``v1`` field configures the Gabor bank).
         expressions: the expressions trained, each one VisNet "object".
         identity_seeds: the parents whose faces are shown; every expression's transforms of all

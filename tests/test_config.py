@@ -198,3 +198,17 @@ def test_visnet_sparseness_follows_the_expressions_even_when_other_keys_are_set(
         overrides={"vision.preset": preset, "vision.visnet.sparseness": [0.9, 0.9, 0.9, 0.9]},
     )
     assert pretrain_config(given).visnet.sparseness == (0.9,) * 4
+
+
+def test_face_transforms_default_to_the_learnable_ranges_and_merge_key_by_key():
+    from dyad.faces import TransformConfig
+
+    scenario = load_scenario(SCENARIOS / "perfect.toml")
+    assert scenario.vision.faces.transforms == TransformConfig.learnable()
+    assert scenario.vision.faces.transforms.translation == 4.0
+    # one key given: the others keep the scenario default, not the bare dataclass's
+    noisier = load_scenario(
+        SCENARIOS / "perfect.toml", overrides={"vision.faces.transforms.noise": 6.0}
+    )
+    assert noisier.vision.faces.transforms.noise == 6.0
+    assert noisier.vision.faces.transforms.translation == 4.0
