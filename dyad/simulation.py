@@ -229,7 +229,11 @@ def run_scenario(
     """Run one scenario; with ``output``, save tables, figures and manifest there."""
     from threadpoolctl import threadpool_limits
 
+    from dyad.config import scenario_warnings
+
     seed = scenario.seed if seed is None else seed
+    for line in scenario_warnings(scenario):
+        log.warning("%s", line)
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -288,6 +292,7 @@ def _interact(
     from dyad.analysis.classify import classify_neurons
     from dyad.brain.infant import InfantBrain, TestResponses
     from dyad.brain.mirror import MirrorLayer, MotorModule
+    from dyad.config import scenario_warnings
     from dyad.model import DyadModel
     from dyad.plugins import load_registry
     from dyad.policies import PolicyContext
@@ -421,6 +426,7 @@ def _interact(
         "python": platform.python_version(),
         "plugin_sources": {p.policy: registry.get(p.policy).source for p in parents},
         "pretrained_cache_key": getattr(pretrained, "key", None),
+        "warnings": scenario_warnings(scenario),
         "vision_seed": pretrained.config.seed,
         "summary": summary,
         "timings": timings,

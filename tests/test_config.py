@@ -212,3 +212,29 @@ def test_face_transforms_default_to_the_learnable_ranges_and_merge_key_by_key():
     )
     assert noisier.vision.faces.transforms.noise == 6.0
     assert noisier.vision.faces.transforms.translation == 4.0
+
+
+def test_settings_beyond_the_documented_results_are_named_in_warnings():
+    from dyad.config import scenario_warnings
+
+    perfect = SCENARIOS / "perfect.toml"
+    assert scenario_warnings(load_scenario(perfect)) == []
+    three = ["happy", "sad", "surprise"]
+    assert scenario_warnings(load_scenario(perfect, {"infant.expressions": three})) == []
+    six = [*three, "anger", "fear", "disgust"]
+    (line,) = scenario_warnings(load_scenario(perfect, {"infant.expressions": six}))
+    assert line.startswith("infant.expressions: 6 expressions")
+    (line,) = scenario_warnings(load_scenario(perfect, {"mirror.sparseness": 0.9}))
+    assert line.startswith("mirror.sparseness: 0.9 differs from 1 - 1/S = 0.5")
+    (line,) = scenario_warnings(load_scenario(perfect, {"vision.faces.transforms.translation": 8}))
+    assert line.startswith("vision.faces.transforms: beyond")
+
+
+def test_a_run_beyond_the_documented_results_warns_and_records_it(tiny_raw, cache_dir, caplog):
+    from dyad.simulation import run_scenario
+
+    scenario = validate_scenario(tiny_raw(mirror={"n_neurons": 32, "sparseness": 0.75}))
+    with caplog.at_level("WARNING", logger="dyad"):
+        outcome = run_scenario(scenario, cache_dir=cache_dir, figures=False)
+    assert "mirror.sparseness: 0.75 differs" in caplog.text
+    assert outcome.manifest["warnings"] == [r.getMessage() for r in caplog.records]
