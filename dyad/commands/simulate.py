@@ -30,10 +30,9 @@ def plugin_folders(extra: tuple[Path, ...]) -> tuple[Path, ...]:
 @plugins_dir_option
 @click.option("--no-figures", is_flag=True, help="Skip the figures.")
 @click.option(
-    "--overwrite/--no-overwrite",
-    default=True,
-    show_default=True,
-    help="Replace an existing complete run in the output folder.",
+    "--overwrite",
+    is_flag=True,
+    help="Replace a complete run already in the output folder, whole (default: refuse).",
 )
 @quiet_option
 def simulate(
