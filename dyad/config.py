@@ -51,6 +51,15 @@ class RunSection(Section):
         0.05, ge=0.0, lt=0.5, description="fraction of motor bits flipped per motor test trial"
     )
 
+    @field_validator("test_trials")
+    @classmethod
+    def _enough_for_the_rank_test(cls, value: int) -> int:
+        """Fewer trials could never show a significant difference (dyad.analysis.classify)."""
+        from dyad.analysis.classify import check_trials
+
+        check_trials(value, what="")
+        return value
+
 
 class InfantSection(Section):
     expressions: tuple[str, ...] = Field(("happy", "sad"), min_length=2)

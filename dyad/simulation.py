@@ -471,11 +471,19 @@ def layer4_summary(training_bank: np.ndarray, interaction: pd.DataFrame) -> pd.D
 
 
 def summarise(neurons: pd.DataFrame, interaction: pd.DataFrame) -> dict[str, Any]:
-    """Class counts, mirror index, selectivity correlation and the dominant outcome."""
+    """Class counts, mirror index, selectivity correlation and the dominant outcome.
+
+    Also the information-based cross-check of §11.3: ``info_class_counts`` (class counts by
+    the I >= 0.5 bit criterion) and ``criteria_agree`` (neurons both criteria put in the same
+    class).
+    """
     from dyad.analysis.classify import NEURON_CLASSES, mirror_index, selectivity_correlation
 
     counts = neurons["neuron_class"].value_counts()
     class_counts = {name: int(counts.get(name, 0)) for name in NEURON_CLASSES}
+    info = neurons["info_class"].value_counts()
+    info_counts = {name: int(info.get(name, 0)) for name in NEURON_CLASSES}
+    agree = int((neurons["neuron_class"].astype(str) == neurons["info_class"].astype(str)).sum())
     n = len(neurons)
     n_mirror, n_anti = class_counts["mirror"], class_counts["anti-mirror"]
     if n_mirror >= 0.5 * n and n_mirror > n_anti:
@@ -491,6 +499,8 @@ def summarise(neurons: pd.DataFrame, interaction: pd.DataFrame) -> dict[str, Any
         "selectivity_correlation": _finite(selectivity_correlation(neurons)),
         "dominant": dominant,
         "congruence": float(interaction["congruent"].mean()),
+        "info_class_counts": info_counts,
+        "criteria_agree": agree,
     }
 
 
