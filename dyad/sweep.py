@@ -975,7 +975,10 @@ def _existing_sweep(folder: Path, plan: SweepPlan, overwrite: bool) -> str:
 
 
 def _is_complete(folder: Path, plan: SweepPlan) -> bool:
-    """Every run of ``plan`` finished ok and its folder holds a complete run."""
+    """Every run of ``plan`` finished ok, its folder holds a complete run, and the summary
+    table was written (a sweep killed just before it resumes and writes it)."""
+    if not (folder / SUMMARY_FILE).is_file():
+        return False
     records = _read_records(folder)
     return all(
         records.get(run.run_id, {}).get("status") == "ok"
@@ -1033,9 +1036,9 @@ def _clean_partial_runs(folder: Path, runs: Sequence[RunSpec]) -> None:
     from dyad.store import clean_partial
 
     for run in runs:
-        run_folder = folder / RUNS_DIR / run.run_id
-        if run_folder.is_dir():
-            clean_partial(run_folder)
+        # also when the run folder is missing: a run killed mid-write leaves only its
+        # hidden staging sibling (.<run_id>.new-...), which clean_partial removes
+        clean_partial(folder / RUNS_DIR / run.run_id)
 
 
 def _read_records(folder: Path) -> dict[str, dict[str, Any]]:
