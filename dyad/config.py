@@ -317,7 +317,9 @@ def format_validation_error(exc: ValidationError, source: str, prefix: str = "")
         got = error.get("input")
         show_got = error["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict)
         suffix = f" (got {got!r})" if show_got else ""
-        lines.append(f"{source}: {path or '(top level)'}: {message}{suffix}")
+        # a dataclass's ConfigError with several problems arrives as one multi-line message
+        for part in message.splitlines() or [message]:
+            lines.append(f"{source}: {path or '(top level)'}: {part}{suffix}")
     return lines
 
 
