@@ -1,11 +1,16 @@
 """Results on disk: one folder per run, Parquet tables plus a JSON manifest written last.
 
 A run folder holds ``<table>.parquet`` for each table (pyarrow, zstd) and ``manifest.json``.
-Every file is written under a temporary name in the same folder, flushed, fsynced and then
-renamed into place with :func:`os.replace`, so a reader never sees half a file. The manifest
-is written **last** and lists every table with its row count and SHA-256: a folder without a
-valid manifest is an incomplete run (a crash or ``kill -9`` mid-write), which resumable sweeps
-detect with :func:`find_runs` and tidy with :func:`clean_partial` before running again.
+A run is written whole into a hidden sibling folder (every file flushed and fsynced, the
+manifest **last**, listing every table with its row count and SHA-256) and then swapped in
+(:func:`write_run`), so a folder never mixes files of two runs and a crash leaves the old run
+intact. A folder without a valid manifest is an incomplete run (left by older versions, or
+damaged), which resumable sweeps detect with :func:`find_runs` and tidy with
+:func:`clean_partial` before running again.
+
+One process at a time writes a folder: :class:`FolderLock` (an ``flock`` on the sibling file
+``.<name>.lock``), taken with the checks of :func:`check_run_folder` by
+:func:`reserve_run_folder` before any work starts.
 
 Low-cardinality string columns (phase, condition, expression, neuron class, ...) are stored
 and loaded as pandas categoricals, with categories in order of first appearance: on disk
