@@ -32,7 +32,8 @@ def plugin_folders(extra: tuple[Path, ...]) -> tuple[Path, ...]:
 @click.option(
     "--overwrite",
     is_flag=True,
-    help="Replace a complete run already in the output folder, whole (default: refuse).",
+    help="Replace a complete run already in the output folder, whole, with everything in it "
+    "(default: refuse).",
 )
 @quiet_option
 def simulate(
