@@ -66,6 +66,15 @@ class RunSection(Section):
         "interaction showed (table neurons_by_parent, parent 'unseen face')",
     )
 
+    @field_validator("test_trials")
+    @classmethod
+    def _enough_for_the_rank_test(cls, value: int) -> int:
+        """Fewer trials could never show a significant difference (dyad.analysis.classify)."""
+        from dyad.analysis.classify import check_trials
+
+        check_trials(value, what="")
+        return value
+
 
 class InfantSection(Section):
     expressions: tuple[str, ...] = Field(("happy", "sad"), min_length=2)
@@ -491,7 +500,9 @@ def format_validation_error(exc: ValidationError, source: str, prefix: str = "")
         got = error.get("input")
         show_got = error["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict)
         suffix = f" (got {got!r})" if show_got else ""
-        lines.append(f"{source}: {path or '(top level)'}: {message}{suffix}")
+        # a dataclass's ConfigError with several problems arrives as one multi-line message
+        for part in message.splitlines() or [message]:
+            lines.append(f"{source}: {path or '(top level)'}: {part}{suffix}")
     return lines
 
 

@@ -41,6 +41,7 @@ import pandas as pd
 
 from dyad import __version__
 from dyad.errors import ConfigError, ResultsError
+from dyad.provenance import describe as describe_provenance
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,7 @@ def build_report(
         pooled = _pooled_section(sweeps, figure_dir, formats, congruence_bin)
         if pooled is not None:
             sections.append(pooled)
+    sections.append(_provenance_section())
 
     title = "dyad report: " + ", ".join(str(f) for f in folders)
     if output.suffix.lower() == ".md":
@@ -313,6 +315,16 @@ def _run_section(run, name: str, figure_dir: Path, formats: tuple[str, ...]) -> 
     return section
 
 
+def _provenance_section() -> Section:
+    """How this report was made: its command line, the code's git commit, the libraries."""
+    from dyad.provenance import provenance
+
+    section = Section("How this report was made")
+    facts = {"dyad version": __version__, **describe_provenance(provenance())}
+    section.tables.append(("Provenance", _facts_table(facts)))
+    return section
+
+
 def _run_facts(run) -> dict[str, Any]:
     manifest = run.manifest
     scenario = manifest.get("scenario", {})
@@ -338,6 +350,7 @@ def _run_facts(run) -> dict[str, Any]:
     timings = manifest.get("timings", {})
     for key, value in timings.items():
         facts[f"timing {key}"] = _number(value, 2)
+    facts.update(describe_provenance(manifest.get("provenance")))
     return {k: v for k, v in facts.items() if v is not None}
 
 
@@ -444,6 +457,7 @@ def _sweep_section(sweep, name: str, figure_dir: Path, formats: tuple[str, ...])
         "run time per run, mean (s)": _number(wall.mean(), 2) if wall is not None else None,
         "timesteps per run": scenario.get("run", {}).get("steps"),
         "infant schedule": _schedule_text(scenario.get("infant", {})),
+        **describe_provenance(definition.get("provenance")),
     }
     section.tables.append(("Facts", _facts_table({k: v for k, v in facts.items() if v})))
     failed = summary[summary["status"].astype(str) == "failed"]

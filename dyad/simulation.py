@@ -224,9 +224,34 @@ def run_scenario(
     plugin_dirs: Sequence[Path] = (),
     progress: bool = False,
     figures: bool = True,
-    overwrite: bool = True,
+    overwrite: bool = False,
 ) -> RunOutcome:
-    """Run one scenario; with ``output``, save tables, figures and manifest there."""
+    """Run one scenario; with ``output``, save tables, figures and manifest there.
+
+    With ``output``, the folder is checked and locked before any work starts
+    (:func:`dyad.store.reserve_run_folder`): a file, a sweep folder, a folder with other files,
+    an unwritable place, a complete run without ``overwrite`` or a folder another process is
+    writing is a one-line :class:`dyad.errors.ResultsError`. The run is then written beside the
+    old one and swapped in whole (:func:`dyad.store.write_run`).
+    """
+    if output is None:
+        return _run(scenario, seed, None, cache_dir, plugin_dirs, progress, figures, overwrite)
+    from dyad.store import reserve_run_folder
+
+    with reserve_run_folder(output, overwrite=overwrite) as folder:
+        return _run(scenario, seed, folder, cache_dir, plugin_dirs, progress, figures, overwrite)
+
+
+def _run(
+    scenario: Scenario,
+    seed: int | None,
+    output: Path | None,
+    cache_dir: Path | None,
+    plugin_dirs: Sequence[Path],
+    progress: bool,
+    figures: bool,
+    overwrite: bool,
+) -> RunOutcome:
     from threadpoolctl import threadpool_limits
 
     from dyad.config import scenario_warnings
@@ -297,6 +322,7 @@ def _interact(
     from dyad.plugins import load_registry
     from dyad.policies import PolicyContext
     from dyad.progress import progress_bar
+    from dyad.provenance import provenance
     from dyad.schedules import infant_schedule, parent_schedule
 
     expressions = tuple(scenario.infant.expressions)
@@ -424,6 +450,7 @@ def _interact(
         "seed": seed,
         "dyad_version": __version__,
         "python": platform.python_version(),
+        "provenance": provenance(),
         "plugin_sources": {p.policy: registry.get(p.policy).source for p in parents},
         "pretrained_cache_key": getattr(pretrained, "key", None),
         "warnings": scenario_warnings(scenario),
@@ -445,23 +472,22 @@ def save_run(
     figures: bool,
     overwrite: bool,
 ) -> Path:
-    """Figures first, then tables, then the manifest (last: it marks the run complete)."""
-    from dyad.errors import ResultsError
-    from dyad.store import write_run
+    """Figures, tables and the manifest as ``folder``, swapped in whole (:func:`write_run`).
 
-    manifest_path = folder / "manifest.json"
-    if manifest_path.exists():
-        if not overwrite:
-            raise ResultsError(f"{folder}: already holds a complete run (use --overwrite)")
-        # the old run stops counting as complete before any of its files is replaced
-        manifest_path.unlink()
+    Figures are drawn into a temporary folder first and copied into the new run folder, so
+    nothing of the run is written into ``folder`` before the whole run is ready.
+    """
+    import tempfile
 
-    figure_paths: dict[str, Path] = {}
-    if figures:
-        from dyad.analysis.figures import plot_firing_rates, plot_interaction
+    from dyad.store import check_run_folder, write_run
 
-        figure_dir = folder / "figures"
-        figure_dir.mkdir(parents=True, exist_ok=True)
+    check_run_folder(folder, overwrite=overwrite)
+    if not figures:
+        return write_run(folder, tables, manifest, overwrite=overwrite)
+    from dyad.analysis.figures import plot_firing_rates, plot_interaction
+
+    with tempfile.TemporaryDirectory(prefix="dyad-figures-") as scratch:
+        figure_dir = Path(scratch)
         formats = tuple(scenario.output.formats)
         written = plot_firing_rates(
             tables["test_responses"],
@@ -473,7 +499,7 @@ def save_run(
             tables["interaction"], figure_dir / "interaction", formats=formats
         )
         figure_paths = {Path(p).name: Path(p) for p in written}
-    return write_run(folder, tables, manifest, figures=figure_paths, overwrite=overwrite)
+        return write_run(folder, tables, manifest, figures=figure_paths, overwrite=overwrite)
 
 
 def test_table(
@@ -558,11 +584,19 @@ def layer4_summary(training_bank: np.ndarray, interaction: pd.DataFrame) -> pd.D
 
 
 def summarise(neurons: pd.DataFrame, interaction: pd.DataFrame) -> dict[str, Any]:
-    """Class counts, mirror index, selectivity correlation and the dominant outcome."""
+    """Class counts, mirror index, selectivity correlation and the dominant outcome.
+
+    Also the information-based cross-check of §11.3: ``info_class_counts`` (class counts by
+    the I >= 0.5 bit criterion) and ``criteria_agree`` (neurons both criteria put in the same
+    class).
+    """
     from dyad.analysis.classify import NEURON_CLASSES, mirror_index, selectivity_correlation
 
     counts = neurons["neuron_class"].value_counts()
     class_counts = {name: int(counts.get(name, 0)) for name in NEURON_CLASSES}
+    info = neurons["info_class"].value_counts()
+    info_counts = {name: int(info.get(name, 0)) for name in NEURON_CLASSES}
+    agree = int((neurons["neuron_class"].astype(str) == neurons["info_class"].astype(str)).sum())
     n = len(neurons)
     n_mirror, n_anti = class_counts["mirror"], class_counts["anti-mirror"]
     if n_mirror >= 0.5 * n and n_mirror > n_anti:
@@ -578,6 +612,8 @@ def summarise(neurons: pd.DataFrame, interaction: pd.DataFrame) -> dict[str, Any
         "selectivity_correlation": _finite(selectivity_correlation(neurons)),
         "dominant": dominant,
         "congruence": float(interaction["congruent"].mean()),
+        "info_class_counts": info_counts,
+        "criteria_agree": agree,
     }
 
 

@@ -1,11 +1,16 @@
 """Results on disk: one folder per run, Parquet tables plus a JSON manifest written last.
 
 A run folder holds ``<table>.parquet`` for each table (pyarrow, zstd) and ``manifest.json``.
-Every file is written under a temporary name in the same folder, flushed, fsynced and then
-renamed into place with :func:`os.replace`, so a reader never sees half a file. The manifest
-is written **last** and lists every table with its row count and SHA-256: a folder without a
-valid manifest is an incomplete run (a crash or ``kill -9`` mid-write), which resumable sweeps
-detect with :func:`find_runs` and tidy with :func:`clean_partial` before running again.
+A run is written whole into a hidden sibling folder (every file flushed and fsynced, the
+manifest **last**, listing every table with its row count and SHA-256) and then swapped in
+(:func:`write_run`), so a folder never mixes files of two runs and a crash leaves the old run
+intact. A folder without a valid manifest is an incomplete run (left by older versions, or
+damaged), which resumable sweeps detect with :func:`find_runs` and tidy with
+:func:`clean_partial` before running again.
+
+One process at a time writes a folder: :class:`FolderLock` (an ``flock`` on the sibling file
+``.<name>.lock``), taken with the checks of :func:`check_run_folder` by
+:func:`reserve_run_folder` before any work starts.
 
 Low-cardinality string columns (phase, condition, expression, neuron class, ...) are stored
 and loaded as pandas categoricals, with categories in order of first appearance: on disk
@@ -15,14 +20,17 @@ test-responses table is about 3× smaller and reads about 4× faster.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import re
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +53,9 @@ FIGURES_DIR = "figures"
 RESERVED_KEYS = frozenset({"format", "format_version", "tables", "figures", "created"})
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _TEMP_MARK = ".tmp-"
+_NEW_MARK = ".new-"
+_OLD_MARK = ".old-"
+_LOCK_SUFFIX = ".lock"
 _CHUNK = 1 << 20
 
 
@@ -98,12 +109,12 @@ def write_run(
     overwrite: bool = False,
     categorize_strings: bool = True,
 ) -> Path:
-    """Write one run's tables and manifest into ``folder`` atomically; return the folder.
+    """Write one run's tables and manifest as the folder ``folder``, whole; return the folder.
 
     Parameters
     ----------
     folder:
-        The run folder; created with its parents if missing.
+        The run folder; its parents are created if missing.
     tables:
         Table name -> tidy DataFrame. Each becomes ``<name>.parquet`` (pyarrow, zstd). Names
         are file-name safe: letters, digits, ``_``, ``-`` and ``.``.
@@ -113,44 +124,48 @@ def write_run(
         after converting paths, numpy scalars/arrays, sets and dataclasses. The keys in
         :data:`RESERVED_KEYS` are filled in here.
     figures:
-        Optional figure name -> file. Files outside ``folder`` are copied into
-        ``folder/figures/``; each is recorded with its SHA-256.
+        Optional figure name -> file. Each is copied into ``folder/figures/`` and recorded
+        with its SHA-256.
     overwrite:
         If ``folder`` already holds a complete run, raise :class:`ResultsError` unless this is
-        True. When overwriting, the old manifest is removed first, so a crash half-way through
-        the rewrite leaves an incomplete folder rather than a stale manifest over new files.
+        True. A folder that is not a dyad run folder (a file, a sweep, a folder with other
+        files) is refused either way (:func:`check_run_folder`).
     categorize_strings:
         Store low-cardinality string columns as categoricals (see :func:`categorize`).
+
+    The run is written into a hidden sibling folder (``.<name>.new-…``) and then swapped in:
+    the old folder, if any, is renamed aside, the new one renamed into place and the old one
+    deleted. No file of an old run survives (a table the new run does not write is gone with
+    the old folder), and a crash or ``kill -9`` at any point leaves either the old run or the
+    new one complete in ``folder`` (leftover siblings are tidied by :func:`clean_partial`).
 
     The manifest records, per table, the file name, row count, column names and SHA-256,
     plus ``dyad_version`` (unless given), the format version and the UTC creation time.
     """
     folder = Path(folder)
     _check_inputs(tables, manifest)
-    if folder.exists() and not folder.is_dir():
-        raise ResultsError(f"{folder}: exists and is not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    _remove_temp_files(folder)
+    check_run_folder(folder, overwrite=overwrite)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = _sibling(folder, _NEW_MARK)
+    staging.mkdir()
+    try:
+        _write_contents(staging, tables, manifest, figures, categorize_strings)
+        _swap_in(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log.debug("wrote run %s (%d tables)", folder, len(tables))
+    return folder
 
-    manifest_path = folder / MANIFEST
-    old = _read_manifest_quietly(folder)
-    if old is not None:
-        if not overwrite:
-            raise ResultsError(
-                f"{folder}: already holds a complete run (pass overwrite=True to replace it)"
-            )
-        manifest_path.unlink()
-        _fsync_dir(folder)
-        stale = {entry.get("file") for entry in old.get("tables", {}).values()}
-        stale -= {f"{name}.parquet" for name in tables}
-        for name in stale:
-            if isinstance(name, str) and (folder / name).is_file():
-                (folder / name).unlink()
-        log.info("overwriting the run in %s", folder)
-    elif manifest_path.exists():
-        # Unreadable manifest: the folder is incomplete or damaged; the new run replaces it.
-        manifest_path.unlink()
 
+def _write_contents(
+    folder: Path,
+    tables: Mapping[str, pd.DataFrame],
+    manifest: Mapping[str, Any],
+    figures: Mapping[str, str | os.PathLike] | None,
+    categorize_strings: bool,
+) -> None:
+    """Tables, figures, then the manifest (last) into the new, empty ``folder``."""
     table_entries: dict[str, dict[str, Any]] = {}
     for name, table in tables.items():
         if categorize_strings:
@@ -169,19 +184,13 @@ def write_run(
         source = Path(source)
         if not source.is_file():
             raise ResultsError(f"{folder}: figure {name!r} does not exist: {source}")
-        inside = _relative_inside(source, folder)
-        if inside is None:
-            target = folder / FIGURES_DIR / source.name
-            if target.relative_to(folder).as_posix() in {
-                entry["file"] for entry in figure_entries.values()
-            }:
-                raise ValueError(f"figures: two figures would be copied to {target}")
-            target.parent.mkdir(exist_ok=True)
-            digest = _atomic_write(target, lambda handle, s=source: _copy_into(s, handle))
-            inside = target.relative_to(folder).as_posix()
-        else:
-            digest = _sha256(source)
-        figure_entries[name] = {"file": inside, "sha256": digest}
+        target = folder / FIGURES_DIR / source.name
+        relative = target.relative_to(folder).as_posix()
+        if relative in {entry["file"] for entry in figure_entries.values()}:
+            raise ValueError(f"figures: two figures would be copied to {relative}")
+        target.parent.mkdir(exist_ok=True)
+        digest = _atomic_write(target, lambda handle, s=source: _copy_into(s, handle))
+        figure_entries[name] = {"file": relative, "sha256": digest}
     _fsync_dir(folder)
 
     record: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION}
@@ -192,10 +201,191 @@ def write_run(
     if figure_entries:
         record["figures"] = figure_entries
     text = json.dumps(record, indent=2, allow_nan=False) + "\n"
-    _atomic_write(manifest_path, lambda handle: handle.write(text.encode("utf-8")))
+    _atomic_write(folder / MANIFEST, lambda handle: handle.write(text.encode("utf-8")))
     _fsync_dir(folder)
-    log.debug("wrote run %s (%d tables)", folder, len(table_entries))
-    return folder
+
+
+def _sibling(folder: Path, mark: str) -> Path:
+    """A fresh hidden sibling of ``folder``: ``.<name><mark><pid>-<random>``."""
+    return folder.with_name(f".{folder.name}{mark}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    """Replace ``folder`` (if it exists) by ``staging``: old aside, new in, old deleted."""
+    aside = None
+    if folder.exists():
+        aside = _sibling(folder, _OLD_MARK)
+        os.rename(folder, aside)
+    try:
+        _rename(staging, folder)
+    except BaseException:
+        if aside is not None and not folder.exists():
+            os.rename(aside, folder)
+        raise
+    _fsync_dir(folder.parent)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _rename(source: Path, target: Path) -> None:
+    """``os.rename`` (a separate function so tests can inject a crash between the renames)."""
+    os.rename(source, target)
+
+
+# --------------------------------------------------------------------------------------------
+# checking and locking a results folder before any work starts
+
+
+def check_run_folder(folder: str | os.PathLike, *, overwrite: bool = False) -> str:
+    """Whether a run may be written as ``folder``: ``"new"``, ``"incomplete"`` or ``"replace"``.
+
+    Raises :class:`ResultsError` (one line naming the folder) when ``folder`` is a file, a sweep
+    folder, a folder with files dyad did not write, a complete run without ``overwrite``, or
+    cannot be written (its nearest existing parent, or the folder itself, is not writable).
+    Nothing is created or changed.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ResultsError(f"{folder}: exists and is not a folder; choose another --output")
+    if not folder.exists():
+        check_writable(folder)
+        return "new"
+    if (folder / "sweep.json").is_file():
+        raise ResultsError(
+            f"{folder}: is a sweep folder (has sweep.json), not a run folder; "
+            "choose another --output"
+        )
+    check_writable(folder)
+    old = _read_manifest_quietly(folder)
+    if old is not None:
+        if not overwrite:
+            made = f" made {old['created']}" if isinstance(old.get("created"), str) else ""
+            raise ResultsError(
+                f"{folder}: already holds a complete run{made}; pass --overwrite to replace it, "
+                "or choose another --output"
+            )
+        return "replace"
+    foreign = _foreign_entries(folder)
+    if foreign:
+        raise ResultsError(
+            f"{folder}: not empty and not a dyad run folder (has {foreign[0]!r}"
+            f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}); "
+            "choose another --output"
+        )
+    return "incomplete"
+
+
+def _foreign_entries(folder: Path) -> list[str]:
+    """Entries of a folder without a valid manifest that an interrupted run would not leave."""
+    out = []
+    for path in sorted(folder.iterdir()):
+        name = path.name
+        if path.is_file() and (name.endswith(".parquet") or name == MANIFEST or _TEMP_MARK in name):
+            continue
+        if path.is_dir() and name == FIGURES_DIR:
+            continue
+        out.append(name)
+    return out
+
+
+def check_writable(folder: Path) -> None:
+    """:class:`ResultsError` unless ``folder`` (if it exists) and its nearest existing parent
+    accept new entries."""
+    probe = folder if folder.exists() else folder.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ResultsError(f"{folder}: cannot be created ({probe} is not a folder)")
+    for path in {probe, folder.parent} if folder.exists() else {probe}:
+        if path.exists() and not os.access(path, os.W_OK | os.X_OK):
+            raise ResultsError(f"{folder}: cannot write here ({path} is not writable)")
+
+
+class FolderLock:
+    """An exclusive lock on a results folder, so that one process at a time writes it.
+
+    The lock is ``fcntl.flock`` on a hidden sibling file ``.<name>.lock`` (a sibling, not a
+    file inside, because the folder itself is swapped whole). The operating system releases
+    the lock when its process dies, so a ``kill -9`` never leaves a stale lock; the file holds
+    the owner's pid and host for the error message and is removed on release.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        resolved = self.folder.resolve()
+        if not resolved.name:
+            raise ResultsError(f"{folder}: cannot be a results folder (a filesystem root)")
+        self.path = resolved.with_name(f".{resolved.name}{_LOCK_SUFFIX}")
+        self._fd: int | None = None
+
+    def acquire(self) -> FolderLock:
+        """Take the lock or raise :class:`ResultsError` naming the process that holds it."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ResultsError(f"{self.folder}: cannot be created ({_reason(exc)})") from None
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise ResultsError(f"{self.folder}: cannot write here ({_reason(exc)})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
+                os.close(fd)
+                raise ResultsError(
+                    f"{self.folder}: another dyad process ({owner}) is writing this folder; "
+                    "wait for it to finish or choose another --output"
+                ) from None
+            # the previous owner may have removed the file between our open and flock
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)  # before unlocking: see acquire()
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+@contextlib.contextmanager
+def reserve_run_folder(folder: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
+    """Check ``folder`` for a new run and hold its lock meanwhile (before any work starts).
+
+    Raises :class:`ResultsError` when another process writes the folder or
+    :func:`check_run_folder` refuses it. Leftovers of an interrupted write are tidied first.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ResultsError(f"{folder}: exists and is not a folder; choose another --output")
+    with FolderLock(folder):
+        _recover(folder)
+        check_run_folder(folder, overwrite=overwrite)
+        yield folder
 
 
 def _check_inputs(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, Any]) -> None:
@@ -604,7 +794,13 @@ def _is_scalar(value: Any) -> bool:
 
 
 def clean_partial(folder: str | os.PathLike) -> list[Path]:
-    """Remove what an interrupted write left in ``folder``; return the removed paths.
+    """Remove what an interrupted write left at ``folder``; return the removed paths.
+
+    First the hidden siblings of :func:`write_run` are tidied: if ``folder`` is missing but a
+    complete old run was renamed aside (a crash between the two renames of the swap), it is
+    renamed back; other ``.<name>.new-…`` / ``.<name>.old-…`` siblings are deleted. Only call
+    this while no other process writes ``folder`` (under its :class:`FolderLock`, or the lock
+    of the sweep it belongs to).
 
     Temporary files (``.<name>.tmp-...``) are always removed. If the folder holds no complete
     run (no valid manifest), the run's own files are removed too: ``*.parquet``, an unreadable
@@ -612,9 +808,10 @@ def clean_partial(folder: str | os.PathLike) -> list[Path]:
     dyad does not write are left alone. A complete run is never touched beyond temp files.
     """
     folder = Path(folder)
+    removed = _recover(folder)
     if not folder.is_dir():
-        return []
-    removed = _remove_temp_files(folder)
+        return removed
+    removed += _remove_temp_files(folder)
     if _read_manifest_quietly(folder) is not None:
         return removed
     targets = sorted(folder.glob("*.parquet"))
@@ -633,6 +830,36 @@ def clean_partial(folder: str | os.PathLike) -> list[Path]:
     if removed:
         log.info("cleaned %d leftover file(s) from %s", len(removed), folder)
     return removed
+
+
+def _recover(folder: Path) -> list[Path]:
+    """Undo a swap that a crash interrupted, and delete the siblings it left behind."""
+    parent = folder.parent
+    if not parent.is_dir():
+        return []
+    prefix = f".{folder.name}"
+    siblings = sorted(
+        p
+        for p in parent.iterdir()
+        if p.name.startswith(prefix + _NEW_MARK) or p.name.startswith(prefix + _OLD_MARK)
+    )
+    if not siblings:
+        return []
+    if not folder.exists():
+        olds = [
+            p
+            for p in siblings
+            if p.name.startswith(prefix + _OLD_MARK) and _read_manifest_quietly(p) is not None
+        ]
+        if olds:
+            os.rename(olds[-1], folder)
+            log.warning("restored the run in %s after an interrupted overwrite", folder)
+            siblings.remove(olds[-1])
+    for path in siblings:
+        shutil.rmtree(path, ignore_errors=True)
+    if siblings:
+        log.info("removed %d leftover folder(s) of interrupted writes to %s", len(siblings), folder)
+    return siblings
 
 
 def _remove_temp_files(folder: Path) -> list[Path]:

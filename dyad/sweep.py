@@ -103,6 +103,8 @@ EXIT_RUNS_FAILED = 3
 #: grid paths that cannot be swept: seeds come from ``sweep.seeds``
 _FORBIDDEN_AXES = ("seed", "sweep")
 _MAX_RUN_ID = 120
+#: suffix of the hidden sibling where ``--overwrite`` builds the new sweep
+_STAGING_MARK = ".overwrite"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
@@ -665,6 +667,7 @@ class SweepResult:
     interrupted: bool = False
     failures: list[dict[str, Any]] = field(default_factory=list)
     summary: pd.DataFrame | None = None
+    note: str = ""
 
     @property
     def not_run(self) -> int:
@@ -683,6 +686,8 @@ class SweepResult:
         )
         if self.interrupted:
             text += f"; interrupted, {self.not_run} not run (run again to resume)"
+        if self.note:
+            text += f"; {self.note}"
         return f"{text}; results in {self.folder}"
 
 
@@ -709,17 +714,71 @@ def run_sweep(
     ``interrupted=True``. ``on_run`` is called in this process with each finished run's
     record.
     """
+    from dyad.store import FolderLock, check_writable
+
     folder = Path(folder).resolve()
     started = time.perf_counter()
-    previous = _existing_sweep(folder, plan, overwrite)  # nothing written yet
-    cache = None if cache_dir is None else str(Path(cache_dir).resolve())
+    with FolderLock(folder):  # one writer per sweep folder, taken before anything else
+        previous = _existing_sweep(folder, plan, overwrite)  # nothing written yet
+        check_writable(folder)
+        work, previous = _work_folder(folder, plan, previous)
+        return _run_locked(
+            plan,
+            folder,
+            work,
+            previous,
+            started,
+            workers,
+            address,
+            timeout,
+            cache_dir,
+            progress,
+            on_run,
+        )
 
-    records = _read_records(folder) if previous == "resume" else {}
+
+def _work_folder(folder: Path, plan: SweepPlan, previous: str) -> tuple[Path, str]:
+    """Where the runs are written, and how: the folder itself, or (``--overwrite``) a staging
+    sibling ``.<name>.overwrite`` that replaces the folder whole once the sweep completes.
+
+    An interrupted overwrite leaves the old sweep untouched and the staging folder in place;
+    the same command with ``--overwrite`` resumes it.
+    """
+    if previous != "replace":
+        return folder, previous
+    staging = folder.with_name(f".{folder.name}{_STAGING_MARK}")
+    if (staging / SWEEP_FILE).is_file():
+        try:
+            old = json.loads((staging / SWEEP_FILE).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            old = {}
+        if isinstance(old, dict) and old.get("fingerprint") == plan.fingerprint():
+            log.info("resuming the interrupted overwrite of %s", folder)
+            return staging, "resume"
+    return staging, "replace"
+
+
+def _run_locked(
+    plan: SweepPlan,
+    folder: Path,
+    work: Path,
+    previous: str,
+    started: float,
+    workers: int | None,
+    address: str | None,
+    timeout: float,
+    cache_dir: str | Path | None,
+    progress: bool,
+    on_run: Callable[[dict[str, Any]], None] | None,
+) -> SweepResult:
+    """The body of :func:`run_sweep`, while its folder lock is held."""
+    cache = None if cache_dir is None else str(Path(cache_dir).resolve())
+    records = _read_records(work) if previous == "resume" else {}
     done_before = {
         run.run_id
         for run in plan.runs
         if records.get(run.run_id, {}).get("status") == "ok"
-        and (folder / RUNS_DIR / run.run_id / "manifest.json").is_file()
+        and (work / RUNS_DIR / run.run_id / "manifest.json").is_file()
     }
     todo = [run for run in plan.runs if run.run_id not in done_before]
     finished: dict[str, dict[str, Any]] = {}
@@ -727,7 +786,7 @@ def run_sweep(
     described = "nothing to run"
     if todo:
         finished, interrupted, described = _dispatch(
-            plan, folder, todo, previous, workers, address, timeout, cache, progress, on_run
+            plan, work, todo, previous, workers, address, timeout, cache, progress, on_run
         )
 
     records.update(finished)
@@ -736,11 +795,21 @@ def run_sweep(
         for run in plan.runs
         if records.get(run.run_id, {}).get("status") == "failed"
     ]
-    _write_failures(folder, failures)
+    _write_failures(work, failures)
     summary = None
+    note = ""
     if not interrupted:
         summary = summary_table(plan, records)
-        _write_parquet(folder / SUMMARY_FILE, summary)
+        _write_parquet(work / SUMMARY_FILE, summary)
+        if work != folder:
+            from dyad.store import _swap_in
+
+            _swap_in(work, folder)
+    elif work != folder:
+        note = (
+            f"the previous sweep in {folder} is untouched; run the same command with "
+            "--overwrite to resume replacing it"
+        )
     return SweepResult(
         folder=folder,
         n_runs=len(plan.runs),
@@ -752,6 +821,7 @@ def run_sweep(
         interrupted=interrupted,
         failures=failures,
         summary=summary,
+        note=note,
     )
 
 
@@ -768,16 +838,18 @@ def _dispatch(
     on_run: Callable[[dict[str, Any]], None] | None,
 ) -> tuple[dict[str, dict[str, Any]], bool, str]:
     """Connect, pre-train, prepare the folder and run ``todo``; the finished runs' records."""
+    from dyad.provenance import provenance
+
     finished: dict[str, dict[str, Any]] = {}
     interrupted = False
     with open_executor(workers, address, timeout) as (executor, described, capacity):
         pretrain_sweep(plan, cache, progress)
         # first writes: only now that the scenario, the folder and the executor are good
         if previous == "replace":
-            _remove_sweep_files(folder)
+            _remove_staging(folder)
         (folder / RUNS_DIR).mkdir(parents=True, exist_ok=True)
         if previous != "resume":
-            _write_json(folder / SWEEP_FILE, plan.record())
+            _write_json(folder / SWEEP_FILE, {**plan.record(), "provenance": provenance()})
         _clean_partial_runs(folder, todo)
         (folder / SUMMARY_FILE).unlink(missing_ok=True)
         log.info(
@@ -910,11 +982,29 @@ def _existing_sweep(folder: Path, plan: SweepPlan, overwrite: bool) -> str:
             f"--output {folder}: unreadable {SWEEP_FILE} ({exc}); pass --overwrite to replace it"
         ) from None
     if old.get("fingerprint") == plan.fingerprint():
+        if _is_complete(folder, plan):
+            raise ResultsError(
+                f"{folder}: already holds this sweep, complete ({len(plan.runs)} runs); pass "
+                "--overwrite to run it again, or choose another --output"
+            )
         return "resume"
     differences = _differences(old, plan)
     raise ConfigError(
         f"--output {folder}: holds a different sweep ({'; '.join(differences)}); "
         "use another --output, or --overwrite to replace it"
+    )
+
+
+def _is_complete(folder: Path, plan: SweepPlan) -> bool:
+    """Every run of ``plan`` finished ok, its folder holds a complete run, and the summary
+    table was written (a sweep killed just before it resumes and writes it)."""
+    if not (folder / SUMMARY_FILE).is_file():
+        return False
+    records = _read_records(folder)
+    return all(
+        records.get(run.run_id, {}).get("status") == "ok"
+        and (folder / RUNS_DIR / run.run_id / "manifest.json").is_file()
+        for run in plan.runs
     )
 
 
@@ -953,16 +1043,13 @@ def _flatten(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix.rstrip("."), node
 
 
-def _remove_sweep_files(folder: Path) -> None:
-    """Remove what a sweep writes (``--overwrite``); files dyad does not write stay."""
+def _remove_staging(staging: Path) -> None:
+    """Start an ``--overwrite`` afresh: remove an older staging folder of another sweep."""
     import shutil
 
-    for name in (SWEEP_FILE, RUNS_MANIFEST, FAILURES_FILE, SUMMARY_FILE):
-        (folder / name).unlink(missing_ok=True)
-    runs = folder / RUNS_DIR
-    if runs.is_dir():
-        shutil.rmtree(runs)
-    log.info("removed the previous sweep in %s", folder)
+    if staging.name.endswith(_STAGING_MARK) and staging.is_dir():
+        shutil.rmtree(staging)
+        log.info("removed an unfinished overwrite in %s", staging)
 
 
 def _clean_partial_runs(folder: Path, runs: Sequence[RunSpec]) -> None:
@@ -970,9 +1057,9 @@ def _clean_partial_runs(folder: Path, runs: Sequence[RunSpec]) -> None:
     from dyad.store import clean_partial
 
     for run in runs:
-        run_folder = folder / RUNS_DIR / run.run_id
-        if run_folder.is_dir():
-            clean_partial(run_folder)
+        # also when the run folder is missing: a run killed mid-write leaves only its
+        # hidden staging sibling (.<run_id>.new-...), which clean_partial removes
+        clean_partial(folder / RUNS_DIR / run.run_id)
 
 
 def _read_records(folder: Path) -> dict[str, dict[str, Any]]:

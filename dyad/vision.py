@@ -25,7 +25,6 @@ import logging
 import os
 import tempfile
 import time
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -438,9 +437,12 @@ def write_cache(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, A
 def read_cache(path: Path, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
     """Load a cache file if it is intact and was made for ``key``; otherwise warn and return None.
 
-    A missing file returns None silently. An unreadable or truncated file, a file whose arrays
-    do not match their checksum, and a file made for another key (other config or code) are
-    each reported with ``logging.warning`` naming the file and the reason.
+    A missing file returns None silently. A file made for another key (other config or code)
+    is reported as stale; any failure to read it (a damaged zip directory can raise
+    ``NotImplementedError``, ``zlib.error``, ``struct.error``, ``MemoryError`` and more, beside
+    the usual ``OSError``/``ValueError``), and arrays that do not match their checksum, are
+    reported as corrupt. Each is one ``logging.warning`` naming the file and the reason; the
+    caller then rebuilds the file, so a damaged cache never stops a run.
     """
     if not path.exists():
         return None
@@ -469,10 +471,12 @@ def read_cache(path: Path, key: str) -> tuple[dict[str, np.ndarray], dict[str, A
                 )
                 return None
             arrays = {name: data[name] for name in data.files if name != _META}
-    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        log.warning("pre-training cache %s is corrupt (%s); rebuilding", path, exc or type(exc))
+        intact = array_checksum(arrays) == metadata.get("checksum")
+    except Exception as exc:  # any failure to read means the file is damaged: rebuild it
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        log.warning("pre-training cache %s is corrupt (%s); rebuilding", path, reason)
         return None
-    if array_checksum(arrays) != metadata.get("checksum"):
+    if not intact:
         log.warning("pre-training cache %s is corrupt (array checksum mismatch); rebuilding", path)
         return None
     return arrays, metadata

@@ -7,6 +7,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -161,3 +162,22 @@ def test_bad_output_name_is_an_error(sweeps, tmp_path):
 def test_library_call_returns_the_report_path(sweeps, tmp_path):
     path = build_report([sweeps["lag"]], tmp_path / "lag.html")
     assert path == tmp_path / "lag.html" and path.is_file()
+
+
+def test_report_records_how_the_runs_and_the_report_were_made(sweeps, tmp_path):
+    from dyad.provenance import git_state
+
+    folder = sweeps["noise"] / "runs" / "q=0.0__seed=0"
+    made = load_run(folder).manifest["provenance"]
+    output = tmp_path / "report.md"
+    result = report(folder, sweeps["lag"], "--output", output)
+    assert result.exit_code == 0, result.output + result.stderr
+    text = output.read_text()
+    assert "## How this report was made" in text
+    # the run's own command line and the sweep's, and the report's
+    assert " ".join(made["command"]) in text
+    assert text.count("| command |") == 3
+    assert text.count("| dependencies |") == 3 and f"numpy {np.__version__}" in text
+    git = git_state()
+    if git is not None:  # a checkout: every record names the commit
+        assert text.count(git["commit"]) == 3

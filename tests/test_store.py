@@ -176,14 +176,13 @@ def test_figures_are_copied_in_and_checksummed(tmp_path):
     outside = tmp_path / "plots" / "rates.png"
     outside.parent.mkdir()
     outside.write_bytes(b"\x89PNG fake image bytes")
+    other = tmp_path / "plots" / "info.svg"
+    other.write_text("<svg/>")
     folder = tmp_path / "run"
-    folder.mkdir()
-    inside = folder / "info.svg"
-    inside.write_text("<svg/>")
-    write_run(folder, sample_tables(), {}, figures={"rates": outside, "info": inside})
+    write_run(folder, sample_tables(), {}, figures={"rates": outside, "info": other})
     results = load_run(folder)
     assert results.manifest["figures"]["rates"]["file"] == "figures/rates.png"
-    assert results.manifest["figures"]["info"]["file"] == "info.svg"
+    assert results.manifest["figures"]["info"]["file"] == "figures/info.svg"
     assert results.figures["rates"].read_bytes() == outside.read_bytes()
     (folder / "figures" / "rates.png").write_bytes(b"changed")
     with pytest.raises(ResultsError, match="checksum mismatch for figure 'rates'"):
@@ -208,12 +207,19 @@ def failing_second_table(monkeypatch):
     monkeypatch.setattr(store, "_write_parquet", write)
 
 
-def test_crash_mid_write_leaves_an_incomplete_folder_without_temp_files(tmp_path, monkeypatch):
+def test_crash_mid_write_leaves_nothing_behind(tmp_path, monkeypatch):
     failing_second_table(monkeypatch)
     folder = tmp_path / "run"
     with pytest.raises(OSError, match="disk full"):
         write_run(folder, sample_tables(), {})
-    assert sorted(p.name for p in folder.iterdir()) == ["interaction.parquet"]
+    assert list(tmp_path.iterdir()) == []
+    assert find_runs(tmp_path) == []
+
+
+def test_an_old_incomplete_folder_is_reported_as_interrupted(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "interaction.parquet").write_bytes(b"partial")
     with pytest.raises(ResultsError, match=r"incomplete run: .*\(interrupted\?\)") as info:
         load_run(folder)
     assert str(folder) in str(info.value)
@@ -234,14 +240,13 @@ def test_existing_complete_run_needs_overwrite(tmp_path):
     assert not (folder / "test_responses.parquet").exists()
 
 
-def test_crash_during_overwrite_leaves_no_stale_manifest(tmp_path, monkeypatch):
+def test_crash_during_overwrite_leaves_the_old_run_intact(tmp_path, monkeypatch):
     folder = write_run(tmp_path / "run", sample_tables(), {"seed": 1})
     failing_second_table(monkeypatch)
     with pytest.raises(OSError):
         write_run(folder, sample_tables(), {"seed": 2}, overwrite=True)
-    assert not (folder / MANIFEST).exists()
-    with pytest.raises(ResultsError, match="incomplete run"):
-        load_run(folder)
+    assert load_run(folder).manifest["seed"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
 def test_incomplete_folder_can_be_written_without_overwrite(tmp_path):
@@ -416,11 +421,10 @@ def test_load_runs_errors(tmp_path):
 # cleanup
 
 
-def test_clean_partial_removes_an_interrupted_run(tmp_path, monkeypatch):
+def test_clean_partial_removes_an_interrupted_run(tmp_path):
     folder = tmp_path / "run"
-    failing_second_table(monkeypatch)
-    with pytest.raises(OSError):
-        write_run(folder, sample_tables(), {})
+    folder.mkdir()
+    (folder / "interaction.parquet").write_bytes(b"partial")
     (folder / ".manifest.json.tmp-9-ffff").write_text("{")
     removed = clean_partial(folder)
     assert {p.name for p in removed} == {"interaction.parquet", ".manifest.json.tmp-9-ffff", "run"}

@@ -340,11 +340,12 @@ def test_local_sweep_completes_skips_and_resumes_to_the_same_results(tmp_path, c
     # paired seeds: the same seed index has the same seed at both values of q
     assert summary.groupby("seed_index")["seed"].nunique().eq(1).all()
 
-    # a second invocation has nothing to do
+    # a complete sweep is not run again without --overwrite: one line, exit 2, nothing touched
     manifests = {p: p.stat().st_mtime_ns for p in output.glob("runs/*/manifest.json")}
     again = run_local(path, output, cache_dir)
-    assert again.exit_code == 0, again.output + again.stderr
-    assert "0 runs done, 4 skipped, 0 failed" in again.stdout
+    assert again.exit_code == 2, again.output + again.stderr
+    assert again.stderr.count("\n") == 1 and "already holds this sweep, complete" in again.stderr
+    assert "--overwrite" in again.stderr
     assert {p: p.stat().st_mtime_ns for p in manifests} == manifests
     pd.testing.assert_frame_equal(comparable(load_sweep(output).summary), comparable(summary))
 

@@ -5,9 +5,9 @@ zero) and motor-only trials (the infant's motor pattern, visual input at zero). 
 a neuron is *selective* when
 
 1. its responses to its preferred expression differ from those to the next-best expression by a
-   two-sided Mann–Whitney U test at p < ``ALPHA`` (when the trials vary; when every trial of both
-   expressions is identical the test is undefined and this step is skipped, the deterministic
-   fallback of §11.3),
+   two-sided Mann–Whitney U (rank-sum) test at p < ``ALPHA`` (when the trials vary; when every
+   trial of both expressions is identical the test is undefined and this step is skipped, the
+   deterministic fallback of §11.3),
 2. the selectivity index |d| >= ``MIN_SELECTIVITY``, and
 3. the preferred-expression mean rate is >= ``MIN_RATE`` (half the sigmoid's maximum: the
    neuron actually fires).
@@ -18,16 +18,33 @@ in the default run); with S > 2 expressions d = (R_pref - R_next)/(R_pref + R_ne
 Classes then follow from which modalities are selective and whether their preferred expressions
 agree: ``mirror``, ``anti-mirror``, ``visual-only``, ``motor-only``, ``bimodal-unselective``
 (fires in both modalities, selective in neither) and ``unselective`` (everything else).
+
+The rank test never depends silently on the number of trials. With up to ``EXACT_LIMIT``
+arrangements of the two samples its p-value is exact: the share of all ways to split the
+pooled trials (mid-ranks for ties) into two groups whose rank sum is at least as far from its
+mean as the observed one. The smallest p it can give is then ``2 / C(2n, n)`` for n trials
+each, which first falls below ``ALPHA = 0.01`` at n = 5 (2/252 = 0.0079; at n = 4 it is
+2/70 = 0.029), so fewer than ``MIN_TEST_TRIALS`` trials are refused rather than classified
+"unselective" for want of trials. (The normal approximation used before needed more: at
+5 vs 5 perfectly separated trials it gives p = 0.012.) Beyond ``EXACT_LIMIT`` arrangements
+(n >= 9) the normal approximation with tie correction is accurate and is used.
+
+The information-based cross-check of §11.3 is reported beside the classes
+(``info_class``): a modality is selective when its single-cell information is at least
+``MIN_INFORMATION`` bit and the preferred expression fires more than the next-best; classes
+follow as above. docs/analysis.md says where and why the two criteria disagree.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy.stats import mannwhitneyu
+from scipy.stats import mannwhitneyu, rankdata
 
 from dyad.analysis import NEURON_CLASSES
 from dyad.analysis.information import max_information
@@ -40,6 +57,84 @@ MIN_SELECTIVITY = 0.3
 MIN_RATE = 0.5
 #: guards the selectivity index against 0/0 for silent neurons
 EPSILON = 1e-6
+#: largest number of arrangements C(2n, n) for which the rank test's p-value is exact
+EXACT_LIMIT = 20_000
+#: the information cross-check (§11.3): a modality is selective from this many bits
+MIN_INFORMATION = 0.5
+
+
+def smallest_p_value(n_trials: int) -> float:
+    """The smallest two-sided p-value of the exact rank test with ``n_trials`` per group.
+
+    Reached when every trial of one expression exceeds every trial of the other: 2 / C(2n, n).
+    """
+    if n_trials < 1:
+        raise ValueError(f"n_trials: expected a positive integer, got {n_trials}")
+    return min(1.0, 2.0 / math.comb(2 * n_trials, n_trials))
+
+
+def minimum_trials(alpha: float = ALPHA) -> int:
+    """The fewest trials per expression at which the rank test can give p < ``alpha``."""
+    n = 1
+    while smallest_p_value(n) >= alpha:
+        n += 1
+    return n
+
+
+#: the fewest test trials per expression and modality that can show a significant difference
+MIN_TEST_TRIALS = minimum_trials(ALPHA)
+
+
+class TooFewTrials(ValueError):
+    """Test responses with too few trials for the rank test to reach ``ALPHA``."""
+
+
+def check_trials(n_trials: int, what: str = "test_trials") -> None:
+    """Raise :class:`TooFewTrials` naming the minimum when ``n_trials`` is too small."""
+    if n_trials < MIN_TEST_TRIALS:
+        raise TooFewTrials(
+            f"{what}: "
+            * bool(what)
+            + f"expected at least {MIN_TEST_TRIALS} trials per expression, got {n_trials}: "
+            f"with {n_trials} vs {n_trials} trials the smallest p-value of the rank test is "
+            f"{smallest_p_value(n_trials):.3g}, so no neuron could reach p < {ALPHA}"
+        )
+
+
+def rank_test(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Two-sided rank-sum (Mann–Whitney U) p-values, column by column.
+
+    ``first``, ``second``: (n1, N) and (n2, N) samples of N neurons. Exact (by enumerating
+    every split of the pooled trials, mid-ranks for ties) when C(n1 + n2, n1) <=
+    ``EXACT_LIMIT``, else scipy's normal approximation with tie and continuity correction.
+    Columns whose pooled values are all equal get p = 1.
+    """
+    first = np.asarray(first, dtype=np.float64)
+    second = np.asarray(second, dtype=np.float64)
+    n1, n2 = first.shape[0], second.shape[0]
+    if math.comb(n1 + n2, n1) > EXACT_LIMIT:
+        return mannwhitneyu(first, second, alternative="two-sided", axis=0).pvalue
+    pooled = np.concatenate([first, second])  # (n1 + n2, N)
+    ranks = rankdata(pooled, axis=0)
+    membership = _splits(n1 + n2, n1)  # (C, n1 + n2)
+    sums = membership @ ranks  # (C, N): rank sum of the first group in every split
+    centre = n1 * (n1 + n2 + 1) / 2.0
+    observed = np.abs(ranks[:n1].sum(axis=0) - centre)
+    extreme = np.abs(sums - centre) >= observed - 1e-9
+    return extreme.mean(axis=0)
+
+
+@lru_cache(maxsize=16)
+def _splits(n_total: int, n_first: int) -> np.ndarray:
+    """Every way to choose ``n_first`` of ``n_total`` trials, as 0/1 rows (C, n_total)."""
+    import itertools
+
+    combos = list(itertools.combinations(range(n_total), n_first))
+    membership = np.zeros((len(combos), n_total), dtype=np.float64)
+    rows = np.repeat(np.arange(len(combos)), n_first)
+    membership[rows, np.asarray(combos, dtype=np.intp).ravel()] = 1.0
+    membership.setflags(write=False)
+    return membership
 
 
 @dataclass(frozen=True)
@@ -76,7 +171,8 @@ def modality_selectivity(responses: np.ndarray) -> ModalitySelectivity:
     """Selectivity of every neuron in one modality.
 
     ``responses``: (S, n_trials, N) rates of N neurons on n_trials trials of each of S >= 2
-    expressions. Vectorised over neurons (one Mann–Whitney call for all of them).
+    expressions. Vectorised over neurons (one rank test for all of them). Raises
+    :class:`TooFewTrials` when the trials vary but are fewer than ``MIN_TEST_TRIALS``.
     """
     responses = np.asarray(responses, dtype=np.float64)
     if responses.ndim != 3:
@@ -102,9 +198,8 @@ def modality_selectivity(responses: np.ndarray) -> ModalitySelectivity:
     p_value = np.full(n_neurons, np.nan)
     varies = ~constant
     if varies.any():
-        p_value[varies] = mannwhitneyu(
-            pref_trials[:, varies], next_trials[:, varies], alternative="two-sided", axis=0
-        ).pvalue
+        check_trials(n_trials, "responses")
+        p_value[varies] = rank_test(pref_trials[:, varies], next_trials[:, varies])
     significant = np.where(constant, True, p_value < ALPHA)
     fires = r_pref >= MIN_RATE
     selective = significant & (np.abs(d) >= MIN_SELECTIVITY) & fires
@@ -136,20 +231,49 @@ def classify_arrays(visual: np.ndarray, motor: np.ndarray) -> Classification:
         )
     vis = modality_selectivity(visual)
     mot = modality_selectivity(motor)
-    both = vis.selective & mot.selective
+    neuron_class = _classes(vis.selective, mot.selective, vis, mot)
+    return Classification(neuron_class=neuron_class, visual=vis, motor=mot)
+
+
+def _classes(
+    vis_selective: np.ndarray,
+    mot_selective: np.ndarray,
+    vis: ModalitySelectivity,
+    mot: ModalitySelectivity,
+) -> np.ndarray:
+    """Class names from which modalities are selective and their preferred expressions."""
+    both = vis_selective & mot_selective
     same = vis.preferred == mot.preferred
-    neuron_class = np.select(
+    return np.select(
         [
             both & same,
             both & ~same,
-            vis.selective & ~mot.selective,
-            mot.selective & ~vis.selective,
+            vis_selective & ~mot_selective,
+            mot_selective & ~vis_selective,
             vis.fires & mot.fires,
         ],
         list(NEURON_CLASSES[:5]),
         default=NEURON_CLASSES[5],
     ).astype(object)
-    return Classification(neuron_class=neuron_class, visual=vis, motor=mot)
+
+
+def information_classes(
+    classification: Classification, info_visual: np.ndarray, info_motor: np.ndarray
+) -> np.ndarray:
+    """The information-based cross-check of §11.3: (N,) class names.
+
+    A modality is selective when its single-cell information (max over expressions, bits) is
+    at least ``MIN_INFORMATION`` and the preferred expression's mean rate is above the
+    next-best one's; the classes then follow as in :func:`classify_arrays` (same preferred
+    expressions, same "fires" threshold for ``bimodal-unselective``).
+    """
+    vis, mot = classification.visual, classification.motor
+
+    def selective(sel: ModalitySelectivity, info: np.ndarray) -> np.ndarray:
+        ordered = np.sort(sel.means, axis=0)
+        return (np.asarray(info) >= MIN_INFORMATION) & (ordered[-1] > ordered[-2])
+
+    return _classes(selective(vis, info_visual), selective(mot, info_motor), vis, mot)
 
 
 def _condition_array(
@@ -188,7 +312,8 @@ def classify_neurons(test_responses: pd.DataFrame, expressions: Sequence[str]) -
     Trials are numbered per condition and expression. ``expressions``: the run's expression
     names in index order.
 
-    Returns one row per neuron: ``neuron``, ``neuron_class``, ``preferred_visual``,
+    Returns one row per neuron: ``neuron``, ``neuron_class``, ``info_class`` (the
+    information-based cross-check, :func:`information_classes`), ``preferred_visual``,
     ``preferred_motor`` (expression names, the argmax of the mean rate whether or not the
     neuron is selective), ``d_visual``, ``d_motor``, ``info_visual``, ``info_motor`` (max over
     expressions of the single-cell information, bits, 3 bins; §11.1) and
@@ -216,15 +341,19 @@ def classify_neurons(test_responses: pd.DataFrame, expressions: Sequence[str]) -
         arrays[condition] = _condition_array(rows, expressions, n_neurons, condition)
     result = classify_arrays(arrays["visual"], arrays["motor"])
     names = np.asarray(expressions, dtype=object)
+    info_visual = _information(arrays["visual"])
+    info_motor = _information(arrays["motor"])
+    info_class = information_classes(result, info_visual, info_motor)
     table = {
         "neuron": np.arange(n_neurons, dtype=np.int32),
         "neuron_class": pd.Categorical(result.neuron_class, categories=list(NEURON_CLASSES)),
+        "info_class": pd.Categorical(info_class, categories=list(NEURON_CLASSES)),
         "preferred_visual": pd.Categorical(names[result.visual.preferred], categories=expressions),
         "preferred_motor": pd.Categorical(names[result.motor.preferred], categories=expressions),
         "d_visual": result.visual.d.astype(np.float32),
         "d_motor": result.motor.d.astype(np.float32),
-        "info_visual": _information(arrays["visual"]),
-        "info_motor": _information(arrays["motor"]),
+        "info_visual": info_visual,
+        "info_motor": info_motor,
     }
     for condition, sel in (("visual", result.visual), ("motor", result.motor)):
         for s, name in enumerate(expressions):

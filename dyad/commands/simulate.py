@@ -30,10 +30,10 @@ def plugin_folders(extra: tuple[Path, ...]) -> tuple[Path, ...]:
 @plugins_dir_option
 @click.option("--no-figures", is_flag=True, help="Skip the figures.")
 @click.option(
-    "--overwrite/--no-overwrite",
-    default=True,
-    show_default=True,
-    help="Replace an existing complete run in the output folder.",
+    "--overwrite",
+    is_flag=True,
+    help="Replace a complete run already in the output folder, whole, with everything in it "
+    "(default: refuse).",
 )
 @quiet_option
 def simulate(
@@ -90,7 +90,21 @@ def format_summary(name: str, outcome) -> str:
         f"congruence c = {summary['congruence']:.2f}",
         f"mirror layer after training ({n} neurons): " + ", ".join(parts),
         f"mirror index {'n/a' if mi is None else f'{mi:+.2f}'}, outcome: {summary['dominant']}",
+        *_cross_check(summary, n),
         f"{outcome.manifest['timings']['steps_per_s']:.0f} timesteps/s; "
         f"results in {outcome.folder}",
     ]
     return "\n".join(lines)
+
+
+def _cross_check(summary: dict, n: int) -> list[str]:
+    """The information-based cross-check line (runs saved before it existed have none)."""
+    counts = summary.get("info_class_counts")
+    if not counts:
+        return []
+    parts = [f"{cls} {count}" for cls, count in counts.items() if count]
+    return [
+        "information cross-check (I >= 0.5 bit): "
+        + ", ".join(parts)
+        + f"; same class for {summary.get('criteria_agree')} of {n} neurons"
+    ]

@@ -43,7 +43,8 @@ from dyad.commands.options import cache_dir_option, plugins_dir_option, quiet_op
 @click.option(
     "--overwrite",
     is_flag=True,
-    help="Replace a different sweep already in the output folder (default: refuse).",
+    help="Replace a complete or different sweep already in the output folder, whole, once the "
+    "new one has finished (default: refuse; an interrupted sweep resumes without it).",
 )
 @click.option(
     "--timeout",

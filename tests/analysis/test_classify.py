@@ -1,17 +1,24 @@
 """Neuron classification (model.md §11.3) on hand-made response arrays."""
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import mannwhitneyu, rankdata
 
 from dyad.analysis.classify import (
+    MIN_TEST_TRIALS,
     NEURON_CLASSES,
+    TooFewTrials,
     class_counts,
     classify_arrays,
     classify_neurons,
     mirror_index,
     modality_selectivity,
+    rank_test,
     selectivity_correlation,
+    smallest_p_value,
 )
 
 N_TRIALS = 20
@@ -75,16 +82,42 @@ def test_silent_neuron_has_zero_selectivity_not_nan():
     assert result.neuron_class[0] == "unselective"
 
 
-def test_separated_but_few_trials_are_not_significant():
-    """4 vs 4 perfectly separated trials: the smallest two-sided U-test p is 0.029 > 0.01."""
+def test_too_few_trials_for_the_rank_test_are_refused_naming_the_minimum():
+    """4 vs 4 perfectly separated trials: the smallest two-sided p is 2/70 = 0.029 > 0.01."""
+    assert MIN_TEST_TRIALS == 5
+    assert smallest_p_value(4) == pytest.approx(2 / 70)
+    assert smallest_p_value(5) == pytest.approx(2 / 252) and smallest_p_value(5) < 0.01
     visual, motor = responses([PROFILES["mirror-happy"]], n_trials=4)
+    with pytest.raises(TooFewTrials, match=r"at least 5 trials per expression, got 4.*0\.0286"):
+        classify_arrays(visual, motor)
+
+
+@pytest.mark.parametrize("n_trials", [5, 6, 8, 10, 20])
+def test_perfect_separation_is_significant_from_the_minimum_number_of_trials(n_trials):
+    """Before, the normal approximation gave p = 0.012 at 5 vs 5: 'unselective' for few trials."""
+    visual, motor = responses([PROFILES["mirror-happy"]], n_trials=n_trials)
     result = classify_arrays(visual, motor)
-    assert result.visual.p_value[0] == pytest.approx(0.0286, abs=1e-3)
-    assert not result.visual.selective[0] and not result.motor.selective[0]
-    assert result.neuron_class[0] == "bimodal-unselective"
-    # with 8 trials per expression the same separation is significant
-    visual, motor = responses([PROFILES["mirror-happy"]], n_trials=8)
-    assert classify_arrays(visual, motor).neuron_class[0] == "mirror"
+    assert result.visual.p_value[0] < 0.01 and result.motor.p_value[0] < 0.01
+    if n_trials <= 8:  # the exact test: its smallest p
+        assert result.visual.p_value[0] == pytest.approx(smallest_p_value(n_trials))
+    assert result.neuron_class[0] == "mirror"
+
+
+def test_exact_rank_test_matches_scipy_without_ties_and_a_permutation_test_with_ties():
+    rng = np.random.default_rng(3)
+    first, second = rng.random((6, 40)), rng.random((6, 40)) + 0.3
+    exact = mannwhitneyu(first, second, alternative="two-sided", axis=0, method="exact")
+    np.testing.assert_allclose(rank_test(first, second), exact.pvalue, rtol=1e-9)
+    # ties (saturated rates): compare with an explicit enumeration of every split
+    tied_first = np.array([1.0, 1.0, 0.9, 0.5, 1.0])
+    tied_second = np.array([0.0, 0.5, 0.0, 0.2, 0.9])
+    pooled = np.concatenate([tied_first, tied_second])
+    ranks = rankdata(pooled)
+    centre = 5 * 11 / 2
+    observed = abs(ranks[:5].sum() - centre)
+    splits = list(itertools.combinations(range(10), 5))
+    expected = np.mean([abs(ranks[list(c)].sum() - centre) >= observed - 1e-9 for c in splits])
+    assert rank_test(tied_first[:, None], tied_second[:, None])[0] == pytest.approx(expected)
 
 
 def test_constant_trials_fall_back_to_the_deterministic_criterion():
@@ -182,6 +215,7 @@ def test_classify_neurons_builds_the_neurons_table():
         "phase",
         "neuron",
         "neuron_class",
+        "info_class",
         "preferred_visual",
         "preferred_motor",
         "d_visual",
@@ -207,6 +241,17 @@ def test_classify_neurons_builds_the_neurons_table():
     assert table.loc[0, "info_motor"] == pytest.approx(1.0)
     assert table.loc[6, "info_visual"] == pytest.approx(0.0, abs=1e-6)
     assert ((table["info_visual"] >= 0) & (table["info_visual"] <= 1)).all()
+
+
+def test_information_cross_check_agrees_except_where_the_criteria_differ_by_design():
+    """I >= 0.5 bit agrees with the rank test on clear cases; it ignores the firing threshold
+    (a cell at 0.4 vs 0.05 carries 1 bit but never fires), so there the two disagree."""
+    visual, motor = responses(PROFILES.values())
+    table = classify_neurons(tidy(visual, motor), ["happy", "sad"])
+    expected = dict(EXPECTED, **{"never fires": "mirror"})
+    assert table["info_class"].astype(str).tolist() == list(expected.values())
+    differ = table["neuron_class"].astype(str) != table["info_class"].astype(str)
+    assert differ.tolist() == [name == "never fires" for name in PROFILES]
 
 
 def test_classify_neurons_refuses_incomplete_or_unknown_rows():

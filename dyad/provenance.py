@@ -1,0 +1,123 @@
+"""How a result was made: the command line, the code's git commit and the dependency versions.
+
+Recorded in every run manifest, every ``sweep.json`` and every report, so that a results folder
+says exactly which command, which code and which libraries produced it. Nothing here may fail:
+without git, outside a git checkout or without installed metadata the entries are ``None``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: the project folder when dyad runs from a checkout (the folder holding ``dyad/``)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_GIT_TIMEOUT_S = 5.0
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def provenance() -> dict[str, Any]:
+    """``command`` (``sys.argv``), ``git`` (commit and dirty, or None) and ``dependencies``.
+
+    ``dependencies`` maps each package in dyad's ``[project] dependencies`` (extras and
+    optional groups left out) to its installed version (None when not installed).
+    """
+    return {
+        "command": [str(arg) for arg in sys.argv],
+        "python": sys.version.split()[0],
+        "git": git_state(),
+        "dependencies": dependency_versions(),
+    }
+
+
+def git_state(root: Path = PROJECT_ROOT) -> dict[str, Any] | None:
+    """``{"commit": sha, "dirty": bool}`` when ``root`` is a git checkout, else None.
+
+    ``dirty`` is True when tracked files differ from the commit (untracked files such as
+    results folders do not count). None when ``root`` has no ``.git``, git is not installed,
+    or git fails: provenance never stops a run.
+    """
+    if not (root / ".git").exists():
+        return None
+    try:
+        commit = _git(root, "rev-parse", "HEAD")
+        status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.debug("no git provenance for %s: %s", root, exc)
+        return None
+    return {"commit": commit, "dirty": bool(status)}
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=_GIT_TIMEOUT_S,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def dependency_names() -> list[str]:
+    """Names of dyad's required dependencies, from its installed metadata or pyproject.toml."""
+    try:
+        requirements = importlib.metadata.requires("dyad") or []
+    except importlib.metadata.PackageNotFoundError:
+        requirements = _pyproject_dependencies()
+    names = []
+    for requirement in requirements:
+        _, _, marker = requirement.partition(";")
+        if "extra" in marker:  # an optional extra, e.g. `distributed; extra == "dask"`
+            continue
+        match = _NAME.match(requirement)
+        if match and match.group(1) not in names:
+            names.append(match.group(1))
+    return names
+
+
+def _pyproject_dependencies() -> list[str]:
+    try:
+        with (PROJECT_ROOT / "pyproject.toml").open("rb") as handle:
+            return list(tomllib.load(handle).get("project", {}).get("dependencies", []))
+    except (OSError, tomllib.TOMLDecodeError):
+        return []
+
+
+def dependency_versions() -> dict[str, str | None]:
+    """Installed version of each of dyad's dependencies (None when it is not installed)."""
+    versions: dict[str, str | None] = {}
+    for name in dependency_names():
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def describe(record: dict[str, Any] | None) -> dict[str, str]:
+    """Report rows (label -> text) for a provenance record; empty for None."""
+    if not record:
+        return {}
+    rows: dict[str, str] = {}
+    command = record.get("command")
+    if command:
+        rows["command"] = " ".join(str(part) for part in command)
+    git = record.get("git")
+    if isinstance(git, dict):
+        dirty = " (uncommitted changes)" if git.get("dirty") else ""
+        rows["git commit"] = f"{git.get('commit')}{dirty}"
+    else:
+        rows["git commit"] = "not a git checkout"
+    deps = record.get("dependencies")
+    if isinstance(deps, dict) and deps:
+        rows["dependencies"] = ", ".join(f"{name} {version}" for name, version in deps.items())
+    return rows
