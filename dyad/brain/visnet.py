@@ -99,9 +99,11 @@ class VisNetConfig:
             odd epochs, which already present the objects in reverse order, also present each
             object's transforms last to first, so the whole sequence runs backwards. The trace
             is reset before each object and the trace rule learns with the trace *before* the
-            current presentation, so the first transform of an object is never learned;
-            alternating the direction lets every transform be learned (docs/vision.md,
-            "A classic invariance task").
+            current presentation, so learning is asymmetric in time: each transform is learned
+            by the cells that fired to the ones before it, and the first drives no learning.
+            On the classic invariance task, forward training leaves most layer-4 cells blind
+            to the last position of the sequence; alternating binds every position
+            (docs/vision.md, "A classic invariance task").
     """
 
     v1: V1Config = field(default_factory=V1Config)
