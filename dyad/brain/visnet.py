@@ -4,8 +4,9 @@ Layer 1 samples the V1 stack (per wavelength counts 201/50/13/8, orientation and
 layers 2–4 sample the layer below. Every layer has Gaussian toroidal connectivity, unit-length
 weight rows, COMP lateral inhibition, a percentile threshold and a sigmoid, and learns by the trace
 rule (or Hebb). Training is layer by layer: for layer r, every epoch presents all objects in
-order (reversed on odd epochs) with their transforms contiguous, propagates through layers 1..r
-and learns in layer r only, resetting layer r's trace between objects (§6.4).
+order (reversed on odd epochs) with their transforms contiguous (also reversed on odd epochs with
+``transform_order="alternating"``), propagates through layers 1..r and learns in layer r only,
+resetting layer r's trace between objects (§6.4).
 
 **Centred learning (default).** With ``centre_inputs`` each layer learns with
 ``Δw = α ȳ (x − x̄)``, weights clipped at 0 and rows renormalised, where ``x̄`` is the layer's
@@ -97,6 +98,16 @@ class VisNetConfig:
             clipped at 0 then rows renormalised, x̄ being each layer's mean input over the
             training images (default True; a deviation from model.md §6.1, see docs/vision.md).
             False is the classic rule Δw = α ȳ x.
+        transform_order: order of each object's transforms during training. ``"forward"``
+            (default, VisBack's fixed file list): always first to last. ``"alternating"``:
+            odd epochs, which already present the objects in reverse order, also present each
+            object's transforms last to first, so the whole sequence runs backwards. The trace
+            is reset before each object and the trace rule learns with the trace *before* the
+            current presentation, so learning is asymmetric in time: each transform is learned
+            by the cells that fired to the ones before it, and the first drives no learning.
+            On the classic invariance task, forward training leaves most layer-4 cells blind
+            to the last position of the sequence; alternating binds every position
+            (docs/vision.md, "A classic invariance task").
     """
 
     v1: V1Config = field(default_factory=V1Config)
@@ -117,6 +128,7 @@ class VisNetConfig:
     trace_eta: float = 0.8
     epochs: tuple[int, ...] = (40, 40, 40, 40)
     centre_inputs: bool = True
+    transform_order: Literal["forward", "alternating"] = "forward"
 
     @classmethod
     def small(cls, **overrides: object) -> VisNetConfig:
@@ -226,6 +238,11 @@ class VisNetConfig:
         if self.slope_mode not in ("absolute", "relative"):
             problems.append(
                 f"slope_mode: expected 'absolute' or 'relative', got {self.slope_mode!r}"
+            )
+        if self.transform_order not in ("forward", "alternating"):
+            problems.append(
+                f"transform_order: expected 'forward' or 'alternating', got "
+                f"{self.transform_order!r}"
             )
         if self.rule not in ("trace", "hebb"):
             problems.append(f"rule: expected 'trace' or 'hebb', got {self.rule!r}")
@@ -585,10 +602,16 @@ class VisNet:
                 length=epochs, label=f"VisNet layer {index + 1}", enabled=bool(progress)
             ) as bar:
                 for epoch in range(epochs):
-                    order = range(n_objects) if epoch % 2 == 0 else range(n_objects - 1, -1, -1)
-                    for obj in order:
+                    backwards = epoch % 2 == 1
+                    objects = range(n_objects - 1, -1, -1) if backwards else range(n_objects)
+                    transforms = (
+                        range(n_transforms - 1, -1, -1)
+                        if backwards and self.config.transform_order == "alternating"
+                        else range(n_transforms)
+                    )
+                    for obj in objects:
                         layer.reset_trace()
-                        for t in range(n_transforms):
+                        for t in transforms:
                             layer.step(inputs[obj, t], learn=True, gathered=gathered)
                     bar.update(1)
             layer.reset_trace()

@@ -70,6 +70,7 @@ def test_lists_become_tuples():
         ({"trace_eta": 1.0}, "trace_eta"),
         ({"epochs": (5, 5.5, 5, 5)}, "epochs[1]"),
         ({"centre_inputs": 1}, "centre_inputs"),
+        ({"transform_order": "shuffled"}, "transform_order"),
     ],
 )
 def test_validation_names_the_field(overrides, field):
@@ -233,6 +234,32 @@ def test_fit_follows_training_order(small_config, v1_maps):
                 manual.step(inputs[obj, t], learn_layers=(0,))
     for key, value in fitted.to_arrays().items():
         assert np.array_equal(value, manual.to_arrays()[key]), key
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_alternating_transform_order_runs_odd_epochs_backwards(small_config, v1_maps, backend):
+    """``transform_order="alternating"``: odd epochs present objects *and* their transforms in
+    reverse, so the transform that comes first (never learned: the trace was just reset) is
+    learned on the other epochs. Same result as a hand-written loop; differs from forward."""
+    config = dataclasses.replace(small_config, epochs=(3, 0, 0, 0), transform_order="alternating")
+    fitted = VisNet(config, np.random.default_rng(8), backend=backend).fit(v1_maps)
+    manual = VisNet(config, np.random.default_rng(8), backend=backend)
+    inputs = manual.gather_v1(v1_maps)
+    manual.layers[0].set_input_mean(inputs.reshape(8, *inputs.shape[2:]), gathered=True)
+    epochs = (((0, 1), (0, 1, 2, 3)), ((1, 0), (3, 2, 1, 0)), ((0, 1), (0, 1, 2, 3)))
+    for objects, transforms in epochs:
+        for obj in objects:
+            manual.reset_traces()
+            for t in transforms:
+                manual.step(inputs[obj, t], learn_layers=(0,))
+    for key, value in fitted.to_arrays().items():
+        assert np.array_equal(value, manual.to_arrays()[key]), key
+    forward = VisNet(
+        dataclasses.replace(config, transform_order="forward"),
+        np.random.default_rng(8),
+        backend=backend,
+    ).fit(v1_maps)
+    assert not np.array_equal(fitted.layers[0].weights, forward.layers[0].weights)
 
 
 def test_fit_trains_upper_layers_on_frozen_lower_rates(small_config, v1_maps):

@@ -1,0 +1,1 @@
+"""Experiments that exercise the model on classic tasks from the literature."""
