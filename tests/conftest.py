@@ -19,6 +19,7 @@ def tiny_scenario_raw(**sections: Any) -> dict[str, Any]:
             "preset": "small",
             "n_train_transforms": 8,
             "n_test_transforms": 8,
+            "other_faces": 1,
             "bank_size": 16,
             "visnet": {"epochs": [1, 1, 1, 1]},
         },

@@ -24,14 +24,15 @@ def scenario(test_trials: int, policy: str = "perfect", params: dict | None = No
         run={"steps": 1000, "test_trials": test_trials},
         vision={
             "preset": "small",
-            "n_train_transforms": 30,
             "n_test_transforms": 10,
             "bank_size": 30,
         },
         mirror={"n_neurons": N_NEURONS},
         parent={"policy": policy, "params": params or {}},
     )
-    raw["vision"].pop("visnet", None)  # the small preset's own epochs
+    # the small preset's own network, other faces and training transforms
+    for key in ("visnet", "other_faces", "n_train_transforms"):
+        raw["vision"].pop(key, None)
     return validate_scenario(raw)
 
 

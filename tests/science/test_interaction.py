@@ -21,7 +21,6 @@ def scenario(policy: str, params: dict | None = None, **sections):
         run={"steps": 1000, "test_trials": 10},
         vision={
             "preset": "small",
-            "n_train_transforms": 30,
             "n_test_transforms": 10,
             "bank_size": 30,
         },
@@ -29,7 +28,9 @@ def scenario(policy: str, params: dict | None = None, **sections):
         parent={"policy": policy, "params": params or {}},
         **sections,
     )
-    raw["vision"].pop("visnet", None)  # the small preset's own epochs
+    # the small preset's own network, other faces and training transforms
+    for key in ("visnet", "other_faces", "n_train_transforms"):
+        raw["vision"].pop(key, None)
     return validate_scenario(raw)
 
 

@@ -1,0 +1,54 @@
+"""More than two expressions: every expression gets its share of mirror neurons.
+
+With happy, sad and surprise, a mirror layer at a fixed sparseness of 0.5 let every input
+recruit half the layer, so two expressions had to share neurons (happy and sad merged into
+bimodal-unselective cells), and classic VisNet's layer 4 coded surprise against the rest.
+The defaults now derive from S what depends on it: the mirror layer's and VisNet's
+sparseness are 1 − 1/S, so each expression can own N/S neurons. Perfect mimicry then gives
+mirror neurons for all three expressions, each with about a third of the layer, on the
+parent's face and on a face never seen. Small size, two run seeds.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import tiny_scenario_raw
+
+from dyad.config import scenario_warnings, validate_scenario
+from dyad.simulation import UNSEEN_FACE, run_scenario
+
+N_NEURONS = 64
+THREE = ["happy", "sad", "surprise"]
+
+
+def scenario(expressions: list[str]):
+    raw = tiny_scenario_raw(
+        run={"steps": 1500, "test_trials": 10},
+        infant={"expressions": expressions, "hold_length": 10},
+        vision={"preset": "small", "n_test_transforms": 10, "bank_size": 30},
+        mirror={"n_neurons": N_NEURONS},
+        parent={"policy": "perfect"},
+    )
+    for key in ("visnet", "other_faces", "n_train_transforms"):
+        raw["vision"].pop(key, None)
+    return validate_scenario(raw)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_three_expressions_each_get_mirror_neurons(seed, cache_dir):
+    outcome = run_scenario(scenario(THREE), seed=seed, cache_dir=cache_dir)
+    neurons = outcome.tables["neurons"].query("phase == 'after'")
+    mirror = neurons[neurons["neuron_class"] == "mirror"]
+    assert len(mirror) >= 0.9 * N_NEURONS, outcome.summary["class_counts"]
+    shares = mirror["preferred_visual"].value_counts()
+    for expression in THREE:
+        # at least half of an even share (1/S) of the mirror neurons
+        assert shares.get(expression, 0) >= 0.5 * len(mirror) / len(THREE), shares.to_dict()
+    assert outcome.summary["mirror_by_parent"][UNSEEN_FACE] >= 0.9 * N_NEURONS
+    assert scenario_warnings(scenario(THREE)) == []
+
+
+def test_six_expressions_are_run_with_a_warning():
+    six = [*THREE, "anger", "fear", "disgust"]
+    (warning,) = scenario_warnings(scenario(six))
+    assert "6 expressions" in warning and "docs/results.md" in warning
