@@ -418,6 +418,35 @@ def find_scenario(name: str | Path) -> Path:
     )
 
 
+#: visual systems loaded in this process, newest last (see :func:`cached_vision`)
+_VISION_MEMO: dict[tuple, tuple] = {}
+_VISION_MEMO_SIZE = 4
+
+
+def cached_vision(scenario, cache_dir: str | Path | None, progress: bool = False) -> tuple:
+    """:func:`dyad.simulation.prepare_vision`, remembered for the last few scenarios' vision.
+
+    Building a model again with the same visual system (a page's Reset, a batch_run over
+    policy parameters) then skips reading the cache files. The arrays are only read by the
+    brain, so models share them.
+    """
+    from dyad.simulation import prepare_vision, pretrain_config
+    from dyad.vision import default_cache_dir
+
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    key = (
+        pretrain_config(scenario).to_json(),
+        tuple(p.identity_seed for p in scenario.all_parents),
+        scenario.vision.bank_size,
+        str(folder.resolve()),
+    )
+    if key not in _VISION_MEMO:
+        _VISION_MEMO[key] = prepare_vision(scenario, folder, progress=progress)
+        while len(_VISION_MEMO) > _VISION_MEMO_SIZE:
+            del _VISION_MEMO[next(iter(_VISION_MEMO))]
+    return _VISION_MEMO[key]
+
+
 def build_from_scenario(
     scenario_file: Any,
     seed: int | None,
@@ -435,7 +464,7 @@ def build_from_scenario(
     from dyad.plugins import default_plugin_dirs, load_registry
     from dyad.policies import PolicyContext
     from dyad.schedules import infant_schedule, parent_schedule
-    from dyad.simulation import prepare_vision, run_streams
+    from dyad.simulation import run_streams
 
     folders = tuple(
         Path(d).resolve() for d in (default_plugin_dirs() if plugin_dirs is None else plugin_dirs)
@@ -446,9 +475,7 @@ def build_from_scenario(
     if not _is_count(seed, minimum=0):
         raise ConfigError(f"seed: expected a non-negative integer, got {seed!r}")
     seed = int(seed)
-    pretrained, training_bank, test_bank = prepare_vision(
-        scenario, None if cache_dir is None else Path(cache_dir)
-    )
+    pretrained, training_bank, test_bank = cached_vision(scenario, cache_dir)
 
     expressions = tuple(scenario.infant.expressions)
     parents = scenario.all_parents

@@ -236,7 +236,9 @@ def classes_figure(model: DyadModel) -> Figure:
         ax.plot(t, counts, marker="o", ms=3, color=CLASS_COLOURS[name], label=name)
     n_neurons = model.infant.brain.mirror.n_neurons
     ax.set_ylim(-0.02 * n_neurons, 1.02 * n_neurons)
-    ax.set_xlim(0, model.n_steps)
+    # the axis grows with the run (at least five probe intervals), so early probes are legible
+    span = max(int(t[-1]), 5 * (model.probe_every or model.n_steps))
+    ax.set_xlim(0, min(span, model.n_steps) * 1.02)
     ax.set_xlabel("timestep")
     ax.set_ylabel("neurons")
     right = ax.twinx()

@@ -177,13 +177,18 @@ def test_live_view_steps_plays_and_resets_with_changed_controls(server, tmp_path
             expect(
                 page.get_by_text("parent's policy: noisy (q = 0.3, mode = timestep)")
             ).to_be_visible()
-            for _ in range(6):
+            # past two probes (every 50 timesteps), 11 timesteps per Step click
+            while status_t(page) < 110:
+                before = status_t(page)
                 step.click()
-                page.wait_for_timeout(300)
+                page.wait_for_function(
+                    "t => !document.body.innerText.includes(`t = ${t} of 2000`)", arg=before
+                )
             expect(
                 page.get_by_text(re.compile(r"t = \d+ of 2000 · parent's policy: noisy"))
             ).to_be_visible()
-            assert status_t(page) > 11
+            expect(page.get_by_text(re.compile(r"ordered by class at t = 100"))).to_be_visible()
+            page.wait_for_timeout(1000)  # let the last figure arrive before the screenshot
 
             screenshot = tmp_path / "live_view.png"
             page.screenshot(path=screenshot, full_page=True)
