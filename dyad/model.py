@@ -98,8 +98,10 @@ class DyadModel(mesa.Model):
         Folders of policy plugins (default ``./plugins`` when it exists).
     probe_every:
         Test every mirror-layer neuron (learning off, §10) and classify it every N timesteps
-        (and at t = 0 and at the end); 0 probes only at t = 0 and at the end. Probing never
-        changes the run: it uses its own random stream.
+        and at t = 0 and at the end; 0 probes only at t = 0 and at the end. Default: every 100
+        timesteps for a model built from a scenario; never for one built from parts, whose
+        caller tests the layer itself (:func:`~dyad.simulation.run_scenario` does, before and
+        after). Probing never changes the run: it uses its own random stream.
     recent_steps:
         How many of the most recent timesteps' mirror-layer rates :attr:`recent_rates` keeps.
     """
@@ -123,7 +125,7 @@ class DyadModel(mesa.Model):
         overrides: Mapping[str, Any] | None = None,
         cache_dir: str | Path | None = None,
         plugin_dirs: Sequence[str | Path] | None = None,
-        probe_every: int = 100,
+        probe_every: int | None = None,
         recent_steps: int = 60,
         **fields: Any,
     ) -> None:
@@ -133,7 +135,7 @@ class DyadModel(mesa.Model):
                 "scenario: Mesa reserves this name for its own Scenario objects; "
                 "pass a dyad scenario as scenario_file="
             )
-        if not _is_count(probe_every, minimum=0):
+        if probe_every is not None and not _is_count(probe_every, minimum=0):
             raise ConfigError(f"probe_every: expected an integer >= 0, got {probe_every!r}")
         if not _is_count(recent_steps, minimum=1):
             raise ConfigError(f"recent_steps: expected an integer >= 1, got {recent_steps!r}")
@@ -221,19 +223,25 @@ class DyadModel(mesa.Model):
         self.t += 1
         if self.t >= self.n_steps:
             self.running = False
-        if not self.running or (self.probe_every and self.t % self.probe_every == 0):
+        if self.probing and (
+            not self.running or (self.probe_every and self.t % self.probe_every == 0)
+        ):
             self.probe()
 
     # ---------------------------------------------------------------------------------------
     # Probes: the neuron classes while the run goes on
 
     def _init_probes(
-        self, probe_every: int, recent_steps: int, trials: int, motor_flip: float, seed: int
+        self, probe_every: int | None, recent_steps: int, trials: int, motor_flip: float, seed: int
     ) -> None:
         from dyad.analysis import NEURON_CLASSES
 
         n_neurons = self.infant.brain.mirror.n_neurons
-        self.probe_every = int(probe_every)
+        if probe_every is None:
+            probe_every = 100 if self.config is not None else None
+        #: whether the model probes its neuron classes at all (see ``probe_every``)
+        self.probing = probe_every is not None
+        self.probe_every = int(probe_every or 0)
         self._probe_trials = trials
         self._probe_flip = motor_flip
         # a stream of its own, so probing never changes the interaction or the final test
@@ -254,7 +262,8 @@ class DyadModel(mesa.Model):
                 **{name: f"n_{name.replace('-', '_')}" for name in NEURON_CLASSES},
             }
         )
-        self.probe()
+        if self.probing:
+            self.probe()
 
     def probe(self) -> dict[str, Any]:
         """Test and classify every mirror-layer neuron now (learning off, model.md §10–11).

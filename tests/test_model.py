@@ -157,3 +157,22 @@ def test_mesa_batch_run_runs_the_keyword_model(tmp_path, cache_dir):
     assert (counts <= 32).all()
     # no mirror neurons when the parent always shows the other expression
     assert table.loc[table["parent.params.q"] == 1.0, "mirror"].max() == 0
+
+
+def test_a_model_built_from_parts_does_not_probe(tiny_raw, cache_dir):
+    """run_scenario's path: it tests the layer itself, so the model spends no time on probes."""
+    from dyad.model import build_from_scenario
+
+    parts = build_from_scenario(tiny_raw(), 1, {}, cache_dir, [])
+    model = DyadModel(
+        parts["brain"],
+        parts["schedule"],
+        parts["parent_schedule"],
+        parts["policies"],
+        parts["parent_names"],
+        parts["expressions"],
+        rng=parts["rng"],
+    )
+    model.run_for(200)
+    assert not model.probing and model.probes == []
+    assert model.recent_mirror_rates().shape == (60, 32)

@@ -16,7 +16,7 @@ def schema(markdown: bool) -> None:
 
     Editors that read JSON Schema for TOML (taplo, e.g. VS Code's Even Better TOML) complete
     and check scenario fields with it: save it next to your scenarios and start each file with
-    ``#:schema ./scenario.schema.json``, as the shipped scenarios do.
+    "#:schema ./scenario.schema.json", as the shipped scenarios do.
 
     \b
       dyad schema > scenarios/scenario.schema.json

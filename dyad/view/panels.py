@@ -227,7 +227,7 @@ def ClassesPanel(model: DyadModel):
 
 def classes_figure(model: DyadModel) -> Figure:
     """Class counts (left axis) and congruence so far (right axis) against the timestep."""
-    probes = model.probes
+    probes = list(model.probes)  # a snapshot: the model may probe again while this draws
     t = np.array([p["t"] for p in probes])
     figure = Figure(figsize=(7.2, 3.4), dpi=80, layout="constrained")
     ax = figure.subplots()
