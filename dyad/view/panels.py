@@ -15,20 +15,12 @@ import solara
 from matplotlib.figure import Figure
 
 from dyad.analysis import NEURON_CLASSES
+from dyad.analysis.figures import CLASS_COLOURS  # one colour per class, as in dyad's figures
 from dyad.view.faces import bank_images_soon
 
 if TYPE_CHECKING:
     from dyad.model import DyadModel
 
-#: one colour per neuron class, as in dyad's figures (seaborn "colorblind" palette)
-CLASS_COLOURS: dict[str, str] = {
-    "mirror": "#0173b2",
-    "anti-mirror": "#d55e00",
-    "visual-only": "#029e73",
-    "motor-only": "#cc78bc",
-    "bimodal-unselective": "#de8f05",
-    "unselective": "#949494",
-}
 #: the infant's face is drawn with an identity of its own (the model's infant has no face:
 #: its expression is a motor pattern); any seed no parent uses
 INFANT_IDENTITY_OFFSET = 1000
@@ -51,7 +43,7 @@ _canonical_cache: dict[tuple, np.ndarray] = {}
 def _canonical(config, identity: int, expression: str) -> np.ndarray:
     from dyad.faces import ParametricFaces
 
-    key = (config.canonical().__repr__(), identity, expression)
+    key = (config.to_json(), identity, expression)
     if key not in _canonical_cache:
         image = ParametricFaces(config.face_config(identity)).render(expression)
         _canonical_cache[key] = np.clip(image, 0, 255).astype(np.uint8)

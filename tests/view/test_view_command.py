@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -102,3 +103,25 @@ def test_view_model_passes_on_only_the_selected_policys_parameters(tmp_path, cac
         **controls,
     )
     assert model.parents[0].policy.params.model_dump() == {"lag": 5}
+
+
+def test_mirror_image_shows_recent_rates_by_class(cache_dir, tiny_raw):
+    from dyad.analysis import NEURON_CLASSES
+    from dyad.model import DyadModel
+    from dyad.view.panels import _CLASS_RGB, COLUMN_WIDTH, STRIP_WIDTH, VIRIDIS, mirror_image
+
+    model = DyadModel(scenario_file=tiny_raw(), seed=1, cache_dir=cache_dir, probe_every=20)
+    model.run_for(45)
+    image = mirror_image(model)
+    rows_per_neuron = 256 // 32
+    assert image.shape == (256, STRIP_WIDTH + 4 + 60 * COLUMN_WIDTH, 3)
+    order = model.neuron_order()
+    for row, neuron in enumerate(order):
+        pixel_row = row * rows_per_neuron
+        code = NEURON_CLASSES.index(model.neuron_class[neuron])
+        assert (image[pixel_row, 0] == _CLASS_RGB[code]).all()
+        # the newest timestep is the rightmost column, coloured by the neuron's rate
+        level = int(np.clip(model.infant.rates[neuron] * 255, 0, 255))
+        assert (image[pixel_row, -1] == VIRIDIS[level]).all()
+    # timesteps before t = 0 (60 shown, 45 run) are blank
+    assert (image[:, STRIP_WIDTH + 4] == 255).all()
