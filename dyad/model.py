@@ -151,26 +151,16 @@ class DyadModel(mesa.Model):
             parts = build_from_scenario(
                 scenario_file, seed, {**(overrides or {}), **fields}, cache_dir, plugin_dirs
             )
-            self.config = parts.pop("scenario")
-            self.pretrained = parts.pop("pretrained")
-            self.seed = parts.pop("seed")
-            probe_seed = self.seed
+            self.config, self.pretrained = parts["scenario"], parts["pretrained"]
+            self.seed = probe_seed = parts["seed"]
             test_trials = self.config.run.test_trials
             motor_flip = self.config.run.motor_test_flip
-            (brain, schedule, parent_schedule, policies, parent_names, expressions) = (
-                parts.pop(k)
-                for k in (
-                    "brain",
-                    "schedule",
-                    "parent_schedule",
-                    "policies",
-                    "parent_names",
-                    "expressions",
-                )
-            )
-            policy_sources, preroll = parts.pop("policy_sources"), parts.pop("preroll")
-            log_every, log_mirror_rates = parts.pop("log_every"), parts.pop("log_mirror_rates")
-            rng = parts.pop("rng")
+            brain, schedule = parts["brain"], parts["schedule"]
+            parent_schedule, policies = parts["parent_schedule"], parts["policies"]
+            parent_names, expressions = parts["parent_names"], parts["expressions"]
+            policy_sources, preroll = parts["policy_sources"], parts["preroll"]
+            log_every, log_mirror_rates = parts["log_every"], parts["log_mirror_rates"]
+            rng = parts["rng"]
         elif fields or overrides:
             raise ConfigError(
                 f"DyadModel: scenario fields {sorted({**(overrides or {}), **fields})} need a "
