@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("dyad.commands.sweep:sweep", "Run a scenario's parameter sweep."),
     "report": ("dyad.commands.report:report", "Figures and a report for a results folder."),
     "plugins": ("dyad.commands.plugins:plugins", "List parent policies and their sources."),
+    "view": ("dyad.commands.view:view", "Watch a run live in the browser (extra viz)."),
+    "schema": ("dyad.commands.schema:schema", "The scenario format: JSON Schema or Markdown."),
 }
 
 

@@ -4,18 +4,31 @@
 :class:`~dyad.agents.Parent` agents. Its :meth:`~DyadModel.step` is the scheduler: the order of
 events in one timestep is written out there. Per-timestep records go into preallocated arrays
 (far cheaper than Mesa's DataCollector for per-neuron rates) and become tidy DataFrames at the end.
+
+The model can be built two ways: from ready parts (a brain, schedules, policy objects; this is
+what :func:`dyad.simulation.run_scenario` does), or from plain keyword parameters, a scenario
+and field overrides, as Mesa's own tools (``SolaraViz``, ``mesa.batch_run``) expect::
+
+    DyadModel(scenario_file="perfect", seed=0, **{"parent.params.q": 0.2})
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import mesa
 import numpy as np
 import pandas as pd
+from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from dyad.agents import Infant, Parent
 from dyad.brain.infant import InfantBrain
+from dyad.errors import ConfigError
+
+#: the folder of the scenarios shipped with dyad (a source checkout's ``scenarios/``)
+SHIPPED_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 class InteractionRecorder:
@@ -53,6 +66,10 @@ class InteractionRecorder:
 class DyadModel(mesa.Model):
     """An infant interacting with its parents; the mirror layer learns every timestep.
 
+    Built either from ready parts (the positional parameters below) or, when
+    ``scenario_file`` is given, from a scenario and overrides, wired exactly as
+    :func:`dyad.simulation.run_scenario` wires it (same seed, same interaction).
+
     Parameters
     ----------
     brain:
@@ -65,22 +82,99 @@ class DyadModel(mesa.Model):
         One mimicry-policy object per parent (``choose(t, infant_history) -> int``).
     rng:
         The run's seed (an int) or generator; Mesa seeds ``self.rng`` from it.
+    scenario_file:
+        A scenario TOML file, the name of a shipped scenario (``"perfect"``), a scenario dict
+        or a validated :class:`~dyad.config.Scenario`. (Not called ``scenario``: Mesa's
+        ``Model`` reserves that name for its own scenario objects, and SolaraViz passes one
+        under it on reset.)
+    seed:
+        The run's seed (default: the scenario's ``seed``). ``mesa.batch_run`` passes it.
+    overrides, **fields:
+        Dotted scenario fields and their values, e.g. ``{"run.steps": 500}`` or
+        ``**{"parent.params.q": 0.2}``; validated like the scenario file itself.
+    cache_dir:
+        The pre-training cache (default ``$DYAD_CACHE_DIR`` or ``~/.cache/dyad``).
+    plugin_dirs:
+        Folders of policy plugins (default ``./plugins`` when it exists).
+    probe_every:
+        Test every mirror-layer neuron (learning off, §10) and classify it every N timesteps
+        and at t = 0 and at the end; 0 probes only at t = 0 and at the end. Default: every 100
+        timesteps for a model built from a scenario; never for one built from parts, whose
+        caller tests the layer itself (:func:`~dyad.simulation.run_scenario` does, before and
+        after). Probing never changes the run: it uses its own random stream.
+    recent_steps:
+        How many of the most recent timesteps' mirror-layer rates :attr:`recent_rates` keeps.
     """
 
     def __init__(
         self,
-        brain: InfantBrain,
-        schedule: np.ndarray,
-        parent_schedule: np.ndarray,
-        policies: Sequence,
-        parent_names: Sequence[str],
-        expressions: Sequence[str],
+        brain: InfantBrain | None = None,
+        schedule: np.ndarray | None = None,
+        parent_schedule: np.ndarray | None = None,
+        policies: Sequence | None = None,
+        parent_names: Sequence[str] | None = None,
+        expressions: Sequence[str] | None = None,
         policy_sources: Sequence[str] | None = None,
         preroll: int = 0,
         log_every: int = 1,
         log_mirror_rates: bool = True,
         rng: int | np.random.Generator | None = None,
+        *,
+        scenario_file: str | Path | Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        cache_dir: str | Path | None = None,
+        plugin_dirs: Sequence[str | Path] | None = None,
+        probe_every: int | None = None,
+        recent_steps: int = 60,
+        **fields: Any,
     ) -> None:
+        mesa_scenario = fields.pop("scenario", None)
+        if mesa_scenario is not None and not isinstance(mesa_scenario, MesaScenario):
+            raise ConfigError(
+                "scenario: Mesa reserves this name for its own Scenario objects; "
+                "pass a dyad scenario as scenario_file="
+            )
+        if probe_every is not None and not _is_count(probe_every, minimum=0):
+            raise ConfigError(f"probe_every: expected an integer >= 0, got {probe_every!r}")
+        if not _is_count(recent_steps, minimum=1):
+            raise ConfigError(f"recent_steps: expected an integer >= 1, got {recent_steps!r}")
+        self.config = None
+        self.pretrained = None
+        test_trials, motor_flip, probe_seed = 20, 0.05, 0
+        if scenario_file is not None:
+            if brain is not None or rng is not None:
+                raise ConfigError(
+                    "DyadModel: give either scenario_file (with seed=) or a ready brain, "
+                    "schedules and policies (with rng=), not both"
+                )
+            parts = build_from_scenario(
+                scenario_file, seed, {**(overrides or {}), **fields}, cache_dir, plugin_dirs
+            )
+            self.config, self.pretrained = parts["scenario"], parts["pretrained"]
+            self.seed = probe_seed = parts["seed"]
+            test_trials = self.config.run.test_trials
+            motor_flip = self.config.run.motor_test_flip
+            brain, schedule = parts["brain"], parts["schedule"]
+            parent_schedule, policies = parts["parent_schedule"], parts["policies"]
+            parent_names, expressions = parts["parent_names"], parts["expressions"]
+            policy_sources, preroll = parts["policy_sources"], parts["preroll"]
+            log_every, log_mirror_rates = parts["log_every"], parts["log_mirror_rates"]
+            rng = parts["rng"]
+        elif fields or overrides:
+            raise ConfigError(
+                f"DyadModel: scenario fields {sorted({**(overrides or {}), **fields})} need a "
+                "scenario_file= to override"
+            )
+        elif brain is None or schedule is None or parent_schedule is None or policies is None:
+            raise ConfigError(
+                "DyadModel: give scenario_file= (a scenario file or name), or a brain, "
+                "schedule, parent_schedule, policies, parent_names and expressions"
+            )
+        else:
+            self.seed = seed
+            if isinstance(rng, int | np.integer):
+                probe_seed = int(rng)
         super().__init__(rng=rng)
         self.n_steps = len(parent_schedule)
         self.expressions = tuple(expressions)
@@ -98,6 +192,7 @@ class DyadModel(mesa.Model):
         self.recorder = InteractionRecorder(
             self.n_steps, brain.mirror.n_neurons, log_every, log_mirror_rates
         )
+        self._init_probes(probe_every, recent_steps, test_trials, motor_flip, probe_seed)
 
     def step(self) -> None:
         """One timestep, in this order:
@@ -114,9 +209,116 @@ class DyadModel(mesa.Model):
         parent.step()
         self.infant.perceive(parent)
         self.recorder.record(t, self.infant, parent)
+        self.recent_rates[t % len(self.recent_rates)] = self.infant.rates
         self.t += 1
         if self.t >= self.n_steps:
             self.running = False
+        if self.probing and (
+            not self.running or (self.probe_every and self.t % self.probe_every == 0)
+        ):
+            self.probe()
+
+    # ---------------------------------------------------------------------------------------
+    # Probes: the neuron classes while the run goes on
+
+    def _init_probes(
+        self, probe_every: int | None, recent_steps: int, trials: int, motor_flip: float, seed: int
+    ) -> None:
+        from dyad.analysis import NEURON_CLASSES
+
+        n_neurons = self.infant.brain.mirror.n_neurons
+        if probe_every is None:
+            probe_every = 100 if self.config is not None else None
+        #: whether the model probes its neuron classes at all (see ``probe_every``)
+        self.probing = probe_every is not None
+        self.probe_every = int(probe_every or 0)
+        self._probe_trials = trials
+        self._probe_flip = motor_flip
+        # a stream of its own, so probing never changes the interaction or the final test
+        self._probe_rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x9E0B]))
+        #: the last ``recent_steps`` timesteps' mirror-layer rates, a ring indexed by t % size
+        self.recent_rates = np.zeros((recent_steps, n_neurons), np.float32)
+        #: each neuron's class at the last probe (names from ``NEURON_CLASSES``)
+        self.neuron_class = np.full(n_neurons, NEURON_CLASSES[-1], dtype=object)
+        #: each neuron's preferred expression (index) on visual-only trials at the last probe
+        self.preferred_visual = np.zeros(n_neurons, np.intp)
+        #: one dict per probe: ``t``, a count per neuron class, ``congruence`` so far
+        self.probes: list[dict[str, Any]] = []
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "t": "t",
+                "congruence": "congruence",
+                "mirror_index": "mirror_index",
+                **{name: f"n_{name.replace('-', '_')}" for name in NEURON_CLASSES},
+            }
+        )
+        if self.probing:
+            self.probe()
+
+    def probe(self) -> dict[str, Any]:
+        """Test and classify every mirror-layer neuron now (learning off, model.md §10–11).
+
+        Updates :attr:`neuron_class`, :attr:`preferred_visual`, appends to :attr:`probes` and
+        collects the model reporters (class counts, congruence, mirror index).
+        """
+        from dyad.analysis import NEURON_CLASSES
+        from dyad.analysis.classify import classify_arrays
+
+        brain = self.infant.brain
+        responses = brain.test(self._probe_trials, self._probe_flip, self._probe_rng)
+        n_parents, n_expr, n_trials, n_neurons = responses.visual.shape
+        # visual trials of all parents pooled per expression, as run_scenario's test table does
+        visual = responses.visual.transpose(1, 0, 2, 3).reshape(n_expr, -1, n_neurons)
+        result = classify_arrays(visual, responses.motor)
+        self.neuron_class = result.neuron_class
+        self.preferred_visual = result.visual.preferred
+        counts = {
+            name: int(np.count_nonzero(result.neuron_class == name)) for name in NEURON_CLASSES
+        }
+        record = {"t": self.t, **counts, "congruence": self.congruence}
+        self.probes.append(record)
+        self.datacollector.collect(self)
+        return record
+
+    def class_count(self, name: str) -> int:
+        """Neurons of class ``name`` at the last probe."""
+        return int(np.count_nonzero(self.neuron_class == name))
+
+    n_mirror = property(lambda self: self.class_count("mirror"))
+    n_anti_mirror = property(lambda self: self.class_count("anti-mirror"))
+    n_visual_only = property(lambda self: self.class_count("visual-only"))
+    n_motor_only = property(lambda self: self.class_count("motor-only"))
+    n_bimodal_unselective = property(lambda self: self.class_count("bimodal-unselective"))
+    n_unselective = property(lambda self: self.class_count("unselective"))
+
+    @property
+    def mirror_index(self) -> float:
+        """(N_mirror - N_anti) / (N_mirror + N_anti) at the last probe; nan when neither."""
+        mirror, anti = self.n_mirror, self.n_anti_mirror
+        return (mirror - anti) / (mirror + anti) if mirror + anti else float("nan")
+
+    @property
+    def congruence(self) -> float:
+        """Fraction of timesteps so far on which the parent showed the infant's expression."""
+        if self.t == 0:
+            return float("nan")
+        rec = self.recorder
+        return float(np.mean(rec.infant_expression[: self.t] == rec.parent_expression[: self.t]))
+
+    def recent_mirror_rates(self) -> np.ndarray:
+        """The mirror layer's rates of the last timesteps, oldest first: ``(n, n_neurons)``."""
+        size = len(self.recent_rates)
+        if self.t <= size:
+            return self.recent_rates[: self.t]
+        return np.roll(self.recent_rates, -(self.t % size), axis=0)
+
+    def neuron_order(self) -> np.ndarray:
+        """Neurons ordered by their class at the last probe, then by preferred expression."""
+        from dyad.analysis import NEURON_CLASSES
+
+        rank = {name: i for i, name in enumerate(NEURON_CLASSES)}
+        class_rank = np.array([rank[name] for name in self.neuron_class])
+        return np.lexsort((self.preferred_visual, class_rank))
 
     # ---------------------------------------------------------------------------------------
     # Tidy tables
@@ -153,3 +355,175 @@ class DyadModel(mesa.Model):
                 "rate": rates.reshape(-1),
             }
         )
+
+
+# ------------------------------------------------------------------------------------------------
+# Building a model from a scenario
+
+
+def _is_count(value: Any, minimum: int) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= minimum
+
+
+def resolve_scenario(
+    scenario_file: Any,
+    overrides: Mapping[str, Any] | None = None,
+    plugin_dirs: Sequence[Path] = (),
+):
+    """A validated :class:`~dyad.config.Scenario` from a file, a shipped name, a dict or one.
+
+    A name without ``.toml`` that is not a file is looked up as ``scenarios/<name>.toml``, in
+    the working folder and then among the scenarios shipped with dyad.
+    """
+    from dyad.config import (
+        Scenario,
+        apply_overrides,
+        load_scenario,
+        validate_scenario,
+    )
+
+    overrides = dict(overrides or {})
+    if isinstance(scenario_file, Scenario):
+        raw = scenario_file.to_dict()
+        source = f"scenario {scenario_file.name!r}"
+        if overrides:
+            raw = apply_overrides(raw, overrides, source=source)
+        return validate_scenario(raw, source=source, plugin_dirs=plugin_dirs)
+    if isinstance(scenario_file, Mapping):
+        raw = dict(scenario_file)
+        if overrides:
+            raw = apply_overrides(raw, overrides, source="<scenario>")
+        return validate_scenario(raw, plugin_dirs=plugin_dirs)
+    if not isinstance(scenario_file, str | Path):
+        raise ConfigError(
+            f"scenario_file: expected a TOML file, a scenario name or a dict, got {scenario_file!r}"
+        )
+    return load_scenario(find_scenario(scenario_file), overrides, plugin_dirs=plugin_dirs)
+
+
+def find_scenario(name: str | Path) -> Path:
+    """The file of a scenario given as a path or as the name of a shipped scenario."""
+    path = Path(name)
+    if path.is_file() or path.suffix == ".toml" or len(path.parts) > 1:
+        return path
+    for folder in (Path("scenarios"), SHIPPED_SCENARIOS):
+        candidate = folder / f"{path.name}.toml"
+        if candidate.is_file():
+            return candidate
+    shipped = sorted(p.stem for p in SHIPPED_SCENARIOS.glob("*.toml"))
+    raise ConfigError(
+        f"{name}: no such scenario file or shipped scenario; expected a TOML file or one of: "
+        + ", ".join(shipped)
+    )
+
+
+#: visual systems loaded in this process, newest last (see :func:`cached_vision`)
+_VISION_MEMO: dict[tuple, tuple] = {}
+_VISION_MEMO_SIZE = 4
+
+
+def cached_vision(scenario, cache_dir: str | Path | None, progress: bool = False) -> tuple:
+    """:func:`dyad.simulation.prepare_vision`, remembered for the last few scenarios' vision.
+
+    Building a model again with the same visual system (a page's Reset, a batch_run over
+    policy parameters) then skips reading the cache files. The arrays are only read by the
+    brain, so models share them.
+    """
+    from dyad.simulation import prepare_vision, pretrain_config
+    from dyad.vision import default_cache_dir
+
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    key = (
+        pretrain_config(scenario).to_json(),
+        tuple(p.identity_seed for p in scenario.all_parents),
+        scenario.vision.bank_size,
+        str(folder.resolve()),
+    )
+    if key not in _VISION_MEMO:
+        _VISION_MEMO[key] = prepare_vision(scenario, folder, progress=progress)
+        while len(_VISION_MEMO) > _VISION_MEMO_SIZE:
+            del _VISION_MEMO[next(iter(_VISION_MEMO))]
+    return _VISION_MEMO[key]
+
+
+def build_from_scenario(
+    scenario_file: Any,
+    seed: int | None,
+    overrides: Mapping[str, Any],
+    cache_dir: str | Path | None,
+    plugin_dirs: Sequence[str | Path] | None,
+) -> dict[str, Any]:
+    """Everything :class:`DyadModel` needs, wired as :func:`dyad.simulation.run_scenario` does.
+
+    The visual system comes from the pre-training cache (trained once if missing); the
+    brain, schedules and policies from the run's random streams, in the same order as a
+    ``dyad simulate`` run, so a model built here steps through the same interaction.
+    """
+    from dyad.brain.mirror import MirrorLayer, MotorModule
+    from dyad.plugins import default_plugin_dirs, load_registry
+    from dyad.policies import PolicyContext
+    from dyad.schedules import infant_schedule, parent_schedule
+    from dyad.simulation import run_streams
+
+    folders = tuple(
+        Path(d).resolve() for d in (default_plugin_dirs() if plugin_dirs is None else plugin_dirs)
+    )
+    scenario = resolve_scenario(scenario_file, overrides, folders)
+    if seed is None:
+        seed = scenario.seed
+    if not _is_count(seed, minimum=0):
+        raise ConfigError(f"seed: expected a non-negative integer, got {seed!r}")
+    seed = int(seed)
+    pretrained, training_bank, test_bank = cached_vision(scenario, cache_dir)
+
+    expressions = tuple(scenario.infant.expressions)
+    parents = scenario.all_parents
+    n_steps = scenario.run.steps
+    streams = run_streams(seed)
+    registry = load_registry(plugin_dirs=folders)
+    context = PolicyContext(
+        expressions=expressions, n_steps=n_steps, hold_length=scenario.infant.hold_length
+    )
+    policy_rngs = streams["policies"].spawn(len(parents))
+    policies = [
+        registry.create(p.policy, p.params, context, rng)
+        for p, rng in zip(parents, policy_rngs, strict=True)
+    ]
+    preroll = max(int(getattr(policy, "lookback", 0)) for policy in policies)
+    schedule = infant_schedule(
+        scenario.infant.schedule,
+        len(expressions),
+        scenario.infant.hold_length,
+        n_steps,
+        streams["schedule"],
+        preroll=preroll,
+    )
+    present = parent_schedule(
+        scenario.sharing.mode,
+        len(parents),
+        scenario.sharing.block_length,
+        n_steps,
+        streams["sharing"],
+    )
+    motor = MotorModule(scenario.motor, len(expressions), streams["motor"])
+    mirror = MirrorLayer(
+        scenario.mirror, training_bank.shape[-1], motor.patterns.shape[1], streams["mirror"]
+    )
+    brain = InfantBrain(training_bank, test_bank, motor, mirror, streams["experience"])
+    brain.calibrate()
+    return {
+        "scenario": scenario,
+        "pretrained": pretrained,
+        "seed": seed,
+        "brain": brain,
+        "schedule": schedule,
+        "parent_schedule": present,
+        "policies": policies,
+        "parent_names": [p.name for p in parents],
+        "expressions": expressions,
+        "policy_sources": [registry.get(p.policy).source for p in parents],
+        "preroll": preroll,
+        "log_every": scenario.run.log_every,
+        "log_mirror_rates": scenario.output.mirror_rates,
+        "rng": streams["model"],
+    }

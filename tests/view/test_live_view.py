@@ -1,0 +1,202 @@
+"""The live view in a real browser: ``dyad view`` served, driven by Playwright in Chromium.
+
+Playwright's own browser download is not reachable from dyad's machines, so the test drives
+the system's Chromium (Debian's ``chromium`` package, which ``.ci/run`` installs). The page is
+the full default ``perfect`` scenario (256 mirror neurons, 128-px faces), so the test also
+measures that the page keeps up at that size.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+#: the console script of the environment running the tests
+DYAD = str(Path(sys.executable).with_name("dyad"))
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no Chromium on PATH: install it with `apt-get install -y chromium` "
+        "(.ci/run does) to run the live-view browser test",
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("solara") is None
+        or importlib.util.find_spec("playwright") is None,
+        reason="the live view needs the extra viz and Playwright: "
+        "uv sync --locked --group test --extra viz",
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, cache_dir):
+    """``dyad view perfect`` on a free port, in its own session so it can be stopped whole."""
+    folder = tmp_path_factory.mktemp("live-view")
+    port = free_port()
+    log_path = folder / "server.log"
+    env = {**os.environ, "SOLARA_HOME": str(folder / "solara-home")}
+    started = time.perf_counter()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [DYAD, "view", "perfect", "--port", str(port)]
+            + ["--cache-dir", str(cache_dir), "--quiet"],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 300  # a cold cache pre-trains VisNet first
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"dyad view exited with {process.returncode}:\n{log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"dyad view did not serve {url} in 300 s:\n{log_path.read_text()}")
+            time.sleep(0.25)
+        yield {"url": url, "log": log_path, "up_s": time.perf_counter() - started}
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def status_t(page) -> int:
+    """The timestep the page's status line shows."""
+    text = page.get_by_text(re.compile(r"t = \d+ of")).inner_text()
+    return int(re.search(r"t = (\d+) of", text).group(1))
+
+
+def test_live_view_steps_plays_and_resets_with_changed_controls(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_FLAGS,  # Playwright gives each launch a fresh profile
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: problems.append(str(exc)))
+            page.set_default_timeout(60_000)
+            page.goto(server["url"])
+
+            step = page.get_by_role("button", name="Step", exact=True)
+            step.wait_for()
+            expect(page.get_by_text("dyad: perfect")).to_be_visible()
+            expect(page.get_by_text("t = 0 of 2000")).to_be_visible()
+            expect(page.get_by_text("parent's policy: perfect")).to_be_visible()
+
+            # step: the status, both faces and the mirror layer follow the model
+            latencies = []
+            for expected in (1, 2, 3):
+                clicked = time.perf_counter()
+                step.click()
+                expect(page.get_by_text(f"t = {expected} of 2000")).to_be_visible()
+                latencies.append(time.perf_counter() - clicked)
+            expect(
+                page.get_by_text(re.compile(r"parent shows (happy|sad) \(transform \d+\)"))
+            ).to_be_visible()
+            expect(page.get_by_text(re.compile(r"the infant makes (happy|sad)"))).to_be_visible()
+            expect(page.get_by_text("timesteps 0–2 (left to right)")).to_be_visible()
+            expect(page.get_by_text("congruence so far c = 1.00")).to_be_visible()
+            assert page.locator("img").count() >= 4  # two faces, the rates, the classes
+
+            # render every 10 steps: one Step click now advances 10 timesteps
+            render_every = page.locator('div[role=slider][aria-label="Render Interval (steps)"]')
+            render_every.focus()
+            for _ in range(5):  # the slider moves in steps of 2: 1 -> 11
+                render_every.press("ArrowRight")
+            expect(render_every).to_have_attribute("aria-valuenow", "11")
+            page.wait_for_timeout(500)
+            step.click()
+            expect(page.get_by_text("t = 14 of 2000")).to_be_visible()
+
+            # play, then pause: the run advances on its own
+            page.get_by_role("button", name="▶", exact=True).click()
+            page.wait_for_timeout(3000)
+            page.get_by_role("button", name="❚❚", exact=True).click()
+            page.wait_for_timeout(1000)
+            assert status_t(page) > 14
+
+            # controls take effect on Reset: a noisy parent with q = 0.3
+            page.get_by_role("button", name="policy perfect").click()
+            page.get_by_role("option", name="noisy").click()
+            q = page.locator('div[role=slider][aria-label="q (noisy)"]')
+            q.focus()
+            for _ in range(20):  # steps of 0.01 from the default 0.1
+                q.press("ArrowRight")
+            expect(q).to_have_attribute("aria-valuenow", "0.3")
+            page.wait_for_timeout(1000)  # the value reaches the server
+            page.get_by_role("button", name="Reset", exact=True).click()
+            expect(page.get_by_text("t = 0 of 2000")).to_be_visible()
+            expect(
+                page.get_by_text("parent's policy: noisy (q = 0.3, mode = timestep)")
+            ).to_be_visible()
+            # past two probes (every 50 timesteps), 11 timesteps per Step click
+            while status_t(page) < 110:
+                before = status_t(page)
+                step.click()
+                page.wait_for_function(
+                    "t => !document.body.innerText.includes(`t = ${t} of 2000`)", arg=before
+                )
+            expect(
+                page.get_by_text(re.compile(r"t = \d+ of 2000 · parent's policy: noisy"))
+            ).to_be_visible()
+            expect(page.get_by_text(re.compile(r"ordered by class at t = 100"))).to_be_visible()
+            page.wait_for_timeout(1000)  # let the last figure arrive before the screenshot
+
+            screenshot = tmp_path / "live_view.png"
+            page.screenshot(path=screenshot, full_page=True)
+            assert screenshot.stat().st_size > 10_000
+            assert problems == [], f"console errors: {problems}"
+        finally:
+            browser.close()
+    print(
+        f"\nlive view: HTTP 200 after {server['up_s']:.1f} s; step click to DOM update "
+        f"{', '.join(f'{s:.2f}' for s in latencies)} s; screenshot {screenshot}"
+    )
