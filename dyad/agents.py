@@ -72,16 +72,20 @@ class Parent(mesa.Agent):
         """Choose the expression to show, given what the infant has done so far."""
         t = self.model.t
         try:
-            choice = int(self.policy.choose(t, self.model.infant.history()))
-        except Exception as exc:
+            choice = self.policy.choose(t, self.model.infant.history())
+        except (Exception, SystemExit) as exc:
+            message = " ".join(str(exc).split())
             raise PluginError(
                 f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source}) "
-                f"failed at timestep {t}: {type(exc).__name__}: {exc}"
+                f"failed at timestep {t}: {type(exc).__name__}: {message}"
             ) from exc
-        if not 0 <= choice < len(self.model.expressions):
+        # only a real integer index: int() would turn "1" or 1.9 into a silent wrong answer
+        if (
+            type(choice) is not int and not isinstance(choice, np.integer)
+        ) or not 0 <= choice < len(self.model.expressions):
             raise PluginError(
                 f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source}) "
-                f"chose expression {choice} at timestep {t}; expected an index below "
-                f"{len(self.model.expressions)}"
+                f"chose {choice!r} ({type(choice).__name__}) at timestep {t}; choose must "
+                f"return an int expression index below {len(self.model.expressions)}"
             )
-        self.displayed = choice
+        self.displayed = int(choice)

@@ -470,7 +470,7 @@ def test_plugins_list_shows_policies_and_parameters(runner):
     assert 'mode: "timestep" | "hold" | "exact" = "timestep"' in out
     assert "lag: int = 1   (0 <= lag <= 1000000)" in out
     assert "no parameters" in out
-    assert "plugin folders searched: none" in out
+    assert "plugin paths loaded: none" in out
     assert result.stderr == ""
 
 
@@ -517,14 +517,27 @@ def test_plugins_list_with_a_plugin_folder_and_broken_plugins(runner, tmp_path):
     assert len(json.loads(again.stdout)["warnings"]) == 2
 
 
-def test_plugins_list_searches_the_local_plugins_folder_by_default(runner):
+def test_the_working_folders_plugins_are_not_loaded_unless_named(runner, monkeypatch):
+    """./plugins of whatever folder dyad starts in used to be imported unasked."""
     name = unique("default_folder")
-    write(Path("plugins") / "here.py", policy_module(name))
+    marker = Path("imported.txt")
+    write(
+        Path("plugins") / "here.py",
+        policy_module(name) + f"\nopen({str(marker.resolve())!r}, 'w').close()\n",
+    )
     result = runner.invoke(cli, ["plugins", "list", "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
+    assert name not in {p["name"] for p in document["policies"]}
+    assert document["plugin_dirs"] == []
+    assert not marker.exists()
+    # named with the environment variable, it loads
+    monkeypatch.setenv("DYAD_PLUGINS_DIR", "plugins")
+    result = runner.invoke(cli, ["plugins", "list", "--json"])
+    document = json.loads(result.stdout)
     assert name in {p["name"] for p in document["policies"]}
     assert document["plugin_dirs"] == [str(Path("plugins").resolve())]
+    assert marker.exists()
 
 
 def test_plugins_list_duplicate_names_exit_2(runner, tmp_path):
