@@ -50,7 +50,11 @@ Executors
     Only as many runs as there are workers are in flight at a time, so on SIGINT/SIGTERM every
     run not yet started is cancelled and the running ones finish (a second signal stops local
     workers at once); a Dask task already running cannot be stopped and may still write its
-    folder, which a resume rewrites.
+    folder, which a resume rewrites. Signals less than half a second apart count as one, so a
+    single Ctrl-C under ``uv run`` (which forwards the SIGINT the terminal already sent) lets
+    the running runs finish as in a bare shell. Local workers ignore SIGINT and exit when the
+    sweep process dies, even by ``kill -9`` (Linux parent-death signal, and a watch thread
+    checking the parent pid everywhere).
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ import os
 import re
 import signal
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -604,11 +609,70 @@ def _numba_threads(n: int) -> Iterator[None]:
         numba.set_num_threads(previous)
 
 
-def _init_pool_worker() -> None:
-    """Local pool workers ignore SIGINT: the parent decides, on Ctrl-C, what finishes."""
+#: seconds between checks that a pool worker's sweep process is still alive
+PARENT_POLL_S = 0.5
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _init_pool_worker(sweep_pid: int | None = None) -> None:
+    """Set up a local pool worker: ignore SIGINT, and never outlive the sweep process.
+
+    SIGINT: a Ctrl-C in the terminal reaches the whole process group; the sweep process
+    decides what finishes. Lifetime: on Linux the kernel sends SIGTERM when the sweep process
+    dies (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon thread also checks every
+    :data:`PARENT_POLL_S` seconds that the parent is still ``sweep_pid`` and exits the worker
+    when it is not (``kill -9`` of the sweep left its workers running as orphans).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by _shielded_submit until now
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
+    if sweep_pid is None:
+        return
+    _die_with_parent(signal.SIGTERM)
+    if os.getppid() != sweep_pid:  # the sweep died before the line above
+        os._exit(1)
+    threading.Thread(
+        target=_watch_parent, args=(sweep_pid,), name="dyad-parent-watch", daemon=True
+    ).start()
+
+
+def _shielded_submit(executor: Executor, fn: Callable[..., Any], *args: Any) -> Future:
+    """``executor.submit`` with SIGINT blocked in this thread meanwhile.
+
+    A process pool starts its workers inside ``submit``; they inherit the signal mask, so a
+    Ctrl-C during their start-up (seconds of imports, before :func:`_init_pool_worker` runs)
+    no longer kills them: it stays blocked until the initializer ignores it. A SIGINT sent
+    to the sweep process meanwhile is delivered when the mask is restored.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        return executor.submit(fn, *args)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return executor.submit(fn, *args)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _die_with_parent(signum: int) -> bool:
+    """Ask Linux to send ``signum`` to this process when its parent dies (False elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(sweep_pid: int) -> None:
+    while True:
+        time.sleep(PARENT_POLL_S)
+        if os.getppid() != sweep_pid:
+            os._exit(1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -646,6 +710,7 @@ def open_executor(
             max_workers=n,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_pool_worker,
+            initargs=(os.getpid(),),
         )
         try:
             yield executor, f"{n} local worker process{'es' if n != 1 else ''}", n
@@ -683,44 +748,51 @@ def open_executor(
         client.close()
 
 
-@contextlib.contextmanager
-def _signals_interrupt() -> Iterator[None]:
-    """SIGINT and SIGTERM raise :class:`KeyboardInterrupt` in the main thread meanwhile."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+#: signals closer together than this count as one: under ``uv run`` a Ctrl-C reaches dyad
+#: twice (from the terminal's process group and forwarded by uv) within milliseconds
+INTERRUPT_WINDOW_S = 0.5
 
 
-def _stop(executor: Executor, futures: Mapping[Future, RunSpec]) -> None:
-    """Cancel runs that have not started; let running ones finish (a second Ctrl-C stops them).
+class StopRequests:
+    """Counts SIGINT/SIGTERM during a sweep; a burst within ``window`` seconds counts once.
 
-    A Dask cluster cannot stop a task that is already running: it may still finish and write
-    its folder after the sweep has stopped; a resume then re-runs it (its line is missing from
-    ``runs.jsonl``) and gets the same result.
+    The handler only counts; the dispatch loop looks at :attr:`count` between waits. One stop
+    request: no new runs start and the running ones finish. Two: the running ones are stopped.
     """
-    for future in futures:
-        future.cancel()
-    if isinstance(executor, ProcessPoolExecutor):
+
+    def __init__(self, window: float = INTERRUPT_WINDOW_S) -> None:
+        self.window = window
+        self.count = 0
+        self._last: float | None = None
+
+    def __call__(self, signum: int, frame: Any = None) -> None:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.window:
+            return
+        self._last = now
+        self.count += 1
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[StopRequests]:
+        """Handle SIGINT and SIGTERM with this counter meanwhile (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {sig: signal.signal(sig, self) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            executor.shutdown(wait=True, cancel_futures=True)
-        except KeyboardInterrupt:
-            log.warning("stopping the running runs now")
-            # the pool's own worker processes (no public accessor exists)
-            for process in list(getattr(executor, "_processes", {}).values()):
-                process.terminate()
-            executor.shutdown(wait=False, cancel_futures=True)
-    else:
-        executor.shutdown(wait=False)
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _terminate_workers(executor: Executor) -> None:
+    """Stop a local pool's running runs now (a Dask task cannot be stopped from here)."""
+    if isinstance(executor, ProcessPoolExecutor):
+        # the pool's own worker processes (no public accessor exists)
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.terminate()
+    executor.shutdown(wait=False, cancel_futures=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -869,32 +941,42 @@ def _dispatch(
             run = next(waiting, None)
             if run is not None:
                 run_folder = str(folder / RUNS_DIR / run.run_id)
-                in_flight[executor.submit(execute_run, run, run_folder, cache)] = run
+                future = _shielded_submit(executor, execute_run, run, run_folder, cache)
+                in_flight[future] = run
 
-        with _signals_interrupt(), _open_append(folder / RUNS_MANIFEST) as journal:
-            try:
-                with _bar(len(todo), plan.name, progress) as bar:
-                    for _ in range(max(1, capacity)):
-                        submit_next()
-                    while in_flight:
-                        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                        for future in done:
-                            record = _collect(future, in_flight.pop(future))
-                            _append(journal, record)
-                            finished[record["run_id"]] = record
-                            if on_run is not None:
-                                on_run(record)
-                            bar.update(1)
-                            submit_next()
-            except KeyboardInterrupt:
-                interrupted = True
-                log.warning("interrupted: cancelling pending runs, waiting for running ones")
-                _stop(executor, in_flight)
-                for future, run in in_flight.items():
-                    if future.done() and not future.cancelled() and run.run_id not in finished:
+        stops = StopRequests()
+        with stops.installed(), _open_append(folder / RUNS_MANIFEST) as journal:
+            with _bar(len(todo), plan.name, progress) as bar:
+                for _ in range(max(1, capacity)):
+                    submit_next()
+                while in_flight:
+                    if stops.count and not interrupted:
+                        interrupted = True
+                        log.warning(
+                            "interrupted: %d running run(s) will finish; interrupt again "
+                            "to stop them",
+                            len(in_flight),
+                        )
+                        waiting = iter(())
+                        for future in in_flight:
+                            future.cancel()
+                    if stops.count >= 2:
+                        log.warning("stopping the running runs now")
+                        _terminate_workers(executor)
+                        break
+                    done, _ = wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        run = in_flight.pop(future)
+                        if future.cancelled():
+                            continue
                         record = _collect(future, run)
                         _append(journal, record)
-                        finished[run.run_id] = record
+                        finished[record["run_id"]] = record
+                        if on_run is not None:
+                            on_run(record)
+                        bar.update(1)
+                        submit_next()
+            if interrupted:
                 _clean_partial_runs(folder, [r for r in todo if r.run_id not in finished])
     return finished, interrupted, described
 
