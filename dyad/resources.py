@@ -57,12 +57,14 @@ BYTES_PER_LOGGED_RATE = 28
 #: bytes per timestep of the per-step record, its table and the layer-4 summary (measured ~90)
 BYTES_PER_STEP = 120
 #: bytes per row of the test-responses table (phase, condition, expression, parent, trial,
-#: neuron, rate) and its classification working copies (measured ~60)
-BYTES_PER_TEST_ROW = 80
-#: seconds per timestep: fixed cost (Mesa, policy, recording) and per mirror-layer weight,
-#: from benchmarks/results/interaction.md (171 µs for 295k weights with learning)
+#: neuron, rate), its classification and its Parquet copy (measured ~103)
+BYTES_PER_TEST_ROW = 110
+#: seconds per timestep: fixed cost (Mesa, policy, recording), per mirror-layer neuron
+#: (competition, homeostasis) and per weight (benchmarks/results/interaction.md: 171 µs for
+#: 256 neurons x 1,152 inputs; 420 µs measured for 1,024 x 80); a rough guide, within ~3x
 SECONDS_PER_STEP = 30e-6
 SECONDS_PER_WEIGHT_STEP = 0.6e-9
+SECONDS_PER_NEURON_STEP = 0.3e-6
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,11 @@ def estimate_run(scenario: Scenario) -> Estimate:
     if scenario.output.mirror_rates:
         logged = math.ceil(steps / int(scenario.run.log_every))
         parts["mirror-rate log"] = BYTES_PER_LOGGED_RATE * logged * n_neurons
-    seconds = steps * (SECONDS_PER_STEP + SECONDS_PER_WEIGHT_STEP * n_neurons * (n_l4 + n_motor))
+    seconds = steps * (
+        SECONDS_PER_STEP
+        + SECONDS_PER_NEURON_STEP * n_neurons
+        + SECONDS_PER_WEIGHT_STEP * n_neurons * (n_l4 + n_motor)
+    )
     return Estimate(parts=parts, seconds=seconds)
 
 

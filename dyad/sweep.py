@@ -507,15 +507,25 @@ def _point_labels(grid: Mapping[str, list[Any]], points: list[dict[str, Any]]) -
     """Readable, file-name-safe, unique labels ``q=0.1`` / ``q=0.1__lag=3`` per grid point."""
     names = axis_names(list(grid))
     value_labels: dict[str, dict[str, str]] = {}
+    # points built from the grid hold the grid's own value objects: look them up by identity
+    # (JSON-encoding every value of every point took most of the planning time)
+    by_identity: dict[str, dict[int, str]] = {}
     for key, values in grid.items():
         labels = [_format_value(v) for v in values]
         if len(set(labels)) != len(labels):  # e.g. "a b" and "a/b": number them
             labels = [f"{label}~{i}" for i, label in enumerate(labels)]
         value_labels[key] = {_canonical(v): label for v, label in zip(values, labels, strict=True)}
+        by_identity[key] = {id(v): label for v, label in zip(values, labels, strict=True)}
+
+    def label(key: str, value: Any) -> str:
+        found = by_identity[key].get(id(value))
+        return found if found is not None else value_labels[key][_canonical(value)]
+
+    prefixes = [f"{name}=" for name in names]
+    keys = list(grid)
     labels = [
         "__".join(
-            f"{name}={value_labels[key][_canonical(point[key])]}"
-            for name, key in zip(names, grid, strict=True)
+            prefix + label(key, point[key]) for prefix, key in zip(prefixes, keys, strict=True)
         )
         for point in points
     ]
