@@ -12,6 +12,7 @@ import mesa
 import numpy as np
 
 from dyad.errors import PluginError
+from dyad.policies import is_expression_index
 
 if TYPE_CHECKING:
     from dyad.brain.infant import InfantBrain
@@ -79,13 +80,16 @@ class Parent(mesa.Agent):
                 f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source}) "
                 f"failed at timestep {t}: {type(exc).__name__}: {message}"
             ) from exc
-        # only a real integer index: int() would turn "1" or 1.9 into a silent wrong answer
-        if (
-            type(choice) is not int and not isinstance(choice, np.integer)
-        ) or not 0 <= choice < len(self.model.expressions):
+        if not is_expression_index(choice, len(self.model.expressions)):
             raise PluginError(
                 f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source}) "
-                f"chose {choice!r} ({type(choice).__name__}) at timestep {t}; choose must "
+                f"chose {_short(choice)} ({type(choice).__name__}) at timestep {t}; choose must "
                 f"return an int expression index below {len(self.model.expressions)}"
             )
         self.displayed = int(choice)
+
+
+def _short(value: object) -> str:
+    """``repr(value)`` cut to one short line."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."

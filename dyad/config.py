@@ -294,7 +294,32 @@ def validate_scenario(
     problems.extend(policy_problems(_raw_parents(raw), source, paths))
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))
+    rehearse_policies(scenario, source, paths)
     return scenario
+
+
+def rehearse_policies(scenario: Scenario, source: str, plugin_dirs: Sequence[Path] = ()) -> None:
+    """Create each parent's policy and let it choose for a few timesteps (see
+    :meth:`dyad.plugins.PolicyRegistry.rehearse`): a policy's ConfigError becomes a line of
+    this scenario's; a broken policy a :class:`dyad.errors.PluginError`."""
+    from dyad.plugins import REHEARSAL_STEPS, load_registry
+
+    registry = load_registry(plugin_dirs=tuple(plugin_dirs), strict=True)
+    problems: list[str] = []
+    for index, parent in enumerate(scenario.all_parents):
+        try:
+            registry.rehearse(
+                parent.policy,
+                parent.params,
+                scenario.infant.expressions,
+                scenario.infant.hold_length,
+                n_steps=min(REHEARSAL_STEPS, scenario.run.steps),
+            )
+        except ConfigError as exc:
+            where = f"{scenario.parent_path(index)}.params"
+            problems.extend(f"{source}: {where}: {line}" for line in exc.problems)
+    if problems:
+        raise ConfigError(problems)
 
 
 def _raw_parents(raw: Mapping[str, Any]) -> list[tuple[str, ParentSection]]:

@@ -87,6 +87,9 @@ ENV_PLUGINS_DIR = "DYAD_PLUGINS_DIR"
 #: comma-separated installed plugins (entry-point or distribution names) to load; empty = none
 ENV_LOAD_PLUGINS = "DYAD_LOAD_PLUGINS"
 
+#: timesteps of the trial run of each policy before a run starts (see PolicyRegistry.rehearse)
+REHEARSAL_STEPS = 20
+
 _NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 
 
@@ -235,6 +238,47 @@ class PolicyRegistry:
         ):
             raise PluginError(f"{where}: lookback must be an integer >= 0, got {lookback!r}")
         return policy
+
+    def rehearse(
+        self,
+        name: str,
+        params: Mapping[str, Any] | BaseModel | None,
+        expressions: Sequence[str],
+        hold_length: int,
+        n_steps: int = REHEARSAL_STEPS,
+    ) -> None:
+        """Create the policy and call ``choose`` for a few timesteps before any real work.
+
+        A throwaway policy (its own generator) sees an infant alternating expressions every
+        ``hold_length`` steps, pre-rolled by its ``lookback``. Exceptions and choices that are
+        not an int index become the same one-line errors as during a run, so a broken
+        ``__init__`` or ``choose`` is found before minutes of pre-training, not after.
+        """
+        from dyad.policies import PolicyContext, is_expression_index
+
+        entry = self.get(name)
+        where = f'policy "{name}" ({entry.source})'
+        context = PolicyContext(tuple(expressions), n_steps=n_steps, hold_length=hold_length)
+        policy = self.create(name, params, context, np.random.default_rng(0))
+        lookback = int(policy.lookback if hasattr(policy, "lookback") else 0)
+        t_all = np.arange(-lookback, n_steps)
+        history = ((t_all // max(1, hold_length)) % len(expressions)).astype(np.int64)
+        history.flags.writeable = False
+        for t in range(n_steps):
+            try:
+                choice = policy.choose(t, history[: lookback + t + 1])
+            except (Exception, SystemExit) as exc:
+                raise PluginError(
+                    f"{where}: choose raised {_describe(exc)} at timestep {t} of a trial before "
+                    "the run"
+                ) from exc
+            if not is_expression_index(choice, len(expressions)):
+                shown = " ".join(repr(choice).split())[:60]
+                raise PluginError(
+                    f"{where}: choose returned {shown} ({type(choice).__name__}) at timestep "
+                    f"{t} of a trial before the run; it must return an int expression index "
+                    f"below {len(expressions)}"
+                )
 
     def sources(self) -> dict[str, str]:
         """Policy name -> source, for the run manifest."""

@@ -122,24 +122,27 @@ RUN_FAULTS: dict[str, tuple[str, str, str]] = {
     "instance_lookback_text": ("return 0", "self.lookback = '2'", "lookback must be"),
     "choose_raises": ("raise ValueError('tired')", "pass", "ValueError: tired"),
     "choose_exits": ("sys.exit(0)", "pass", "SystemExit"),
-    "choose_string": ("return '1'", "pass", "chose '1' (str)"),
-    "choose_float": ("return 1.9", "pass", "chose 1.9 (float)"),
-    "choose_whole_float": ("return 1.0", "pass", "chose 1.0 (float)"),
+    "choose_string": ("return '1'", "pass", "'1' (str)"),
+    "choose_float": ("return 1.9", "pass", "1.9 (float)"),
+    "choose_whole_float": ("return 1.0", "pass", "1.0 (float)"),
     "choose_numpy_float": ("return np.float32(1)", "pass", "(float32)"),
-    "choose_bool": ("return True", "pass", "chose True (bool)"),
-    "choose_none": ("return None", "pass", "chose None (NoneType)"),
-    "choose_list": ("return [1]", "pass", "chose [1] (list)"),
+    "choose_bool": ("return True", "pass", "True (bool)"),
+    "choose_none": ("return None", "pass", "None (NoneType)"),
+    "choose_list": ("return [1]", "pass", "[1] (list)"),
     "choose_array": ("return np.array([1])", "pass", "(ndarray)"),
-    "choose_too_large": ("return 2", "pass", "chose 2 (int)"),
-    "choose_negative": ("return -1", "pass", "chose -1 (int)"),
-    "choose_late_failure": (
-        "return 0 if t < 17 else 1 / 0",
-        "pass",
-        "failed at timestep 17: ZeroDivisionError",
-    ),
+    "choose_too_large": ("return 2", "pass", "2 (int)"),
+    "choose_negative": ("return -1", "pass", "-1 (int)"),
 }
 
-FAULTS_TRIED = len(LOAD_FAULTS) + len(RUN_FAULTS)
+# faults that appear only after the trial before the run (20 timesteps): found while running
+LATE_FAULTS: dict[str, tuple[str, str]] = {
+    "choose_raises_late": ("return 0 if t < 30 else 1 / 0", "failed at timestep 30: ZeroDivision"),
+    "choose_string_late": ("return 0 if t < 30 else '1'", "chose '1' (str) at timestep 30"),
+    "choose_float_late": ("return 0 if t < 30 else 1.0", "chose 1.0 (float) at timestep 30"),
+    "choose_out_of_range_late": ("return 0 if t < 30 else 7", "chose 7 (int) at timestep 30"),
+}
+
+FAULTS_TRIED = len(LOAD_FAULTS) + len(RUN_FAULTS) + len(LATE_FAULTS)
 
 
 @pytest.fixture
@@ -184,16 +187,32 @@ def test_a_plugin_that_fails_to_load_stops_before_any_work(work, cache_dir, faul
 
 
 @pytest.mark.parametrize("fault", sorted(RUN_FAULTS))
-def test_a_policy_that_fails_while_running_gives_one_line(work, cache_dir, fault):
+def test_a_broken_policy_is_found_by_its_trial_before_any_work(work, fault):
+    """__init__ and the first timesteps of choose run once before pre-training starts."""
     name = f"faulty_{uuid.uuid4().hex[:8]}"
     choose, init, expected = RUN_FAULTS[fault]
     plugin = work / f"{fault}.py"
     plugin.write_text(policy_plugin(name, choose=choose, init=init))
-    scenario = write_tiny(work, policy=name)
+    scenario = write_tiny(work, policy=name, steps=60)
+    output = work / "out"
+    result = simulate(scenario, plugin, work / "cache-unused", output)
+    assert_one_line_exit_2(result, plugin, expected)
+    assert f'"{name}"' in result.stderr
+    assert not output.exists()
+    assert not (work / "cache-unused").exists()
+
+
+@pytest.mark.parametrize("fault", sorted(LATE_FAULTS))
+def test_a_policy_that_fails_while_running_gives_one_line(work, cache_dir, fault):
+    name = f"faulty_{uuid.uuid4().hex[:8]}"
+    choose, expected = LATE_FAULTS[fault]
+    plugin = work / f"{fault}.py"
+    plugin.write_text(policy_plugin(name, choose=choose))
+    scenario = write_tiny(work, policy=name, steps=60)
     output = work / "out"
     result = simulate(scenario, plugin, cache_dir, output)
     assert_one_line_exit_2(result, plugin, expected)
-    assert f'"{name}"' in result.stderr or f"'{name}'" in result.stderr
+    assert f"'{name}'" in result.stderr
     assert not (output / "manifest.json").exists()
 
 
