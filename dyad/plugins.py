@@ -442,6 +442,8 @@ class _Loader:
         for path in self.plugin_paths:
             if path.is_file():
                 self.add_file(path)
+            elif (path / "pyproject.toml").is_file():  # a plugin project named itself
+                self.add_project(path)
             else:
                 self.add_folder(path)
         return PolicyRegistry(

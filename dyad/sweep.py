@@ -178,6 +178,8 @@ class SweepPlan:
         folder left out), the grid, the seeds and the dyad version."""
         scenario = self.scenario.to_dict()
         scenario.get("output", {}).pop("folder", None)
+        if not scenario.get("plugins"):  # sweeps planned before the key existed still resume
+            scenario.pop("plugins", None)
         return {
             "scenario": scenario,
             "grid": self.grid,

@@ -636,3 +636,11 @@ def test_entry_point_plugins_are_hashed_too(tmp_path, monkeypatch, restore_sys_m
     entry = load_registry().get(policy_name)
     assert entry.source == "entry point dyad-hashed==1.0"
     assert entry.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_plugin_project_folder_can_be_named_itself(no_plugin_warnings):
+    project = Path(__file__).resolve().parents[1] / "plugins" / "dyad-reaction-delay"
+    registry = load_registry([project], entry_points=False, strict=True)
+    entry = registry.get("reaction_delay")
+    assert entry.source == f"file {project / 'dyad_reaction_delay.py'}"
+    assert entry.policy_class.__module__ == "dyad_reaction_delay"  # as a project, not a file

@@ -116,7 +116,7 @@ def format_policies(policies: list[dict[str, Any]], plugin_dirs: tuple[Path, ...
     """The human-readable listing: one block per policy, one signature line per parameter."""
     blocks = []
     for policy in policies:
-        lines = [f"{policy['name']}  ({policy['source']})"]
+        lines = [f"{policy['name']}  ({policy['source']})  sha256 {policy['sha256'][:12]}"]
         if policy["description"]:
             lines.append(click.wrap_text(policy["description"], 96, "    ", "    "))
         if not policy["parameters"]:

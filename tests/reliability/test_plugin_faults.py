@@ -325,3 +325,19 @@ def _context():
     from dyad.policies import PolicyContext
 
     return PolicyContext(("happy", "sad"), n_steps=10, hold_length=5)
+
+
+def test_sweeps_without_plugins_keep_their_fingerprint(work):
+    """Sweep folders made before the `plugins` key existed must still resume."""
+    from dyad.sweep import plan_sweep
+
+    sweep = '[sweep]\nseeds = 1\n[sweep.grid]\n"run.steps" = [20, 30]\n'
+    plain = plan_sweep(write_tiny(work, sweep=sweep))
+    assert "plugins" not in plain.definition()["scenario"]
+    name = f"swept_{uuid.uuid4().hex[:8]}"
+    (work / "mine.py").write_text(policy_plugin(name))
+    named = plan_sweep(
+        write_tiny(work, policy=name, sweep=sweep, top='plugins = ["mine.py"]', name="b.toml")
+    )
+    assert named.definition()["scenario"]["plugins"] == [str(work / "mine.py")]
+    assert all(run.scenario().plugins == (str(work / "mine.py"),) for run in named.runs)

@@ -171,3 +171,29 @@ def test_workers_exit_when_the_sweep_is_killed(tmp_path, cache_dir):
     finally:
         stop(process)
     assert left == [], f"workers {left} outlived the sweep"
+
+
+@pytest.mark.slow
+def test_one_ctrl_c_under_uv_stops_simulate_with_one_line(tmp_path, cache_dir):
+    """simulate under uv: the two SIGINTs coalesce into one KeyboardInterrupt (Python's handler
+    only sets a flag), so the exit is "Aborted.", 130, no traceback. A regression guard: this
+    held before the sweep changes too."""
+    scenario = write_tiny(tmp_path, steps=2_000_000)
+    command = [str(Path(sys.executable).parent / "dyad"), "simulate", str(scenario)]
+    command += ["--cache-dir", str(cache_dir), "--output", str(tmp_path / "out"), "--quiet"]
+    command += ["--max-memory", "100G"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        time.sleep(8)  # imports, the cached visual system, then the interaction
+        assert process.poll() is None, process.communicate()
+        os.killpg(process.pid, signal.SIGINT)
+        os.kill(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        stop(process)
+    assert process.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == "Aborted."
+    assert not (tmp_path / "out" / "manifest.json").exists()
