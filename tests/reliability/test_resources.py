@@ -44,6 +44,16 @@ MEASURE = textwrap.dedent(
     from dyad.model import InteractionRecorder
 
     def peak():
+        # VmHWM: this process's own high-water mark. ru_maxrss would start at the RSS of the
+        # process that forked this one (Linux carries it over through exec), so a large pytest
+        # process would hide the allocation.
+        try:
+            with open("/proc/self/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
     part, *sizes = sys.argv[1:]
