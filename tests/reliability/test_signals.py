@@ -80,14 +80,29 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def initialised(pid: int) -> bool:
+    """True once a pool worker's initializer ran: it ignores SIGINT (bit 2 of SigIgn)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigIgn:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    except OSError:
+        pass
+    return False
+
+
 def wait_until_running(process: subprocess.Popen, output: Path, n_workers: int = 2) -> list[int]:
-    """Wait until the sweep has dispatched runs to ``n_workers`` workers; their pids."""
+    """Wait until ``n_workers`` initialised workers have runs; their pids."""
     deadline = time.monotonic() + 240
     while True:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the sweep did not start in time"
         workers = workers_of(process.pid)
-        if (output / SWEEP_FILE).is_file() and len(workers) >= n_workers:
+        if (
+            (output / SWEEP_FILE).is_file()
+            and len(workers) >= n_workers
+            and all(initialised(pid) for pid in workers)
+        ):
             time.sleep(1.0)  # the runs are under way
             return workers
         time.sleep(0.1)
@@ -197,3 +212,27 @@ def test_one_ctrl_c_under_uv_stops_simulate_with_one_line(tmp_path, cache_dir):
     assert "Traceback" not in stderr, stderr
     assert stderr.strip().splitlines()[-1] == "Aborted."
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_a_ctrl_c_while_workers_start_does_not_kill_them(tmp_path, cache_dir):
+    """Workers used to die of a Ctrl-C that came before their initializer ignored SIGINT."""
+    process, output = start_sweep(tmp_path, cache_dir, steps=20000)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no worker started in time"
+            workers = workers_of(process.pid)
+            if workers and not all(initialised(pid) for pid in workers):
+                break  # spawned, still importing
+            time.sleep(0.02)
+        os.killpg(process.pid, signal.SIGINT)
+        os.kill(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=240)
+    finally:
+        stop(process)
+    assert process.returncode == 130, stdout + stderr
+    done = records(output)
+    assert done and all(r["status"] == "ok" for r in done), done
