@@ -98,6 +98,8 @@ def estimate_run(scenario: Scenario) -> Estimate:
 
     Parts (bytes):
 
+    - ``pre-training images``: the rendered training faces ``(S, identities × n, side, side)``
+      and their layer-1 inputs ``(…, N1, fan_in1)``, float32 (from the shapes; not measured);
     - ``layer-4 banks``: ``(parents, S, bank_size + n_test, n_l4)`` float32 responses, plus the
       rendered faces of one bank being filtered ``(S, n, side, side)`` float32;
     - ``mirror weights``: ``(n_l4 + n_motor, N)`` float32 and the random initial block;
@@ -118,8 +120,15 @@ def estimate_run(scenario: Scenario) -> Estimate:
     bank_rows = int(vision.bank_size) + int(vision.n_test_transforms)
     largest_bank = max(int(vision.bank_size), int(vision.n_test_transforms))
 
+    n_identities = len({p.identity_seed for p in scenario.all_parents})
+    n_train_images = n_expressions * n_identities * int(vision.n_train_transforms)
+    l1_inputs = int(vision.visnet.layer_side) ** 2 * int(vision.visnet.fan_in[0])
     parts = {
         "baseline": BASELINE_BYTES,
+        # rendered training faces and the layer-1 inputs gathered from their V1 responses
+        # (skipped when the network comes from the cache, counted anyway: the first run
+        # trains it)
+        "pre-training images": 4 * n_train_images * (image_side**2 + l1_inputs),
         "layer-4 banks": 4 * n_parents * n_expressions * bank_rows * n_l4
         + 4 * n_expressions * largest_bank * image_side**2,
         "mirror weights": 4 * n_neurons * (n_l4 + n_motor + max(n_l4, n_motor)),

@@ -180,6 +180,7 @@ def test_a_whole_run_peaks_within_the_estimate_factor(tmp_path, cache_dir):
             "mirror weights",
         ),
         (["vision.bank_size=1000000000"], "layer-4 banks"),
+        (["vision.n_train_transforms=10000000"], "pre-training images"),
     ],
 )
 def test_oversized_runs_are_refused_before_any_work(tmp_path, monkeypatch, settings, part):
