@@ -12,6 +12,7 @@ import mesa
 import numpy as np
 
 from dyad.errors import PluginError
+from dyad.policies import is_expression_index
 
 if TYPE_CHECKING:
     from dyad.brain.infant import InfantBrain
@@ -72,16 +73,23 @@ class Parent(mesa.Agent):
         """Choose the expression to show, given what the infant has done so far."""
         t = self.model.t
         try:
-            choice = int(self.policy.choose(t, self.model.infant.history()))
-        except Exception as exc:
+            choice = self.policy.choose(t, self.model.infant.history())
+        except (Exception, SystemExit) as exc:
+            message = " ".join(str(exc).split())
             raise PluginError(
                 f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source}) "
-                f"failed at timestep {t}: {type(exc).__name__}: {exc}"
+                f"failed at timestep {t}: {type(exc).__name__}: {message}"
             ) from exc
-        if not 0 <= choice < len(self.model.expressions):
+        if not is_expression_index(choice, len(self.model.expressions)):
             raise PluginError(
                 f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source}) "
-                f"chose expression {choice} at timestep {t}; expected an index below "
-                f"{len(self.model.expressions)}"
+                f"chose {_short(choice)} ({type(choice).__name__}) at timestep {t}; choose must "
+                f"return an int expression index below {len(self.model.expressions)}"
             )
-        self.displayed = choice
+        self.displayed = int(choice)
+
+
+def _short(value: object) -> str:
+    """``repr(value)`` cut to one short line."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -240,6 +240,11 @@ class SweepSection(Section):
 class Scenario(Section):
     name: str = Field(min_length=1)
     description: str = ""
+    plugins: tuple[str, ...] = Field(
+        (),
+        description="plugin files or folders this scenario's policies come from, relative to "
+        "the scenario file (stored as absolute paths)",
+    )
     seed: int = Field(0, ge=0, description="the run's seed; every random choice derives from it")
     run: RunSection = RunSection()
     infant: InfantSection = InfantSection()
@@ -331,17 +336,51 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file; syntax errors become a one-line :class:`ConfigError`."""
+    """Parse a scenario file; syntax errors and an empty file are a one-line ConfigError.
+
+    A file without a single key (empty, or only comments) is refused rather than run with
+    every default: it is almost always the wrong file or an unsaved editor buffer.
+    """
     path = Path(path)
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            raw = tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such scenario file") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a folder, expected a TOML scenario file") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: cannot read the scenario file (permission denied)") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text file ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
+    if not raw:
+        raise ConfigError(
+            f"{path}: the scenario is empty (no keys); expected at least a [run] or [parent] "
+            "table, see scenarios/perfect.toml"
+        )
+    return raw
+
+
+def resolve_plugin_paths(raw: dict[str, Any], base: str | Path) -> dict[str, Any]:
+    """``raw`` with its top-level ``plugins`` list made absolute, relative to folder ``base``.
+
+    Entries that are not strings are left for the schema to report.
+    """
+    plugins = raw.get("plugins")
+    if isinstance(plugins, list) and all(isinstance(p, str) for p in plugins):
+        folder = Path(base)
+        raw = {**raw, "plugins": [str((folder / Path(p).expanduser()).resolve()) for p in plugins]}
+    return raw
+
+
+def scenario_plugin_paths(raw: Mapping[str, Any]) -> tuple[Path, ...]:
+    """The plugin paths a raw scenario names (only when they are a list of strings)."""
+    plugins = raw.get("plugins")
+    if isinstance(plugins, list | tuple) and all(isinstance(p, str) for p in plugins):
+        return tuple(Path(p) for p in plugins)
+    return ()
 
 
 #: parent-table fields that name files, read relative to the scenario file
@@ -380,6 +419,7 @@ def load_scenario(
     raw.setdefault("name", Path(path).stem)
     if overrides:
         raw = apply_overrides(raw, overrides, source=str(path))
+    raw = resolve_plugin_paths(raw, Path(path).parent)
     return validate_scenario(raw, source=str(path), plugin_dirs=plugin_dirs)
 
 
@@ -389,7 +429,9 @@ def validate_scenario(
     """Validate a scenario dict; every problem becomes one line in a :class:`ConfigError`.
 
     Policies and their parameters are checked even when other tables have errors, so one
-    run of the command shows every problem of the file.
+    run of the command shows every problem of the file. The policy registry holds the
+    installed plugins, ``plugin_dirs`` and the scenario's own ``plugins`` (absolute paths, see
+    :func:`resolve_plugin_paths`); a broken plugin is a :class:`dyad.errors.PluginError`.
     """
     problems: list[str] = []
     scenario = None
@@ -397,12 +439,38 @@ def validate_scenario(
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         problems.extend(format_validation_error(exc, source))
-    problems.extend(policy_problems(_raw_parents(raw), source, plugin_dirs))
+    paths = (*plugin_dirs, *scenario_plugin_paths(raw))
+    problems.extend(policy_problems(_raw_parents(raw), source, paths))
     if scenario is not None:
         problems.extend(photo_problems(scenario, source))
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))
+    rehearse_policies(scenario, source, paths)
     return scenario
+
+
+def rehearse_policies(scenario: Scenario, source: str, plugin_dirs: Sequence[Path] = ()) -> None:
+    """Create each parent's policy and let it choose for a few timesteps (see
+    :meth:`dyad.plugins.PolicyRegistry.rehearse`): a policy's ConfigError becomes a line of
+    this scenario's; a broken policy a :class:`dyad.errors.PluginError`."""
+    from dyad.plugins import REHEARSAL_STEPS, load_registry
+
+    registry = load_registry(plugin_dirs=tuple(plugin_dirs), strict=True)
+    problems: list[str] = []
+    for index, parent in enumerate(scenario.all_parents):
+        try:
+            registry.rehearse(
+                parent.policy,
+                parent.params,
+                scenario.infant.expressions,
+                scenario.infant.hold_length,
+                n_steps=min(REHEARSAL_STEPS, scenario.run.steps),
+            )
+        except ConfigError as exc:
+            where = f"{scenario.parent_path(index)}.params"
+            problems.extend(f"{source}: {where}: {line}" for line in exc.problems)
+    if problems:
+        raise ConfigError(problems)
 
 
 def _raw_parents(raw: Mapping[str, Any]) -> list[tuple[str, ParentSection]]:
@@ -428,13 +496,19 @@ def policy_problems(
     """Each parent's policy exists and its ``params`` pass the policy's own schema."""
     from dyad.plugins import load_registry
 
-    registry = load_registry(plugin_dirs=tuple(plugin_dirs))
+    registry = load_registry(plugin_dirs=tuple(plugin_dirs), strict=True)
     problems: list[str] = []
     for where, parent in parents:
         if parent.policy not in registry.names():
+            hint = ""
+            if Path("plugins").is_dir() and Path("plugins").resolve() not in registry.plugin_dirs:
+                hint = (
+                    " (./plugins is only loaded when named: --plugins-dir plugins, "
+                    "$DYAD_PLUGINS_DIR or the scenario's plugins list)"
+                )
             problems.append(
                 f"{source}: {where}.policy: unknown policy {parent.policy!r}; "
-                f"expected one of: {', '.join(sorted(registry.names()))}"
+                f"expected one of: {', '.join(sorted(registry.names()))}{hint}"
             )
             continue
         try:

@@ -29,3 +29,7 @@ class PluginError(DyadError):
 
 class ResultsError(DyadError):
     """A results folder is missing, incomplete or not a dyad results folder."""
+
+
+class ResourceError(DyadError):
+    """A run or sweep would need more memory, or more runs, than allowed (see dyad.resources)."""

@@ -38,6 +38,7 @@ __all__ = [
     "PolicyContext",
     "PolicyParams",
     "dyad_register_policies",
+    "is_expression_index",
     "other_expression",
 ]
 
@@ -133,6 +134,15 @@ class ParentPolicy(ABC):
     def __repr__(self) -> str:
         values = ", ".join(f"{k}={v!r}" for k, v in self.params.model_dump().items())
         return f"{type(self).__name__}({values})"
+
+
+def is_expression_index(choice: object, n_expressions: int) -> bool:
+    """True for a real integer (``int`` or a numpy integer, not ``bool``) in ``range(S)``.
+
+    ``int()`` would turn ``"1"`` or ``1.9`` into an index silently; a policy returning them
+    has a bug that must not become a result.
+    """
+    return (type(choice) is int or isinstance(choice, np.integer)) and (0 <= choice < n_expressions)
 
 
 def other_expression(expression: int, n_expressions: int, rng: np.random.Generator) -> int:

@@ -329,7 +329,7 @@ def _interact(
     parents = scenario.all_parents
     n_steps = scenario.run.steps
     streams = run_streams(seed)
-    registry = load_registry(plugin_dirs=tuple(plugin_dirs))
+    registry = load_registry(plugin_dirs=(*plugin_dirs, *scenario.plugins), strict=True)
     context = PolicyContext(
         expressions=expressions, n_steps=n_steps, hold_length=scenario.infant.hold_length
     )
@@ -452,6 +452,7 @@ def _interact(
         "python": platform.python_version(),
         "provenance": provenance(),
         "plugin_sources": {p.policy: registry.get(p.policy).source for p in parents},
+        "policies": registry.provenance([p.policy for p in parents]),
         "pretrained_cache_key": getattr(pretrained, "key", None),
         "warnings": scenario_warnings(scenario),
         "vision_seed": pretrained.config.seed,

@@ -50,7 +50,11 @@ Executors
     Only as many runs as there are workers are in flight at a time, so on SIGINT/SIGTERM every
     run not yet started is cancelled and the running ones finish (a second signal stops local
     workers at once); a Dask task already running cannot be stopped and may still write its
-    folder, which a resume rewrites.
+    folder, which a resume rewrites. Signals less than half a second apart count as one, so a
+    single Ctrl-C under ``uv run`` (which forwards the SIGINT the terminal already sent) lets
+    the running runs finish as in a bare shell. Local workers ignore SIGINT and exit when the
+    sweep process dies, even by ``kill -9`` (Linux parent-death signal, and a watch thread
+    checking the parent pid everywhere).
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ import os
 import re
 import signal
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -82,12 +87,14 @@ import pandas as pd
 from dyad import __version__
 from dyad.config import (
     Scenario,
+    SweepSection,
     apply_overrides,
     read_toml,
     resolve_parent_paths,
+    resolve_plugin_paths,
     validate_scenario,
 )
-from dyad.errors import ConfigError, DyadError, ResultsError
+from dyad.errors import ConfigError, DyadError, ResourceError, ResultsError
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +112,12 @@ _FORBIDDEN_AXES = ("seed", "sweep")
 _MAX_RUN_ID = 120
 #: suffix of the hidden sibling where ``--overwrite`` builds the new sweep
 _STAGING_MARK = ".overwrite"
+#: most runs one sweep may plan unless raised (``--max-runs``): each run takes seconds to
+#: minutes, so more is almost always a typo in the grid or in ``--seeds``
+MAX_RUNS = 100_000
+#: grid axes under these top-level tables are validated together (a Scenario-level
+#: validator relates them); axes in different groups are validated independently
+_LINKED_TABLES = {"parent": "parents", "parents": "parents"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
@@ -156,6 +169,8 @@ class SweepPlan:
     runs: tuple[RunSpec, ...]
     overrides: dict[str, Any] = field(default_factory=dict)
     plugin_dirs: tuple[str, ...] = ()
+    #: memory/time estimate per grid value that can change a run's size (see dyad.resources)
+    estimates: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def run_ids(self) -> list[str]:
@@ -166,6 +181,8 @@ class SweepPlan:
         folder left out), the grid, the seeds and the dyad version."""
         scenario = self.scenario.to_dict()
         scenario.get("output", {}).pop("folder", None)
+        if not scenario.get("plugins"):  # sweeps planned before the key existed still resume
+            scenario.pop("plugins", None)
         return {
             "scenario": scenario,
             "grid": self.grid,
@@ -222,6 +239,7 @@ def plan_sweep(
     overrides: Mapping[str, Any] | None = None,
     seeds: int | None = None,
     plugin_dirs: Sequence[str | Path] = (),
+    max_runs: int = MAX_RUNS,
 ) -> SweepPlan:
     """Read a sweep scenario and expand and validate every run before any run starts.
 
@@ -235,12 +253,20 @@ def plan_sweep(
     seeds:
         Replaces ``sweep.seeds`` (runs per grid point).
     plugin_dirs:
-        Folders of policy plugins, stored as absolute paths in each :class:`RunSpec`.
+        Plugin files or folders, stored as absolute paths in each :class:`RunSpec`.
+    max_runs:
+        More runs (grid points × seeds) than this is a :class:`ResourceError`, raised before
+        anything is expanded, so a typo such as ``--seeds 100000000`` is refused at once.
 
     Raises :class:`ConfigError` with one line per problem, each naming the file, the grid key
     (``sweep.grid.<path>``) and what was expected: a missing ``[sweep]`` table, an empty or
     malformed grid, an unknown parameter path or a value the scenario schema (or the policy's
     parameters) rejects.
+
+    Cost: the plugin registry is built once; each axis value is validated once, and
+    combinations only among axes of the same table (``parent``/``parents`` count as one),
+    since the scenario's validators relate fields within a table. A 1000 × 1000 grid is
+    refused in milliseconds; a 300 × 300 one (90,000 runs) plans in about a second.
     """
     source = str(path)
     raw = resolve_parent_paths(read_toml(path), path)
@@ -263,6 +289,7 @@ def plan_sweep(
         if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
             raise ConfigError(f"--seeds: expected a positive integer, got {seeds!r}")
         raw["sweep"]["seeds"] = seeds
+    _check_run_count(grid, raw["sweep"].get("seeds"), max_runs, source, seeds is not None)
     clash = sorted(key for key in overrides if key in grid or key.startswith("sweep."))
     if clash:
         raise ConfigError(
@@ -276,6 +303,7 @@ def plan_sweep(
         )
     if overrides:
         raw = apply_overrides(raw, overrides, source=source)
+    raw = resolve_plugin_paths(raw, Path(path).parent)
 
     base = validate_scenario(raw, source=source, plugin_dirs=tuple(Path(d) for d in dirs))
     assert base.sweep is not None  # checked above
@@ -284,22 +312,31 @@ def plan_sweep(
 
     # every value of every axis on its own: errors attributable to one grid key
     problems: list[str] = []
+    probes: dict[str, dict[str, Scenario]] = {}
     for key, values in grid.items():
+        probes[key] = {}
         for value in values:
             probe = RunSpec("probe", {key: value}, base.seed, run_raw, source, dirs)
-            problems.extend(_problems(probe, source, f"sweep.grid.{key}: value {value!r}"))
+            scenario, found = _validated(probe, source, f"sweep.grid.{key}: value {value!r}")
+            problems.extend(found)
+            if scenario is not None:
+                probes[key][_canonical(value)] = scenario
     if problems:
         raise ConfigError(problems)
 
-    points = [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
-    if len(grid) > 1:  # combinations of individually valid values can still clash
-        for point in points:
+    # combinations of individually valid values can still clash, within one table
+    for keys in _linked_axes(grid):
+        if len(keys) < 2:
+            continue
+        for combo in itertools.product(*(grid[k] for k in keys)):
+            point = dict(zip(keys, combo, strict=True))
             probe = RunSpec("probe", point, base.seed, run_raw, source, dirs)
             where = "sweep.grid: combination " + ", ".join(f"{k} = {v!r}" for k, v in point.items())
-            problems.extend(_problems(probe, source, where))
+            problems.extend(_validated(probe, source, where)[1])
         if problems:
             raise ConfigError(problems)
 
+    points = [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
     labels = _point_labels(grid, points)
     seed_values = run_seeds(base.seed, n_seeds)
     runs = tuple(
@@ -324,7 +361,64 @@ def plan_sweep(
         runs=runs,
         overrides=overrides,
         plugin_dirs=dirs,
+        estimates=_largest_run(grid, probes, run_raw, base, source, dirs),
     )
+
+
+def _check_run_count(
+    grid: Mapping[str, list[Any]], seeds: Any, max_runs: int, source: str, from_option: bool
+) -> None:
+    """Refuse more than ``max_runs`` runs before anything is expanded or validated."""
+    if seeds is None:
+        seeds = SweepSection.model_fields["seeds"].default
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        return  # the schema reports it with its field path
+    n_points = math.prod(len(values) for values in grid.values())
+    n_runs = n_points * seeds
+    if n_runs > max_runs:
+        where = "--seeds" if from_option else "sweep.seeds"
+        raise ResourceError(
+            f"{source}: sweep: {n_points:,} grid points x {seeds:,} seeds ({where}) = "
+            f"{n_runs:,} runs, more than the limit of {max_runs:,} runs per sweep; use fewer "
+            "grid values or seeds, or raise the limit with --max-runs"
+        )
+
+
+def _linked_axes(grid: Mapping[str, list[Any]]) -> list[list[str]]:
+    """Grid axes grouped by the top-level table they set (``parent``/``parents`` together)."""
+    groups: dict[str, list[str]] = {}
+    for key in grid:
+        table = key.split(".")[0]
+        groups.setdefault(_LINKED_TABLES.get(table, table), []).append(key)
+    return list(groups.values())
+
+
+def _largest_run(
+    grid: Mapping[str, list[Any]],
+    probes: Mapping[str, Mapping[str, Scenario]],
+    run_raw: dict[str, Any],
+    base: Scenario,
+    source: str,
+    dirs: tuple[str, ...],
+) -> dict[str, Any]:
+    """The memory estimate of the sweep's largest run, labelled by its grid point.
+
+    A run's memory grows with each size parameter on its own (steps, neurons, bank size,
+    trials, ...), so the largest run sets every axis to the value that is largest on its own;
+    that point is validated and estimated. Returns ``{label: Estimate}``.
+    """
+    from dyad.resources import estimate_run
+
+    worst: dict[str, Any] = {}
+    for key, values in grid.items():
+        sizes = [estimate_run(probes[key][_canonical(v)]).peak_bytes for v in values]
+        worst[key] = values[int(np.argmax(sizes))]
+    probe = RunSpec("probe", worst, base.seed, run_raw, source, dirs)
+    scenario, _ = _validated(probe, source, "")
+    if scenario is None:  # an invalid combination was reported above; stay total
+        scenario = base
+    label = ", ".join(f"{k} = {v!r}" for k, v in worst.items())
+    return {label: estimate_run(scenario)}
 
 
 def _check_grid(grid: Any, source: str) -> dict[str, list[Any]]:
@@ -372,14 +466,13 @@ def _check_grid(grid: Any, source: str) -> dict[str, list[Any]]:
     return flat
 
 
-def _problems(probe: RunSpec, source: str, where: str) -> list[str]:
-    """Validation problems of one probe run, each rewritten as ``file: where: problem``."""
+def _validated(probe: RunSpec, source: str, where: str) -> tuple[Scenario | None, list[str]]:
+    """The probe's scenario, or its problems, each rewritten as ``file: where: problem``."""
     try:
-        probe.scenario()
+        return probe.scenario(), []
     except ConfigError as exc:
         prefix = f"{source}: "
-        return [f"{source}: {where}: {line.removeprefix(prefix)}" for line in exc.problems]
-    return []
+        return None, [f"{source}: {where}: {line.removeprefix(prefix)}" for line in exc.problems]
 
 
 def _canonical(value: Any) -> str:
@@ -419,15 +512,25 @@ def _point_labels(grid: Mapping[str, list[Any]], points: list[dict[str, Any]]) -
     """Readable, file-name-safe, unique labels ``q=0.1`` / ``q=0.1__lag=3`` per grid point."""
     names = axis_names(list(grid))
     value_labels: dict[str, dict[str, str]] = {}
+    # points built from the grid hold the grid's own value objects: look them up by identity
+    # (JSON-encoding every value of every point took most of the planning time)
+    by_identity: dict[str, dict[int, str]] = {}
     for key, values in grid.items():
         labels = [_format_value(v) for v in values]
         if len(set(labels)) != len(labels):  # e.g. "a b" and "a/b": number them
             labels = [f"{label}~{i}" for i, label in enumerate(labels)]
         value_labels[key] = {_canonical(v): label for v, label in zip(values, labels, strict=True)}
+        by_identity[key] = {id(v): label for v, label in zip(values, labels, strict=True)}
+
+    def label(key: str, value: Any) -> str:
+        found = by_identity[key].get(id(value))
+        return found if found is not None else value_labels[key][_canonical(value)]
+
+    prefixes = [f"{name}=" for name in names]
+    keys = list(grid)
     labels = [
         "__".join(
-            f"{name}={value_labels[key][_canonical(point[key])]}"
-            for name, key in zip(names, grid, strict=True)
+            prefix + label(key, point[key]) for prefix, key in zip(prefixes, keys, strict=True)
         )
         for point in points
     ]
@@ -530,11 +633,70 @@ def _numba_threads(n: int) -> Iterator[None]:
         numba.set_num_threads(previous)
 
 
-def _init_pool_worker() -> None:
-    """Local pool workers ignore SIGINT: the parent decides, on Ctrl-C, what finishes."""
+#: seconds between checks that a pool worker's sweep process is still alive
+PARENT_POLL_S = 0.5
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _init_pool_worker(sweep_pid: int | None = None) -> None:
+    """Set up a local pool worker: ignore SIGINT, and never outlive the sweep process.
+
+    SIGINT: a Ctrl-C in the terminal reaches the whole process group; the sweep process
+    decides what finishes. Lifetime: on Linux the kernel sends SIGTERM when the sweep process
+    dies (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon thread also checks every
+    :data:`PARENT_POLL_S` seconds that the parent is still ``sweep_pid`` and exits the worker
+    when it is not (``kill -9`` of the sweep left its workers running as orphans).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by _shielded_submit until now
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
+    if sweep_pid is None:
+        return
+    _die_with_parent(signal.SIGTERM)
+    if os.getppid() != sweep_pid:  # the sweep died before the line above
+        os._exit(1)
+    threading.Thread(
+        target=_watch_parent, args=(sweep_pid,), name="dyad-parent-watch", daemon=True
+    ).start()
+
+
+def _shielded_submit(executor: Executor, fn: Callable[..., Any], *args: Any) -> Future:
+    """``executor.submit`` with SIGINT blocked in this thread meanwhile.
+
+    A process pool starts its workers inside ``submit``; they inherit the signal mask, so a
+    Ctrl-C during their start-up (seconds of imports, before :func:`_init_pool_worker` runs)
+    no longer kills them: it stays blocked until the initializer ignores it. A SIGINT sent
+    to the sweep process meanwhile is delivered when the mask is restored.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        return executor.submit(fn, *args)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return executor.submit(fn, *args)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _die_with_parent(signum: int) -> bool:
+    """Ask Linux to send ``signum`` to this process when its parent dies (False elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(sweep_pid: int) -> None:
+    while True:
+        time.sleep(PARENT_POLL_S)
+        if os.getppid() != sweep_pid:
+            os._exit(1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -572,6 +734,7 @@ def open_executor(
             max_workers=n,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_pool_worker,
+            initargs=(os.getpid(),),
         )
         try:
             yield executor, f"{n} local worker process{'es' if n != 1 else ''}", n
@@ -609,44 +772,51 @@ def open_executor(
         client.close()
 
 
-@contextlib.contextmanager
-def _signals_interrupt() -> Iterator[None]:
-    """SIGINT and SIGTERM raise :class:`KeyboardInterrupt` in the main thread meanwhile."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+#: signals closer together than this count as one: under ``uv run`` a Ctrl-C reaches dyad
+#: twice (from the terminal's process group and forwarded by uv) within milliseconds
+INTERRUPT_WINDOW_S = 0.5
 
 
-def _stop(executor: Executor, futures: Mapping[Future, RunSpec]) -> None:
-    """Cancel runs that have not started; let running ones finish (a second Ctrl-C stops them).
+class StopRequests:
+    """Counts SIGINT/SIGTERM during a sweep; a burst within ``window`` seconds counts once.
 
-    A Dask cluster cannot stop a task that is already running: it may still finish and write
-    its folder after the sweep has stopped; a resume then re-runs it (its line is missing from
-    ``runs.jsonl``) and gets the same result.
+    The handler only counts; the dispatch loop looks at :attr:`count` between waits. One stop
+    request: no new runs start and the running ones finish. Two: the running ones are stopped.
     """
-    for future in futures:
-        future.cancel()
-    if isinstance(executor, ProcessPoolExecutor):
+
+    def __init__(self, window: float = INTERRUPT_WINDOW_S) -> None:
+        self.window = window
+        self.count = 0
+        self._last: float | None = None
+
+    def __call__(self, signum: int, frame: Any = None) -> None:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.window:
+            return
+        self._last = now
+        self.count += 1
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[StopRequests]:
+        """Handle SIGINT and SIGTERM with this counter meanwhile (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {sig: signal.signal(sig, self) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            executor.shutdown(wait=True, cancel_futures=True)
-        except KeyboardInterrupt:
-            log.warning("stopping the running runs now")
-            # the pool's own worker processes (no public accessor exists)
-            for process in list(getattr(executor, "_processes", {}).values()):
-                process.terminate()
-            executor.shutdown(wait=False, cancel_futures=True)
-    else:
-        executor.shutdown(wait=False)
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _terminate_workers(executor: Executor) -> None:
+    """Stop a local pool's running runs now (a Dask task cannot be stopped from here)."""
+    if isinstance(executor, ProcessPoolExecutor):
+        # the pool's own worker processes (no public accessor exists)
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.terminate()
+    executor.shutdown(wait=False, cancel_futures=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -865,32 +1035,42 @@ def _dispatch(
             run = next(waiting, None)
             if run is not None:
                 run_folder = str(folder / RUNS_DIR / run.run_id)
-                in_flight[executor.submit(execute_run, run, run_folder, cache)] = run
+                future = _shielded_submit(executor, execute_run, run, run_folder, cache)
+                in_flight[future] = run
 
-        with _signals_interrupt(), _open_append(folder / RUNS_MANIFEST) as journal:
-            try:
-                with _bar(len(todo), plan.name, progress) as bar:
-                    for _ in range(max(1, capacity)):
-                        submit_next()
-                    while in_flight:
-                        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                        for future in done:
-                            record = _collect(future, in_flight.pop(future))
-                            _append(journal, record)
-                            finished[record["run_id"]] = record
-                            if on_run is not None:
-                                on_run(record)
-                            bar.update(1)
-                            submit_next()
-            except KeyboardInterrupt:
-                interrupted = True
-                log.warning("interrupted: cancelling pending runs, waiting for running ones")
-                _stop(executor, in_flight)
-                for future, run in in_flight.items():
-                    if future.done() and not future.cancelled() and run.run_id not in finished:
+        stops = StopRequests()
+        with stops.installed(), _open_append(folder / RUNS_MANIFEST) as journal:
+            with _bar(len(todo), plan.name, progress) as bar:
+                for _ in range(max(1, capacity)):
+                    submit_next()
+                while in_flight:
+                    if stops.count and not interrupted:
+                        interrupted = True
+                        log.warning(
+                            "interrupted: %d running run(s) will finish; interrupt again "
+                            "to stop them",
+                            len(in_flight),
+                        )
+                        waiting = iter(())
+                        for future in in_flight:
+                            future.cancel()
+                    if stops.count >= 2:
+                        log.warning("stopping the running runs now")
+                        _terminate_workers(executor)
+                        break
+                    done, _ = wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        run = in_flight.pop(future)
+                        if future.cancelled():
+                            continue
                         record = _collect(future, run)
                         _append(journal, record)
-                        finished[run.run_id] = record
+                        finished[record["run_id"]] = record
+                        if on_run is not None:
+                            on_run(record)
+                        bar.update(1)
+                        submit_next()
+            if interrupted:
                 _clean_partial_runs(folder, [r for r in todo if r.run_id not in finished])
     return finished, interrupted, described
 
@@ -933,9 +1113,18 @@ def pretrain_sweep(plan: SweepPlan, cache_dir: str | Path | None, progress: bool
 
     cache = None if cache_dir is None else Path(cache_dir)
     distinct: dict[str, tuple[Scenario, int]] = {}
+    # only axes that can change the visual system need a look; one run per distinct setting
+    visual = ("vision", "infant", "parent")  # also "parents"
+    settings: dict[str, RunSpec] = {}
     for run in plan.runs:
-        if run.seed_index and not _varies_vision(plan, run):
+        varies = _varies_vision(plan, run)
+        if run.seed_index and not varies:
             continue
+        relevant = {k: v for k, v in run.overrides.items() if k.startswith(visual)}
+        if varies:  # the run's seed draws its visual system too
+            relevant["(seed)"] = run.seed
+        settings.setdefault(_canonical(relevant), run)
+    for run in settings.values():
         scenario = run.scenario()
         identities = [(p.identity_seed, p.photos, p.photo_labels) for p in scenario.all_parents]
         key = json.dumps(scenario.vision.model_dump(mode="json"), sort_keys=True, default=str)

@@ -238,3 +238,24 @@ def test_a_run_beyond_the_documented_results_warns_and_records_it(tiny_raw, cach
         outcome = run_scenario(scenario, cache_dir=cache_dir, figures=False)
     assert "mirror.sparseness: 0.75 differs" in caplog.text
     assert outcome.manifest["warnings"] == [r.getMessage() for r in caplog.records]
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# a scenario\n# to be written\n", " \n\t\n"])
+def test_an_empty_scenario_is_refused_not_run_with_defaults(tmp_path, text):
+    """An empty file used to run a full default simulation and exit 0."""
+    path = tmp_path / "empty.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"empty\.toml: the scenario is empty"):
+        load_scenario(path)
+    output = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["simulate", str(path), "--output", str(output)])
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1 and "the scenario is empty" in result.stderr
+    assert not output.exists()
+
+
+def test_an_unreadable_scenario_is_one_line(tmp_path):
+    path = tmp_path / "binary.toml"
+    path.write_bytes(b"\xff\xfe\x00name")
+    with pytest.raises(ConfigError, match=r"binary\.toml: "):
+        load_scenario(path)

@@ -470,7 +470,7 @@ def test_plugins_list_shows_policies_and_parameters(runner):
     assert 'mode: "timestep" | "hold" | "exact" = "timestep"' in out
     assert "lag: int = 1   (0 <= lag <= 1000000)" in out
     assert "no parameters" in out
-    assert "plugin folders searched: none" in out
+    assert "plugin paths loaded: none" in out
     assert result.stderr == ""
 
 
@@ -517,14 +517,27 @@ def test_plugins_list_with_a_plugin_folder_and_broken_plugins(runner, tmp_path):
     assert len(json.loads(again.stdout)["warnings"]) == 2
 
 
-def test_plugins_list_searches_the_local_plugins_folder_by_default(runner):
+def test_the_working_folders_plugins_are_not_loaded_unless_named(runner, monkeypatch):
+    """./plugins of whatever folder dyad starts in used to be imported unasked."""
     name = unique("default_folder")
-    write(Path("plugins") / "here.py", policy_module(name))
+    marker = Path("imported.txt")
+    write(
+        Path("plugins") / "here.py",
+        policy_module(name) + f"\nopen({str(marker.resolve())!r}, 'w').close()\n",
+    )
     result = runner.invoke(cli, ["plugins", "list", "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
+    assert name not in {p["name"] for p in document["policies"]}
+    assert document["plugin_dirs"] == []
+    assert not marker.exists()
+    # named with the environment variable, it loads
+    monkeypatch.setenv("DYAD_PLUGINS_DIR", "plugins")
+    result = runner.invoke(cli, ["plugins", "list", "--json"])
+    document = json.loads(result.stdout)
     assert name in {p["name"] for p in document["policies"]}
     assert document["plugin_dirs"] == [str(Path("plugins").resolve())]
+    assert marker.exists()
 
 
 def test_plugins_list_duplicate_names_exit_2(runner, tmp_path):
@@ -540,3 +553,94 @@ def test_plugins_list_missing_folder_exit_2(runner, tmp_path):
     result = runner.invoke(cli, ["plugins", "list", "--plugins-dir", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert "does not exist" in result.stderr
+
+
+# -- safety ----------------------------------------------------------------------------------
+
+
+def test_hooks_are_called_through_pluggys_hook_caller(tmp_path, monkeypatch):
+    """The hook used to be called by hand (impl.function(**...)), bypassing pluggy."""
+    import pluggy
+
+    calls = []
+    original = pluggy.HookCaller.__call__
+
+    def counting(self, *args, **kwargs):
+        calls.append(self.name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pluggy.HookCaller, "__call__", counting)
+    name = unique("called")
+    write(tmp_path / "called.py", policy_module(name))
+    registry = load_registry([tmp_path], entry_points=False)
+    assert name in registry.names()
+    assert calls.count("dyad_register_policies") == 2  # built-ins and the plugin, one each
+
+
+def test_load_plugins_variable_limits_installed_plugins(tmp_path, monkeypatch, restore_sys_modules):
+    """$DYAD_LOAD_PLUGINS names the installed plugins to load; empty loads none."""
+    broken = unique("broken_installed")
+    working = unique("working_installed")
+    policy_name = unique("chosen")
+    write(tmp_path / f"{broken}.py", "raise ImportError('needs a GPU')\n")
+    write(tmp_path / f"{working}.py", policy_module(policy_name))
+    install_fake_distribution(tmp_path, "dyad-broken-two", "0.1", {"broken": broken})
+    install_fake_distribution(tmp_path, "dyad-chosen", "2.0", {"chosen": working})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("DYAD_LOAD_PLUGINS", "dyad-chosen")
+    registry = load_registry(strict=True)
+    assert policy_name in registry.names() and not registry.problems
+    monkeypatch.setenv("DYAD_LOAD_PLUGINS", "")
+    assert policy_name not in load_registry(strict=True).names()
+    monkeypatch.delenv("DYAD_LOAD_PLUGINS")
+    with pytest.raises(PluginError, match=r'dyad plugin "broken" \(entry point dyad-broken-two'):
+        load_registry(strict=True)
+
+
+def test_a_plugin_file_can_be_named_directly(tmp_path, no_plugin_warnings):
+    name = unique("direct")
+    path = write(tmp_path / "direct.py", policy_module(name))
+    write(tmp_path / "other.py", "raise RuntimeError('not named, not imported')\n")
+    registry = load_registry([path], entry_points=False, strict=True)
+    assert registry.get(name).source == f"file {path}"
+    with pytest.raises(PluginError, match="expected a .py file or a folder"):
+        load_registry([write(tmp_path / "notes.txt", "")], entry_points=False)
+
+
+def test_manifest_hash_of_a_file_plugin_is_the_files_sha256(tmp_path):
+    import hashlib
+
+    name = unique("hashed")
+    path = write(tmp_path / "hashed.py", policy_module(name))
+    registry = load_registry([path], entry_points=False)
+    assert registry.provenance([name]) == {
+        name: {
+            "source": f"file {path}",
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "files": [str(path)],
+        }
+    }
+    builtin = registry.provenance(["perfect"])["perfect"]
+    policies_file = Path(__file__).resolve().parents[1] / "dyad" / "policies.py"
+    assert builtin["sha256"] == hashlib.sha256(policies_file.read_bytes()).hexdigest()
+
+
+def test_entry_point_plugins_are_hashed_too(tmp_path, monkeypatch, restore_sys_modules):
+    import hashlib
+
+    module_name = unique("installed_hashed")
+    policy_name = unique("installed_hashed")
+    path = write(tmp_path / f"{module_name}.py", policy_module(policy_name))
+    install_fake_distribution(tmp_path, "dyad-hashed", "1.0", {"h": module_name})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    entry = load_registry().get(policy_name)
+    assert entry.source == "entry point dyad-hashed==1.0"
+    assert entry.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_plugin_project_folder_can_be_named_itself(no_plugin_warnings):
+    project = Path(__file__).resolve().parents[1] / "plugins" / "dyad-reaction-delay"
+    registry = load_registry([project], entry_points=False, strict=True)
+    entry = registry.get("reaction_delay")
+    assert entry.source == f"file {project / 'dyad_reaction_delay.py'}"
+    assert entry.policy_class.__module__ == "dyad_reaction_delay"  # as a project, not a file

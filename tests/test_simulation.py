@@ -136,9 +136,9 @@ def test_a_policy_that_fails_mid_run_is_reported_and_leaves_no_complete_result(
         "from dyad import ParentPolicy, hookimpl\n\n"
         "class Fragile(ParentPolicy):\n"
         "    name = 'fragile'\n"
-        "    description = 'breaks at timestep 5'\n"
+        "    description = 'breaks at timestep 25, after the trial before the run'\n"
         "    def choose(self, t, infant_history):\n"
-        "        if t == 5:\n"
+        "        if t == 25:\n"
         "            raise RuntimeError('lost interest')\n"
         "        return int(infant_history[-1])\n\n"
         "@hookimpl\n"
@@ -147,7 +147,7 @@ def test_a_policy_that_fails_mid_run_is_reported_and_leaves_no_complete_result(
     )
     raw = tiny_raw(parent={"policy": "fragile"})
     scenario = validate_scenario(raw, plugin_dirs=[plugins])
-    with pytest.raises(PluginError, match="fragile.*timestep 5.*lost interest"):
+    with pytest.raises(PluginError, match="fragile.*timestep 25.*lost interest"):
         run_scenario(scenario, cache_dir=cache_dir, plugin_dirs=[plugins], output=tmp_path / "r")
     assert not (tmp_path / "r" / "manifest.json").exists()
 

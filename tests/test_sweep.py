@@ -375,28 +375,29 @@ def test_local_sweep_completes_skips_and_resumes_to_the_same_results(tmp_path, c
 
 
 def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path, cache_dir):
+    # fails at timestep 25: after the 20-timestep trial of each policy before the sweep
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "flaky_parent.py").write_text(FLAKY_PLUGIN)
     path = write_scenario(
-        tmp_path, '"parent.params.fail_at" = [-1, 5]', policy="flaky", params="", seeds=1
+        tmp_path, '"parent.params.fail_at" = [-1, 25]', policy="flaky", params="", seeds=1
     )
     output = tmp_path / "sweep"
     result = run_local(path, output, cache_dir, "--plugins-dir", plugins)
     assert result.exit_code == EXIT_RUNS_FAILED == 3, result.output + result.stderr
     assert "1 runs done, 0 skipped, 1 failed of 2" in result.stdout
-    assert "failed fail_at=5__seed=0: " in result.stderr
-    assert "the flaky parent broke down at timestep 5" in result.stderr
+    assert "failed fail_at=25__seed=0: " in result.stderr
+    assert "the flaky parent broke down at timestep 25" in result.stderr
 
     failures = json.loads((output / "failures.json").read_text())
-    assert [f["run_id"] for f in failures] == ["fail_at=5__seed=0"]
-    assert "broke down at timestep 5" in failures[0]["traceback"]
+    assert [f["run_id"] for f in failures] == ["fail_at=25__seed=0"]
+    assert "broke down at timestep 25" in failures[0]["traceback"]
     summary = pd.read_parquet(output / SUMMARY_FILE)
     assert list(summary["status"]) == ["ok", "failed"]
     assert "RuntimeError: the flaky parent broke down" in summary["error"].iloc[1]
     assert pd.isna(summary["count_mirror"].iloc[1])
     assert (output / "runs" / "fail_at=-1__seed=0" / "manifest.json").is_file()
-    assert not (output / "runs" / "fail_at=5__seed=0").exists()  # no partial folder left
+    assert not (output / "runs" / "fail_at=25__seed=0").exists()  # no partial folder left
 
     # a resume retries only the failed run
     again = run_local(path, output, cache_dir, "--plugins-dir", plugins)

@@ -18,10 +18,30 @@ plugins_dir_option = click.option(
     "plugins_dirs",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Extra folder of parent-policy plugins (repeatable; ./plugins is always searched).",
+    help="A folder of parent-policy plugins, or one plugin .py file (repeatable). Also "
+    "$DYAD_PLUGINS_DIR (paths separated by ':'); nothing in the working folder is loaded "
+    "unless named.",
 )
 
+
+def plugin_paths(extra: tuple[Path, ...]) -> tuple[Path, ...]:
+    """``$DYAD_PLUGINS_DIR`` then the ``--plugins-dir`` paths, absolute, without repeats."""
+    from dyad.plugins import plugin_paths_from_env
+
+    return tuple(
+        dict.fromkeys(p.expanduser().resolve() for p in (*plugin_paths_from_env(), *extra))
+    )
+
+
 quiet_option = click.option("--quiet", is_flag=True, help="No progress bars.")
+
+max_memory_option = click.option(
+    "--max-memory",
+    default=None,
+    metavar="SIZE",
+    help="Refuse to start when the estimated memory exceeds SIZE (e.g. 8G, 512M; default: "
+    "$DYAD_MAX_MEMORY, else 80% of this machine's memory).",
+)
 
 
 def set_option(help_text: str):

@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from dyad.commands.options import plugin_paths, plugins_dir_option
+
 BOUND_KEYS = ("ge", "gt", "le", "lt", "multiple_of", "min_length", "max_length")
 
 
@@ -19,23 +21,17 @@ def plugins() -> None:
 
 
 @plugins.command("list")
-@click.option(
-    "--plugins-dir",
-    "plugins_dirs",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Extra folder of parent-policy plugins (repeatable); ./plugins is always searched "
-    "when it exists.",
-)
+@plugins_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_policies(plugins_dirs: tuple[Path, ...], as_json: bool) -> None:
-    """List every parent policy: its source, description and parameters.
+    """List every parent policy: its source, code hash, description and parameters.
 
-    Broken plugins are reported as one warning line each on stderr; the others still load.
+    Broken plugins are reported as one warning line each on stderr and the others are still
+    listed (``simulate`` and ``sweep`` refuse to run while any plugin is broken).
     """
-    from dyad.plugins import DyadPluginWarning, default_plugin_dirs, load_registry
+    from dyad.plugins import DyadPluginWarning, load_registry
 
-    dirs = tuple(dict.fromkeys([*default_plugin_dirs(), *(d.resolve() for d in plugins_dirs)]))
+    dirs = plugin_paths(plugins_dirs)
     with warnings.catch_warnings():
         # shown below, once per problem, also when the registry comes from the cache
         warnings.simplefilter("ignore", DyadPluginWarning)
@@ -47,6 +43,7 @@ def list_policies(plugins_dirs: tuple[Path, ...], as_json: bool) -> None:
         {
             "name": entry.name,
             "source": entry.source,
+            "sha256": entry.sha256,
             "description": entry.description,
             "parameters": describe_parameters(entry.params_class),
         }
@@ -119,7 +116,7 @@ def format_policies(policies: list[dict[str, Any]], plugin_dirs: tuple[Path, ...
     """The human-readable listing: one block per policy, one signature line per parameter."""
     blocks = []
     for policy in policies:
-        lines = [f"{policy['name']}  ({policy['source']})"]
+        lines = [f"{policy['name']}  ({policy['source']})  sha256 {policy['sha256'][:12]}"]
         if policy["description"]:
             lines.append(click.wrap_text(policy["description"], 96, "    ", "    "))
         if not policy["parameters"]:
@@ -135,5 +132,5 @@ def format_policies(policies: list[dict[str, Any]], plugin_dirs: tuple[Path, ...
                 lines.append(click.wrap_text(param["description"], 96, "        ", "        "))
         blocks.append("\n".join(lines))
     folders = ", ".join(str(d) for d in plugin_dirs) or "none"
-    blocks.append(f"plugin folders searched: {folders}")
+    blocks.append(f"plugin paths loaded: {folders}")
     return "\n\n".join(blocks)

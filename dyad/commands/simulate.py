@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from dyad.commands.options import cache_dir_option, plugins_dir_option, quiet_option, set_option
-
-
-def plugin_folders(extra: tuple[Path, ...]) -> tuple[Path, ...]:
-    """``./plugins`` when it exists, then the ``--plugins-dir`` folders, as absolute paths."""
-    from dyad.plugins import default_plugin_dirs
-
-    return tuple(dict.fromkeys([*default_plugin_dirs(), *(d.resolve() for d in extra)]))
+from dyad.commands.options import (
+    cache_dir_option,
+    max_memory_option,
+    plugin_paths,
+    plugins_dir_option,
+    quiet_option,
+    set_option,
+)
 
 
 @click.command()
@@ -35,6 +35,7 @@ def plugin_folders(extra: tuple[Path, ...]) -> tuple[Path, ...]:
     help="Replace a complete run already in the output folder, whole, with everything in it "
     "(default: refuse).",
 )
+@max_memory_option
 @quiet_option
 def simulate(
     scenario_file: Path,
@@ -45,6 +46,7 @@ def simulate(
     plugins_dirs: tuple[Path, ...],
     no_figures: bool,
     overwrite: bool,
+    max_memory: str | None,
     quiet: bool,
 ) -> None:
     """Run SCENARIO_FILE (a TOML scenario) and save its results.
@@ -55,14 +57,16 @@ def simulate(
     """
     from dyad.config import load_scenario, parse_override
     from dyad.errors import ConfigError
+    from dyad.resources import check_run
     from dyad.simulation import run_scenario
 
     if seed is not None and seed < 0:
         raise ConfigError(f"--seed: expected a non-negative integer, got {seed}")
-    plugin_dirs = plugin_folders(plugins_dirs)
+    plugin_dirs = plugin_paths(plugins_dirs)
     scenario = load_scenario(
         scenario_file, dict(parse_override(o) for o in overrides), plugin_dirs=plugin_dirs
     )
+    check_run(scenario, max_memory, source=str(scenario_file))
     folder = output or Path(scenario.output.folder or Path("results") / scenario.name)
     outcome = run_scenario(
         scenario,

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from dyad.commands.options import cache_dir_option, plugins_dir_option, quiet_option, set_option
+from dyad.commands.options import (
+    cache_dir_option,
+    max_memory_option,
+    plugin_paths,
+    plugins_dir_option,
+    quiet_option,
+    set_option,
+)
 
 
 @click.command()
@@ -53,6 +60,13 @@ from dyad.commands.options import cache_dir_option, plugins_dir_option, quiet_op
     show_default=True,
     help="Seconds to wait for the Dask scheduler and its first worker.",
 )
+@click.option(
+    "--max-runs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Refuse sweeps of more runs (grid points x seeds) than this [default: 100,000].",
+)
+@max_memory_option
 @quiet_option
 def sweep(
     scenario_file: Path,
@@ -65,6 +79,8 @@ def sweep(
     cache_dir: Path | None,
     overwrite: bool,
     timeout: float,
+    max_runs: int | None,
+    max_memory: str | None,
     quiet: bool,
 ) -> None:
     """Run every run of SCENARIO_FILE's [sweep] grid × seeds and write a summary table.
@@ -75,23 +91,27 @@ def sweep(
     an interrupted sweep resumes where it stopped. Exit code 3 when some runs failed (see
     <output>/failures.json), 2 for bad input, 130 when interrupted.
     """
+    import os
+
     from dyad.config import parse_override
     from dyad.errors import ConfigError
-    from dyad.plugins import default_plugin_dirs
-    from dyad.sweep import EXIT_RUNS_FAILED, plan_sweep, run_sweep
+    from dyad.resources import check_sweep
+    from dyad.sweep import EXIT_RUNS_FAILED, MAX_RUNS, plan_sweep, run_sweep
 
     if workers is not None and address is not None:
         raise ConfigError("--workers: a Dask cluster (--address) has its own workers; give one")
-    # ./plugins when it exists, then --plugins-dir folders, as absolute paths for the workers
-    plugin_dirs = tuple(
-        dict.fromkeys([*default_plugin_dirs(), *(d.resolve() for d in plugins_dirs)])
-    )
+    # $DYAD_PLUGINS_DIR, then --plugins-dir paths, as absolute paths for the workers
+    plugin_dirs = plugin_paths(plugins_dirs)
     plan = plan_sweep(
         scenario_file,
         dict(parse_override(o) for o in overrides),
         seeds=seeds,
         plugin_dirs=plugin_dirs,
+        max_runs=max_runs or MAX_RUNS,
     )
+    # a Dask cluster's machines are not this one: check that one run fits, at least
+    concurrent = 1 if address is not None else workers or os.cpu_count() or 1
+    check_sweep(plan.estimates, len(plan.runs), concurrent, max_memory, str(scenario_file))
     folder = output or Path(plan.scenario.output.folder or Path("results") / plan.name)
     result = run_sweep(
         plan,

@@ -1,0 +1,238 @@
+"""Ctrl-C and kill -9 on a running sweep, with real processes.
+
+Under ``uv run`` one Ctrl-C reaches dyad twice within milliseconds (the terminal signals the
+whole process group, and uv forwards the SIGINT it got to its child). The tests reproduce that
+by starting ``dyad sweep`` in its own session and sending SIGINT to the group and then
+directly to the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from reliability_helpers import write_tiny
+
+from dyad.sweep import RUNS_MANIFEST, SWEEP_FILE, StopRequests
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+GRID = '[sweep]\nseeds = 2\n[sweep.grid]\n"parent.params.q" = [0.0, 0.5]\n'
+
+
+def test_signals_within_the_window_count_once():
+    stops = StopRequests(window=0.5)
+    stops(signal.SIGINT)
+    stops(signal.SIGINT)  # uv's forwarded copy, a few ms later
+    assert stops.count == 1
+    time.sleep(0.6)
+    stops(signal.SIGINT)
+    assert stops.count == 2
+
+
+def start_sweep(tmp_path: Path, cache_dir: Path, steps: int) -> tuple[subprocess.Popen, Path]:
+    """``dyad sweep`` with 2 workers in its own session (its pid is its process group)."""
+    scenario = write_tiny(tmp_path, policy="noisy", steps=steps, sweep=GRID)
+    output = tmp_path / "sweep"
+    command = [str(Path(sys.executable).parent / "dyad"), "sweep", str(scenario)]
+    command += ["--workers", "2", "--output", str(output), "--cache-dir", str(cache_dir)]
+    command += ["--quiet"]
+    env = {**os.environ, "DYAD_LOAD_PLUGINS": ""}
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env=env,
+    )
+    return process, output
+
+
+def workers_of(pid: int) -> list[int]:
+    """Pids of the pool workers (multiprocessing spawn children) of ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def initialised(pid: int) -> bool:
+    """True once a pool worker's initializer ran: it ignores SIGINT (bit 2 of SigIgn)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigIgn:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    except OSError:
+        pass
+    return False
+
+
+def wait_until_running(process: subprocess.Popen, output: Path, n_workers: int = 2) -> list[int]:
+    """Wait until ``n_workers`` initialised workers have runs; their pids."""
+    deadline = time.monotonic() + 240
+    while True:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the sweep did not start in time"
+        workers = workers_of(process.pid)
+        if (
+            (output / SWEEP_FILE).is_file()
+            and len(workers) >= n_workers
+            and all(initialised(pid) for pid in workers)
+        ):
+            time.sleep(1.0)  # the runs are under way
+            return workers
+        time.sleep(0.1)
+
+
+def records(output: Path) -> list[dict]:
+    path = output / RUNS_MANIFEST
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Kill whatever is left of the sweep's process group (workers share it)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_one_ctrl_c_under_uv_lets_running_runs_finish(tmp_path, cache_dir):
+    """SIGINT to the group and, milliseconds later, uv's forwarded copy: one Ctrl-C."""
+    process, output = start_sweep(tmp_path, cache_dir, steps=60000)
+    try:
+        wait_until_running(process, output)
+        assert records(output) == []  # both runs still running
+        os.killpg(process.pid, signal.SIGINT)  # the terminal: the whole process group
+        os.kill(process.pid, signal.SIGINT)  # uv forwarding it to its child
+        stdout, stderr = process.communicate(timeout=240)
+    finally:
+        stop(process)
+    assert process.returncode == 130, stdout + stderr
+    assert "interrupted" in stdout
+    done = records(output)
+    # the two running runs finished and were recorded; the two waiting ones never started
+    assert [r["status"] for r in done] == ["ok", "ok"], done
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_a_second_ctrl_c_stops_the_running_runs(tmp_path, cache_dir):
+    process, output = start_sweep(tmp_path, cache_dir, steps=400000)
+    try:
+        workers = wait_until_running(process, output)
+        os.killpg(process.pid, signal.SIGINT)
+        time.sleep(1.0)
+        started = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+        took = time.monotonic() - started
+    finally:
+        stop(process)
+    assert process.returncode == 130, stdout + stderr
+    assert took < 20
+    assert records(output) == []  # stopped runs are not recorded (a resume re-runs them)
+    assert list((output / "runs").iterdir()) == []  # nor left half-written
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_workers_exit_when_the_sweep_is_killed(tmp_path, cache_dir):
+    """kill -9 of the sweep process used to leave its pool workers running as orphans."""
+    process, output = start_sweep(tmp_path, cache_dir, steps=400000)
+    try:
+        workers = wait_until_running(process, output)
+        assert all(alive(pid) for pid in workers)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        deadline = time.monotonic() + 5
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in workers if alive(pid)]
+    finally:
+        stop(process)
+    assert left == [], f"workers {left} outlived the sweep"
+
+
+@pytest.mark.slow
+def test_one_ctrl_c_under_uv_stops_simulate_with_one_line(tmp_path, cache_dir):
+    """simulate under uv: the two SIGINTs coalesce into one KeyboardInterrupt (Python's handler
+    only sets a flag), so the exit is "Aborted.", 130, no traceback. A regression guard: this
+    held before the sweep changes too."""
+    scenario = write_tiny(tmp_path, steps=2_000_000)
+    command = [str(Path(sys.executable).parent / "dyad"), "simulate", str(scenario)]
+    command += ["--cache-dir", str(cache_dir), "--output", str(tmp_path / "out"), "--quiet"]
+    command += ["--max-memory", "100G"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        time.sleep(8)  # imports, the cached visual system, then the interaction
+        assert process.poll() is None, process.communicate()
+        os.killpg(process.pid, signal.SIGINT)
+        os.kill(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        stop(process)
+    assert process.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == "Aborted."
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_a_ctrl_c_while_workers_start_does_not_kill_them(tmp_path, cache_dir):
+    """Workers used to die of a Ctrl-C that came before their initializer ignored SIGINT."""
+    process, output = start_sweep(tmp_path, cache_dir, steps=20000)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no worker started in time"
+            workers = workers_of(process.pid)
+            if workers and not all(initialised(pid) for pid in workers):
+                break  # spawned, still importing
+            time.sleep(0.02)
+        os.killpg(process.pid, signal.SIGINT)
+        os.kill(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=240)
+    finally:
+        stop(process)
+    assert process.returncode == 130, stdout + stderr
+    done = records(output)
+    assert done and all(r["status"] == "ok" for r in done), done
