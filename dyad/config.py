@@ -33,7 +33,7 @@ from pydantic import (
 
 from dyad.brain.mirror import MirrorConfig, MotorConfig
 from dyad.brain.visnet import VisNetConfig
-from dyad.errors import ConfigError
+from dyad.errors import ConfigError, PluginError
 from dyad.faces import EXPRESSIONS, TransformConfig
 
 
@@ -198,7 +198,7 @@ class VisionSection(Section):
         if isinstance(data, dict):
             preset = data.get("preset", "classic")
             given = data.get("visnet", {})
-            if preset in _VISNET_PRESETS and isinstance(given, dict):
+            if isinstance(preset, str) and preset in _VISNET_PRESETS and isinstance(given, dict):
                 base = dataclasses.asdict(_VISNET_PRESETS[preset]())
                 data = {**data, "visnet": _deep_merge(base, given)}
         return data
@@ -440,7 +440,10 @@ def validate_scenario(
     except ValidationError as exc:
         problems.extend(format_validation_error(exc, source))
     paths = (*plugin_dirs, *scenario_plugin_paths(raw))
-    problems.extend(policy_problems(_raw_parents(raw), source, paths))
+    try:
+        problems.extend(policy_problems(_raw_parents(raw), source, paths))
+    except PluginError as exc:  # a plugin path that does not exist, or a broken plugin
+        problems.extend(f"{source}: plugins: {line}" for line in str(exc).splitlines())
     if scenario is not None:
         problems.extend(photo_problems(scenario, source))
     if problems:
