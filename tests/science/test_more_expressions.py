@@ -6,7 +6,8 @@ bimodal-unselective cells), and classic VisNet's layer 4 coded surprise against 
 The defaults now derive from S what depends on it: the mirror layer's and VisNet's
 sparseness are 1 − 1/S, so each expression can own N/S neurons. Perfect mimicry then gives
 mirror neurons for all three expressions, each with about a third of the layer, on the
-parent's face and on a face never seen. Small size, two run seeds.
+parent's face and on a face never seen. Small size (with the halved geometric ranges of
+test_vision_matters.py), two run seeds.
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ def scenario(expressions: list[str]):
     raw = tiny_scenario_raw(
         run={"steps": 1500, "test_trials": 10},
         infant={"expressions": expressions, "hold_length": 10},
-        vision={"preset": "small", "n_test_transforms": 10, "bank_size": 30},
+        vision={
+            "preset": "small",
+            "n_test_transforms": 10,
+            "bank_size": 30,
+            # the small network's narrower tolerance (test_vision_matters.py)
+            "faces": {"transforms": {"translation": 2.0, "scale": [0.95, 1.05], "rotation": 4.0}},
+        },
         mirror={"n_neurons": N_NEURONS},
         parent={"policy": "perfect"},
     )
