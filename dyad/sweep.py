@@ -1067,7 +1067,10 @@ def _dispatch(
                         _append(journal, record)
                         finished[record["run_id"]] = record
                         if on_run is not None:
-                            on_run(record)
+                            try:
+                                on_run(record)
+                            except KeyboardInterrupt:  # e.g. Ctrl-C in a notebook's callback
+                                stops(signal.SIGINT)
                         bar.update(1)
                         submit_next()
             if interrupted:

@@ -61,7 +61,8 @@ MEASURE = textwrap.dedent(
     before = peak()
     if part == "mirror weights":
         n, n_visual, n_motor = sizes
-        layer = MirrorLayer(MirrorConfig(n_neurons=n), n_visual, n_motor, np.random.default_rng(0))
+        config = MirrorConfig(n_neurons=n).for_expressions(2)
+        layer = MirrorLayer(config, n_visual, n_motor, np.random.default_rng(0))
     elif part == "test responses":  # both test phases' table, classified, then Parquet
         from types import SimpleNamespace
         from dyad.analysis.classify import classify_neurons
@@ -176,7 +177,7 @@ def test_a_whole_run_peaks_within_the_estimate_factor(tmp_path, cache_dir):
         (["mirror.n_neurons=10000000"], "mirror-rate log"),
         (["mirror.n_neurons=10000000", "output.mirror_rates=false"], "test responses"),
         (
-            ["mirror.n_neurons=10000000", "output.mirror_rates=false", "run.test_trials=1"],
+            ["mirror.n_neurons=10000000", "output.mirror_rates=false", "run.test_trials=5"],
             "mirror weights",
         ),
         (["vision.bank_size=1000000000"], "layer-4 banks"),
