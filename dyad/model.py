@@ -460,13 +460,13 @@ def build_from_scenario(
     ``dyad simulate`` run, so a model built here steps through the same interaction.
     """
     from dyad.brain.mirror import MirrorLayer, MotorModule
-    from dyad.plugins import default_plugin_dirs, load_registry
+    from dyad.plugins import load_registry, plugin_paths_from_env
     from dyad.policies import PolicyContext
     from dyad.schedules import infant_schedule, parent_schedule
     from dyad.simulation import run_streams
 
     folders = tuple(
-        Path(d).resolve() for d in (default_plugin_dirs() if plugin_dirs is None else plugin_dirs)
+        Path(d).resolve() for d in (plugin_paths_from_env() if plugin_dirs is None else plugin_dirs)
     )
     scenario = resolve_scenario(scenario_file, overrides, folders)
     if seed is None:
@@ -480,7 +480,7 @@ def build_from_scenario(
     parents = scenario.all_parents
     n_steps = scenario.run.steps
     streams = run_streams(seed)
-    registry = load_registry(plugin_dirs=folders)
+    registry = load_registry(plugin_dirs=(*folders, *scenario.plugins), strict=True)
     context = PolicyContext(
         expressions=expressions, n_steps=n_steps, hold_length=scenario.infant.hold_length
     )
@@ -507,7 +507,10 @@ def build_from_scenario(
     )
     motor = MotorModule(scenario.motor, len(expressions), streams["motor"])
     mirror = MirrorLayer(
-        scenario.mirror, training_bank.shape[-1], motor.patterns.shape[1], streams["mirror"]
+        scenario.mirror.for_expressions(len(expressions)),
+        training_bank.shape[-1],
+        motor.patterns.shape[1],
+        streams["mirror"],
     )
     brain = InfantBrain(training_bank, test_bank, motor, mirror, streams["experience"])
     brain.calibrate()

@@ -77,9 +77,9 @@ def test_reference_lists_type_default_range_and_meaning(header, fields):
 def test_reference_shows_the_values_a_scenario_gets_by_default():
     assert reference_rows("[run]")["motor_test_flip"][1:3] == ["`0.05`", "≥ 0, < 0.5"]
     assert reference_rows("[mirror]")["n_neurons"][1] == "`256`"
-    # a scenario's faces vary photometrically only: its default translation is 0, not the
-    # class default of TransformConfig
-    assert reference_rows("[vision.faces.transforms]")["translation"][1] == "`0.0`"
+    # a scenario's faces shift by ±4 px (TransformConfig.learnable), not the class default of
+    # TransformConfig (±8 px)
+    assert reference_rows("[vision.faces.transforms]")["translation"][1] == "`4.0`"
     assert "q" in REFERENCE.read_text().split("**`noisy`**", 1)[1].split("**`lagged`**")[0]
 
 

@@ -546,7 +546,9 @@ def test_cli_options_reach_the_config(tmp_path):
     assert config.visnet.epochs == (7, 7, 7, 7)
     assert config.identity_seeds == (2, 3) and config.seed == 5
     assert config.visnet.layer_side == 32  # classic unless --small
-    assert pretrain_config(small=True).visnet == VisNetConfig.small(sparseness=(0.5,) * 4)
+    assert pretrain_config(small=True).visnet == VisNetConfig.small(
+        sparseness=(0.5,) * 4, l1_fan_in=(0, 0, 33, 33), epochs=(40,) * 4
+    )
     # the defaults are a scenario's: the same cache file as `dyad simulate` uses
     from dyad.config import load_scenario
     from dyad.simulation import pretrain_config as scenario_config

@@ -70,7 +70,7 @@ def view(
     if missing:
         raise MissingExtra(INSTALL_HINT)
 
-    from dyad.commands.simulate import plugin_folders
+    from dyad.commands.options import plugin_paths
     from dyad.config import parse_override
     from dyad.errors import ConfigError
     from dyad.model import cached_vision, find_scenario, resolve_scenario
@@ -78,7 +78,7 @@ def view(
 
     if seed is not None and seed < 0:
         raise ConfigError(f"--seed: expected a non-negative integer, got {seed}")
-    plugin_dirs = plugin_folders(plugins_dirs)
+    plugin_dirs = plugin_paths(plugins_dirs)
     fields = dict(parse_override(o) for o in overrides)
     path = find_scenario(scenario).resolve()
     config = resolve_scenario(path, fields, plugin_dirs)

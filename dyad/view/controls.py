@@ -52,9 +52,9 @@ class ViewModel(DyadModel):
 
 
 def _registry(plugin_dirs: Sequence[str | Path] | None):
-    from dyad.plugins import default_plugin_dirs, load_registry
+    from dyad.plugins import load_registry, plugin_paths_from_env
 
-    folders = default_plugin_dirs() if plugin_dirs is None else plugin_dirs
+    folders = plugin_paths_from_env() if plugin_dirs is None else plugin_dirs
     return load_registry(plugin_dirs=tuple(Path(d).resolve() for d in folders))
 
 
