@@ -361,7 +361,9 @@ def test_an_interrupted_sweep_overwrite_keeps_the_old_sweep_and_resumes(tmp_path
     assert stopped.interrupted and "previous sweep" in stopped.describe()
     assert snapshot(out) == old  # the old sweep, untouched
     resumed = run_sweep(changed, out, workers=1, cache_dir=cache_dir, overwrite=True)
-    assert resumed.skipped == 1 and resumed.done == 1 and not resumed.interrupted
+    # one stop request lets a run already in flight finish, so one or both may be done
+    assert resumed.skipped >= 1 and resumed.skipped + resumed.done == 2
+    assert not resumed.interrupted
     sweep = load_sweep(out)
     assert json.loads((out / "sweep.json").read_text())["scenario"]["run"]["steps"] == 60
     assert (sweep.summary["status"] == "ok").all()

@@ -8,7 +8,7 @@ Competitive layers break symmetry early, so every claim is checked over several 
 from __future__ import annotations
 
 import numpy as np
-from conftest import tiny_scenario_raw
+from conftest import SMALL_TRANSFORMS, tiny_scenario_raw
 
 from dyad.config import validate_scenario
 from dyad.simulation import run_scenario
@@ -21,6 +21,7 @@ def scenario(policy: str, params: dict | None = None, **sections):
         run={"steps": 1000, "test_trials": 10},
         vision={
             "preset": "small",
+            "faces": {"transforms": SMALL_TRANSFORMS},
             "n_test_transforms": 10,
             "bank_size": 30,
         },
@@ -49,8 +50,9 @@ def test_perfect_mimicry_makes_mirror_neurons_in_every_seed(cache_dir):
         # both expressions are represented among the mirror neurons
         assert set(mirror["preferred_visual"]) == {"happy", "sad"}
         assert (mirror["preferred_visual"] == mirror["preferred_motor"]).all()
-        # before training the structure is absent
-        assert (before["neuron_class"] == "mirror").sum() <= 0.05 * N_NEURONS
+        # before training the structure is absent: at most a few chance mirror cells (measured
+        # up to 4 of 64 with the graded visual responses of the moving faces)
+        assert (before["neuron_class"] == "mirror").sum() <= 0.1 * N_NEURONS
 
 
 def test_noise_degrades_mirror_neurons_through_congruence(cache_dir):

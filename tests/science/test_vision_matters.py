@@ -21,7 +21,7 @@ Measured: trained 64/64 mirror neurons on both faces for vision seeds 0, 1 and 2
 from __future__ import annotations
 
 import pytest
-from conftest import tiny_scenario_raw
+from conftest import SMALL_TRANSFORMS, tiny_scenario_raw
 
 from dyad.config import validate_scenario
 from dyad.simulation import UNSEEN_FACE, run_scenario
@@ -38,7 +38,7 @@ def scenario(vision_seed: int, trained: bool = True):
             "seed": vision_seed,
             "n_test_transforms": 10,
             "bank_size": 30,
-            "faces": {"transforms": {"translation": 2.0, "scale": [0.95, 1.05], "rotation": 4.0}},
+            "faces": {"transforms": SMALL_TRANSFORMS},
         },
         mirror={"n_neurons": N_NEURONS},
         parent={"policy": "perfect"},
