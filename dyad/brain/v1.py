@@ -49,6 +49,11 @@ def _as_float_tuple(value: object) -> tuple[float, ...] | object:
     return value
 
 
+#: spatial-frequency bandwidths (octaves) a Gabor filter can have here: V1 cells span about
+#: 0.5–2.5 octaves; far outside, the envelope's σ overflows or the kernel outgrows any image
+BANDWIDTH_RANGE = (0.05, 8.0)
+
+
 @dataclass(frozen=True)
 class V1Config:
     """Parameters of the Gabor filter bank (model.md §3; defaults are classic VisNet).
@@ -86,10 +91,20 @@ class V1Config:
                 problems.append(f"{name}: expected finite numbers, got {value!r}")
         if isinstance(self.wavelengths, tuple) and any(w <= 0 for w in self.wavelengths):
             problems.append(f"wavelengths: expected positive values, got {self.wavelengths!r}")
-        if not _is_number(self.bandwidth) or self.bandwidth <= 0:
-            problems.append(f"bandwidth: expected a positive number, got {self.bandwidth!r}")
-        if not _is_number(self.aspect_ratio) or self.aspect_ratio <= 0:
-            problems.append(f"aspect_ratio: expected a positive number, got {self.aspect_ratio!r}")
+        low, high = BANDWIDTH_RANGE
+        if not _is_number(self.bandwidth) or not low <= self.bandwidth <= high:
+            # outside it σ = (λ/π)·√(ln2/2)·(2^b + 1)/(2^b − 1) overflows or divides by ~0
+            problems.append(
+                f"bandwidth: expected octaves in [{low:g}, {high:g}], got {self.bandwidth!r}"
+            )
+        if (
+            not _is_number(self.aspect_ratio)
+            or not math.isfinite(self.aspect_ratio)
+            or self.aspect_ratio <= 0
+        ):
+            problems.append(
+                f"aspect_ratio: expected a finite number > 0, got {self.aspect_ratio!r}"
+            )
         if not _is_number(self.padding_grey) or not math.isfinite(self.padding_grey):
             problems.append(f"padding_grey: expected a finite number, got {self.padding_grey!r}")
         if not problems:
