@@ -459,11 +459,8 @@ def build_from_scenario(
     brain, schedules and policies from the run's random streams, in the same order as a
     ``dyad simulate`` run, so a model built here steps through the same interaction.
     """
-    from dyad.brain.mirror import MirrorLayer, MotorModule
     from dyad.plugins import load_registry, plugin_paths_from_env
-    from dyad.policies import PolicyContext
-    from dyad.schedules import infant_schedule, parent_schedule
-    from dyad.simulation import run_streams
+    from dyad.simulation import run_streams, wire_run
 
     folders = tuple(
         Path(d).resolve() for d in (plugin_paths_from_env() if plugin_dirs is None else plugin_dirs)
@@ -478,42 +475,11 @@ def build_from_scenario(
 
     expressions = tuple(scenario.infant.expressions)
     parents = scenario.all_parents
-    n_steps = scenario.run.steps
     streams = run_streams(seed)
     registry = load_registry(plugin_dirs=(*folders, *scenario.plugins), strict=True)
-    context = PolicyContext(
-        expressions=expressions, n_steps=n_steps, hold_length=scenario.infant.hold_length
-    )
-    policy_rngs = streams["policies"].spawn(len(parents))
-    policies = [
-        registry.create(p.policy, p.params, context, rng)
-        for p, rng in zip(parents, policy_rngs, strict=True)
-    ]
-    preroll = max(int(getattr(policy, "lookback", 0)) for policy in policies)
-    schedule = infant_schedule(
-        scenario.infant.schedule,
-        len(expressions),
-        scenario.infant.hold_length,
-        n_steps,
-        streams["schedule"],
-        preroll=preroll,
-    )
-    present = parent_schedule(
-        scenario.sharing.mode,
-        len(parents),
-        scenario.sharing.block_length,
-        n_steps,
-        streams["sharing"],
-    )
-    motor = MotorModule(scenario.motor, len(expressions), streams["motor"])
-    mirror = MirrorLayer(
-        scenario.mirror.for_expressions(len(expressions)),
-        training_bank.shape[-1],
-        motor.patterns.shape[1],
-        streams["mirror"],
-    )
-    brain = InfantBrain(training_bank, test_bank, motor, mirror, streams["experience"])
-    brain.calibrate()
+    wiring = wire_run(scenario, streams, registry, training_bank, test_bank)
+    policies, preroll, brain = wiring.policies, wiring.preroll, wiring.brain
+    schedule, present = wiring.schedule, wiring.parent_schedule
     return {
         "scenario": scenario,
         "pretrained": pretrained,

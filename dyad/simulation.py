@@ -215,6 +215,74 @@ def unseen_face_bank(
     return bank[None]
 
 
+@dataclass
+class RunWiring:
+    """The parts of one run drawn from its random streams: policies, plans and the brain."""
+
+    policies: list
+    preroll: int
+    schedule: np.ndarray
+    parent_schedule: np.ndarray
+    brain: Any
+
+
+def wire_run(
+    scenario: Scenario,
+    streams: dict[str, np.random.Generator],
+    registry,
+    training_bank: np.ndarray,
+    test_bank: np.ndarray,
+) -> RunWiring:
+    """Policies, the infant's and the parents' schedules, and a calibrated brain.
+
+    One place for the order in which a run draws from its streams, shared by
+    :func:`run_scenario` and :func:`dyad.model.build_from_scenario`, so a live model steps
+    through exactly the interaction ``dyad simulate`` runs.
+    """
+    from dyad.brain.infant import InfantBrain
+    from dyad.brain.mirror import MirrorLayer, MotorModule
+    from dyad.policies import PolicyContext
+    from dyad.schedules import infant_schedule, parent_schedule
+
+    expressions = tuple(scenario.infant.expressions)
+    parents = scenario.all_parents
+    n_steps = scenario.run.steps
+    context = PolicyContext(
+        expressions=expressions, n_steps=n_steps, hold_length=scenario.infant.hold_length
+    )
+    policy_rngs = streams["policies"].spawn(len(parents))
+    policies = [
+        registry.create(p.policy, p.params, context, rng)
+        for p, rng in zip(parents, policy_rngs, strict=True)
+    ]
+    preroll = max(int(getattr(policy, "lookback", 0)) for policy in policies)
+    schedule = infant_schedule(
+        scenario.infant.schedule,
+        len(expressions),
+        scenario.infant.hold_length,
+        n_steps,
+        streams["schedule"],
+        preroll=preroll,
+    )
+    present = parent_schedule(
+        scenario.sharing.mode,
+        len(parents),
+        scenario.sharing.block_length,
+        n_steps,
+        streams["sharing"],
+    )
+    motor = MotorModule(scenario.motor, len(expressions), streams["motor"])
+    mirror = MirrorLayer(
+        scenario.mirror.for_expressions(len(expressions)),
+        training_bank.shape[-1],
+        motor.patterns.shape[1],
+        streams["mirror"],
+    )
+    brain = InfantBrain(training_bank, test_bank, motor, mirror, streams["experience"])
+    brain.calibrate()
+    return RunWiring(policies, preroll, schedule, present, brain)
+
+
 def run_scenario(
     scenario: Scenario,
     *,
@@ -315,54 +383,21 @@ def _interact(
     over 10x slower (578 vs 7,668 timesteps/s measured). Parallelism comes from sweeps.
     """
     from dyad.analysis.classify import classify_neurons
-    from dyad.brain.infant import InfantBrain, TestResponses
-    from dyad.brain.mirror import MirrorLayer, MotorModule
+    from dyad.brain.infant import TestResponses
     from dyad.config import scenario_warnings
     from dyad.model import DyadModel
     from dyad.plugins import load_registry
-    from dyad.policies import PolicyContext
     from dyad.progress import progress_bar
     from dyad.provenance import provenance
-    from dyad.schedules import infant_schedule, parent_schedule
 
     expressions = tuple(scenario.infant.expressions)
     parents = scenario.all_parents
     n_steps = scenario.run.steps
     streams = run_streams(seed)
     registry = load_registry(plugin_dirs=(*plugin_dirs, *scenario.plugins), strict=True)
-    context = PolicyContext(
-        expressions=expressions, n_steps=n_steps, hold_length=scenario.infant.hold_length
-    )
-    policy_rngs = streams["policies"].spawn(len(parents))
-    policies = [
-        registry.create(p.policy, p.params, context, rng)
-        for p, rng in zip(parents, policy_rngs, strict=True)
-    ]
-    preroll = max(int(getattr(policy, "lookback", 0)) for policy in policies)
-    schedule = infant_schedule(
-        scenario.infant.schedule,
-        len(expressions),
-        scenario.infant.hold_length,
-        n_steps,
-        streams["schedule"],
-        preroll=preroll,
-    )
-    present = parent_schedule(
-        scenario.sharing.mode,
-        len(parents),
-        scenario.sharing.block_length,
-        n_steps,
-        streams["sharing"],
-    )
-    motor = MotorModule(scenario.motor, len(expressions), streams["motor"])
-    mirror = MirrorLayer(
-        scenario.mirror.for_expressions(len(expressions)),
-        training_bank.shape[-1],
-        motor.patterns.shape[1],
-        streams["mirror"],
-    )
-    brain = InfantBrain(training_bank, test_bank, motor, mirror, streams["experience"])
-    brain.calibrate()
+    wiring = wire_run(scenario, streams, registry, training_bank, test_bank)
+    policies, preroll, brain = wiring.policies, wiring.preroll, wiring.brain
+    schedule, present = wiring.schedule, wiring.parent_schedule
 
     # 3. test phase before training, the interaction, test phase after (§10)
     trials, flip = scenario.run.test_trials, scenario.run.motor_test_flip
