@@ -39,6 +39,29 @@ def tiny_scenario_raw(**sections: Any) -> dict[str, Any]:
     return raw
 
 
+def small_science_raw(**sections: Any) -> dict[str, Any]:
+    """A science-test scenario at the small size: the small preset's own network, other faces
+    and training transforms, the halved geometric ranges, 1,000 timesteps, 10 test trials and
+    64 mirror neurons. ``sections`` update those tables key by key."""
+    base: dict[str, dict[str, Any]] = {
+        "run": {"steps": 1000, "test_trials": 10},
+        "vision": {
+            "preset": "small",
+            "faces": {"transforms": SMALL_TRANSFORMS},
+            "n_test_transforms": 10,
+            "bank_size": 30,
+        },
+        "mirror": {"n_neurons": 64},
+    }
+    for key, value in sections.items():
+        base[key] = {**base[key], **value} if key in base and isinstance(value, dict) else value
+    raw = tiny_scenario_raw(**base)
+    for key in ("visnet", "other_faces", "n_train_transforms"):
+        if key not in sections.get("vision", {}):
+            raw["vision"].pop(key, None)
+    return raw
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One pre-training cache for the whole test session."""

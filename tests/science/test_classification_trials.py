@@ -9,7 +9,7 @@ from 5 trials, and fewer are refused with a message naming that minimum.
 from __future__ import annotations
 
 import pytest
-from conftest import SMALL_TRANSFORMS, tiny_scenario_raw
+from conftest import small_science_raw
 
 from dyad.config import validate_scenario
 from dyad.errors import ConfigError
@@ -20,20 +20,11 @@ SEEDS = (0, 1)
 
 
 def scenario(test_trials: int, policy: str = "perfect", params: dict | None = None):
-    raw = tiny_scenario_raw(
-        run={"steps": 1000, "test_trials": test_trials},
-        vision={
-            "preset": "small",
-            "faces": {"transforms": SMALL_TRANSFORMS},
-            "n_test_transforms": 10,
-            "bank_size": 30,
-        },
+    raw = small_science_raw(
+        run={"test_trials": test_trials},
         mirror={"n_neurons": N_NEURONS},
         parent={"policy": policy, "params": params or {}},
     )
-    # the small preset's own network, other faces and training transforms
-    for key in ("visnet", "other_faces", "n_train_transforms"):
-        raw["vision"].pop(key, None)
     return validate_scenario(raw)
 
 

@@ -8,7 +8,7 @@ Competitive layers break symmetry early, so every claim is checked over several 
 from __future__ import annotations
 
 import numpy as np
-from conftest import SMALL_TRANSFORMS, tiny_scenario_raw
+from conftest import small_science_raw
 
 from dyad.config import validate_scenario
 from dyad.simulation import run_scenario
@@ -17,21 +17,11 @@ N_NEURONS = 64
 
 
 def scenario(policy: str, params: dict | None = None, **sections):
-    raw = tiny_scenario_raw(
-        run={"steps": 1000, "test_trials": 10},
-        vision={
-            "preset": "small",
-            "faces": {"transforms": SMALL_TRANSFORMS},
-            "n_test_transforms": 10,
-            "bank_size": 30,
-        },
+    raw = small_science_raw(
         mirror={"n_neurons": N_NEURONS},
         parent={"policy": policy, "params": params or {}},
         **sections,
     )
-    # the small preset's own network, other faces and training transforms
-    for key in ("visnet", "other_faces", "n_train_transforms"):
-        raw["vision"].pop(key, None)
     return validate_scenario(raw)
 
 

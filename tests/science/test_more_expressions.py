@@ -18,7 +18,7 @@ defaults sad got no mirror neurons (docs/results.md, "More than two expressions"
 from __future__ import annotations
 
 import pytest
-from conftest import tiny_scenario_raw
+from conftest import small_science_raw
 
 from dyad.config import scenario_warnings, validate_scenario
 from dyad.simulation import UNSEEN_FACE, run_scenario
@@ -28,13 +28,10 @@ THREE = ["happy", "sad", "surprise"]
 
 
 def scenario(expressions: list[str]):
-    raw = tiny_scenario_raw(
-        run={"steps": 1500, "test_trials": 10},
+    raw = small_science_raw(
+        run={"steps": 1500},
         infant={"expressions": expressions, "hold_length": 10},
         vision={
-            "preset": "small",
-            "n_test_transforms": 10,
-            "bank_size": 30,
             # lighting changes only: see the module docstring for the geometric case
             "faces": {
                 "transforms": {
@@ -48,8 +45,6 @@ def scenario(expressions: list[str]):
         mirror={"n_neurons": N_NEURONS},
         parent={"policy": "perfect"},
     )
-    for key in ("visnet", "other_faces", "n_train_transforms"):
-        raw["vision"].pop(key, None)
     return validate_scenario(raw)
 
 

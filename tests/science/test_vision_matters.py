@@ -21,7 +21,7 @@ Measured: trained 64/64 mirror neurons on both faces for vision seeds 0, 1 and 2
 from __future__ import annotations
 
 import pytest
-from conftest import SMALL_TRANSFORMS, tiny_scenario_raw
+from conftest import small_science_raw
 
 from dyad.config import validate_scenario
 from dyad.simulation import UNSEEN_FACE, run_scenario
@@ -31,21 +31,11 @@ VISION_SEEDS = (0, 1, 2)
 
 
 def scenario(vision_seed: int, trained: bool = True):
-    raw = tiny_scenario_raw(
-        run={"steps": 1000, "test_trials": 10},
-        vision={
-            "preset": "small",
-            "seed": vision_seed,
-            "n_test_transforms": 10,
-            "bank_size": 30,
-            "faces": {"transforms": SMALL_TRANSFORMS},
-        },
+    raw = small_science_raw(
+        vision={"seed": vision_seed},
         mirror={"n_neurons": N_NEURONS},
         parent={"policy": "perfect"},
     )
-    # the small preset's own network, other faces and training transforms
-    for key in ("visnet", "other_faces", "n_train_transforms"):
-        raw["vision"].pop(key, None)
     if not trained:
         raw["vision"]["visnet"] = {"epochs": [0, 0, 0, 0]}
     return validate_scenario(raw)
