@@ -511,7 +511,8 @@ def test_sweep_bands_stay_between_zero_and_the_number_of_neurons():
     legend = axes.get_legend()
     shown = [t.get_text() for t in legend.get_texts()]
     assert "bimodal-unselective" not in shown  # 0 in every run: no line lying on the axis
-    assert "0 in every run, not drawn: bimodal-unselective" in legend.get_title().get_text()
+    note = legend.get_title().get_text()
+    assert note.endswith("not drawn (0 in every run):\nbimodal-unselective")
 
 
 def test_pooled_sweep_figure_has_no_empty_panels():

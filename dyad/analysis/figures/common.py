@@ -250,4 +250,6 @@ def seeds_note(counts: Sequence[int] | np.ndarray) -> str:
     """``"n = 5 seeds per point"`` or ``"n = 5–10 seeds per point"``."""
     counts = np.asarray(counts)
     low, high = int(counts.min()), int(counts.max())
-    return f"n = {low} seeds per point" if low == high else f"n = {low}–{high} seeds per point"
+    if low == high:
+        return f"n = {low} seed{'s' if low != 1 else ''} per point"
+    return f"n = {low}–{high} seeds per point"

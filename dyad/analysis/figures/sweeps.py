@@ -183,7 +183,9 @@ def draw_class_counts(
         axes.legend(
             loc="center left",
             bbox_to_anchor=(1.0, 0.5),
-            title=note + (f"\n{zero_note}" if zero_note else ""),
+            # one class per line: a long note would squeeze the panel
+            title=note
+            + ("\nnot drawn (0 in every run):\n" + "\n".join(always_zero) if always_zero else ""),
             title_fontsize=7.5,
             alignment="left",
         )
