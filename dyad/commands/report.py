@@ -43,9 +43,11 @@ def report(
     """Write figures and a report for RESULTS_DIRS (run folders or sweep folders).
 
     A run folder gets its firing rates before and after training, information curves and
-    interaction timeline; a sweep folder gets neuron-class counts and mirror-dominant shares
-    against each swept parameter (mean ± SD across seeds). Several sweep folders are pooled
-    against the congruence c, e.g. `dyad report results/noise_sweep results/lag_sweep`.
+    the whole interaction, with links to its Parquet tables; a sweep folder gets
+    neuron-class counts and mirror-dominant shares against each swept parameter (mean ± SD
+    across seeds). Several sweep folders are pooled against the congruence c, e.g.
+    `dyad report results/noise_sweep results/lag_sweep`. The page shows the command that
+    made it and works at phone width; one timed line per step goes to stderr (--quiet: none).
     """
     # said at once: importing pandas and matplotlib alone takes seconds on a busy machine
     if not quiet:

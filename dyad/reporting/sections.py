@@ -236,15 +236,21 @@ def _numeric(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
-def sweep_title(definition: Mapping[str, Any], axis: str | None = None) -> str:
-    """``"noise_sweep · 2,000 timesteps · 10 seeds per point · lag = 0"``: what a figure shows.
+def sweep_title(definition: Mapping[str, Any]) -> str:
+    """``"noise_sweep · noisy parent · 2,000 timesteps · 5 seeds per point"``: the settings.
 
-    Names the scenario, its length, the seeds per grid point, the ``--set`` overrides and, for
-    a figure against ``axis``, any other grid axis (drawn as series) so settings are never
-    guessed from the file name.
+    Names the scenario, the parent's policy and its fixed parameters, the run length, the
+    seeds per grid point and the ``--set`` overrides, so a figure's settings are never guessed
+    from its file name.
     """
     scenario = definition.get("scenario") or {}
     parts = [str(definition.get("name") or scenario.get("name") or "sweep")]
+    parent = scenario.get("parent") or {}
+    if parent.get("policy"):  # the parent's fixed parameters; swept ones are the x axis
+        swept = {key.split(".")[-1] for key in definition.get("grid") or {}}
+        fixed = {k: v for k, v in (parent.get("params") or {}).items() if k not in swept}
+        settings = ", ".join(f"{k} = {v}" for k, v in fixed.items())
+        parts.append(f"{parent['policy']} parent" + (f" ({settings})" if settings else ""))
     steps = (scenario.get("run") or {}).get("steps")
     if steps:
         parts.append(f"{int(steps):,} timesteps")
@@ -410,15 +416,15 @@ def pooled_section(
     for name, item in sweeps:
         runs = sweep_runs(item.data, congruence_bin)
         if not runs.empty and "congruence_bin" in runs.columns:
-            frames.append(runs.assign(series=name))
+            frames.append(runs.assign(sweep=name))
     if not frames:
         return None
     classes = [c for c in _CLASS_NAMES if all(c in f.columns for f in frames)]
-    keep = ["series", "seed", "congruence", "congruence_bin", "n_neurons", "dominant", *classes]
+    keep = ["sweep", "seed", "congruence", "congruence_bin", "n_neurons", "dominant", *classes]
     pooled = pd.concat([f[[c for c in keep if c in f.columns]] for f in frames], ignore_index=True)
     pooled = pooled.rename(columns={"congruence": "congruence_measured"})
     pooled = pooled.rename(columns={"congruence_bin": "congruence"})
-    several = pooled["series"].nunique() > 1
+    several = pooled["sweep"].nunique() > 1
     title = "Against congruence c" + (", sweeps pooled" if several else "")
     section = Section(title)
     section.paragraphs.append(
@@ -436,14 +442,14 @@ def pooled_section(
     }
     if len(steps) == 1 and None not in steps:
         figure_title += f" · {int(steps.pop()):,} timesteps"
-    series = "series" if several else None
-    plotted = pooled if several else pooled.drop(columns="series")
+    series = "sweep" if several else None  # the legend names the sweeps
+    plotted = pooled if several else pooled.drop(columns="sweep")
     section.add_table(
         "Neuron classes against congruence c: mean ± SD across runs",
         _mean_sd(pooled, "congruence")
         if not several
         else pd.concat(
-            {s: _mean_sd(g, "congruence") for s, g in pooled.groupby("series", sort=False)},
+            {s: _mean_sd(g, "congruence") for s, g in pooled.groupby("sweep", sort=False)},
             names=["sweep"],
         ),
     )
