@@ -64,8 +64,9 @@ def throughput(workdir: Path, cache: Path) -> list[tuple[int, int, float, float,
 
 
 def reproduction(workdir: Path, cache: Path) -> list[tuple[str, float, str]]:
+    from dyad.analysis.figures import draw_run_figures
     from dyad.config import load_scenario
-    from dyad.report import build_report
+    from dyad.reporting import build_report
     from dyad.simulation import pretrain_config, run_scenario
     from dyad.sweep import plan_sweep, run_sweep
     from dyad.vision import pretrain
@@ -89,7 +90,7 @@ def reproduction(workdir: Path, cache: Path) -> list[tuple[str, float, str]]:
         timed(
             f"dyad simulate scenarios/{name}.toml",
             lambda s=scenario, n=name: run_scenario(
-                s, output=workdir / n, cache_dir=cache, figures=True
+                s, output=workdir / n, cache_dir=cache, figures=draw_run_figures
             ).summary["dominant"],
         )
     for name in ("noise_sweep", "lag_sweep"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from dyad.vision import PhotoSet
 
 log = logging.getLogger(__name__)
+
+#: draws a run's figures: ``(tables, folder, formats, manifest=...) -> [paths written]``
+FigureDrawer = Callable[..., Sequence[Path]]
 
 #: names of the independent random streams of one run, spawned in this order from its seed
 STREAMS = ("schedule", "sharing", "motor", "mirror", "experience", "test", "model", "policies")
@@ -291,10 +294,14 @@ def run_scenario(
     cache_dir: Path | None = None,
     plugin_dirs: Sequence[Path] = (),
     progress: bool = False,
-    figures: bool = True,
+    figures: FigureDrawer | None = None,
     overwrite: bool = False,
 ) -> RunOutcome:
-    """Run one scenario; with ``output``, save tables, figures and manifest there.
+    """Run one scenario; with ``output``, save tables, manifest and any figures there.
+
+    ``figures`` is a function that draws the run's figures from its tables into a folder,
+    ``figures(tables, folder, formats, manifest=manifest) -> [paths]``, such as
+    :func:`dyad.analysis.figures.draw_run_figures`; ``None`` (or ``False``) draws none.
 
     With ``output``, the folder is checked and locked before any work starts
     (:func:`dyad.store.reserve_run_folder`): a file, a sweep folder, a folder with other files,
@@ -317,7 +324,7 @@ def _run(
     cache_dir: Path | None,
     plugin_dirs: Sequence[Path],
     progress: bool,
-    figures: bool,
+    figures: FigureDrawer | None,
     overwrite: bool,
 ) -> RunOutcome:
     from threadpoolctl import threadpool_limits
@@ -373,7 +380,7 @@ def _interact(
     output: Path | None,
     plugin_dirs: Sequence[Path],
     progress: bool,
-    figures: bool,
+    figures: FigureDrawer | None,
     overwrite: bool,
 ) -> RunOutcome:
     """Interaction, test phases, tables and saving, with BLAS on one thread.
@@ -505,13 +512,16 @@ def save_run(
     tables: dict[str, pd.DataFrame],
     manifest: dict[str, Any],
     scenario: Scenario,
-    figures: bool,
+    figures: FigureDrawer | None,
     overwrite: bool,
 ) -> Path:
     """Figures, tables and the manifest as ``folder``, swapped in whole (:func:`write_run`).
 
-    Figures are drawn into a temporary folder first and copied into the new run folder, so
-    nothing of the run is written into ``folder`` before the whole run is ready.
+    ``figures`` draws the run's figures (e.g. :func:`dyad.analysis.figures.draw_run_figures`,
+    which ``dyad simulate`` passes); ``None`` or ``False`` writes none. The simulation never
+    draws itself, so runs that want no figures never import matplotlib. Figures are drawn
+    into a temporary folder first and copied into the new run folder, so nothing of the run
+    is written into ``folder`` before the whole run is ready.
     """
     import tempfile
 
@@ -520,20 +530,8 @@ def save_run(
     check_run_folder(folder, overwrite=overwrite)
     if not figures:
         return write_run(folder, tables, manifest, overwrite=overwrite)
-    from dyad.analysis.figures import plot_firing_rates, plot_interaction
-
     with tempfile.TemporaryDirectory(prefix="dyad-figures-") as scratch:
-        figure_dir = Path(scratch)
-        formats = tuple(scenario.output.formats)
-        written = plot_firing_rates(
-            tables["test_responses"],
-            tables["neurons"],
-            figure_dir / "firing_rates",
-            formats=formats,
-        )
-        written += plot_interaction(
-            tables["interaction"], figure_dir / "interaction", formats=formats
-        )
+        written = figures(tables, Path(scratch), tuple(scenario.output.formats), manifest=manifest)
         figure_paths = {Path(p).name: Path(p) for p in written}
         return write_run(folder, tables, manifest, figures=figure_paths, overwrite=overwrite)
 

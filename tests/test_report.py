@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from dyad import __version__
 from dyad.cli import cli
-from dyad.report import build_report, detect_results, sweep_runs
+from dyad.reporting import build_report, detect_results, sweep_runs
 from dyad.store import load_run
 from dyad.sweep import load_sweep, plan_sweep, run_sweep
 
@@ -142,8 +142,11 @@ def test_a_folder_that_is_not_results_exits_2_and_writes_nothing(sweeps, tmp_pat
     before = sorted(p.name for p in sweeps["noise"].iterdir())
     result = report(sweeps["noise"], target)
     assert result.exit_code == 2, result.output + result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert result.stderr.startswith(f"Error: {target}")
+    # progress lines, then the error on one line of its own
+    *progress, error = result.stderr.strip().splitlines()
+    assert error.startswith(f"Error: {target}")
+    assert progress[0] == "dyad report: 2 folder(s), one line per step"
+    assert all(line.startswith("  [") for line in progress[1:])
     assert sorted(p.name for p in sweeps["noise"].iterdir()) == before  # no report.html
     assert not (tmp_path / "report.html").exists()
     if make in ("empty", "partial"):
@@ -181,3 +184,71 @@ def test_report_records_how_the_runs_and_the_report_were_made(sweeps, tmp_path):
     git = git_state()
     if git is not None:  # a checkout: every record names the commit
         assert text.count(git["commit"]) == 3
+
+
+def test_report_shows_its_command_and_links_the_parquet_tables(sweeps, tmp_path):
+    folder = sweeps["noise"] / "runs" / "q=1.0__seed=1"
+    output = tmp_path / "pages" / "run.html"
+    result = report(folder, "--output", output)
+    assert result.exit_code == 0, result.output + result.stderr
+    text = output.read_text()
+    assert f"dyad report {folder} --output {output}" in text
+    assert '<meta name="viewport"' in text  # phone browsers lay it out at their own width
+    hrefs = re.findall(r'href="([^"]+\.parquet)"', text)
+    names = {Path(h).name for h in hrefs}
+    assert {"interaction.parquet", "neurons.parquet", "test_responses.parquet"} <= names
+    for href in hrefs:  # relative to the page, wherever the page is
+        assert not Path(href).is_absolute()
+        assert (output.parent / href).resolve().is_file(), href
+    # every figure opens its full-size file
+    for href in re.findall(r'<a href="([^"]+\.png)" title=', text):
+        assert (output.parent / href).resolve().is_file(), href
+    # one parent is "parent", not "parent parent"
+    assert "parent parent" not in text
+    assert re.search(r"<th>parent</th>\s*<td>noisy\(q=1.0\)</td>", text)
+
+
+def test_report_shows_progress_for_every_step(sweeps, tmp_path):
+    result = report(sweeps["noise"], sweeps["lag"], "--output", tmp_path / "both.html")
+    assert result.exit_code == 0, result.output + result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == "dyad report: 2 folder(s), one line per step"
+    steps = [line.split("s  ", 1)[1] for line in lines[1:]]
+    assert steps[:2] == [f"opening {sweeps['noise']}", f"opening {sweeps['lag']}"]
+    assert "noise: classes against q" in steps and "lag: outcomes against lag" in steps
+    assert "pooled: classes against congruence" in steps
+    assert steps[-1] == f"writing {tmp_path / 'both.html'}"
+    quiet = report(sweeps["lag"], "--output", tmp_path / "quiet.html", "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_markdown_report_links_tables_and_figures_relative_to_itself(sweeps, tmp_path):
+    folder = sweeps["noise"] / "runs" / "q=0.0__seed=0"
+    output = tmp_path / "report.md"
+    assert report(folder, "--output", output).exit_code == 0
+    text = output.read_text()
+    links = re.findall(r"\]\(([^)]+)\)", text)
+    assert any(link.endswith("neurons.parquet") for link in links)
+    assert any(link.endswith("_firing_rates.png") for link in links)
+    for link in links:
+        assert (tmp_path / link).resolve().is_file(), link
+    assert "| parent | noisy(q=0.0) |" in text
+
+
+def test_several_parents_are_named_in_the_facts():
+    from types import SimpleNamespace
+
+    from dyad.reporting.sections import run_facts
+
+    scenario = {
+        "name": "two_parents",
+        "parents": [
+            {"name": "mother", "policy": "perfect", "params": {}},
+            {"name": "father", "policy": "noisy", "params": {"q": 0.5}},
+        ],
+    }
+    run = SimpleNamespace(folder=Path("x"), manifest={"scenario": scenario, "seed": 1})
+    facts = run_facts(run)
+    assert facts["parent: mother"] == "perfect()"
+    assert facts["parent: father"] == "noisy(q=0.5)"
+    assert "parent" not in facts

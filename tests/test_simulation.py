@@ -111,7 +111,9 @@ def test_neurons_are_also_judged_on_a_face_no_phase_showed(tiny_raw, cache_dir):
 
 
 def test_run_folder_has_a_manifest_with_scenario_seed_and_version(tiny_raw, cache_dir, tmp_path):
-    outcome = run(tiny_raw(), cache_dir, output=tmp_path / "run", seed=7)
+    from dyad.analysis.figures import draw_run_figures
+
+    outcome = run(tiny_raw(), cache_dir, output=tmp_path / "run", seed=7, figures=draw_run_figures)
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["seed"] == 7
     assert manifest["dyad_version"]

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from dyad.commands.options import quiet_option
+
 
 @click.command()
 @click.argument("results_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -30,20 +32,34 @@ import click
     show_default=True,
     help="Runs are grouped by congruence rounded to multiples of this width.",
 )
+@quiet_option
 def report(
     results_dirs: tuple[Path, ...],
     formats: tuple[str, ...],
     output: Path | None,
     congruence_bin: float,
+    quiet: bool,
 ) -> None:
     """Write figures and a report for RESULTS_DIRS (run folders or sweep folders).
 
     A run folder gets its firing rates before and after training, information curves and
-    interaction timeline; a sweep folder gets neuron-class counts and mirror-dominant shares
-    against each swept parameter (mean ± SD across seeds). Several sweep folders are pooled
-    against the congruence c, e.g. `dyad report results/noise_sweep results/lag_sweep`.
+    the whole interaction, with links to its Parquet tables; a sweep folder gets
+    neuron-class counts and mirror-dominant shares against each swept parameter (mean ± SD
+    across seeds). Several sweep folders are pooled against the congruence c, e.g.
+    `dyad report results/noise_sweep results/lag_sweep`. The page shows the command that
+    made it and works at phone width; one timed line per step goes to stderr (--quiet: none).
     """
-    from dyad.report import build_report
+    # said at once: importing pandas and matplotlib alone takes seconds on a busy machine
+    if not quiet:
+        click.echo(f"dyad report: {len(results_dirs)} folder(s), one line per step", err=True)
+    from dyad.reporting import StepTimer, build_report
 
-    path = build_report(results_dirs, output, formats or ("png",), congruence_bin=congruence_bin)
+    progress = None if quiet else StepTimer(lambda line: click.echo(line, err=True))
+    path = build_report(
+        results_dirs,
+        output,
+        formats or ("png",),
+        congruence_bin=congruence_bin,
+        progress=progress,
+    )
     click.echo(f"report: {path}")

@@ -55,6 +55,7 @@ def simulate(
     tests every mirror-layer neuron before and after, and writes Parquet tables, figures and a
     manifest to the results folder. Prints the neuron classes and the congruence.
     """
+    from dyad.analysis.figures.run import draw_run_figures
     from dyad.config import load_scenario, parse_override
     from dyad.errors import ConfigError
     from dyad.resources import check_run
@@ -75,7 +76,7 @@ def simulate(
         cache_dir=cache_dir,
         plugin_dirs=plugin_dirs,
         progress=not quiet,
-        figures=not no_figures,
+        figures=None if no_figures else draw_run_figures,
         overwrite=overwrite,
     )
     click.echo(format_summary(scenario.name, outcome))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,9 +12,16 @@ from PIL import Image
 
 from dyad.analysis.figures import (
     condition_means,
+    draw_class_counts,
+    draw_firing_rates,
+    draw_information_curves,
+    draw_interaction,
+    draw_outcome_shares,
+    draw_run_figures,
     neuron_groups,
     order_neurons,
     outcome_shares,
+    parent_means,
     plot_class_counts,
     plot_firing_rates,
     plot_information_curves,
@@ -19,6 +29,7 @@ from dyad.analysis.figures import (
     plot_outcome_shares,
     run_outcomes,
 )
+from dyad.analysis.figures.run import title_of_run
 from dyad.errors import ResultsError
 
 NAN = float("nan")
@@ -359,10 +370,198 @@ def test_plot_interaction(tmp_path):
     paths = plot_interaction(interaction_table(), tmp_path / "interaction", formats=("png", "svg"))
     for path in paths:
         assert_image(path)
-    svg = paths[1].read_text()
-    # lag 3 with holds of 10: 7 of each 10 steps congruent over the first 200 timesteps
-    assert "congruence 0.70 over the 200 timesteps shown" in svg
     with pytest.raises(ResultsError, match="'congruent'"):
         plot_interaction(interaction_table().drop(columns="congruent"), tmp_path / "x")
     with pytest.raises(ResultsError, match=r"holds \['sad'\] not among \['happy'\]"):
         plot_interaction(interaction_table(), tmp_path / "x", expressions=("happy",))
+
+
+def test_interaction_figure_covers_the_whole_run_without_a_mean_rate_trace():
+    table = interaction_table(2000).assign(
+        visual_drive=np.linspace(9.0, 11.0, 2000), motor_drive=np.full(2000, 7.8)
+    )
+    figure = draw_interaction(table, title="lagged · seed 1 · c = 0.70")
+    bands, congruence, drives = figure.axes
+    assert figure._suptitle.get_text() == "lagged · seed 1 · c = 0.70"
+    # every timestep is on the shared time axis, not the first 200
+    assert bands.get_xlim() == pytest.approx((-0.5, 1999.5))
+    assert congruence.get_xlim() == bands.get_xlim()
+    assert "all 2,000" in drives.get_xlabel()
+    # lag 3 with holds of 10: 7 of each 10 steps congruent, the dashed line at c
+    labels = [line.get_label() for line in congruence.get_lines()]
+    assert labels == ["congruence", "c = 0.70"]
+    window = congruence.get_lines()[0].get_ydata()
+    assert np.nanmean(window[100:-100]) == pytest.approx(0.7, abs=0.02)
+    assert [line.get_label() for line in drives.get_lines()] == ["seen (visual)", "made (motor)"]
+    assert not any("mean rate" in axes.get_ylabel() for axes in figure.axes)
+
+
+def test_interaction_figure_has_a_congruence_line_per_parent():
+    table = interaction_table(400)
+    mother = (table["t"] // 20) % 2 == 0
+    table = table.assign(
+        parent=np.where(mother, "mother", "father"),
+        congruent=np.where(mother, True, table["congruent"]),
+    )
+    figure = draw_interaction(table, window=40)
+    bands, congruence = figure.axes  # no drive columns: no drive panel
+    assert [t.get_text() for t in bands.get_yticklabels()] == [
+        "infant",
+        "parent",
+        "who",
+        "congruent",
+    ]
+    labels = [line.get_label() for line in congruence.get_lines()]
+    assert labels[0] == "mother (1.00)" and labels[1].startswith("father (")
+    # the mother's line at c = 1 stays inside the axes, clear of its frame
+    assert congruence.get_ylim()[1] > 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# titles, panels and limits of the figures themselves (matplotlib objects, not pixels)
+
+
+def two_parent_responses() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The six-neuron responses with the visual trials shown by a mother and by a father."""
+    responses, neurons = responses_and_neurons()
+    visual = responses[responses["condition"] == "visual"]
+    motor = responses[responses["condition"] == "motor"].assign(parent=None)
+    father = visual.assign(parent="father", rate=visual["rate"] * 0.5)
+    both = pd.concat([visual.assign(parent="mother"), father, motor], ignore_index=True)
+    return both, neurons
+
+
+def heat_maps(figure) -> list:
+    """The heat-map panels of a firing-rate figure (axes with a y axis of row labels)."""
+    return [a for a in figure.axes if a.get_images() and a.axison and a.get_yticks().size]
+
+
+def test_firing_rate_figure_is_titled_and_has_one_heat_map_per_phase():
+    responses, neurons = responses_and_neurons()
+    figure = draw_firing_rates(responses, neurons, title="perfect · seed 1 · c = 1.00")
+    assert figure._suptitle.get_text() == "perfect · seed 1 · c = 1.00"
+    maps = heat_maps(figure)
+    assert len(maps) == 2  # before, after
+    assert [t.get_text() for t in maps[0].get_yticklabels()] == [
+        "seen happy",
+        "seen sad",
+        "produced happy",
+        "produced sad",
+    ]
+    titles = [a.get_title() for a in figure.axes if a.get_title()]
+    assert titles == ["before training", "after training"]
+
+
+def test_firing_rate_figure_has_a_panel_per_parent():
+    responses, neurons = two_parent_responses()
+    figure = draw_firing_rates(responses, neurons)
+    maps = heat_maps(figure)
+    assert len(maps) == 2 * 3  # (mother, father, infant's own) x (before, after)
+    assert [a.get_ylabel() for a in maps[:3]] == ["mother", "father", "infant"]
+    assert [t.get_text() for t in maps[1].get_yticklabels()] == ["seen happy", "seen sad"]
+    # the father's panel holds the father's trials: half the mother's rates here
+    mother = maps[3].get_images()[0].get_array()
+    father = maps[4].get_images()[0].get_array()
+    np.testing.assert_allclose(father, mother * 0.5)
+    means = parent_means(responses, ["happy", "sad"])
+    assert set(means["after"]) == {"mother", "father"}
+
+
+def test_information_figure_gives_each_modality_its_own_panel():
+    # a trained mirror layer: visual and motor curves identical, so one axes would hide one
+    cells = np.arange(8)
+    info = pd.concat(
+        [
+            pd.DataFrame(
+                {"information": bits, "network": network, "modality": modality, "cell": cells}
+            )
+            for modality in ("visual", "motor")
+            for network, bits in (("trained", np.full(8, 1.0)), ("untrained", cells / 10))
+        ]
+    )
+    figure = draw_information_curves(
+        info, max_bits=1.0, hue="modality", layer="mirror layer, 8 neurons", title="perfect"
+    )
+    panels = [a for a in figure.axes if a.get_lines()]
+    assert len(panels) == 2
+    assert [a.get_title() for a in panels] == ["seen expressions (visual)", "produced (motor)"]
+    for axes in panels:
+        assert len(axes.get_lines()) == 2  # trained and untrained, nothing underneath
+        assert axes.get_xlabel() == "cell rank (mirror layer, 8 neurons)"
+        assert axes.get_ylim() == pytest.approx((-0.05, 1.05))
+    assert figure._suptitle.get_text() == "perfect"
+
+
+def band_heights(axes) -> np.ndarray:
+    """The y coordinates of every SD band (filled polygon) on ``axes``."""
+    ys = [path.vertices[:, 1] for c in axes.collections for path in c.get_paths()]
+    return np.concatenate(ys) if ys else np.array([])
+
+
+def test_sweep_bands_stay_between_zero_and_the_number_of_neurons():
+    runs = sweep_runs().assign(n_neurons=100)
+    figure = draw_class_counts(runs, "q", title="noise_sweep · 2,000 timesteps")
+    (axes,) = figure.axes
+    heights = band_heights(axes)
+    assert heights.size and heights.min() >= 0.0 and heights.max() <= 100.0
+    # unclipped, q = 0.5 spans 32.5 ± 31.8 (mirror) and 27.5 ± 17.7 (anti-mirror)
+    assert heights.min() == pytest.approx(0.0)
+    assert axes.get_ylim() == pytest.approx((0.0, 104.0))
+    assert figure._suptitle.get_text() == "noise_sweep · 2,000 timesteps"
+    legend = axes.get_legend()
+    shown = [t.get_text() for t in legend.get_texts()]
+    assert "bimodal-unselective" not in shown  # 0 in every run: no line lying on the axis
+    note = legend.get_title().get_text()
+    assert note.endswith("not drawn (0 in every run):\nbimodal-unselective")
+
+
+def test_pooled_sweep_figure_has_no_empty_panels():
+    runs = sweep_runs()
+    pooled = pd.concat([runs.assign(series="noise"), runs.assign(series="lag")])
+    pooled = pooled.rename(columns={"q": "congruence"})
+    pooled[["visual-only", "unselective"]] = 0
+    figure = draw_class_counts(pooled, "congruence", n_neurons=100)
+    panels = figure.axes
+    assert [a.get_title() for a in panels] == ["mirror", "anti-mirror", "motor-only"]
+    for axes in panels:
+        assert axes.get_lines(), axes.get_title()
+        assert band_heights(axes).max() <= 100.0
+        assert axes.get_ylim()[1] == pytest.approx(104.0)
+    title = figure.legends[0].get_title().get_text()
+    assert "visual-only, bimodal-unselective, unselective" in title
+
+
+def test_outcome_figure_is_titled():
+    figure = draw_outcome_shares(sweep_runs(), "q", title="noise_sweep · lag 0")
+    assert figure._suptitle.get_text() == "noise_sweep · lag 0"
+    assert figure.axes[0].get_ylim() == pytest.approx((-0.03, 1.03))
+
+
+def test_run_figures_are_titled_with_scenario_seed_and_congruence(tmp_path):
+    responses, neurons = responses_and_neurons()
+    tables = {
+        "test_responses": responses,
+        "neurons": neurons,
+        "interaction": interaction_table(300),
+    }
+    manifest = {"scenario": {"name": "lagged"}, "seed": 4, "summary": {"congruence": 0.7}}
+    written = draw_run_figures(tables, tmp_path, ("png", "svg"), manifest=manifest)
+    assert sorted(p.name for p in written) == [
+        "firing_rates.png",
+        "firing_rates.svg",
+        "interaction.png",
+        "interaction.svg",
+    ]
+    for name in ("firing_rates", "interaction"):
+        assert "lagged · seed 4 · c = 0.70" in (tmp_path / f"{name}.svg").read_text()
+    # without a summary, c is measured from the interaction table
+    assert title_of_run(tables, {"seed": 4}) == "seed 4 · c = 0.70"
+    with pytest.raises(ValueError, match="figures: expected some of"):
+        draw_run_figures(tables, tmp_path, figures=("poster",))
+
+
+def test_the_simulation_never_imports_matplotlib():
+    code = "import sys, dyad.simulation; print('matplotlib' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

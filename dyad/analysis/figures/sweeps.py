@@ -1,0 +1,405 @@
+"""Sweep figures: neuron classes and run outcomes against a swept variable (model.md §10 c).
+
+Class counts are drawn as mean ± SD across seeds with seaborn's ``lineplot``, which aggregates
+the tidy one-row-per-run table itself. The SD band is clipped to what a count can be
+(0..n_neurons, or 0..1 for fractions): a band reaching below zero would show impossible
+values. Classes that are zero in every run get no panel or line; the figure names them
+instead, so no panel is empty and no line hides under another at zero.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dyad.analysis.figures.common import (
+    CLASS_COLOURS,
+    CLASS_ORDER,
+    OUTCOME_COLOURS,
+    OUTCOMES,
+    axis_label,
+    categories,
+    draw_and_save,
+    new_figure,
+    require,
+    seeds_note,
+    series_style,
+)
+from dyad.errors import ResultsError
+
+#: seaborn dash patterns for the line styles of :data:`~dyad.analysis.figures.common.SERIES_STYLES`
+_DASHES = {"-": "", "--": (4, 2), ":": (1, 1.5), "-.": (4, 1.5, 1, 1.5)}
+_OUTCOME_LABELS = {
+    "mirror": "mirror-dominant",
+    "anti-mirror": "anti-mirror-dominant",
+    "neither": "neither",
+}
+
+
+def _sweep_series(runs: pd.DataFrame, series: str | None) -> str | None:
+    if series is None and "series" in runs.columns:
+        series = "series"
+    if series is not None:
+        require(runs, (series,), "runs")
+    return series
+
+
+def _class_columns(runs: pd.DataFrame, classes: Sequence[str] | None) -> list[str]:
+    if classes is None:
+        classes = [c for c in CLASS_ORDER if c in runs.columns]
+        if not classes:
+            raise ResultsError(
+                f"runs: no neuron-class columns; expected some of {list(CLASS_ORDER)}"
+            )
+    else:
+        require(runs, classes, "runs")
+    return list(classes)
+
+
+def count_limit(runs: pd.DataFrame, classes: Sequence[str], n_neurons: float | None) -> float:
+    """The largest value a class column can hold: ``n_neurons``, 1 for fractions.
+
+    ``n_neurons`` defaults to the runs' ``n_neurons`` column, else to the largest sum of the
+    class columns of one run (every neuron has exactly one class).
+    """
+    if n_neurons is not None:
+        if not np.isfinite(n_neurons) or n_neurons <= 0:
+            raise ValueError(f"n_neurons: expected a positive number, got {n_neurons!r}")
+        return float(n_neurons)
+    values = runs[list(classes)].to_numpy(dtype=float)
+    if np.nanmax(values) <= 1.0 and not np.all(np.mod(values, 1) == 0):
+        return 1.0
+    if "n_neurons" in runs.columns and runs["n_neurons"].notna().any():
+        return float(runs["n_neurons"].max())
+    return float(np.nanmax(np.nansum(values, axis=1)))
+
+
+def clipped_sd(low: float, high: float):
+    """A seaborn ``errorbar`` callable: mean ± 1 SD (ddof 1, as seaborn's "sd") clipped."""
+
+    def interval(values: pd.Series) -> tuple[float, float]:
+        mean, sd = float(values.mean()), float(values.std())
+        return max(low, mean - sd), min(high, mean + sd)
+
+    return interval
+
+
+def plot_class_counts(
+    runs: pd.DataFrame,
+    x: str,
+    path: str | os.PathLike,
+    formats: Sequence[str] = ("png",),
+    *,
+    classes: Sequence[str] | None = None,
+    series: str | None = None,
+    ylabel: str | None = None,
+    n_neurons: float | None = None,
+    title: str | None = None,
+) -> list[Path]:
+    """Draw :func:`draw_class_counts` and write it once per format; return the paths."""
+    return draw_and_save(
+        lambda: draw_class_counts(
+            runs,
+            x,
+            classes=classes,
+            series=series,
+            ylabel=ylabel,
+            n_neurons=n_neurons,
+            title=title,
+        ),
+        path,
+        formats,
+    )
+
+
+def draw_class_counts(
+    runs: pd.DataFrame,
+    x: str,
+    *,
+    classes: Sequence[str] | None = None,
+    series: str | None = None,
+    ylabel: str | None = None,
+    n_neurons: float | None = None,
+    title: str | None = None,
+):
+    """Neuron-class counts (or fractions) against a swept variable: mean ± SD across seeds.
+
+    ``runs`` has one row per run: the column ``x`` (e.g. ``q``, ``lag``, ``congruence``),
+    usually ``seed``, and one column per neuron class (counts or fractions; by default every
+    column named after a class in :data:`CLASS_ORDER`). Without a series, one panel shows
+    every class in its colour, the band spanning ± 1 SD. With a ``series`` column (used
+    automatically when ``runs`` has one, e.g. "noise"/"lag" pooled by congruence) there is one
+    panel per class and the series are overlaid, so coinciding curves are easy to judge.
+
+    Bands and the y axis stop at 0 and at :func:`count_limit` (``n_neurons``). Classes that
+    are 0 in every run are left out and named under the legend. ``title`` (scenario and
+    settings, say) goes above the panels. Returns the :class:`matplotlib.figure.Figure`.
+    """
+    import seaborn as sns
+
+    require(runs, (x,), "runs")
+    classes = _class_columns(runs, classes)
+    upper = count_limit(runs, classes, n_neurons)
+    series = _sweep_series(runs, series)
+    if series is not None:  # series values are labels: compare them as text
+        names = categories(runs[series])
+        runs = runs.assign(**{series: runs[series].astype(str)})
+    always_zero = [c for c in classes if np.nan_to_num(runs[c].to_numpy(dtype=float)).max() == 0]
+    drawn = [c for c in classes if c not in always_zero] or classes[:1]
+    always_zero = [c for c in always_zero if c not in drawn]
+    keys = ([series] if series else []) + [x]
+    n_seeds = runs.groupby(keys, observed=True, sort=True).size().to_numpy()
+    note = seeds_note(n_seeds)
+    zero_note = f"0 in every run, not drawn: {', '.join(always_zero)}" if always_zero else ""
+    fractions = upper == 1.0
+    ylabel = ylabel or ("fraction of neurons" if fractions else "neurons")
+
+    # tidy: one row per run and class; seaborn draws mean ± SD across the seeds of each point
+    long = runs.melt(id_vars=keys, value_vars=drawn, var_name="neuron_class", value_name="value")
+    line = {"marker": "o", "markersize": 3.5, "linewidth": 1.4, "markeredgewidth": 0}
+    band = {"alpha": 0.18, "linewidth": 0}
+    errorbar = clipped_sd(0.0, upper)
+    top = upper * 1.04
+
+    if series is None:
+        figure = new_figure(5.0, 2.9 + (0.3 if title else 0))
+        axes = figure.add_subplot()
+        sns.lineplot(
+            data=long,
+            x=x,
+            y="value",
+            hue="neuron_class",
+            hue_order=drawn,
+            palette={name: CLASS_COLOURS.get(name, "#222222") for name in drawn},
+            errorbar=errorbar,
+            err_kws=band,
+            ax=axes,
+            **line,
+        )
+        axes.legend(
+            loc="center left",
+            bbox_to_anchor=(1.0, 0.5),
+            # one class per line: a long note would squeeze the panel
+            title=note
+            + ("\nnot drawn (0 in every run):\n" + "\n".join(always_zero) if always_zero else ""),
+            title_fontsize=7.5,
+            alignment="left",
+        )
+        axes.set_xlabel(axis_label(x))
+        axes.set_ylabel(ylabel)
+        axes.set_ylim(0, top)
+        if title:
+            figure.suptitle(title)
+        return figure
+
+    n_cols = min(3, len(drawn))
+    n_rows = -(-len(drawn) // n_cols)
+    figure = new_figure(2.3 * n_cols + 0.4, 1.9 * n_rows + 0.6 + (0.3 if title else 0))
+    panels = figure.subplots(n_rows, n_cols, sharex=True, sharey=True, squeeze=False)
+    styles = [series_style(i) for i in range(len(names))]
+    for index, (axes, name) in enumerate(zip(panels.flat, drawn, strict=False)):
+        sns.lineplot(
+            data=long[long["neuron_class"] == name],
+            x=x,
+            y="value",
+            hue=series,
+            hue_order=names,
+            style=series,
+            style_order=names,
+            palette=[colour for colour, _, _ in styles],
+            markers=[marker for _, _, marker in styles],
+            dashes=[_DASHES.get(linestyle, "") for _, linestyle, _ in styles],
+            errorbar=errorbar,
+            err_kws=band,
+            legend=index == 0,
+            ax=axes,
+            **{k: v for k, v in line.items() if k != "marker"},
+        )
+        axes.set_title(name, color=CLASS_COLOURS.get(name, "#222222"))
+        axes.set_ylim(0, top)
+        axes.set_xlabel("")
+        axes.set_ylabel("")
+    for axes in panels.flat[len(drawn) :]:
+        figure.delaxes(axes)
+    for index, axes in enumerate(panels.flat[: len(drawn)]):
+        # the lowest panel of each column carries the x label
+        if index + n_cols >= len(drawn):
+            axes.set_xlabel(axis_label(x))
+            axes.tick_params(axis="x", labelbottom=True)
+    for axes in panels[:, 0]:
+        axes.set_ylabel(ylabel)
+    first = panels.flat[0]
+    handles, labels = first.get_legend_handles_labels()
+    if first.get_legend() is not None:
+        first.get_legend().remove()
+    figure.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=len(labels),
+        title=f"{series} ({note})" + (f"\n{zero_note}" if zero_note else ""),
+        title_fontsize=8.5,
+    )
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def run_outcomes(
+    runs: pd.DataFrame, classes: Sequence[str] | None = None, threshold: float = 0.5
+) -> pd.Series:
+    """Each run's outcome: "mirror", "anti-mirror" or "neither" (which class dominates).
+
+    A ``dominant`` column, if present, is used as is. Otherwise a run is mirror-dominant when
+    mirror cells are at least ``threshold`` of all neurons and outnumber anti-mirror cells
+    (and the reverse for anti-mirror), as in the run summaries. All neurons = ``n_neurons``
+    if present, else the sum of the class columns.
+    """
+    if "dominant" in runs.columns:
+        outcome = runs["dominant"].astype(str)
+        unknown = sorted(set(outcome) - set(OUTCOMES))
+        if unknown:
+            raise ResultsError(f"runs: column 'dominant' holds {unknown}; expected {OUTCOMES}")
+        return outcome
+    require(runs, ("mirror", "anti-mirror"), "runs")
+    classes = _class_columns(runs, classes)
+    if "n_neurons" in runs.columns:
+        total = runs["n_neurons"].to_numpy(dtype=float)
+    else:
+        total = runs[classes].to_numpy(dtype=float).sum(axis=1)
+    mirror = runs["mirror"].to_numpy(dtype=float)
+    anti = runs["anti-mirror"].to_numpy(dtype=float)
+    outcome = np.select(
+        [
+            (mirror >= threshold * total) & (mirror > anti),
+            (anti >= threshold * total) & (anti > mirror),
+        ],
+        ["mirror", "anti-mirror"],
+        default="neither",
+    )
+    return pd.Series(outcome, index=runs.index, name="outcome")
+
+
+def outcome_shares(
+    runs: pd.DataFrame,
+    x: str,
+    series: str | None = None,
+    classes: Sequence[str] | None = None,
+    threshold: float = 0.5,
+) -> pd.DataFrame:
+    """Share of runs (seeds) with each outcome per value of ``x`` (and series).
+
+    Columns: the keys, ``mirror``, ``anti-mirror``, ``neither`` (shares summing to 1) and
+    ``n_runs``.
+    """
+    require(runs, (x,), "runs")
+    keys = ([series] if series else []) + [x]
+    frame = runs[keys].copy()
+    frame["outcome"] = pd.Categorical(
+        run_outcomes(runs, classes, threshold).to_numpy(), categories=list(OUTCOMES)
+    )
+    counts = frame.groupby(keys + ["outcome"], observed=False, sort=True).size().unstack("outcome")
+    counts = counts[counts.sum(axis=1) > 0]
+    n_runs = counts.sum(axis=1)
+    shares = counts.div(n_runs, axis=0)
+    shares["n_runs"] = n_runs
+    return shares.reset_index().rename_axis(columns=None)
+
+
+def plot_outcome_shares(
+    runs: pd.DataFrame,
+    x: str,
+    path: str | os.PathLike,
+    formats: Sequence[str] = ("png",),
+    *,
+    series: str | None = None,
+    classes: Sequence[str] | None = None,
+    threshold: float = 0.5,
+    title: str | None = None,
+) -> list[Path]:
+    """Draw :func:`draw_outcome_shares` and write it once per format; return the paths."""
+    return draw_and_save(
+        lambda: draw_outcome_shares(
+            runs, x, series=series, classes=classes, threshold=threshold, title=title
+        ),
+        path,
+        formats,
+    )
+
+
+def draw_outcome_shares(
+    runs: pd.DataFrame,
+    x: str,
+    *,
+    series: str | None = None,
+    classes: Sequence[str] | None = None,
+    threshold: float = 0.5,
+    title: str | None = None,
+):
+    """Share of seeds ending mirror-dominant, anti-mirror-dominant or neither, against ``x``.
+
+    Outcomes are per run (:func:`run_outcomes`): single runs tend to be all-or-none (model.md
+    §9.6), so the smooth quantity is the share of seeds. Without a series one panel holds the
+    three outcomes; with a ``series`` column (used automatically when present) there is one
+    panel per outcome with the series overlaid. Returns the :class:`matplotlib.figure.Figure`.
+    """
+    series = _sweep_series(runs, series)
+    shares = outcome_shares(runs, x, series, classes, threshold)
+    note = seeds_note(shares["n_runs"].to_numpy())
+    if series is None:
+        figure = new_figure(4.9, 2.7 + (0.3 if title else 0))
+        axes = figure.add_subplot()
+        xs = shares[x].to_numpy(dtype=float)
+        markers = {"mirror": "o", "anti-mirror": "s", "neither": "^"}
+        for outcome in OUTCOMES:
+            axes.plot(
+                xs,
+                shares[outcome],
+                color=OUTCOME_COLOURS[outcome],
+                marker=markers[outcome],
+                markersize=3.5,
+                linewidth=1.4,
+                label=_OUTCOME_LABELS[outcome],
+            )
+        axes.set_ylim(-0.03, 1.03)
+        axes.set_xlabel(axis_label(x))
+        axes.set_ylabel("share of seeds")
+        axes.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), title=note, title_fontsize=7.5)
+    else:
+        names = categories(runs[series])
+        figure = new_figure(7.0, 2.5 + (0.3 if title else 0))
+        panels = figure.subplots(1, len(OUTCOMES), sharex=True, sharey=True)
+        for axes, outcome in zip(panels, OUTCOMES, strict=True):
+            for i, name in enumerate(names):
+                part = shares[shares[series].astype(str) == name]
+                colour, linestyle, marker = series_style(i)
+                axes.plot(
+                    part[x].to_numpy(dtype=float),
+                    part[outcome],
+                    color=colour,
+                    linestyle=linestyle,
+                    marker=marker,
+                    markersize=3.5,
+                    linewidth=1.4,
+                    label=name,
+                )
+            axes.set_title(_OUTCOME_LABELS[outcome], color=OUTCOME_COLOURS[outcome])
+            axes.set_xlabel(axis_label(x))
+            axes.set_ylim(-0.03, 1.03)
+        panels[0].set_ylabel("share of seeds")
+        handles, names_shown = panels[0].get_legend_handles_labels()
+        figure.legend(
+            handles,
+            names_shown,
+            loc="outside lower center",
+            ncols=len(names_shown),
+            title=f"{series} ({note})",
+            title_fontsize=8.5,
+        )
+    if title:
+        figure.suptitle(title)
+    return figure
