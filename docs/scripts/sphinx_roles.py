@@ -57,9 +57,7 @@ class SphinxRoles(griffe.Extension):
                 obj.docstring.value = rewrite(obj.docstring.value, obj, pkg.name, by_suffix)
 
 
-def rewrite(
-    text: str, scope: griffe.Object, package: str, by_suffix: dict[str, list[str]]
-) -> str:
+def rewrite(text: str, scope: griffe.Object, package: str, by_suffix: dict[str, list[str]]) -> str:
     """Return ``text`` with its Sphinx roles turned into Markdown cross-references.
 
     Parameters
