@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,19 @@ def test_every_api_page_documents_one_dyad_module():
             line for line in page.read_text(encoding="utf-8").splitlines() if line.startswith(":::")
         ]
         assert directives == [f"::: dyad.{page.stem}"], f"{page}: {directives}"
+
+
+def test_nested_lists_are_indented_four_spaces_so_the_site_nests_them_like_github():
+    """Python-Markdown (the site) nests a list item only at 4 spaces; at 2 it flattens it."""
+    shallow = []
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        in_code = False
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            if line.lstrip().startswith("```"):
+                in_code = not in_code
+            elif not in_code and re.match(r"^ {1,3}([-*+]|\d+\.) ", line):
+                shallow.append(f"{page.name}:{number}: {line.strip()[:40]}")
+    assert not shallow, "indent nested list items by 4 spaces:\n" + "\n".join(shallow)
 
 
 @pytest.fixture(scope="module")
