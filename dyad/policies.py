@@ -47,9 +47,18 @@ __all__ = [
 class PolicyContext:
     """What a policy may know about the run before it starts.
 
-    ``expressions``: the run's expression names; policies work with indices into this tuple.
-    ``n_steps``: number of interaction timesteps in the run (Phase B length).
-    ``hold_length``: the infant's mean hold length T in timesteps (model.md §9.2).
+    Checked on construction: a context that cannot describe a run raises
+    :class:`~dyad.errors.ConfigError` naming every bad field, so a plugin never sees one.
+
+    Attributes
+    ----------
+    expressions : tuple of str
+        The run's expression names, distinct and non-empty; policies work with indices into
+        this tuple.
+    n_steps : int
+        Number of interaction timesteps in the run (Phase B length), at least 1.
+    hold_length : int
+        The infant's mean hold length T in timesteps (model.md §9.2), at least 1.
     """
 
     expressions: tuple[str, ...]
@@ -94,14 +103,34 @@ class PolicyParams(BaseModel):
 
 
 class ParentPolicy(ABC):
-    """Base class for parent policies: subclass it, set ``name``, ``description``, ``Params``,
-    and implement :meth:`choose`.
+    """Base class for parent policies.
 
-    The policy object is created once per run with validated parameters, the run's
-    :class:`PolicyContext` and the parent's own ``numpy.random.Generator`` (its only source of
-    randomness, so a run is reproducible from its seed). ``lookback`` says how many infant
-    timesteps before t = 0 :meth:`choose` may look at; override it with a class attribute or a
-    property computed from the parameters.
+    Subclass it, set ``name``, ``description`` and ``Params``, and implement :meth:`choose`.
+    The policy object is created once per run, and :meth:`choose` is then called directly once
+    per timestep (no hook call in the loop, which would cost about 40 times as much).
+
+    Parameters
+    ----------
+    params : pydantic.BaseModel or mapping or None
+        The policy's parameters: an instance of ``Params``, or a mapping (None for no keys)
+        validated into one, so that a wrong key or value is a one-line error before the run.
+    context : PolicyContext
+        What the policy may know about the run before it starts.
+    rng : numpy.random.Generator
+        The parent's own random generator, derived from the run's seed: the policy's only
+        source of randomness, so that a run is reproducible from its seed.
+
+    Attributes
+    ----------
+    name : str
+        The name scenarios use (``policy = "noisy"``); unique among registered policies.
+    description : str
+        One line for ``dyad plugins list`` and reports.
+    Params : type of pydantic.BaseModel
+        The parameters' model; subclass :class:`PolicyParams` so that unknown keys are errors.
+    lookback : int
+        How many infant timesteps before t = 0 :meth:`choose` may look at (0 by default);
+        override it with a class attribute or a property computed from the parameters.
     """
 
     name: ClassVar[str]
@@ -123,12 +152,25 @@ class ParentPolicy(ABC):
 
     @abstractmethod
     def choose(self, t: int, infant_history: np.ndarray) -> int:
-        """The parent's expression index at timestep ``t``.
+        """Return the parent's expression index at timestep ``t``.
 
-        ``infant_history``: (lookback + t + 1,) integer expression indices (or any longer
-        prefix ending at t); ``infant_history[-1]`` is the infant's expression at ``t`` and
-        earlier entries are earlier timesteps, pre-rolled by ``lookback`` steps before t = 0.
-        Called once per timestep with t = 0, 1, 2, …; must not modify the array.
+        Called once per timestep with t = 0, 1, 2, …
+
+        Parameters
+        ----------
+        t : int
+            The timestep, from 0.
+        infant_history : (lookback + t + 1,) int ndarray
+            The infant's expression indices (or any longer prefix ending at ``t``):
+            ``infant_history[-1]`` is its expression at ``t``, earlier entries are earlier
+            timesteps, pre-rolled by ``lookback`` steps before t = 0. Read only: the array is
+            shared, so a policy must not modify it.
+
+        Returns
+        -------
+        int
+            An index into ``context.expressions``; anything else (a bool, a float, a string)
+            is refused by the caller rather than coerced, see :func:`is_expression_index`.
         """
 
     def __repr__(self) -> str:
@@ -137,16 +179,46 @@ class ParentPolicy(ABC):
 
 
 def is_expression_index(choice: object, n_expressions: int) -> bool:
-    """True for a real integer (``int`` or a numpy integer, not ``bool``) in ``range(S)``.
+    """Tell whether a policy's ``choice`` is a valid expression index.
 
     ``int()`` would turn ``"1"`` or ``1.9`` into an index silently; a policy returning them
     has a bug that must not become a result.
+
+    Parameters
+    ----------
+    choice : object
+        What a policy's :meth:`ParentPolicy.choose` returned.
+    n_expressions : int
+        S, the number of expressions in the run.
+
+    Returns
+    -------
+    bool
+        True for a real integer (``int`` or a numpy integer, not ``bool``) in ``range(S)``.
     """
     return (type(choice) is int or isinstance(choice, np.integer)) and (0 <= choice < n_expressions)
 
 
 def other_expression(expression: int, n_expressions: int, rng: np.random.Generator) -> int:
-    """A uniformly random expression index other than ``expression`` (the other one if S = 2)."""
+    """Draw a uniformly random expression index other than ``expression``.
+
+    With two expressions (S = 2) this is always the other one; with more, the noisy parent's
+    "opposite" is uniform over the rest (model.md §9.4).
+
+    Parameters
+    ----------
+    expression : int
+        The expression index to avoid.
+    n_expressions : int
+        S, the number of expressions; at least 2.
+    rng : numpy.random.Generator
+        The parent's random generator (one draw).
+
+    Returns
+    -------
+    int
+        An index in ``range(S)`` other than ``expression``.
+    """
     return (int(expression) + int(rng.integers(1, n_expressions))) % n_expressions
 
 
@@ -157,6 +229,7 @@ class Perfect(ParentPolicy):
     description = "Perfect mimicry: shows the infant's current expression (v_t = m_t)."
 
     def choose(self, t: int, infant_history: np.ndarray) -> int:
+        """Return the infant's current expression."""
         return int(infant_history[-1])
 
 
@@ -190,6 +263,8 @@ class Noisy(ParentPolicy):
     )
 
     class Params(PolicyParams):
+        """Parameters of ``noisy`` (a parent's ``params`` table in a scenario)."""
+
         q: float = Field(
             0.1,
             ge=0.0,
@@ -240,6 +315,14 @@ class Noisy(ParentPolicy):
         return shifts.tolist()
 
     def choose(self, t: int, infant_history: np.ndarray) -> int:
+        """Return the infant's expression, or another one where this timestep (or hold) flips.
+
+        Raises
+        ------
+        ValueError
+            If ``t`` is earlier than the block of decisions already drawn: the decisions are
+            drawn ahead in blocks, so timesteps must come in increasing order.
+        """
         expression = int(infant_history[-1])
         if self._mode == "hold":
             # a new decision at t = 0, when the infant changes expression, and when the parent
@@ -276,6 +359,8 @@ class Lagged(ParentPolicy):
     description = "Lagged mimicry: copies the infant's expression from lag timesteps ago."
 
     class Params(PolicyParams):
+        """Parameters of ``lagged`` (a parent's ``params`` table in a scenario)."""
+
         lag: int = Field(
             1,
             ge=0,
@@ -299,6 +384,7 @@ class Lagged(ParentPolicy):
         return int(self.params.lag)
 
     def choose(self, t: int, infant_history: np.ndarray) -> int:
+        """Return the infant's expression ``lag`` timesteps ago."""
         return int(infant_history[self._index])
 
 

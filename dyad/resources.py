@@ -69,34 +69,62 @@ SECONDS_PER_NEURON_STEP = 0.3e-6
 
 @dataclass(frozen=True)
 class Estimate:
-    """Peak memory of one run, by part (bytes), and a rough interaction time (seconds)."""
+    """Peak memory of one run, by part, and a rough interaction time.
+
+    Attributes
+    ----------
+    parts : mapping of str to int
+        Bytes each large part of the run holds at its peak, by name (``"mirror weights"``,
+        ``"mirror-rate log"``, ...; see :func:`estimate_run`).
+    seconds : float
+        Interaction time in seconds on one core, a rough guide (within about 3×).
+    """
 
     parts: Mapping[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
     def peak_bytes(self) -> int:
+        """Bytes the run needs at its peak: all parts together."""
         return int(sum(self.parts.values()))
 
     def largest(self) -> tuple[str, int]:
-        """The part that needs the most memory."""
+        """Return the part that needs the most memory, as ``(name, bytes)``.
+
+        Messages name it, so that a refused run says what to shrink.
+        """
         return max(self.parts.items(), key=lambda item: item[1])
 
     def describe(self) -> str:
-        """``"9.8 GiB (mirror-rate log 9.5 GiB)"``."""
+        """Describe the peak and its largest part, e.g. ``"9.8 GiB (mirror-rate log 9.5 GiB)"``."""
         name, size = self.largest()
         return f"{format_bytes(self.peak_bytes)} ({name} {format_bytes(size)})"
 
 
 def layer4_size(scenario: Scenario) -> int:
-    """Cells in VisNet's last layer: the mirror layer's visual inputs."""
+    """Count the cells in VisNet's last layer: the mirror layer's visual inputs."""
     return int(scenario.vision.visnet.layer_side) ** 2
 
 
 def estimate_run(scenario: Scenario) -> Estimate:
-    """The memory one run of ``scenario`` needs at its peak, and its interaction time.
+    """Estimate the memory one run of ``scenario`` needs at its peak, and its interaction time.
 
-    Parts (bytes):
+    The parts are computed from the same shapes the code allocates, so that a typo in a size
+    is refused before anything is allocated, not after minutes of thrashing.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+
+    Returns
+    -------
+    Estimate
+        Bytes by part, and the interaction time in seconds.
+
+    Notes
+    -----
+    The parts, in bytes:
 
     - ``pre-training images``: the rendered training faces ``(S, identities × n, side, side)``
       and their layer-1 inputs ``(…, N1, fan_in1)``, float32 (from the shapes; not measured);
@@ -155,7 +183,11 @@ def estimate_run(scenario: Scenario) -> Estimate:
 
 
 def physical_memory() -> int | None:
-    """Bytes of memory this process may use: physical RAM, or the cgroup limit if lower."""
+    """Return the bytes of memory this process may use, or None where that is unknown.
+
+    That is the physical RAM, or the cgroup's limit if lower: in a container the machine's RAM
+    overstates what a run may use.
+    """
     total = None
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -175,7 +207,26 @@ _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
 def parse_bytes(text: str | int, what: str = "--max-memory") -> int:
-    """``"8G"``, ``"512MiB"``, ``"2.5 GB"``, ``"1000000"`` → bytes (K/M/G/T are powers of 1024)."""
+    """Parse a memory size such as ``"8G"``, ``"512MiB"``, ``"2.5 GB"`` or ``"1000000"``.
+
+    Parameters
+    ----------
+    text : str or int
+        The size; K, M, G and T are powers of 1024 with or without ``B``/``iB``, an int or a
+        bare number is bytes.
+    what : str
+        Where the size came from, named in the error (``--max-memory``, ``$DYAD_MAX_MEMORY``).
+
+    Returns
+    -------
+    int
+        The size in bytes, above 0.
+
+    Raises
+    ------
+    ConfigError
+        One line naming ``what`` and the expected form, for text that is not a size or is 0.
+    """
     if isinstance(text, int) and not isinstance(text, bool):
         value, unit = float(text), ""
     else:
@@ -192,10 +243,21 @@ def parse_bytes(text: str | int, what: str = "--max-memory") -> int:
 
 
 def memory_limit(max_memory: str | int | None = None) -> tuple[int | None, str]:
-    """The memory limit in bytes and where it came from (for messages).
+    """Return the memory limit in bytes and where it came from, for messages.
 
-    ``max_memory`` (the command-line option) first, then ``$DYAD_MAX_MEMORY``, then
-    :data:`DEFAULT_FRACTION` of :func:`physical_memory`; ``(None, ...)`` if none is known.
+    Parameters
+    ----------
+    max_memory : str or int or None
+        The command-line option ``--max-memory``; it wins over ``$DYAD_MAX_MEMORY``, which
+        wins over :data:`DEFAULT_FRACTION` of :func:`physical_memory`.
+
+    Returns
+    -------
+    limit : int or None
+        The limit in bytes; None if no limit was given and the machine's memory is unknown.
+    origin : str
+        Where the limit came from (``"--max-memory"``, ``"$DYAD_MAX_MEMORY"``,
+        ``"80% of this machine's 23.4 GiB"``, or ``"unknown"``).
     """
     if max_memory is not None:
         return parse_bytes(max_memory), "--max-memory"
@@ -211,7 +273,7 @@ def memory_limit(max_memory: str | int | None = None) -> tuple[int | None, str]:
 
 
 def format_bytes(size: float) -> str:
-    """``1536`` → ``"1.5 KiB"``."""
+    """Format a size in bytes with binary units: ``1536`` → ``"1.5 KiB"``."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if abs(size) < 1024 or unit == "PiB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
@@ -220,6 +282,7 @@ def format_bytes(size: float) -> str:
 
 
 def format_seconds(seconds: float) -> str:
+    """Format a duration in the unit a person reads: ``90`` → ``"90 s"``, ``7200`` → ``"2.0 h"``."""
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 2 * 3600:
@@ -236,7 +299,27 @@ def _raise_hint() -> str:
 def check_run(
     scenario: Scenario, max_memory: str | int | None = None, source: str = "scenario"
 ) -> Estimate:
-    """The run's :class:`Estimate`; a one-line :class:`ResourceError` if it exceeds the limit."""
+    """Estimate a run and refuse it, before it starts, if it needs more memory than allowed.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+    max_memory : str or int or None
+        ``--max-memory``, if given (see :func:`memory_limit`).
+    source : str
+        The scenario's file name, for the message.
+
+    Returns
+    -------
+    Estimate
+        The run's estimate, when it fits.
+
+    Raises
+    ------
+    ResourceError
+        One line naming the largest part, the limit and its origin, and what to change.
+    """
     estimate = estimate_run(scenario)
     limit, origin = memory_limit(max_memory)
     if limit is not None and estimate.peak_bytes > limit:
@@ -255,11 +338,34 @@ def check_sweep(
     max_memory: str | int | None = None,
     source: str = "sweep",
 ) -> Estimate:
-    """The largest run's estimate; refuse if ``workers`` such runs at once exceed the limit.
+    """Refuse a sweep, before it starts, if its runs at once need more memory than allowed.
 
-    ``estimates``: one per distinct grid point that changes the run's size (label → estimate).
-    The sweep's process holds the layer-4 banks while pre-training, so it counts once more
-    for the banks.
+    The sweep's own process holds the layer-4 banks while pre-training, so the banks count
+    once more than the runs do.
+
+    Parameters
+    ----------
+    estimates : mapping of str to Estimate
+        One estimate per distinct grid point that changes the run's size (label → estimate).
+    n_runs : int
+        Runs in the sweep; fewer runs than workers run fewer at once.
+    workers : int
+        Runs at once (the process pool's size).
+    max_memory : str or int or None
+        ``--max-memory``, if given (see :func:`memory_limit`).
+    source : str
+        The sweep scenario's file name, for the message.
+
+    Returns
+    -------
+    Estimate
+        The largest run's estimate, when the sweep fits.
+
+    Raises
+    ------
+    ResourceError
+        One line giving the total, the largest run and the limit, and suggesting fewer
+        ``--workers`` where one run alone would fit.
     """
     label, worst = max(estimates.items(), key=lambda item: item[1].peak_bytes)
     limit, origin = memory_limit(max_memory)

@@ -133,6 +133,8 @@ def write_run(
     categorize_strings:
         Store low-cardinality string columns as categoricals (see :func:`categorize`).
 
+    Notes
+    -----
     The run is written into a hidden sibling folder (``.<name>.new-…``) and then swapped in:
     the old folder, if any, is renamed aside, the new one renamed into place and the old one
     deleted. No file of an old run survives (a table the new run does not write is gone with

@@ -258,6 +258,8 @@ def plan_sweep(
         More runs (grid points × seeds) than this is a :class:`ResourceError`, raised before
         anything is expanded, so a typo such as ``--seeds 100000000`` is refused at once.
 
+    Notes
+    -----
     Raises :class:`ConfigError` with one line per problem, each naming the file, the grid key
     (``sweep.grid.<path>``) and what was expected: a missing ``[sweep]`` table, an empty or
     malformed grid, an unknown parameter path or a value the scenario schema (or the policy's

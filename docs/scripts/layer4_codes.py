@@ -1,4 +1,4 @@
-"""What layer 4 codes after pre-training: the expression or the person?
+"""Measure what layer 4 codes after pre-training: the expression, or the person.
 
 Pre-trains (or loads from the cache) the visual system a scenario asks for, then shows it
 held-out transforms of faces pre-training never showed. For the trained network and the

@@ -72,8 +72,11 @@ def _drive_row(x, presynaptic, weights, i):
 
 
 def _row_inputs(x, presynaptic, i, out):
-    """Neuron i's inputs as a contiguous row: x[i] if gathered, else gathered into ``out``, an
-    (F,) float64 work row, and returned."""
+    """Return neuron i's inputs as a contiguous row.
+
+    That is x[i] if the inputs are gathered, else the inputs gathered into ``out``, an (F,)
+    float64 work row.
+    """
     if presynaptic is None:
         return x[i]
     out[:] = x[0, presynaptic[i]]
@@ -131,10 +134,12 @@ def _row_inputs_impl(x, presynaptic, i, out):  # pragma: no cover
 
 
 def _centred_row(x, presynaptic, mean, i, out):
-    """Neuron i's centred inputs x_i − x̄_i into ``out``, an (F,) float64 work row. x̄ is (N, F)
-    per synapse, or (n_pre,) per presynaptic unit, read through ``presynaptic`` like x: the
-    same values (x̄ of a synapse is the mean of its unit), a few KB instead of N × F × 4 bytes
-    streamed per learning pass."""
+    """Write neuron i's centred inputs x_i − x̄_i into ``out``, an (F,) float64 work row.
+
+    x̄ is (N, F) per synapse, or (n_pre,) per presynaptic unit, read through ``presynaptic``
+    like x: the same values (x̄ of a synapse is the mean of its unit), a few KB instead of
+    N × F × 4 bytes streamed per learning pass.
+    """
     if presynaptic is None:
         out[:] = np.asarray(x[i], np.float64) - mean[i]
     elif mean.ndim == 1:
@@ -170,11 +175,21 @@ def _centred_row_impl(x, presynaptic, mean, i, out):  # pragma: no cover
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True)
 def drive_norms(x, presynaptic, weights, drive, weight_sq, input_sq):  # pragma: no cover
-    """Activation and squared lengths for one input.
+    """Compute the activations and squared lengths for one input.
 
-    x: (1, n_pre) rates read through ``presynaptic`` (N, F) int32, or (N, F) float32 values
-    already gathered when ``presynaptic`` is None; weights: (N, F) float32; drive, weight_sq,
-    input_sq: (N,) float64 out.
+    The lengths let :func:`learn` renormalise in closed form, without another pass.
+
+    Parameters
+    ----------
+    x : (1, n_pre) or (N, F) float ndarray
+        The presynaptic rates, read through ``presynaptic``; or, when ``presynaptic`` is None,
+        the N neurons' F inputs already gathered.
+    presynaptic : (N, F) int ndarray or None
+        Each neuron's presynaptic units (16- or 32-bit indices).
+    weights : (N, F) float32 ndarray
+        Each neuron's synaptic weights.
+    drive, weight_sq, input_sq : (N,) float64 ndarray
+        Output: the activation h = w·x, ‖w‖² and ‖x‖² of each neuron.
     """
     for i in range(weights.shape[0]):
         drive[i], weight_sq[i], input_sq[i] = _drive_row(x, presynaptic, weights, i)
@@ -225,8 +240,11 @@ def _negligible(a, ww, xx):  # pragma: no cover
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True, inline="always")
 def _negligible_centred(a, ww, xx, mean_norm):  # pragma: no cover
-    """Whether a centred update is below float32 resolution, judged by the bound
-    ‖a (x − x̄)‖ ≤ a (‖x‖ + ‖x̄‖), which needs no extra pass over the synapses."""
+    """Whether a centred update is below float32 resolution.
+
+    Judged by the bound ‖a (x − x̄)‖ ≤ a (‖x‖ + ‖x̄‖), which needs no extra pass over the
+    synapses.
+    """
     bound = a * (math.sqrt(xx) + mean_norm)
     return bound * bound < NEGLIGIBLE * ww
 
@@ -237,10 +255,22 @@ def _negligible_centred(a, ww, xx, mean_norm):  # pragma: no cover
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True)
 def learn(x, presynaptic, weights, post, rate, drive, weight_sq, input_sq):  # pragma: no cover
-    """Classic rule: w_i ← (w_i + α post_i x_i) / ‖·‖ for post_i ≠ 0, in place.
+    """Apply the classic rule w_i ← (w_i + α post_i x_i) / ‖·‖ for post_i ≠ 0, in place.
 
-    x as in :func:`drive_norms`; drive, weight_sq, input_sq: the forward pass's sums for the
-    same x and weights, which give the new length in closed form.
+    Rows with post_i = 0, or whose update is below float32 resolution (:data:`NEGLIGIBLE`),
+    are left untouched.
+
+    Parameters
+    ----------
+    x, presynaptic, weights
+        As in :func:`drive_norms`; ``weights`` is updated in place.
+    post : (N,) float32 ndarray
+        The postsynaptic factor: the rates (Hebb rule) or the trace (trace rule).
+    rate : float
+        The learning rate α.
+    drive, weight_sq, input_sq : (N,) float64 ndarray
+        The forward pass's sums for the same ``x`` and ``weights`` (:func:`drive_norms`),
+        which give the new length in closed form.
     """
     inputs, _ = _work_rows(weights.shape[1])
     for i in range(weights.shape[0]):
@@ -258,11 +288,21 @@ def learn(x, presynaptic, weights, post, rate, drive, weight_sq, input_sq):  # p
 def learn_centred(
     x, presynaptic, weights, mean, mean_norm, post, rate, weight_sq, input_sq
 ):  # pragma: no cover
-    """Centred rule: w_i ← max(w_i + α post_i (x_i − x̄_i), 0) / ‖·‖ for post_i ≠ 0, in place.
+    """Apply the centred rule w_i ← max(w_i + α post_i (x_i − x̄_i), 0) / ‖·‖ for post_i ≠ 0.
 
-    mean: float32 x̄, (N, F) per synapse or, with ``presynaptic``, (n_pre,) per presynaptic
-    unit; mean_norm: (N,) float64 ‖x̄_i‖; the rest as in :func:`learn`. The
-    clip breaks the closed form of the new length, so each changed row takes a second pass.
+    The weights are updated in place. The clip at 0 breaks the closed form of the new length,
+    so each changed row takes a second pass, over a work row still in cache.
+
+    Parameters
+    ----------
+    x, presynaptic, weights
+        As in :func:`drive_norms`; ``weights`` is updated in place.
+    mean : (N, F) or (n_pre,) float32 ndarray
+        The mean input x̄: per synapse, or, with ``presynaptic``, per presynaptic unit.
+    mean_norm : (N,) float64 ndarray
+        ‖x̄_i‖ of each neuron, for the negligible-update test.
+    post, rate, weight_sq, input_sq
+        As in :func:`learn`.
     """
     inputs, row = _work_rows(weights.shape[1])
     for i in range(weights.shape[0]):
@@ -328,7 +368,7 @@ def drive_learn_trace_centred(
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True)
 def batch_drive(x, presynaptic, weights, out):  # pragma: no cover
-    """Activations for a batch: x (n, n_pre) float32 → out (n, N) float32."""
+    """Compute the activations for a batch: x (n, n_pre) float32 → out (n, N) float32."""
     n_inputs = x.shape[0]
     n, f = weights.shape
     for b in range(n_inputs):
@@ -342,7 +382,7 @@ def batch_drive(x, presynaptic, weights, out):  # pragma: no cover
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True)
 def batch_drive_gathered(gathered, weights, out):  # pragma: no cover
-    """Activations for a pre-gathered batch: gathered (n, N, F) float32 → out (n, N)."""
+    """Compute the activations for a pre-gathered batch: (n, N, F) float32 → out (n, N)."""
     n_inputs = gathered.shape[0]
     n, f = weights.shape
     for b in range(n_inputs):
@@ -357,15 +397,37 @@ def batch_drive_gathered(gathered, weights, out):  # pragma: no cover
 def compete(
     drive, side, profile, centre_gain, contrast, k, slope, relative, rates, inhibited, scratch
 ):  # pragma: no cover
-    """COMP inhibition, percentile threshold and sigmoid for one input, fused.
+    """Apply COMP inhibition, the percentile threshold and the sigmoid to one input, fused.
 
     The COMP filter is ``−δ G + (1 + δ ΣG) e₀`` with ``G(a, b) = g(a) g(b)`` a separable
     Gaussian, so ``h′ = (1 + δ ΣG) h − δ (G ⊛ h)`` is computed as two circular 1-D passes
     (indices wrap, so a filter wider than the sheet aliases exactly as the 2-D wrap does).
 
-    drive: (N,) float64 h; profile: (W,) float64 g; centre_gain: 1 + δ ΣG; contrast: δ;
-    k: winners; slope: β (or β′ if ``relative``); rates: (N,) float32 output;
-    inhibited: (N,) float64 output h′; scratch: (N,) float64 work space.
+    Parameters
+    ----------
+    drive : (N,) float64 ndarray
+        The activations h of the side × side sheet, N = side².
+    side : int
+        The sheet's side in neurons.
+    profile : (W,) float64 ndarray
+        The 1-D Gaussian g of the inhibition filter.
+    centre_gain : float
+        1 + δ ΣG.
+    contrast : float
+        δ, the inhibition's contrast.
+    k : int
+        Neurons above the percentile threshold (the winners).
+    slope : float
+        The sigmoid's slope β, or β′ in units of the sheet's spread if ``relative``.
+    relative : bool
+        Divide the slope by the standard deviation of h′, so that the sparseness does not
+        depend on the input's scale.
+    rates : (N,) float32 ndarray
+        Output: the firing rates; values below the smallest normal float32 are set to 0.
+    inhibited : (N,) float64 ndarray
+        Output: h′, the activations after inhibition.
+    scratch : (N,) float64 ndarray
+        Work space.
     """
     width = profile.shape[0]
     half = width // 2
@@ -425,7 +487,11 @@ def compete(
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True)
 def update_trace(trace, rates, eta):  # pragma: no cover
-    """ȳ ← η ȳ + (1 − η) r in float32, values below the smallest normal float32 set to 0."""
+    """Update the trace ȳ ← η ȳ + (1 − η) r in place, in float32.
+
+    Values below the smallest normal float32 are set to 0, so that decaying traces never
+    become subnormal (up to ~100× slower arithmetic).
+    """
     tiny = np.finfo(np.float32).tiny
     keep = np.float32(eta)
     add = np.float32(1.0 - eta)
@@ -461,13 +527,35 @@ def step(
     inhibited,
     scratch,
 ):  # pragma: no cover
-    """One presentation in one call: activation, competition and (if ``learn_now``) learning.
+    """Present one input in one compiled call: activation, competition and, if asked, learning.
 
-    ``presyn`` is the (1, n_pre) rate vector read through ``presynaptic``, or the (N, F)
-    pre-gathered values when ``presynaptic`` is None. ``hebb`` selects the rule; the trace rule
-    uses ``trace`` before updating it and learns in the same sweep as the activation
-    (:func:`drive_learn_trace`). ``centred`` learns with ``x − mean`` (mean (N, F) float32,
-    mean_norm (N,) float64; see :func:`learn_centred`).
+    Parameters
+    ----------
+    presyn : (1, n_pre) or (N, F) float ndarray
+        The presynaptic rates read through ``presynaptic``, or the (N, F) pre-gathered values
+        when ``presynaptic`` is None (``x`` of :func:`drive_norms`).
+    presynaptic, weights
+        As in :func:`drive_norms`.
+    learn_now : bool
+        Update the weights (and the trace) after the competition.
+    hebb : bool
+        The Hebb rule (post = the new rates) if True, else the trace rule, which uses
+        ``trace`` before updating it and learns in the same sweep as the activation
+        (:func:`drive_learn_trace`).
+    centred : bool
+        Learn with x − x̄ (:func:`learn_centred`) instead of x.
+    mean, mean_norm
+        x̄ and ‖x̄_i‖ for the centred rule (see :func:`learn_centred`).
+    rate : float
+        The learning rate α.
+    eta : float
+        The trace's η (:func:`update_trace`).
+    trace : (N,) float32 ndarray
+        The trace ȳ, updated in place when learning.
+    side, profile, centre_gain, contrast, k, slope, relative, rates, inhibited, scratch
+        The competition's arguments (:func:`compete`).
+    drive, weight_sq, input_sq : (N,) float64 ndarray
+        Output of the forward pass (:func:`drive_norms`).
     """
     if learn_now and not hebb:
         if centred:

@@ -115,7 +115,7 @@ def model_params(
 
 
 def param_control(field, value: Any) -> dict[str, Any] | None:
-    """A SolaraViz control for one pydantic field, or None for types without one."""
+    """Return the SolaraViz control for one pydantic field, or None for types without one."""
     annotation = field.annotation
     if typing.get_origin(annotation) is typing.Literal:
         return {"type": "Select", "value": value, "values": list(typing.get_args(annotation))}
@@ -144,7 +144,7 @@ def param_control(field, value: Any) -> dict[str, Any] | None:
 
 
 def _bounds(field) -> tuple[float | None, float | None]:
-    """The inclusive bounds a pydantic field declares (``ge``/``gt``, ``le``/``lt``)."""
+    """Return the inclusive bounds a pydantic field declares (``ge``/``gt``, ``le``/``lt``)."""
     low = high = None
     for rule in field.metadata:
         low = getattr(rule, "ge", None) if getattr(rule, "ge", None) is not None else low

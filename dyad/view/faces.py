@@ -26,7 +26,7 @@ _rendering: set[str] = set()
 
 
 def bank_images_key(pretrained, identity_seed: int, n_bank: int, expressions: Sequence[str]) -> str:
-    """A name for one parent's bank images: the pre-training key plus what the bank draws."""
+    """Name one parent's bank images: the pre-training key plus what the bank draws."""
     text = repr((pretrained.key, int(identity_seed), int(n_bank), tuple(expressions)))
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
@@ -38,7 +38,7 @@ def bank_images(
     expressions: Sequence[str],
     cache_dir: str | os.PathLike | None = None,
 ) -> np.ndarray:
-    """``(n_expressions, n_bank, size, size)`` uint8 images of one parent's training bank.
+    """Return the ``(n_expressions, n_bank, size, size)`` uint8 images of a parent's bank.
 
     From memory, else the disk cache, else rendered (and cached).
     """
@@ -65,7 +65,7 @@ def bank_images(
 def bank_images_soon(
     pretrained, identity_seed: int, n_bank: int, expressions: Sequence[str]
 ) -> np.ndarray | None:
-    """The images if they are in memory; else start loading them in a thread and return None."""
+    """Return the images if they are in memory; else start loading them in a thread, return None."""
     key = bank_images_key(pretrained, identity_seed, n_bank, expressions)
     with _lock:
         if key in _memory:

@@ -33,7 +33,7 @@ FACE_WIDTH = "150px"
 
 
 def canonical_face(model: DyadModel, identity: int, expression: str) -> np.ndarray:
-    """The untransformed face of ``identity`` showing ``expression``, uint8."""
+    """Return the untransformed face of ``identity`` showing ``expression``, uint8."""
     return _canonical(model.pretrained.config, identity, expression)
 
 
@@ -55,7 +55,7 @@ def _canonical(config, identity: int, expression: str) -> np.ndarray:
 
 
 def FacesPanel(model: DyadModel):
-    """The parent's face as the infant sees it, the infant's own expression, and the status."""
+    """Show the parent's face as the infant sees it, the infant's own expression, the status."""
     infant = model.infant
     t = model.t
     with solara.Card("What the infant sees and does", margin=0) as card:
@@ -110,7 +110,7 @@ def FacesPanel(model: DyadModel):
 
 
 def Html(text: str):
-    """A line of text with inline markup (``solara.Markdown`` would fetch KaTeX from a CDN)."""
+    """Show a line of text with inline markup (``solara.Markdown`` would fetch KaTeX from a CDN)."""
     return solara.HTML(tag="div", unsafe_innerHTML=text, style={"text-align": "center"})
 
 
@@ -119,7 +119,7 @@ def _e(text: str) -> str:
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:
-    """A grey (H, W) uint8 image as (H, W, 3), the shape ``solara.Image`` takes."""
+    """Return a grey (H, W) uint8 image as (H, W, 3), the shape ``solara.Image`` takes."""
     return np.repeat(image[:, :, None], 3, axis=2)
 
 
@@ -132,7 +132,7 @@ def _policy_label(parent) -> str:
 
 
 def MirrorPanel(model: DyadModel):
-    """The mirror layer's rates over the recent timesteps, neurons ordered by their class.
+    """Show the mirror layer's rates over the recent timesteps, neurons ordered by their class.
 
     Drawn as an image straight from the rates (a colour look-up, a few milliseconds) rather
     than a matplotlib figure (hundreds of milliseconds), so the page keeps up while playing.
