@@ -64,7 +64,7 @@ BATCH = 16
 CACHE_FORMAT = 1
 
 #: dyad modules whose source decides what pre-training produces (globs relative to dyad/)
-DEPENDENCIES = ("faces.py", "brain/*.py", "vision.py")
+DEPENDENCIES = ("faces/*.py", "brain/*.py", "vision.py")
 
 _META = "__meta__"
 

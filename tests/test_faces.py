@@ -13,7 +13,6 @@ from PIL import Image
 from dyad.cli import cli
 from dyad.errors import ConfigError
 from dyad.faces import (
-    _IDENTITY_RANGES,
     ACTION_UNITS,
     EXPRESSIONS,
     FaceConfig,
@@ -23,6 +22,7 @@ from dyad.faces import (
     TransformConfig,
     contact_sheet,
 )
+from dyad.faces.config import _IDENTITY_RANGES
 
 SIZE = 64
 OFF = TransformConfig.disabled()

@@ -166,18 +166,21 @@ def test_cache_key_changes_with_everything_the_result_depends_on(config, monkeyp
 
 
 def test_source_fingerprint_changes_with_any_dependency(tmp_path):
-    for name in ("faces.py", "vision.py", "brain/v1.py", "brain/visnet.py", "cli.py"):
+    for name in ("faces/geometry.py", "vision.py", "brain/v1.py", "brain/visnet.py", "cli.py"):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(f"# {name}\n")
     fingerprint = real_fingerprint(tmp_path)
     assert fingerprint == real_fingerprint(tmp_path)
     (tmp_path / "cli.py").write_text("# edited, but pre-training does not depend on it\n")
     assert real_fingerprint(tmp_path) == fingerprint
-    for name in ("faces.py", "vision.py", "brain/visnet.py"):
+    for name in ("faces/geometry.py", "vision.py", "brain/visnet.py"):
         (tmp_path / name).write_text("# edited\n")
         assert real_fingerprint(tmp_path) != fingerprint
         fingerprint = real_fingerprint(tmp_path)
     (tmp_path / "brain" / "new.py").write_text("")
+    assert real_fingerprint(tmp_path) != fingerprint
+    fingerprint = real_fingerprint(tmp_path)
+    (tmp_path / "faces" / "new.py").write_text("")
     assert real_fingerprint(tmp_path) != fingerprint
 
 
@@ -188,7 +191,19 @@ def test_source_fingerprint_covers_faces_brain_and_vision():
         for pattern in vision.DEPENDENCIES
         for p in root.glob(pattern)
     }
-    assert {"faces.py", "brain/v1.py", "brain/visnet.py", "brain/layer.py", "vision.py"} <= covered
+    expected = {
+        "faces/__init__.py",
+        "faces/config.py",
+        "faces/geometry.py",
+        "faces/parametric.py",
+        "faces/photos.py",
+        "faces/sheet.py",
+        "brain/v1.py",
+        "brain/visnet.py",
+        "brain/layer.py",
+        "vision.py",
+    }
+    assert expected <= covered
 
 
 def test_streams_are_independent_and_reproducible():
