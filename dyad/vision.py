@@ -25,7 +25,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -44,7 +44,6 @@ from dyad.faces import (
     PhotoFaces,
     TransformConfig,
 )
-from dyad.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +66,9 @@ CACHE_FORMAT = 1
 DEPENDENCIES = ("faces/*.py", "brain/*.py", "vision.py")
 
 _META = "__meta__"
+
+#: ``progress(stage, done, total)``, see :data:`dyad.progress.ProgressCallback` (which draws it)
+Progress = Callable[[str, int, int], None]
 
 
 # --------------------------------------------------------------------------------------------
@@ -521,7 +523,9 @@ def render_images(
     return np.stack(blocks).astype(np.float32, copy=False)
 
 
-def gather_layer1(v1: V1, visnet: VisNet, images: np.ndarray, progress: bool = False) -> np.ndarray:
+def gather_layer1(
+    v1: V1, visnet: VisNet, images: np.ndarray, progress: Progress | None = None
+) -> np.ndarray:
     """Layer-1 inputs of images (..., H, W) → (..., N1, fan_in1) float32.
 
     Images pass through V1 ``BATCH`` at a time and only the values layer-1 synapses read are
@@ -531,11 +535,14 @@ def gather_layer1(v1: V1, visnet: VisNet, images: np.ndarray, progress: bool = F
     flat = images.reshape(-1, *images.shape[-2:])
     shape = visnet.layers[0].presynaptic.shape
     out = np.empty((flat.shape[0], *shape), dtype=np.float32)
-    with progress_bar(length=flat.shape[0], label="V1 filtering", enabled=progress) as bar:
-        for start in range(0, flat.shape[0], BATCH):
-            stop = min(start + BATCH, flat.shape[0])
-            out[start:stop] = visnet.gather_v1(v1.filter(flat[start:stop]))
-            bar.update(stop - start)
+    total = flat.shape[0]
+    if progress is not None:
+        progress("V1 filtering", 0, total)
+    for start in range(0, total, BATCH):
+        stop = min(start + BATCH, total)
+        out[start:stop] = visnet.gather_v1(v1.filter(flat[start:stop]))
+        if progress is not None:
+            progress("V1 filtering", stop, total)
     return out.reshape(*lead, *shape)
 
 
@@ -611,7 +618,7 @@ def _cache_file(folder: Path, config: PretrainConfig, kind: str, extra: Any = No
     return folder / f"{kind}-{name[:24]}.npz"
 
 
-def train(config: PretrainConfig, progress: bool = False, v1: V1 | None = None) -> VisNet:
+def train(config: PretrainConfig, progress: Progress | None = None, v1: V1 | None = None) -> VisNet:
     """Render the training images, filter them through V1 and train VisNet (no caching).
 
     Only the V1 values layer-1 synapses read are kept for each image (about half a V1 stack),
@@ -636,7 +643,7 @@ def train(config: PretrainConfig, progress: bool = False, v1: V1 | None = None) 
 def pretrain(
     config: PretrainConfig,
     cache_dir: str | os.PathLike | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
     rebuild: bool = False,
     use_cache: bool = True,
 ) -> PretrainedVision:
@@ -645,7 +652,9 @@ def pretrain(
     Args:
         config: what to train.
         cache_dir: the cache folder (default :func:`default_cache_dir`).
-        progress: show progress bars (rendering, V1, layers × epochs) on stderr.
+        progress: told of each stage (V1 filtering, then each VisNet layer's epochs) as
+            ``progress(stage, done, total)``; the commands pass
+            :class:`dyad.progress.ClickProgress` to draw bars. None reports nothing.
         rebuild: train even if a valid cache file exists, and overwrite it.
         use_cache: read and write the cache at all.
     """
@@ -702,7 +711,7 @@ def layer4_bank(
     identity_seed: int | PhotoSet | None = None,
     cache_dir: str | os.PathLike | None = None,
     use_cache: bool = True,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> np.ndarray:
     """Layer-4 responses to fresh random transforms of one parent's face, per expression.
 
@@ -719,6 +728,7 @@ def layer4_bank(
             it is never cached.
         identity_seed: which parent (default: the first of the config's ``identity_seeds``),
             or a :class:`PhotoSet` for a parent given as photographs.
+        progress: told ``progress("layer-4 bank", expressions_done, n_expressions)``.
 
     Returns:
         (n_expressions, n_per_expression, n_l4) float32.
@@ -763,11 +773,13 @@ def layer4_bank(
             return cached[0]["bank"]
 
     images = render_images(config, n_per_expression, generator, (identity,), expressions)
-    with progress_bar(length=len(expressions), label="layer-4 bank", enabled=progress) as bar:
-        parts = []
-        for block in images:
-            parts.append(pretrained.layer4(block))
-            bar.update(1)
+    parts = []
+    for block in images:
+        if progress is not None:
+            progress("layer-4 bank", len(parts), len(expressions))
+        parts.append(pretrained.layer4(block))
+    if progress is not None:
+        progress("layer-4 bank", len(parts), len(expressions))
     bank = np.stack(parts).astype(np.float32, copy=False)
     if path is not None:
         try:

@@ -602,3 +602,15 @@ def test_cli_cache_dir_that_is_a_file_exits_2(tmp_path):
 def test_pretrain_config_is_frozen(config):
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.seed = 3  # type: ignore[misc]
+
+
+def test_click_progress_draws_one_bar_per_stage(capsys):
+    from dyad.progress import ClickProgress
+
+    bars = ClickProgress()
+    for stage, total in (("V1 filtering", 3), ("VisNet layer 1", 2)):
+        for done in range(total + 1):
+            bars(stage, done, total)
+    err = capsys.readouterr().err
+    assert "V1 filtering" in err and "VisNet layer 1" in err
+    assert bars._bar is None  # closed when the last stage reached its total

@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Self
 
@@ -45,7 +46,6 @@ import numpy as np
 from dyad.brain.layer import Backend, CompetitiveLayer, n_winners, sample_presynaptic, unit_rows
 from dyad.brain.v1 import V1Config
 from dyad.errors import ConfigError
-from dyad.progress import progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -557,13 +557,17 @@ class VisNet:
 
     # -- training -----------------------------------------------------------------------------
 
-    def fit(self, v1_maps: np.ndarray, progress: bool | None = False) -> Self:
+    def fit(
+        self, v1_maps: np.ndarray, progress: Callable[[str, int, int], None] | None = None
+    ) -> Self:
         """Train layer by layer (model.md §6.4).
 
         Args:
             v1_maps: (n_objects, n_transforms, n_maps, H, W) V1 stacks; objects (e.g.
                 expressions) in order, each object's transforms contiguous.
-            progress: show one progress bar per layer (epochs) on stderr.
+            progress: called as ``progress("VisNet layer i", epochs_done, epochs)`` at the
+                start of each layer and after each epoch (:class:`dyad.progress.ClickProgress`
+                draws it as a bar); None reports nothing.
 
         Returns:
             self, trained.
@@ -571,13 +575,17 @@ class VisNet:
         maps = self._check_maps(v1_maps, 2, "v1_maps")
         return self.fit_gathered(self.gather_v1(maps), progress=progress)
 
-    def fit_gathered(self, layer1_inputs: np.ndarray, progress: bool | None = False) -> Self:
+    def fit_gathered(
+        self,
+        layer1_inputs: np.ndarray,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> Self:
         """As :meth:`fit` from pre-gathered layer-1 inputs.
 
         Args:
             layer1_inputs: (n_objects, n_transforms, N1, fan_in1) float32 from
                 :meth:`gather_v1`.
-            progress: show one progress bar per layer on stderr.
+            progress: as in :meth:`fit`.
         """
         inputs = np.ascontiguousarray(layer1_inputs, dtype=np.float32)
         expected = self.layers[0].presynaptic.shape
@@ -598,22 +606,23 @@ class VisNet:
             if self.config.centre_inputs and epochs > 0:
                 flat = inputs.reshape(n_objects * n_transforms, *inputs.shape[2:])
                 layer.set_input_mean(flat, gathered=gathered)
-            with progress_bar(
-                length=epochs, label=f"VisNet layer {index + 1}", enabled=bool(progress)
-            ) as bar:
-                for epoch in range(epochs):
-                    backwards = epoch % 2 == 1
-                    objects = range(n_objects - 1, -1, -1) if backwards else range(n_objects)
-                    transforms = (
-                        range(n_transforms - 1, -1, -1)
-                        if backwards and self.config.transform_order == "alternating"
-                        else range(n_transforms)
-                    )
-                    for obj in objects:
-                        layer.reset_trace()
-                        for t in transforms:
-                            layer.step(inputs[obj, t], learn=True, gathered=gathered)
-                    bar.update(1)
+            stage = f"VisNet layer {index + 1}"
+            if progress is not None:
+                progress(stage, 0, epochs)
+            for epoch in range(epochs):
+                backwards = epoch % 2 == 1
+                objects = range(n_objects - 1, -1, -1) if backwards else range(n_objects)
+                transforms = (
+                    range(n_transforms - 1, -1, -1)
+                    if backwards and self.config.transform_order == "alternating"
+                    else range(n_transforms)
+                )
+                for obj in objects:
+                    layer.reset_trace()
+                    for t in transforms:
+                        layer.step(inputs[obj, t], learn=True, gathered=gathered)
+                if progress is not None:
+                    progress(stage, epoch + 1, epochs)
             layer.reset_trace()
             logger.debug("trained VisNet layer %d for %d epochs", index + 1, epochs)
         return self

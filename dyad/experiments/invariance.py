@@ -16,6 +16,7 @@ stream of it, and the ensemble draws of the multiple-cell decoder from a third.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -234,11 +235,14 @@ def layer4_rates(visnet: VisNet, v1_maps: np.ndarray) -> np.ndarray:
     return visnet.transform(v1_maps.reshape(-1, *v1_maps.shape[2:])).reshape(*lead, -1)
 
 
-def run_invariance(task: InvarianceTask, progress: bool = False) -> InvarianceResult:
+def run_invariance(
+    task: InvarianceTask, progress: Callable[[str, int, int], None] | None = None
+) -> InvarianceResult:
     """Render the stimuli, train VisNet layer by layer and measure layer 4, trained and untrained.
 
     The untrained network is the same-seed network before training (same connectivity and
     initial weights). Information is measured on all S × grid² stimuli, as in the classic task.
+    ``progress`` is told of each layer's epochs (see :meth:`dyad.brain.visnet.VisNet.fit`).
     """
     stimuli = render_stimuli(task)
     v1 = V1(task.visnet.v1)

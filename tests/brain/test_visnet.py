@@ -300,13 +300,29 @@ def test_numba_and_numpy_networks_agree(small_config, v1_maps, centre):
     )
 
 
-def test_progress_bars_per_layer(small_config, v1_maps, capsys):
-    config = dataclasses.replace(small_config, epochs=(1, 1, 1, 1))
-    VisNet(config, np.random.default_rng(0)).fit(v1_maps, progress=True)
-    err = capsys.readouterr().err
-    assert all(f"VisNet layer {i}" in err for i in range(1, 5))
-    VisNet(config, np.random.default_rng(0)).fit(v1_maps, progress=False)
-    assert "VisNet layer" not in capsys.readouterr().err
+def test_progress_is_reported_per_layer_and_epoch(small_config, v1_maps):
+    config = dataclasses.replace(small_config, epochs=(2, 1, 1, 1))
+    calls = []
+    VisNet(config, np.random.default_rng(0)).fit(v1_maps, progress=lambda *c: calls.append(c))
+    assert calls[:3] == [
+        ("VisNet layer 1", 0, 2),
+        ("VisNet layer 1", 1, 2),
+        ("VisNet layer 1", 2, 2),
+    ]
+    assert [c for c in calls if c[1] == c[2]] == [
+        ("VisNet layer 1", 2, 2),
+        *((f"VisNet layer {i}", 1, 1) for i in (2, 3, 4)),
+    ]
+
+
+def test_visnet_does_not_import_click():
+    """The brain reports progress through a callback; drawing bars is the commands' job."""
+    import subprocess
+    import sys
+
+    code = "import sys, dyad.brain.visnet, dyad.vision; print('click' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
 
 
 def _blob_images(rng, n, upper):
