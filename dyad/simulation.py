@@ -325,8 +325,10 @@ def _run(
 ) -> RunOutcome:
     from threadpoolctl import threadpool_limits
 
-    from dyad.config import scenario_warnings
+    from dyad.config import check_policies, scenario_warnings
 
+    # the policies exist and take their params (imports plugin code; validation does not)
+    check_policies(scenario, f"scenario {scenario.name!r}", plugin_dirs)
     seed = scenario.seed if seed is None else seed
     for line in scenario_warnings(scenario):
         log.warning("%s", line)

@@ -26,11 +26,12 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import numpy as np
+from pydantic import AfterValidator, Field, model_validator
 
 from dyad import __version__
 from dyad.brain.v1 import V1
@@ -44,6 +45,7 @@ from dyad.faces import (
     PhotoFaces,
     TransformConfig,
 )
+from dyad.validation import Int, frozen_config
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ Progress = Callable[[str, int, int], None]
 # Configuration
 
 
-@dataclass(frozen=True)
+@frozen_config
 class PhotoSet:
     """One parent's face given as photographs instead of a parametric identity.
 
@@ -129,7 +131,29 @@ def photo_digest(folder: str | os.PathLike, labels: str | os.PathLike | None = N
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
+#: most other faces pre-training accepts (each costs render, V1 and training time)
+MAX_OTHER_FACES = 1000
+
+
+def _distinct[T](values: tuple[T, ...]) -> tuple[T, ...]:
+    if len(set(values)) != len(values):
+        raise ValueError(f"expected distinct values, got {values!r}")
+    return values
+
+
+def _distinct_photo_sets(photo_sets: tuple[PhotoSet, ...]) -> tuple[PhotoSet, ...]:
+    if not all(p.digest for p in photo_sets) or len({p.digest for p in photo_sets}) != len(
+        photo_sets
+    ):
+        raise ValueError("expected distinct PhotoSet.from_folder() values (with their digests)")
+    return photo_sets
+
+
+_Expressions = Annotated[tuple[str, ...], Field(min_length=2), AfterValidator(_distinct)]
+_IdentitySeeds = Annotated[tuple[Annotated[Int, Field(ge=0)], ...], AfterValidator(_distinct)]
+
+
+@frozen_config
 class PretrainConfig:
     """Everything visual pre-training depends on, besides the code version.
 
@@ -161,92 +185,40 @@ class PretrainConfig:
             ``identity_seeds`` may be empty.
     """
 
-    faces: FaceConfig = field(
+    faces: FaceConfig = Field(
         default_factory=lambda: FaceConfig(transforms=TransformConfig.photometric())
     )
-    visnet: VisNetConfig = field(default_factory=VisNetConfig)
-    expressions: tuple[str, ...] = ("happy", "sad")
-    identity_seeds: tuple[int, ...] = (0,)
-    n_train_transforms: int = 50
-    n_test_transforms: int = 20
-    seed: int = 0
-    n_other_faces: int = 0
+    visnet: VisNetConfig = Field(default_factory=VisNetConfig)
+    expressions: _Expressions = ("happy", "sad")
+    identity_seeds: _IdentitySeeds = (0,)
+    n_train_transforms: Int = Field(50, ge=2)
+    n_test_transforms: Int = Field(20, ge=1)
+    seed: Int = Field(0, ge=0)
+    n_other_faces: Int = Field(0, ge=0, le=MAX_OTHER_FACES)
     presentation: Literal["interleaved", "blocked"] = "interleaved"
-    photo_sets: tuple[PhotoSet, ...] = ()
+    photo_sets: Annotated[tuple[PhotoSet, ...], AfterValidator(_distinct_photo_sets)] = ()
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _faces_fit_the_network(self) -> Self:
+        """At least one face; faces drawn at V1's size on its padding grey; and sparseness
+        "auto" resolved for the expressions trained (1 − 1/S)."""
         problems = []
-        for name in ("expressions", "identity_seeds", "photo_sets"):
-            value = getattr(self, name)
-            if isinstance(value, list):
-                object.__setattr__(self, name, tuple(value))
-        if not isinstance(self.faces, FaceConfig):
-            problems.append(f"faces: expected a FaceConfig, got {type(self.faces).__name__}")
-        if not isinstance(self.visnet, VisNetConfig):
-            problems.append(f"visnet: expected a VisNetConfig, got {type(self.visnet).__name__}")
-        expressions = self.expressions
-        if (
-            not isinstance(expressions, tuple)
-            or len(expressions) < 2
-            or not all(isinstance(e, str) and e for e in expressions)
-            or len(set(expressions)) != len(expressions)
-        ):
-            problems.append(
-                f"expressions: expected at least 2 distinct expression names, got {expressions!r}"
-            )
-        seeds = self.identity_seeds
-        if (
-            not isinstance(seeds, tuple)
-            or not (seeds or self.photo_sets)
-            or not all(_is_int(s) and s >= 0 for s in seeds)
-            or len(set(seeds)) != len(seeds)
-        ):
-            problems.append(
-                f"identity_seeds: expected one or more distinct integers >= 0, got {seeds!r}"
-            )
-        if not _is_int(self.n_train_transforms) or self.n_train_transforms < 2:
-            problems.append(
-                f"n_train_transforms: expected an integer >= 2, got {self.n_train_transforms!r}"
-            )
-        if not _is_int(self.n_test_transforms) or self.n_test_transforms < 1:
-            problems.append(
-                f"n_test_transforms: expected an integer >= 1, got {self.n_test_transforms!r}"
-            )
-        if not _is_int(self.seed) or self.seed < 0:
-            problems.append(f"seed: expected an integer >= 0, got {self.seed!r}")
-        if not _is_int(self.n_other_faces) or not 0 <= self.n_other_faces <= MAX_OTHER_FACES:
-            problems.append(
-                f"n_other_faces: expected an integer in [0, {MAX_OTHER_FACES}], "
-                f"got {self.n_other_faces!r}"
-            )
-        if self.presentation not in ("interleaved", "blocked"):
-            problems.append(
-                f"presentation: expected 'interleaved' or 'blocked', got {self.presentation!r}"
-            )
-        if not problems:
-            # sparseness "auto" depends on the number of expressions (1 − 1/S)
-            object.__setattr__(self, "visnet", self.visnet.for_expressions(len(expressions)))
-        photo_sets = self.photo_sets
-        if (
-            not isinstance(photo_sets, tuple)
-            or not all(isinstance(p, PhotoSet) and p.digest for p in photo_sets)
-            or len({p.digest for p in photo_sets}) != len(photo_sets)
-        ):
-            problems.append(
-                f"photo_sets: expected distinct PhotoSet.from_folder() values, got {photo_sets!r}"
-            )
-        if not problems and self.faces.size != self.visnet.v1.image_size:
+        if not (self.identity_seeds or self.photo_sets):
+            problems.append("identity_seeds: expected at least one face (or photo_sets)")
+        if self.faces.size != self.visnet.v1.image_size:
             problems.append(
                 f"faces.size: expected the V1 image size {self.visnet.v1.image_size}, "
                 f"got {self.faces.size}"
             )
-        if not problems and self.faces.background != self.visnet.v1.padding_grey:
+        if self.faces.background != self.visnet.v1.padding_grey:
             problems.append(
                 f"faces.background: expected the V1 padding grey {self.visnet.v1.padding_grey} "
                 f"(a uniform background must filter to zero), got {self.faces.background}"
             )
         if problems:
-            raise ConfigError(problems)
+            raise ValueError("\n".join(problems))
+        object.__setattr__(self, "visnet", self.visnet.for_expressions(len(self.expressions)))
+        return self
 
     @property
     def other_faces(self) -> tuple[int, ...]:
@@ -287,10 +259,6 @@ class PretrainConfig:
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no whitespace, tuples as lists."""
         return _canonical_json(self.canonical())
-
-
-#: most other faces pre-training accepts (each costs render, V1 and training time)
-MAX_OTHER_FACES = 1000
 
 
 def drawn_identities(seed: int, purpose: str, n: int, exclude: Sequence[int]) -> tuple[int, ...]:

@@ -5,12 +5,13 @@ presets, the ranges of the random transform, a parent's identity and the rendere
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import AfterValidator, Field
 
 from dyad.errors import ConfigError
+from dyad.validation import Int, Real, frozen_config
 
 #: The FACS action units the parametric face implements: name -> what it does to the drawing.
 #: Names and muscles follow model.md §13.2 ([FACS2]); AU2, 5, 7, 9, 10, 16, 20, 23 and 26 are
@@ -59,8 +60,6 @@ EXPRESSIONS: dict[str, dict[str, float]] = {
 }
 
 #: Image side at which :class:`TransformConfig` translations are given (model.md §13.3).
-
-#: Image side at which :class:`TransformConfig` translations are given (model.md §13.3).
 _REFERENCE_SIZE = 128
 
 
@@ -72,14 +71,21 @@ def _check_number(name: str, value: object, low: float, high: float) -> float:
     return float(value)
 
 
-def _check_range(name: str, value: object, low: float, high: float) -> tuple[float, float]:
-    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2:
-        raise ConfigError(f"{name}: expected a (low, high) pair, got {value!r}")
-    lo = _check_number(f"{name}[0]", value[0], low, high)
-    hi = _check_number(f"{name}[1]", value[1], low, high)
-    if lo > hi:
-        raise ConfigError(f"{name}: expected low <= high, got {value!r}")
-    return lo, hi
+def _ordered(pair: tuple[float, float]) -> tuple[float, float]:
+    if pair[0] > pair[1]:
+        raise ValueError(f"expected low <= high, got {pair!r}")
+    return pair
+
+
+def _bounded_pair(low: float, high: float) -> Any:
+    """The type of a ``(low, high)`` range of numbers within ``[low, high]``, low first."""
+    bounded = Annotated[Real, Field(ge=low, le=high)]
+    return Annotated[tuple[bounded, bounded], AfterValidator(_ordered)]
+
+
+_ScaleRange = _bounded_pair(0.5, 2.0)
+_CompressionRange = _bounded_pair(0.5, 1.0)
+_ContrastRange = _bounded_pair(0.1, 4.0)
 
 
 def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
@@ -90,7 +96,7 @@ def _check_int(name: str, value: object, low: int, high: int | None = None) -> i
     return int(value)
 
 
-@dataclass(frozen=True)
+@frozen_config
 class TransformConfig:
     """Ranges of the identity-preserving random transform applied to each image (model.md §13.3).
 
@@ -114,32 +120,15 @@ class TransformConfig:
             [0, 1]); AUs the expression does not use stay at 0. Parametric faces only.
     """
 
-    translation: float = 8.0
-    scale: tuple[float, float] = (0.9, 1.1)
-    rotation: float = 8.0
-    compression: tuple[float, float] = (0.95, 1.0)
-    brightness: float = 10.0
-    contrast: tuple[float, float] = (0.9, 1.1)
-    gradient: float = 15.0
-    noise: float = 3.0
-    au_jitter: float = 0.15
-
-    def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "translation", _check_number("translation", self.translation, 0.0, 32.0)
-        )
-        object.__setattr__(self, "scale", _check_range("scale", self.scale, 0.5, 2.0))
-        object.__setattr__(self, "rotation", _check_number("rotation", self.rotation, 0.0, 90.0))
-        object.__setattr__(
-            self, "compression", _check_range("compression", self.compression, 0.5, 1.0)
-        )
-        object.__setattr__(
-            self, "brightness", _check_number("brightness", self.brightness, 0.0, 128.0)
-        )
-        object.__setattr__(self, "contrast", _check_range("contrast", self.contrast, 0.1, 4.0))
-        object.__setattr__(self, "gradient", _check_number("gradient", self.gradient, 0.0, 128.0))
-        object.__setattr__(self, "noise", _check_number("noise", self.noise, 0.0, 64.0))
-        object.__setattr__(self, "au_jitter", _check_number("au_jitter", self.au_jitter, 0.0, 1.0))
+    translation: Real = Field(8.0, ge=0.0, le=32.0)
+    scale: _ScaleRange = (0.9, 1.1)
+    rotation: Real = Field(8.0, ge=0.0, le=90.0)
+    compression: _CompressionRange = (0.95, 1.0)
+    brightness: Real = Field(10.0, ge=0.0, le=128.0)
+    contrast: _ContrastRange = (0.9, 1.1)
+    gradient: Real = Field(15.0, ge=0.0, le=128.0)
+    noise: Real = Field(3.0, ge=0.0, le=64.0)
+    au_jitter: Real = Field(0.15, ge=0.0, le=1.0)
 
     @classmethod
     def learnable(cls) -> TransformConfig:
@@ -208,7 +197,13 @@ _IDENTITY_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
-@dataclass(frozen=True)
+def _identity(name: str, default: float) -> object:
+    """A field of :class:`FaceIdentity` bounded by its range in ``_IDENTITY_RANGES``."""
+    low, high = _IDENTITY_RANGES[name]
+    return Field(default, ge=low, le=high)
+
+
+@frozen_config
 class FaceIdentity:
     """One parent's face: the parameters that do not change with expression (model.md §13.3).
 
@@ -216,36 +211,32 @@ class FaceIdentity:
     must lie in its range in ``_IDENTITY_RANGES``; the defaults are the range midpoints.
     """
 
-    head_width: float = 0.495
-    head_height: float = 0.62
-    jaw_taper: float = 0.15
-    chin_shape: float = 2.2
-    skin: float = 180.0
-    hair: float = 62.5
-    hair_volume: float = 0.055
-    hair_length: float = 0.15
-    hairline: float = 0.39
-    hairline_tilt: float = 0.0
-    widows_peak: float = 0.01
-    eye_spacing: float = 0.195
-    eye_width: float = 0.09
-    eye_height: float = 0.043
-    iris: float = 72.5
-    brow_thickness: float = 0.0475
-    brow_length: float = 0.195
-    brow_height: float = 0.1075
-    brow_arch: float = 0.02
-    nose_length: float = 0.21
-    nose_width: float = 0.0675
-    mouth_width: float = 0.145
-    upper_lip: float = 0.03
-    lower_lip: float = 0.0425
-    lip_shade: float = 35.0
-    fold_depth: float = 11.0
-
-    def __post_init__(self) -> None:
-        for name, (low, high) in _IDENTITY_RANGES.items():
-            object.__setattr__(self, name, _check_number(name, getattr(self, name), low, high))
+    head_width: Real = _identity("head_width", 0.495)
+    head_height: Real = _identity("head_height", 0.62)
+    jaw_taper: Real = _identity("jaw_taper", 0.15)
+    chin_shape: Real = _identity("chin_shape", 2.2)
+    skin: Real = _identity("skin", 180.0)
+    hair: Real = _identity("hair", 62.5)
+    hair_volume: Real = _identity("hair_volume", 0.055)
+    hair_length: Real = _identity("hair_length", 0.15)
+    hairline: Real = _identity("hairline", 0.39)
+    hairline_tilt: Real = _identity("hairline_tilt", 0.0)
+    widows_peak: Real = _identity("widows_peak", 0.01)
+    eye_spacing: Real = _identity("eye_spacing", 0.195)
+    eye_width: Real = _identity("eye_width", 0.09)
+    eye_height: Real = _identity("eye_height", 0.043)
+    iris: Real = _identity("iris", 72.5)
+    brow_thickness: Real = _identity("brow_thickness", 0.0475)
+    brow_length: Real = _identity("brow_length", 0.195)
+    brow_height: Real = _identity("brow_height", 0.1075)
+    brow_arch: Real = _identity("brow_arch", 0.02)
+    nose_length: Real = _identity("nose_length", 0.21)
+    nose_width: Real = _identity("nose_width", 0.0675)
+    mouth_width: Real = _identity("mouth_width", 0.145)
+    upper_lip: Real = _identity("upper_lip", 0.03)
+    lower_lip: Real = _identity("lower_lip", 0.0425)
+    lip_shade: Real = _identity("lip_shade", 35.0)
+    fold_depth: Real = _identity("fold_depth", 11.0)
 
     @classmethod
     def from_seed(cls, seed: int) -> FaceIdentity:
@@ -258,7 +249,7 @@ class FaceIdentity:
         return cls(**values)
 
 
-@dataclass(frozen=True)
+@frozen_config
 class FaceConfig:
     """How parametric faces are rendered.
 
@@ -271,20 +262,8 @@ class FaceConfig:
         transforms: ranges of the per-image random transform.
     """
 
-    size: int = 128
-    identity_seed: int = 0
-    background: float = 128.0
-    supersample: int = 4
-    transforms: TransformConfig = field(default_factory=TransformConfig)
-
-    def __post_init__(self) -> None:
-        _check_int("size", self.size, 16, 4096)
-        _check_int("identity_seed", self.identity_seed, 0)
-        object.__setattr__(
-            self, "background", _check_number("background", self.background, 0.0, 255.0)
-        )
-        _check_int("supersample", self.supersample, 1, 16)
-        if not isinstance(self.transforms, TransformConfig):
-            raise ConfigError(
-                f"transforms: expected a TransformConfig, got {type(self.transforms).__name__}"
-            )
+    size: Int = Field(128, ge=16, le=4096)
+    identity_seed: Int = Field(0, ge=0)
+    background: Real = Field(128.0, ge=0.0, le=255.0)
+    supersample: Int = Field(4, ge=1, le=16)
+    transforms: TransformConfig = Field(default_factory=TransformConfig)
