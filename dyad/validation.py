@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Discriminator, Strict, Tag, ValidationError
+from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, Tag, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from dyad.errors import ConfigError
@@ -28,10 +28,33 @@ from dyad.errors import ConfigError
 CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-#: an integer: not a bool, a float or a numeric string
-Int = Annotated[int, Strict()]
-#: a finite real number: not a bool or a numeric string (integers are accepted)
-Real = Annotated[float, Strict()]
+def _no_bool_or_float(value: Any) -> Any:
+    if isinstance(value, bool | float):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    return value
+
+
+def integer(**constraints: Any) -> Any:
+    """An integer type with ``Field`` constraints (``ge=1``): not a bool or a float; numeric
+    strings and numpy integers are read as integers, as everywhere in a scenario."""
+    return Annotated[int, Field(**constraints), BeforeValidator(_no_bool_or_float)]
+
+
+def real(**constraints: Any) -> Any:
+    """A finite real number type with ``Field`` constraints (``gt=0``): not a bool."""
+    return Annotated[float, Field(**constraints), BeforeValidator(_no_bool)]
+
+
+#: an integer (see :func:`integer`); bounds go in the field's ``Field(...)``
+Int = integer()
+#: a finite real number (see :func:`real`); bounds go in the field's ``Field(...)``
+Real = real()
 
 
 def _auto_or_value(value: Any) -> str:

@@ -45,7 +45,7 @@ from dyad.faces import (
     PhotoFaces,
     TransformConfig,
 )
-from dyad.validation import Int, frozen_config
+from dyad.validation import Int, frozen_config, integer
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +149,10 @@ def _distinct_photo_sets(photo_sets: tuple[PhotoSet, ...]) -> tuple[PhotoSet, ..
     return photo_sets
 
 
-_Expressions = Annotated[tuple[str, ...], Field(min_length=2), AfterValidator(_distinct)]
-_IdentitySeeds = Annotated[tuple[Annotated[Int, Field(ge=0)], ...], AfterValidator(_distinct)]
+_Expressions = Annotated[
+    tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=2), AfterValidator(_distinct)
+]
+_IdentitySeeds = Annotated[tuple[integer(ge=0), ...], AfterValidator(_distinct)]
 
 
 @frozen_config

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from typing import Annotated, Literal, Self
+from typing import Literal, Self
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -33,7 +33,7 @@ from scipy.linalg import blas
 from scipy.special import expit
 
 from dyad.errors import ConfigError
-from dyad.validation import Int, Real, auto_or, frozen_config
+from dyad.validation import Int, Real, auto_or, frozen_config, real
 
 logger = logging.getLogger(__name__)
 
@@ -173,11 +173,11 @@ class MirrorConfig:
 
     n_neurons: Int = Field(256, ge=2)
     competition: Literal["percentile", "kwta"] = "percentile"
-    sparseness: auto_or(Annotated[Real, Field(ge=0.0, lt=1.0)]) = "auto"
+    sparseness: auto_or(real(ge=0.0, lt=1.0)) = "auto"
     slope: Real = Field(0.4, gt=0.0)
     learning_rate: Real = Field(0.01, ge=0.0)
     normalisation: Literal["per_modality", "joint"] = "per_modality"
-    motor_gain: auto_or(Annotated[Real, Field(gt=0.0)]) = "auto"
+    motor_gain: auto_or(real(gt=0.0)) = "auto"
     trace_eta: Real = Field(0.0, ge=0.0, lt=1.0)
     homeostasis: Real = Field(0.005, ge=0.0)
 

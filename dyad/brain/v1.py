@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Annotated, Self
+from typing import Self
 
 import numpy as np
 import scipy.fft
 from pydantic import Field, model_validator
 
-from dyad.validation import Int, Real, frozen_config
+from dyad.validation import Int, Real, frozen_config, real
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +65,7 @@ class V1Config:
     """
 
     image_size: Int = Field(128, ge=1)
-    wavelengths: tuple[Annotated[Real, Field(gt=0)], ...] = Field(
-        (2.0, 4.0, 8.0, 16.0), min_length=1
-    )
+    wavelengths: tuple[real(gt=0), ...] = Field((2.0, 4.0, 8.0, 16.0), min_length=1)
     orientations: tuple[Real, ...] = Field(_CLASSIC_ORIENTATIONS, min_length=1)
     phases: tuple[Real, ...] = Field((0.0, math.pi), min_length=1)
     # outside it σ = (λ/π)·√(ln2/2)·(2^b + 1)/(2^b − 1) overflows or divides by ~0

@@ -45,7 +45,7 @@ from pydantic import AfterValidator, Field, StrictBool, model_validator
 from dyad.brain.layer import Backend, CompetitiveLayer, n_winners, sample_presynaptic, unit_rows
 from dyad.brain.v1 import V1Config
 from dyad.errors import ConfigError
-from dyad.validation import Int, Real, auto_or, frozen_config
+from dyad.validation import Int, Real, auto_or, frozen_config, integer, real
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +62,11 @@ _PER_LAYER = (
     "epochs",
 )
 
-_PositiveInt = Annotated[Int, Field(ge=1)]
-_Count = Annotated[Int, Field(ge=0)]
-_Positive = Annotated[Real, Field(gt=0)]
-_NonNegative = Annotated[Real, Field(ge=0)]
-_Fraction = Annotated[Real, Field(gt=0, lt=1)]
+_PositiveInt = integer(ge=1)
+_Count = integer(ge=0)
+_Positive = real(gt=0)
+_NonNegative = real(ge=0)
+_Fraction = real(gt=0, lt=1)
 
 
 def _odd(width: int) -> int:
@@ -75,7 +75,7 @@ def _odd(width: int) -> int:
     return width
 
 
-_OddWidth = Annotated[Int, Field(ge=1), AfterValidator(_odd)]
+_OddWidth = Annotated[integer(ge=1), AfterValidator(_odd)]
 
 
 @frozen_config

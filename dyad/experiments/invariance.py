@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal, Self
+from typing import Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,7 @@ from dyad.analysis.information import max_information, multiple_cell_information
 from dyad.brain.v1 import V1
 from dyad.brain.visnet import VisNet, VisNetConfig
 from dyad.faces import EXPRESSIONS, FaceConfig, ParametricFaces, TransformConfig
-from dyad.validation import Int, frozen_config
+from dyad.validation import Int, frozen_config, integer
 
 #: independent random streams spawned from the task's seed, in this order
 STREAMS = ("identities", "visnet", "decoding")
@@ -62,7 +62,7 @@ class InvarianceTask:
     expression: Literal[tuple(EXPRESSIONS)] = "neutral"  # type: ignore[valid-type]
     seed: Int = Field(0, ge=0)
     max_ensemble: Int = Field(15, ge=1)
-    decoding_iterations: Annotated[Int, Field(ge=1)] | None = 50
+    decoding_iterations: integer(ge=1) | None = 50
 
     @classmethod
     def small(cls, **overrides: object) -> InvarianceTask:

@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import AfterValidator, Field
 
 from dyad.errors import ConfigError
-from dyad.validation import Int, Real, frozen_config
+from dyad.validation import Int, Real, frozen_config, real
 
 #: The FACS action units the parametric face implements: name -> what it does to the drawing.
 #: Names and muscles follow model.md §13.2 ([FACS2]); AU2, 5, 7, 9, 10, 16, 20, 23 and 26 are
@@ -79,7 +79,7 @@ def _ordered(pair: tuple[float, float]) -> tuple[float, float]:
 
 def _bounded_pair(low: float, high: float) -> Any:
     """The type of a ``(low, high)`` range of numbers within ``[low, high]``, low first."""
-    bounded = Annotated[Real, Field(ge=low, le=high)]
+    bounded = real(ge=low, le=high)
     return Annotated[tuple[bounded, bounded], AfterValidator(_ordered)]
 
 
