@@ -35,6 +35,7 @@ from dyad.brain.mirror import MirrorConfig, MotorConfig
 from dyad.brain.visnet import VisNetConfig
 from dyad.errors import ConfigError, PluginError
 from dyad.faces import EXPRESSIONS, TransformConfig
+from dyad.validation import CONFIG, validation_problems
 
 
 def _deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def _deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, An
 class Section(BaseModel):
     """Base of every scenario table: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(**CONFIG, frozen=True)
 
 
 class RunSection(Section):
@@ -405,51 +406,89 @@ def resolve_parent_paths(raw: dict[str, Any], scenario_file: str | Path) -> dict
     return raw
 
 
-def load_scenario(
-    path: str | Path,
-    overrides: Mapping[str, Any] | None = None,
-    plugin_dirs: Sequence[Path] = (),
-) -> Scenario:
-    """Read, override and validate a scenario file, including its policies' parameters.
+def read_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The raw scenario of a file, overridden, with its relative paths made absolute.
 
     ``overrides`` maps dotted field paths (``"run.steps"``, ``"parent.params.lag"``) to values
-    that replace the file's; they are validated like the file itself.
+    that replace the file's; they are validated with the file.
     """
     raw = resolve_parent_paths(read_toml(path), path)
     raw.setdefault("name", Path(path).stem)
     if overrides:
         raw = apply_overrides(raw, overrides, source=str(path))
-    raw = resolve_plugin_paths(raw, Path(path).parent)
-    return validate_scenario(raw, source=str(path), plugin_dirs=plugin_dirs)
+    return resolve_plugin_paths(raw, Path(path).parent)
 
 
-def validate_scenario(
-    raw: Mapping[str, Any], source: str = "<scenario>", plugin_dirs: Sequence[Path] = ()
-) -> Scenario:
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Read, override and validate a scenario file (see :func:`validate_scenario`)."""
+    return validate_scenario(read_scenario(path, overrides), source=str(path))
+
+
+def validate_scenario(raw: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
     """Validate a scenario dict; every problem becomes one line in a :class:`ConfigError`.
 
-    Policies and their parameters are checked even when other tables have errors, so one
-    run of the command shows every problem of the file. The policy registry holds the
-    installed plugins, ``plugin_dirs`` and the scenario's own ``plugins`` (absolute paths, see
-    :func:`resolve_plugin_paths`); a broken plugin is a :class:`dyad.errors.PluginError`.
+    This checks the schema and the parents' photos; it never imports plugin code, so a
+    scenario can be read, shown and documented without trusting its plugins. Whether its
+    policies exist and accept their parameters is the step before running
+    (:func:`check_policies`, or :func:`check_scenario` for both at once).
+    """
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(validation_problems(exc, source)) from None
+    problems = photo_problems(scenario, source)
+    if problems:
+        raise ConfigError(problems)
+    return scenario
+
+
+def check_scenario(
+    raw: Mapping[str, Any], source: str = "<scenario>", plugin_dirs: Sequence[Path] = ()
+) -> Scenario:
+    """Validate a scenario and check its policies, reporting the problems of both together.
+
+    What the commands run before any work: one run of a command shows every problem of the
+    file, the schema's and the policies' (the policy registry holds the installed plugins,
+    ``plugin_dirs`` and the scenario's own ``plugins``). A broken plugin is a
+    :class:`dyad.errors.PluginError`.
     """
     problems: list[str] = []
     scenario = None
     try:
-        scenario = Scenario.model_validate(raw)
-    except ValidationError as exc:
-        problems.extend(format_validation_error(exc, source))
+        scenario = validate_scenario(raw, source)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     paths = (*plugin_dirs, *scenario_plugin_paths(raw))
     try:
         problems.extend(policy_problems(_raw_parents(raw), source, paths))
     except PluginError as exc:  # a plugin path that does not exist, or a broken plugin
         problems.extend(f"{source}: plugins: {line}" for line in str(exc).splitlines())
-    if scenario is not None:
-        problems.extend(photo_problems(scenario, source))
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))
+    assert scenario is not None
     rehearse_policies(scenario, source, paths)
     return scenario
+
+
+def check_policies(
+    scenario: Scenario, source: str = "<scenario>", plugin_dirs: Sequence[Path] = ()
+) -> None:
+    """The step before running a validated scenario: each parent's policy exists, its
+    ``params`` pass the policy's schema and it chooses for a few timesteps without failing.
+
+    Loads the policy registry (installed plugins, ``plugin_dirs`` and the scenario's
+    ``plugins``), so it imports plugin code. Problems are one-line :class:`ConfigError` lines;
+    a broken plugin is a :class:`dyad.errors.PluginError`.
+    """
+    paths = (*plugin_dirs, *(Path(p) for p in scenario.plugins))
+    parents = [(scenario.parent_path(i), p) for i, p in enumerate(scenario.all_parents)]
+    try:
+        problems = policy_problems(parents, source, paths)
+    except PluginError as exc:
+        problems = [f"{source}: plugins: {line}" for line in str(exc).splitlines()]
+    if problems:
+        raise ConfigError(problems)
+    rehearse_policies(scenario, source, paths)
 
 
 def rehearse_policies(scenario: Scenario, source: str, plugin_dirs: Sequence[Path] = ()) -> None:
@@ -517,7 +556,7 @@ def policy_problems(
         try:
             registry.validate_params(parent.policy, parent.params)
         except ValidationError as exc:
-            problems.extend(format_validation_error(exc, source, prefix=f"{where}.params"))
+            problems.extend(validation_problems(exc, source, prefix=f"{where}.params"))
     return problems
 
 
@@ -564,27 +603,6 @@ def photo_problems(scenario: Scenario, source: str) -> list[str]:
                 f"({', '.join(scenario.infant.expressions)}), {labelled}"
             )
     return problems
-
-
-def format_validation_error(exc: ValidationError, source: str, prefix: str = "") -> list[str]:
-    """One line per pydantic error: ``file: dotted.path: message (got value)``."""
-    lines = []
-    for error in exc.errors():
-        path = ".".join(str(part) for part in error["loc"] if part != "__root__")
-        if prefix:
-            path = f"{prefix}.{path}" if path else prefix
-        message = error["msg"]
-        if error["type"] == "extra_forbidden" or error["type"] == "unexpected_keyword_argument":
-            message = "unknown key (not a field of this table)"
-        elif error["type"] == "value_error":
-            message = message.removeprefix("Value error, ")
-        got = error.get("input")
-        show_got = error["type"] not in ("missing", "extra_forbidden") and not isinstance(got, dict)
-        suffix = f" (got {got!r})" if show_got else ""
-        # a dataclass's ConfigError with several problems arrives as one multi-line message
-        for part in message.splitlines() or [message]:
-            lines.append(f"{source}: {path or '(top level)'}: {part}{suffix}")
-    return lines
 
 
 def apply_overrides(

@@ -378,8 +378,8 @@ def resolve_scenario(
     from dyad.config import (
         Scenario,
         apply_overrides,
-        load_scenario,
-        validate_scenario,
+        check_scenario,
+        read_scenario,
     )
 
     overrides = dict(overrides or {})
@@ -388,17 +388,18 @@ def resolve_scenario(
         source = f"scenario {scenario_file.name!r}"
         if overrides:
             raw = apply_overrides(raw, overrides, source=source)
-        return validate_scenario(raw, source=source, plugin_dirs=plugin_dirs)
+        return check_scenario(raw, source=source, plugin_dirs=plugin_dirs)
     if isinstance(scenario_file, Mapping):
         raw = dict(scenario_file)
         if overrides:
             raw = apply_overrides(raw, overrides, source="<scenario>")
-        return validate_scenario(raw, plugin_dirs=plugin_dirs)
+        return check_scenario(raw, plugin_dirs=plugin_dirs)
     if not isinstance(scenario_file, str | Path):
         raise ConfigError(
             f"scenario_file: expected a TOML file, a scenario name or a dict, got {scenario_file!r}"
         )
-    return load_scenario(find_scenario(scenario_file), overrides, plugin_dirs=plugin_dirs)
+    path = find_scenario(scenario_file)
+    return check_scenario(read_scenario(path, overrides), source=str(path), plugin_dirs=plugin_dirs)
 
 
 def find_scenario(name: str | Path) -> Path:

@@ -1,16 +1,24 @@
-"""The one progress-bar helper used by long-running work (pre-training, simulations, sweeps).
+"""Progress bars for the command layer: the one click helper and the adapter for callbacks.
 
-Library code accepts ``progress: bool`` and wraps its loops with :func:`progress_bar`; on a
+The library below the commands (``dyad.brain``, ``dyad.vision``) never draws anything: its long
+loops take a ``progress`` callback (:data:`ProgressCallback`), called as
+``progress(stage, done, total)`` when a stage starts (``done == 0``) and as it advances.
+:class:`ClickProgress` turns those calls into one click bar per stage on stderr; on a
 non-terminal (CI logs, files) click prints only the label, so logs stay clean.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import click
+
+#: ``progress(stage, done, total)``: ``stage`` names the loop (e.g. "VisNet layer 2"), ``done``
+#: counts finished steps of ``total``; a stage ends when ``done == total``
+ProgressCallback = Callable[[str, int, int], None]
 
 
 @contextmanager
@@ -35,3 +43,40 @@ def progress_bar[T](
         show_pos=True,
     ) as bar:
         yield bar
+
+
+class ClickProgress:
+    """A :data:`ProgressCallback` that draws one click bar per stage on stderr.
+
+    A bar opens when a new stage is reported and closes when it reaches its total (or when
+    the next stage starts, or on :meth:`close`), so library code needs no context manager.
+    """
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._stage: str | None = None
+        self._done = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self._stage:
+            self.close()
+            self._bar = click.progressbar(
+                length=total, label=stage, file=sys.stderr, show_pos=True
+            ).__enter__()
+            self._stage, self._done = stage, 0
+        if done > self._done:
+            self._bar.update(done - self._done)
+            self._done = done
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        """Finish the open bar, if any."""
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+        self._bar, self._stage, self._done = None, None, 0
+
+
+def progress_callback(enabled: bool) -> ClickProgress | None:
+    """Click bars for library progress when ``enabled`` (the commands' ``not --quiet``)."""
+    return ClickProgress() if enabled else None

@@ -375,8 +375,8 @@ def _type(prop: dict[str, Any], definitions: dict[str, Any]) -> str:
     if "const" in prop:
         value = prop["const"]
         return f'`"{value}"`' if isinstance(value, str) else f"`{value}`"
-    if "anyOf" in prop:
-        options = [_type(option, definitions) for option in prop["anyOf"]]
+    if "anyOf" in prop or "oneOf" in prop:
+        options = [_type(option, definitions) for option in prop.get("anyOf", prop.get("oneOf"))]
         return " or ".join(dict.fromkeys(options))
     kind = prop.get("type")
     if kind == "array":
@@ -446,8 +446,8 @@ def _default(prop: dict[str, Any], value: Any = _SCHEMA) -> str:
 
 
 def _range(prop: dict[str, Any]) -> str:
-    if "anyOf" in prop:
-        ranges = [_range(option) for option in prop["anyOf"]]
+    if "anyOf" in prop or "oneOf" in prop:
+        ranges = [_range(option) for option in prop.get("anyOf", prop.get("oneOf"))]
         ranges = [r for r in ranges if r != "—"]
         return "; ".join(ranges) if ranges else "—"
     parts = []

@@ -138,6 +138,7 @@ def response_banks(
     transforms of each parent's face showing each expression, the test ones held out (drawn
     from another seed) so the test phase never shows an image seen during training.
     """
+    from dyad.progress import progress_callback
     from dyad.vision import layer4_bank
 
     config = pretrained.config
@@ -153,7 +154,7 @@ def response_banks(
                         bank_seed(config.seed, identity, purpose),
                         identity_seed=identity,
                         cache_dir=cache_dir,
-                        progress=progress,
+                        progress=progress_callback(progress),
                     )
                     for identity in identity_seeds
                 ]
@@ -174,10 +175,11 @@ def prepare_vision(
     ``(n_parents, n_expressions, n, n_l4)``, one row per parent in the scenario's order.
     ``run_seed`` (default ``scenario.seed``) matters only with ``vision.vary_with_run_seed``.
     """
+    from dyad.progress import progress_callback
     from dyad.vision import pretrain
 
     config = pretrain_config(scenario, run_seed)
-    pretrained = pretrain(config, cache_dir=cache_dir, progress=progress)
+    pretrained = pretrain(config, cache_dir=cache_dir, progress=progress_callback(progress))
     training_bank, test_bank = response_banks(
         pretrained,
         identity_seeds=parent_faces(scenario),
@@ -202,6 +204,7 @@ def unseen_face_bank(
     parent's face nor one of the other faces of pre-training; the interaction never shows it
     either. Returns ``(1, n_expressions, n_test, n_l4)`` float32 (cached like the other banks).
     """
+    from dyad.progress import progress_callback
     from dyad.vision import layer4_bank
 
     config = pretrained.config
@@ -213,7 +216,7 @@ def unseen_face_bank(
         bank_seed(config.seed, identity, "test"),
         identity_seed=identity,
         cache_dir=cache_dir,
-        progress=progress,
+        progress=progress_callback(progress),
     )
     return bank[None]
 
@@ -329,8 +332,10 @@ def _run(
 ) -> RunOutcome:
     from threadpoolctl import threadpool_limits
 
-    from dyad.config import scenario_warnings
+    from dyad.config import check_policies, scenario_warnings
 
+    # the policies exist and take their params (imports plugin code; validation does not)
+    check_policies(scenario, f"scenario {scenario.name!r}", plugin_dirs)
     seed = scenario.seed if seed is None else seed
     for line in scenario_warnings(scenario):
         log.warning("%s", line)

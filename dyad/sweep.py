@@ -89,10 +89,10 @@ from dyad.config import (
     Scenario,
     SweepSection,
     apply_overrides,
+    check_scenario,
     read_toml,
     resolve_parent_paths,
     resolve_plugin_paths,
-    validate_scenario,
 )
 from dyad.errors import ConfigError, DyadError, ResourceError, ResultsError
 
@@ -148,7 +148,7 @@ class RunSpec:
         """The validated scenario of this run (raises :class:`ConfigError`)."""
         raw = apply_overrides(self.scenario_raw, self.overrides, source=self.source)
         raw["seed"] = self.seed
-        return validate_scenario(
+        return check_scenario(
             raw, source=self.source, plugin_dirs=tuple(Path(p) for p in self.plugin_dirs)
         )
 
@@ -307,7 +307,7 @@ def plan_sweep(
         raw = apply_overrides(raw, overrides, source=source)
     raw = resolve_plugin_paths(raw, Path(path).parent)
 
-    base = validate_scenario(raw, source=source, plugin_dirs=tuple(Path(d) for d in dirs))
+    base = check_scenario(raw, source=source, plugin_dirs=tuple(Path(d) for d in dirs))
     assert base.sweep is not None  # checked above
     n_seeds = base.sweep.seeds
     run_raw = {key: value for key, value in raw.items() if key != "sweep"}

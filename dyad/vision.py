@@ -25,12 +25,13 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import numpy as np
+from pydantic import AfterValidator, Field, model_validator
 
 from dyad import __version__
 from dyad.brain.v1 import V1
@@ -44,7 +45,7 @@ from dyad.faces import (
     PhotoFaces,
     TransformConfig,
 )
-from dyad.progress import progress_bar
+from dyad.validation import Int, frozen_config, integer
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +65,19 @@ BATCH = 16
 CACHE_FORMAT = 1
 
 #: dyad modules whose source decides what pre-training produces (globs relative to dyad/)
-DEPENDENCIES = ("faces.py", "brain/*.py", "vision.py")
+DEPENDENCIES = ("faces/*.py", "brain/*.py", "vision.py")
 
 _META = "__meta__"
+
+#: ``progress(stage, done, total)``, see :data:`dyad.progress.ProgressCallback` (which draws it)
+Progress = Callable[[str, int, int], None]
 
 
 # --------------------------------------------------------------------------------------------
 # Configuration
 
 
-@dataclass(frozen=True)
+@frozen_config
 class PhotoSet:
     """One parent's face given as photographs instead of a parametric identity.
 
@@ -127,7 +131,31 @@ def photo_digest(folder: str | os.PathLike, labels: str | os.PathLike | None = N
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
+#: most other faces pre-training accepts (each costs render, V1 and training time)
+MAX_OTHER_FACES = 1000
+
+
+def _distinct[T](values: tuple[T, ...]) -> tuple[T, ...]:
+    if len(set(values)) != len(values):
+        raise ValueError(f"expected distinct values, got {values!r}")
+    return values
+
+
+def _distinct_photo_sets(photo_sets: tuple[PhotoSet, ...]) -> tuple[PhotoSet, ...]:
+    if not all(p.digest for p in photo_sets) or len({p.digest for p in photo_sets}) != len(
+        photo_sets
+    ):
+        raise ValueError("expected distinct PhotoSet.from_folder() values (with their digests)")
+    return photo_sets
+
+
+_Expressions = Annotated[
+    tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=2), AfterValidator(_distinct)
+]
+_IdentitySeeds = Annotated[tuple[integer(ge=0), ...], AfterValidator(_distinct)]
+
+
+@frozen_config
 class PretrainConfig:
     """Everything visual pre-training depends on, besides the code version.
 
@@ -159,92 +187,40 @@ class PretrainConfig:
             ``identity_seeds`` may be empty.
     """
 
-    faces: FaceConfig = field(
+    faces: FaceConfig = Field(
         default_factory=lambda: FaceConfig(transforms=TransformConfig.photometric())
     )
-    visnet: VisNetConfig = field(default_factory=VisNetConfig)
-    expressions: tuple[str, ...] = ("happy", "sad")
-    identity_seeds: tuple[int, ...] = (0,)
-    n_train_transforms: int = 50
-    n_test_transforms: int = 20
-    seed: int = 0
-    n_other_faces: int = 0
+    visnet: VisNetConfig = Field(default_factory=VisNetConfig)
+    expressions: _Expressions = ("happy", "sad")
+    identity_seeds: _IdentitySeeds = (0,)
+    n_train_transforms: Int = Field(50, ge=2)
+    n_test_transforms: Int = Field(20, ge=1)
+    seed: Int = Field(0, ge=0)
+    n_other_faces: Int = Field(0, ge=0, le=MAX_OTHER_FACES)
     presentation: Literal["interleaved", "blocked"] = "interleaved"
-    photo_sets: tuple[PhotoSet, ...] = ()
+    photo_sets: Annotated[tuple[PhotoSet, ...], AfterValidator(_distinct_photo_sets)] = ()
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _faces_fit_the_network(self) -> Self:
+        """At least one face; faces drawn at V1's size on its padding grey; and sparseness
+        "auto" resolved for the expressions trained (1 − 1/S)."""
         problems = []
-        for name in ("expressions", "identity_seeds", "photo_sets"):
-            value = getattr(self, name)
-            if isinstance(value, list):
-                object.__setattr__(self, name, tuple(value))
-        if not isinstance(self.faces, FaceConfig):
-            problems.append(f"faces: expected a FaceConfig, got {type(self.faces).__name__}")
-        if not isinstance(self.visnet, VisNetConfig):
-            problems.append(f"visnet: expected a VisNetConfig, got {type(self.visnet).__name__}")
-        expressions = self.expressions
-        if (
-            not isinstance(expressions, tuple)
-            or len(expressions) < 2
-            or not all(isinstance(e, str) and e for e in expressions)
-            or len(set(expressions)) != len(expressions)
-        ):
-            problems.append(
-                f"expressions: expected at least 2 distinct expression names, got {expressions!r}"
-            )
-        seeds = self.identity_seeds
-        if (
-            not isinstance(seeds, tuple)
-            or not (seeds or self.photo_sets)
-            or not all(_is_int(s) and s >= 0 for s in seeds)
-            or len(set(seeds)) != len(seeds)
-        ):
-            problems.append(
-                f"identity_seeds: expected one or more distinct integers >= 0, got {seeds!r}"
-            )
-        if not _is_int(self.n_train_transforms) or self.n_train_transforms < 2:
-            problems.append(
-                f"n_train_transforms: expected an integer >= 2, got {self.n_train_transforms!r}"
-            )
-        if not _is_int(self.n_test_transforms) or self.n_test_transforms < 1:
-            problems.append(
-                f"n_test_transforms: expected an integer >= 1, got {self.n_test_transforms!r}"
-            )
-        if not _is_int(self.seed) or self.seed < 0:
-            problems.append(f"seed: expected an integer >= 0, got {self.seed!r}")
-        if not _is_int(self.n_other_faces) or not 0 <= self.n_other_faces <= MAX_OTHER_FACES:
-            problems.append(
-                f"n_other_faces: expected an integer in [0, {MAX_OTHER_FACES}], "
-                f"got {self.n_other_faces!r}"
-            )
-        if self.presentation not in ("interleaved", "blocked"):
-            problems.append(
-                f"presentation: expected 'interleaved' or 'blocked', got {self.presentation!r}"
-            )
-        if not problems:
-            # sparseness "auto" depends on the number of expressions (1 − 1/S)
-            object.__setattr__(self, "visnet", self.visnet.for_expressions(len(expressions)))
-        photo_sets = self.photo_sets
-        if (
-            not isinstance(photo_sets, tuple)
-            or not all(isinstance(p, PhotoSet) and p.digest for p in photo_sets)
-            or len({p.digest for p in photo_sets}) != len(photo_sets)
-        ):
-            problems.append(
-                f"photo_sets: expected distinct PhotoSet.from_folder() values, got {photo_sets!r}"
-            )
-        if not problems and self.faces.size != self.visnet.v1.image_size:
+        if not (self.identity_seeds or self.photo_sets):
+            problems.append("identity_seeds: expected at least one face (or photo_sets)")
+        if self.faces.size != self.visnet.v1.image_size:
             problems.append(
                 f"faces.size: expected the V1 image size {self.visnet.v1.image_size}, "
                 f"got {self.faces.size}"
             )
-        if not problems and self.faces.background != self.visnet.v1.padding_grey:
+        if self.faces.background != self.visnet.v1.padding_grey:
             problems.append(
                 f"faces.background: expected the V1 padding grey {self.visnet.v1.padding_grey} "
                 f"(a uniform background must filter to zero), got {self.faces.background}"
             )
         if problems:
-            raise ConfigError(problems)
+            raise ValueError("\n".join(problems))
+        object.__setattr__(self, "visnet", self.visnet.for_expressions(len(self.expressions)))
+        return self
 
     @property
     def other_faces(self) -> tuple[int, ...]:
@@ -285,10 +261,6 @@ class PretrainConfig:
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no whitespace, tuples as lists."""
         return _canonical_json(self.canonical())
-
-
-#: most other faces pre-training accepts (each costs render, V1 and training time)
-MAX_OTHER_FACES = 1000
 
 
 def drawn_identities(seed: int, purpose: str, n: int, exclude: Sequence[int]) -> tuple[int, ...]:
@@ -521,7 +493,9 @@ def render_images(
     return np.stack(blocks).astype(np.float32, copy=False)
 
 
-def gather_layer1(v1: V1, visnet: VisNet, images: np.ndarray, progress: bool = False) -> np.ndarray:
+def gather_layer1(
+    v1: V1, visnet: VisNet, images: np.ndarray, progress: Progress | None = None
+) -> np.ndarray:
     """Layer-1 inputs of images (..., H, W) → (..., N1, fan_in1) float32.
 
     Images pass through V1 ``BATCH`` at a time and only the values layer-1 synapses read are
@@ -531,11 +505,14 @@ def gather_layer1(v1: V1, visnet: VisNet, images: np.ndarray, progress: bool = F
     flat = images.reshape(-1, *images.shape[-2:])
     shape = visnet.layers[0].presynaptic.shape
     out = np.empty((flat.shape[0], *shape), dtype=np.float32)
-    with progress_bar(length=flat.shape[0], label="V1 filtering", enabled=progress) as bar:
-        for start in range(0, flat.shape[0], BATCH):
-            stop = min(start + BATCH, flat.shape[0])
-            out[start:stop] = visnet.gather_v1(v1.filter(flat[start:stop]))
-            bar.update(stop - start)
+    total = flat.shape[0]
+    if progress is not None:
+        progress("V1 filtering", 0, total)
+    for start in range(0, total, BATCH):
+        stop = min(start + BATCH, total)
+        out[start:stop] = visnet.gather_v1(v1.filter(flat[start:stop]))
+        if progress is not None:
+            progress("V1 filtering", stop, total)
     return out.reshape(*lead, *shape)
 
 
@@ -611,7 +588,7 @@ def _cache_file(folder: Path, config: PretrainConfig, kind: str, extra: Any = No
     return folder / f"{kind}-{name[:24]}.npz"
 
 
-def train(config: PretrainConfig, progress: bool = False, v1: V1 | None = None) -> VisNet:
+def train(config: PretrainConfig, progress: Progress | None = None, v1: V1 | None = None) -> VisNet:
     """Render the training images, filter them through V1 and train VisNet (no caching).
 
     Only the V1 values layer-1 synapses read are kept for each image (about half a V1 stack),
@@ -636,7 +613,7 @@ def train(config: PretrainConfig, progress: bool = False, v1: V1 | None = None) 
 def pretrain(
     config: PretrainConfig,
     cache_dir: str | os.PathLike | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
     rebuild: bool = False,
     use_cache: bool = True,
 ) -> PretrainedVision:
@@ -645,7 +622,9 @@ def pretrain(
     Args:
         config: what to train.
         cache_dir: the cache folder (default :func:`default_cache_dir`).
-        progress: show progress bars (rendering, V1, layers × epochs) on stderr.
+        progress: told of each stage (V1 filtering, then each VisNet layer's epochs) as
+            ``progress(stage, done, total)``; the commands pass
+            :class:`dyad.progress.ClickProgress` to draw bars. None reports nothing.
         rebuild: train even if a valid cache file exists, and overwrite it.
         use_cache: read and write the cache at all.
     """
@@ -702,7 +681,7 @@ def layer4_bank(
     identity_seed: int | PhotoSet | None = None,
     cache_dir: str | os.PathLike | None = None,
     use_cache: bool = True,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> np.ndarray:
     """Layer-4 responses to fresh random transforms of one parent's face, per expression.
 
@@ -719,6 +698,7 @@ def layer4_bank(
             it is never cached.
         identity_seed: which parent (default: the first of the config's ``identity_seeds``),
             or a :class:`PhotoSet` for a parent given as photographs.
+        progress: told ``progress("layer-4 bank", expressions_done, n_expressions)``.
 
     Returns:
         (n_expressions, n_per_expression, n_l4) float32.
@@ -763,11 +743,13 @@ def layer4_bank(
             return cached[0]["bank"]
 
     images = render_images(config, n_per_expression, generator, (identity,), expressions)
-    with progress_bar(length=len(expressions), label="layer-4 bank", enabled=progress) as bar:
-        parts = []
-        for block in images:
-            parts.append(pretrained.layer4(block))
-            bar.update(1)
+    parts = []
+    for block in images:
+        if progress is not None:
+            progress("layer-4 bank", len(parts), len(expressions))
+        parts.append(pretrained.layer4(block))
+    if progress is not None:
+        progress("layer-4 bank", len(parts), len(expressions))
     bank = np.stack(parts).astype(np.float32, copy=False)
     if path is not None:
         try:

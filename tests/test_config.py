@@ -6,7 +6,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dyad.cli import cli
-from dyad.config import apply_overrides, load_scenario, parse_override, validate_scenario
+from dyad.config import (
+    apply_overrides,
+    check_scenario,
+    load_scenario,
+    parse_override,
+    read_scenario,
+    validate_scenario,
+)
 from dyad.errors import ConfigError
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -21,6 +28,13 @@ def write(tmp_path: Path, text: str) -> Path:
 def problems(path: Path, **kwargs) -> list[str]:
     with pytest.raises(ConfigError) as info:
         load_scenario(path, **kwargs)
+    return info.value.problems
+
+
+def policy_problems(path: Path) -> list[str]:
+    """The problems the step before running finds (schema and policies together)."""
+    with pytest.raises(ConfigError) as info:
+        check_scenario(read_scenario(path), source=str(path))
     return info.value.problems
 
 
@@ -66,12 +80,13 @@ def test_unknown_expression_lists_the_known_ones(tmp_path):
 
 def test_unknown_policy_and_bad_policy_params(tmp_path):
     path = write(tmp_path, 'name = "x"\n[parent]\npolicy = "telepathic"\n')
-    (line,) = problems(path)
+    assert load_scenario(path).all_parents[0].policy == "telepathic"  # validation alone
+    (line,) = policy_problems(path)
     assert "parent.policy: unknown policy 'telepathic'" in line and "lagged" in line
     path = write(
         tmp_path, 'name = "x"\n[parent]\npolicy = "noisy"\n[parent.params]\nq = 2\nz = 1\n'
     )
-    lines = problems(path)
+    lines = policy_problems(path)
     assert any("parent.params.q" in x and "(got 2)" in x for x in lines)
     assert any("parent.params.z: unknown key" in x for x in lines)
 
@@ -83,10 +98,23 @@ def test_several_parents_and_their_paths(tmp_path):
         '[[parents]]\nname = "father"\nidentity_seed = 1\npolicy = "lagged"\n'
         "[parents.params]\nlag = -1\n",
     )
-    (line,) = problems(path)
+    (line,) = policy_problems(path)
     assert "parents.1.params.lag" in line
     scenario = load_scenario(path, overrides={"parents.1.params.lag": 2})
     assert [p.name for p in scenario.all_parents] == ["mother", "father"]
+
+
+def test_validating_a_scenario_does_not_import_its_plugins(tmp_path):
+    """Reading a scenario must not run code it names; the step before running does."""
+    ran = tmp_path / "plugin-ran"
+    (tmp_path / "mine.py").write_text(f"open({str(ran)!r}, 'w').close()\n")
+    path = write(tmp_path, 'name = "x"\nplugins = ["mine.py"]\n[parent]\npolicy = "not_there"\n')
+    scenario = load_scenario(path)
+    assert scenario.plugins == (str(tmp_path / "mine.py"),)
+    assert not ran.exists()
+    (line,) = policy_problems(path)
+    assert ran.exists()  # the step before running imports it (and finds no hook in it)
+    assert "plugins:" in line and "mine.py" in line and "defines no dyad hook" in line
 
 
 def test_parent_and_parents_together_is_an_error(tmp_path):

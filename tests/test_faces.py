@@ -13,7 +13,6 @@ from PIL import Image
 from dyad.cli import cli
 from dyad.errors import ConfigError
 from dyad.faces import (
-    _IDENTITY_RANGES,
     ACTION_UNITS,
     EXPRESSIONS,
     FaceConfig,
@@ -23,6 +22,7 @@ from dyad.faces import (
     TransformConfig,
     contact_sheet,
 )
+from dyad.faces.config import _IDENTITY_RANGES
 
 SIZE = 64
 OFF = TransformConfig.disabled()
@@ -54,7 +54,8 @@ def face_pixels(image: np.ndarray, background: float = 128.0) -> int:
         (lambda: FaceConfig(supersample=0), "supersample"),
         (lambda: FaceConfig(identity_seed=-1), "identity_seed"),
         (lambda: FaceConfig(background=300.0), "background"),
-        (lambda: FaceConfig(transforms={"noise": 3}), "transforms"),
+        (lambda: FaceConfig(transforms={"noise": -3}), "transforms.noise"),
+        (lambda: FaceConfig(transforms="wide"), "transforms"),
         (lambda: TransformConfig(scale=(1.1, 0.9)), "scale"),
         (lambda: TransformConfig(contrast=(0.9,)), "contrast"),
         (lambda: TransformConfig(compression=(0.9, 1.2)), "compression"),

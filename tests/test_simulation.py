@@ -148,7 +148,7 @@ def test_a_policy_that_fails_mid_run_is_reported_and_leaves_no_complete_result(
         "    register(Fragile)\n"
     )
     raw = tiny_raw(parent={"policy": "fragile"})
-    scenario = validate_scenario(raw, plugin_dirs=[plugins])
+    scenario = validate_scenario(raw)
     with pytest.raises(PluginError, match="fragile.*timestep 25.*lost interest"):
         run_scenario(scenario, cache_dir=cache_dir, plugin_dirs=[plugins], output=tmp_path / "r")
     assert not (tmp_path / "r" / "manifest.json").exists()

@@ -24,6 +24,7 @@ import numpy as np
 
 from dyad.analysis.information import max_information
 from dyad.config import load_scenario, parse_override
+from dyad.progress import ClickProgress
 from dyad.simulation import pretrain_config
 from dyad.vision import pretrain
 
@@ -64,7 +65,7 @@ def main() -> None:
     parser.add_argument("--figure", type=Path, default=FIGURE)
     args = parser.parse_args()
     scenario = load_scenario(args.scenario, dict(map(parse_override, args.overrides)))
-    trained = pretrain(pretrain_config(scenario), progress=True)
+    trained = pretrain(pretrain_config(scenario), progress=ClickProgress())
     images = trained.heldout_images(args.faces)  # (S, faces·n, H, W), face by face
     n_expressions, n_images = images.shape[:2]
     per_face = n_images // args.faces

@@ -25,14 +25,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Self
 
 import numpy as np
+from pydantic import Field, model_validator
 from scipy.linalg import blas
 from scipy.special import expit
 
 from dyad.errors import ConfigError
+from dyad.validation import Int, Real, auto_or, frozen_config, real
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +44,6 @@ _FLUSH_BELOW = np.float32(1e-30)
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _is_real(value: object) -> bool:
-    return (
-        isinstance(value, int | float | np.integer | np.floating)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
 
 
 def n_winners(n_neurons: int, sparseness: float) -> int:
@@ -66,7 +59,7 @@ def n_winners(n_neurons: int, sparseness: float) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen_config
 class MotorConfig:
     """Binary motor code of the infant's expression (model.md §7).
 
@@ -77,24 +70,9 @@ class MotorConfig:
     ``active_fraction``: share of units on per expression, used by ``"sparse"`` only.
     """
 
-    units_per_expression: int = 64
+    units_per_expression: Int = Field(64, ge=1)
     coding: Literal["blocks", "sparse"] = "blocks"
-    active_fraction: float = 0.1
-
-    def __post_init__(self) -> None:
-        problems = []
-        if not _is_int(self.units_per_expression) or self.units_per_expression < 1:
-            problems.append(
-                f"units_per_expression: expected an integer >= 1, got {self.units_per_expression!r}"
-            )
-        if self.coding not in ("blocks", "sparse"):
-            problems.append(f"coding: expected 'blocks' or 'sparse', got {self.coding!r}")
-        if not _is_real(self.active_fraction) or not 0.0 < self.active_fraction <= 1.0:
-            problems.append(
-                f"active_fraction: expected a number in (0, 1], got {self.active_fraction!r}"
-            )
-        if problems:
-            raise ConfigError(problems)
+    active_fraction: Real = Field(0.1, gt=0.0, le=1.0)
 
 
 class MotorModule:
@@ -161,7 +139,7 @@ class MotorModule:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen_config
 class MirrorConfig:
     """Parameters of the mirror layer (model.md §8; defaults chosen in docs/mirror.md).
 
@@ -193,56 +171,24 @@ class MirrorConfig:
     unselective) while as many never win and never learn.
     """
 
-    n_neurons: int = 256
+    n_neurons: Int = Field(256, ge=2)
     competition: Literal["percentile", "kwta"] = "percentile"
-    sparseness: float | Literal["auto"] = "auto"
-    slope: float = 0.4
-    learning_rate: float = 0.01
+    sparseness: auto_or(real(ge=0.0, lt=1.0)) = "auto"
+    slope: Real = Field(0.4, gt=0.0)
+    learning_rate: Real = Field(0.01, ge=0.0)
     normalisation: Literal["per_modality", "joint"] = "per_modality"
-    motor_gain: float | Literal["auto"] = "auto"
-    trace_eta: float = 0.0
-    homeostasis: float = 0.005
+    motor_gain: auto_or(real(gt=0.0)) = "auto"
+    trace_eta: Real = Field(0.0, ge=0.0, lt=1.0)
+    homeostasis: Real = Field(0.005, ge=0.0)
 
-    def __post_init__(self) -> None:
-        problems = []
-        if not _is_int(self.n_neurons) or self.n_neurons < 2:
-            problems.append(f"n_neurons: expected an integer >= 2, got {self.n_neurons!r}")
-        if self.competition not in ("percentile", "kwta"):
-            problems.append(
-                f"competition: expected 'percentile' or 'kwta', got {self.competition!r}"
+    @model_validator(mode="after")
+    def _at_least_one_winner(self) -> Self:
+        if self.sparseness != "auto" and n_winners(self.n_neurons, self.sparseness) < 1:
+            raise ValueError(
+                f"sparseness: expected int(n_neurons * (1 - sparseness)) >= 1 winner, got "
+                f"0 winners for sparseness {self.sparseness!r} and n_neurons {self.n_neurons}"
             )
-        if self.sparseness == "auto":
-            pass
-        elif not _is_real(self.sparseness) or not 0.0 <= self.sparseness < 1.0:
-            problems.append(
-                f"sparseness: expected 'auto' or a number in [0, 1), got {self.sparseness!r}"
-            )
-        elif _is_int(self.n_neurons) and self.n_neurons >= 2:
-            if n_winners(self.n_neurons, self.sparseness) < 1:
-                problems.append(
-                    f"sparseness: expected int(n_neurons * (1 - sparseness)) >= 1 winner, got "
-                    f"0 winners for sparseness {self.sparseness!r} and n_neurons {self.n_neurons}"
-                )
-        if not _is_real(self.slope) or self.slope <= 0:
-            problems.append(f"slope: expected a finite number > 0, got {self.slope!r}")
-        if not _is_real(self.learning_rate) or self.learning_rate < 0:
-            problems.append(
-                f"learning_rate: expected a finite number >= 0, got {self.learning_rate!r}"
-            )
-        if self.normalisation not in ("per_modality", "joint"):
-            problems.append(
-                f"normalisation: expected 'per_modality' or 'joint', got {self.normalisation!r}"
-            )
-        if self.motor_gain != "auto" and (not _is_real(self.motor_gain) or self.motor_gain <= 0):
-            problems.append(
-                f"motor_gain: expected 'auto' or a finite number > 0, got {self.motor_gain!r}"
-            )
-        if not _is_real(self.homeostasis) or self.homeostasis < 0:
-            problems.append(f"homeostasis: expected a finite number >= 0, got {self.homeostasis!r}")
-        if not _is_real(self.trace_eta) or not 0.0 <= self.trace_eta < 1.0:
-            problems.append(f"trace_eta: expected a number in [0, 1), got {self.trace_eta!r}")
-        if problems:
-            raise ConfigError(problems)
+        return self
 
     def for_expressions(self, n_expressions: int) -> MirrorConfig:
         """This config with ``sparseness = "auto"`` resolved to 1 - 1/S for S expressions.

@@ -31,22 +31,17 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from typing import Self
 
 import numpy as np
 import scipy.fft
+from pydantic import Field, model_validator
 
-from dyad.errors import ConfigError
+from dyad.validation import Int, Real, frozen_config, real
 
 logger = logging.getLogger(__name__)
 
 _CLASSIC_ORIENTATIONS = (0.0, math.pi / 4, math.pi / 2, 3 * math.pi / 4)
-
-
-def _as_float_tuple(value: object) -> tuple[float, ...] | object:
-    if isinstance(value, list | tuple | np.ndarray):
-        return tuple(float(v) for v in value)
-    return value
 
 
 #: spatial-frequency bandwidths (octaves) a Gabor filter can have here: V1 cells span about
@@ -54,7 +49,7 @@ def _as_float_tuple(value: object) -> tuple[float, ...] | object:
 BANDWIDTH_RANGE = (0.05, 8.0)
 
 
-@dataclass(frozen=True)
+@frozen_config
 class V1Config:
     """Parameters of the Gabor filter bank (model.md §3; defaults are classic VisNet).
 
@@ -69,54 +64,26 @@ class V1Config:
             background (classic 128).
     """
 
-    image_size: int = 128
-    wavelengths: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0)
-    orientations: tuple[float, ...] = field(default=_CLASSIC_ORIENTATIONS)
-    phases: tuple[float, ...] = (0.0, math.pi)
-    bandwidth: float = 1.5
-    aspect_ratio: float = 0.5
-    padding_grey: float = 128.0
+    image_size: Int = Field(128, ge=1)
+    wavelengths: tuple[real(gt=0), ...] = Field((2.0, 4.0, 8.0, 16.0), min_length=1)
+    orientations: tuple[Real, ...] = Field(_CLASSIC_ORIENTATIONS, min_length=1)
+    phases: tuple[Real, ...] = Field((0.0, math.pi), min_length=1)
+    # outside it σ = (λ/π)·√(ln2/2)·(2^b + 1)/(2^b − 1) overflows or divides by ~0
+    bandwidth: Real = Field(1.5, ge=BANDWIDTH_RANGE[0], le=BANDWIDTH_RANGE[1])
+    aspect_ratio: Real = Field(0.5, gt=0)
+    padding_grey: Real = 128.0
 
-    def __post_init__(self) -> None:
-        for name in ("wavelengths", "orientations", "phases"):
-            object.__setattr__(self, name, _as_float_tuple(getattr(self, name)))
-        problems: list[str] = []
-        if not _is_int(self.image_size) or self.image_size < 1:
-            problems.append(f"image_size: expected a positive integer, got {self.image_size!r}")
-        for name in ("wavelengths", "orientations", "phases"):
-            value = getattr(self, name)
-            if not isinstance(value, tuple) or len(value) == 0:
-                problems.append(f"{name}: expected a non-empty tuple of numbers, got {value!r}")
-            elif not all(math.isfinite(v) for v in value):
-                problems.append(f"{name}: expected finite numbers, got {value!r}")
-        if isinstance(self.wavelengths, tuple) and any(w <= 0 for w in self.wavelengths):
-            problems.append(f"wavelengths: expected positive values, got {self.wavelengths!r}")
-        low, high = BANDWIDTH_RANGE
-        if not _is_number(self.bandwidth) or not low <= self.bandwidth <= high:
-            # outside it σ = (λ/π)·√(ln2/2)·(2^b + 1)/(2^b − 1) overflows or divides by ~0
-            problems.append(
-                f"bandwidth: expected octaves in [{low:g}, {high:g}], got {self.bandwidth!r}"
-            )
-        if (
-            not _is_number(self.aspect_ratio)
-            or not math.isfinite(self.aspect_ratio)
-            or self.aspect_ratio <= 0
-        ):
-            problems.append(
-                f"aspect_ratio: expected a finite number > 0, got {self.aspect_ratio!r}"
-            )
-        if not _is_number(self.padding_grey) or not math.isfinite(self.padding_grey):
-            problems.append(f"padding_grey: expected a finite number, got {self.padding_grey!r}")
-        if not problems:
-            for wavelength in self.wavelengths:
-                side = self.kernel_side(wavelength)
-                if side > 2 * self.image_size + 1:
-                    problems.append(
-                        f"wavelengths: the kernel for λ = {wavelength:g} is {side} px wide, "
-                        f"expected at most 2 × image_size + 1 = {2 * self.image_size + 1}"
-                    )
-        if problems:
-            raise ConfigError(problems)
+    @model_validator(mode="after")
+    def _kernels_fit_the_canvas(self) -> Self:
+        """Every kernel fits the 2× padded canvas V1 filters on (model.md §3.2)."""
+        for wavelength in self.wavelengths:
+            side = self.kernel_side(wavelength)
+            if side > 2 * self.image_size + 1:
+                raise ValueError(
+                    f"wavelengths: the kernel for λ = {wavelength:g} is {side} px wide, "
+                    f"expected at most 2 × image_size + 1 = {2 * self.image_size + 1}"
+                )
+        return self
 
     @property
     def n_maps(self) -> int:
@@ -142,14 +109,6 @@ class V1Config:
         """Kernel side: integer part of 8·max(σ_x, σ_y), made odd (13/25/51/101 classic)."""
         side = int(8 * max(self.sigmas(wavelength)))
         return side + 1 if side % 2 == 0 else side
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 def gabor_kernel(

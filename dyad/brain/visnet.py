@@ -36,16 +36,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
-from dataclasses import dataclass, field
-from typing import Literal, Self
+from collections.abc import Callable
+from typing import Annotated, Literal, Self
 
 import numpy as np
+from pydantic import AfterValidator, Field, StrictBool, model_validator
 
 from dyad.brain.layer import Backend, CompetitiveLayer, n_winners, sample_presynaptic, unit_rows
 from dyad.brain.v1 import V1Config
 from dyad.errors import ConfigError
-from dyad.progress import progress_bar
+from dyad.validation import Int, Real, auto_or, frozen_config, integer, real
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +61,24 @@ _PER_LAYER = (
     "learning_rate",
     "epochs",
 )
-_INTEGER_FIELDS = ("fan_in", "inhibition_width", "epochs", "l1_fan_in")
+
+_PositiveInt = integer(ge=1)
+_Count = integer(ge=0)
+_Positive = real(gt=0)
+_NonNegative = real(ge=0)
+_Fraction = real(gt=0, lt=1)
 
 
-@dataclass(frozen=True)
+def _odd(width: int) -> int:
+    if width % 2 == 0:
+        raise ValueError(f"expected an odd width (the filter has a centre), got {width}")
+    return width
+
+
+_OddWidth = Annotated[integer(ge=1), AfterValidator(_odd)]
+
+
+@frozen_config
 class VisNetConfig:
     """Sizes and constants of VisNet; defaults are the classic values (model.md §4–6, §15).
 
@@ -110,24 +124,24 @@ class VisNetConfig:
             (docs/vision.md, "A classic invariance task").
     """
 
-    v1: V1Config = field(default_factory=V1Config)
-    n_layers: int = 4
-    layer_side: int = 32
-    fan_in: tuple[int, ...] = (272, 100, 100, 100)
-    l1_fan_in: tuple[int, ...] = (201, 50, 13, 8)
-    fan_in_radius: tuple[float, ...] = (6.0, 6.0, 9.0, 12.0)
-    inhibition_radius: tuple[float, ...] = (1.38, 2.7, 4.0, 6.0)
-    inhibition_contrast: tuple[float, ...] = (1.5, 1.5, 1.6, 1.4)
-    inhibition_width: tuple[int, ...] = (7, 11, 17, 25)
-    sparseness: tuple[float, ...] | Literal["auto"] = (0.992, 0.98, 0.88, 0.91)
-    slope: tuple[float, ...] = (190.0, 40.0, 75.0, 26.0)
-    relative_slope: tuple[float, ...] = (5.0, 5.0, 5.0, 5.0)
+    v1: V1Config = Field(default_factory=V1Config)
+    n_layers: Int = Field(4, ge=1)
+    layer_side: Int = Field(32, ge=1)
+    fan_in: tuple[_PositiveInt, ...] = (272, 100, 100, 100)
+    l1_fan_in: tuple[_Count, ...] = (201, 50, 13, 8)
+    fan_in_radius: tuple[_Positive, ...] = (6.0, 6.0, 9.0, 12.0)
+    inhibition_radius: tuple[_Positive, ...] = (1.38, 2.7, 4.0, 6.0)
+    inhibition_contrast: tuple[_NonNegative, ...] = (1.5, 1.5, 1.6, 1.4)
+    inhibition_width: tuple[_OddWidth, ...] = (7, 11, 17, 25)
+    sparseness: auto_or(tuple[_Fraction, ...]) = (0.992, 0.98, 0.88, 0.91)
+    slope: tuple[_Positive, ...] = (190.0, 40.0, 75.0, 26.0)
+    relative_slope: tuple[_Positive, ...] = (5.0, 5.0, 5.0, 5.0)
     slope_mode: Literal["absolute", "relative"] = "relative"
-    learning_rate: tuple[float, ...] = (0.1, 0.1, 0.1, 0.1)
+    learning_rate: tuple[_NonNegative, ...] = (0.1, 0.1, 0.1, 0.1)
     rule: Literal["trace", "hebb"] = "trace"
-    trace_eta: float = 0.8
-    epochs: tuple[int, ...] = (40, 40, 40, 40)
-    centre_inputs: bool = True
+    trace_eta: Real = Field(0.8, ge=0, lt=1)
+    epochs: tuple[_Count, ...] = (40, 40, 40, 40)
+    centre_inputs: StrictBool = True
     transform_order: Literal["forward", "alternating"] = "forward"
 
     @classmethod
@@ -155,16 +169,6 @@ class VisNetConfig:
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
-    def __post_init__(self) -> None:
-        for name in _PER_LAYER + ("l1_fan_in",):
-            value = getattr(self, name)
-            if isinstance(value, list | np.ndarray):
-                object.__setattr__(self, name, tuple(value))
-        if self.sparseness == "auto":
-            self._check(skip=("sparseness",))
-        else:
-            self._check()
-
     def for_expressions(self, n_expressions: int) -> VisNetConfig:
         """This config with ``sparseness = "auto"`` resolved to 1 − 1/S in every layer."""
         if self.sparseness != "auto":
@@ -172,114 +176,53 @@ class VisNetConfig:
         p = 1.0 - 1.0 / int(n_expressions)
         return dataclasses.replace(self, sparseness=(p,) * self.n_layers)
 
-    def _check(self, skip: tuple[str, ...] = ()) -> None:
+    @model_validator(mode="after")
+    def _layers_fit_together(self) -> Self:
+        """Rules between fields: one value per layer, fan-ins within the layer below, enough
+        winners per layer, and layer 1's fan-in split over the V1 wavelengths."""
         problems: list[str] = []
-        if not isinstance(self.v1, V1Config):
-            problems.append(f"v1: expected a V1Config, got {type(self.v1).__name__}")
-        if not _is_int(self.n_layers) or self.n_layers < 1:
-            problems.append(f"n_layers: expected a positive integer, got {self.n_layers!r}")
-        if not _is_int(self.layer_side) or self.layer_side < 1:
-            problems.append(f"layer_side: expected a positive integer, got {self.layer_side!r}")
-        if problems:
-            raise ConfigError(problems)
-        n_neurons = self.layer_side**2
         for name in _PER_LAYER:
-            if name in skip:
-                continue
             value = getattr(self, name)
-            if not isinstance(value, tuple) or len(value) != self.n_layers:
+            if value != "auto" and len(value) != self.n_layers:
                 problems.append(
-                    f"{name}: expected a tuple of {self.n_layers} values (one per layer), "
-                    f"got {value!r}"
+                    f"{name}: expected {self.n_layers} values (one per layer), got {value!r}"
                 )
-                continue
-            check_int = name in _INTEGER_FIELDS
-            for i, v in enumerate(value):
-                ok = _is_int(v) if check_int else _is_number(v) and math.isfinite(v)
-                if not ok:
-                    kind = "an integer" if check_int else "a finite number"
-                    problems.append(f"{name}[{i}]: expected {kind}, got {v!r}")
-        bad_types = {p.split("[")[0].split(":")[0] for p in problems} | set(skip)
-
-        def per_layer(name: str) -> tuple:
-            return () if name in bad_types else getattr(self, name)
-
-        for i, v in enumerate(per_layer("fan_in")):
-            presynaptic = "layer 1's V1 units" if i == 0 else f"layer {i}'s {n_neurons} neurons"
-            limit = None if i == 0 else n_neurons
-            if v < 1:
-                problems.append(f"fan_in[{i}]: expected a positive integer, got {v}")
-            elif limit is not None and v > limit:
-                problems.append(f"fan_in[{i}]: expected at most {limit} ({presynaptic}), got {v}")
-        for name in ("fan_in_radius", "inhibition_radius", "slope", "relative_slope"):
-            for i, v in enumerate(per_layer(name)):
-                if v <= 0:
-                    problems.append(f"{name}[{i}]: expected a positive number, got {v}")
-        for i, v in enumerate(per_layer("inhibition_contrast")):
-            if v < 0:
-                problems.append(f"inhibition_contrast[{i}]: expected a number ≥ 0, got {v}")
-        for i, v in enumerate(per_layer("inhibition_width")):
-            if v < 1 or v % 2 == 0:
-                problems.append(f"inhibition_width[{i}]: expected an odd positive integer, got {v}")
-        for i, v in enumerate(per_layer("sparseness")):
-            if not 0 < v < 1:
-                problems.append(f"sparseness[{i}]: expected a value in (0, 1), got {v}")
-            elif n_winners(n_neurons, v) < 1:
+        if problems:
+            raise ValueError("\n".join(problems))
+        n_neurons = self.n_neurons
+        for i, v in enumerate(self.fan_in[1:], start=1):
+            if v > n_neurons:
                 problems.append(
-                    f"sparseness[{i}]: expected at most {1 - 1 / n_neurons:.6g} so that "
+                    f"fan_in.{i}: expected at most {n_neurons} (layer {i}'s neurons), got {v}"
+                )
+        for i, v in enumerate(() if self.sparseness == "auto" else self.sparseness):
+            if n_winners(n_neurons, v) < 1:
+                problems.append(
+                    f"sparseness.{i}: expected at most {1 - 1 / n_neurons:.6g} so that "
                     f"int(N (1 − p)) ≥ 1 of {n_neurons} neurons wins, got {v}"
                 )
-        for i, v in enumerate(per_layer("learning_rate")):
-            if v < 0:
-                problems.append(f"learning_rate[{i}]: expected a number ≥ 0, got {v}")
-        for i, v in enumerate(per_layer("epochs")):
-            if v < 0:
-                problems.append(f"epochs[{i}]: expected an integer ≥ 0, got {v}")
-        if self.slope_mode not in ("absolute", "relative"):
-            problems.append(
-                f"slope_mode: expected 'absolute' or 'relative', got {self.slope_mode!r}"
-            )
-        if self.transform_order not in ("forward", "alternating"):
-            problems.append(
-                f"transform_order: expected 'forward' or 'alternating', got "
-                f"{self.transform_order!r}"
-            )
-        if self.rule not in ("trace", "hebb"):
-            problems.append(f"rule: expected 'trace' or 'hebb', got {self.rule!r}")
-        if not isinstance(self.centre_inputs, bool | np.bool_):
-            problems.append(f"centre_inputs: expected True or False, got {self.centre_inputs!r}")
-        if not _is_number(self.trace_eta) or not 0 <= self.trace_eta < 1:
-            problems.append(f"trace_eta: expected a number in [0, 1), got {self.trace_eta!r}")
-        problems.extend(self._check_layer1())
-        if problems:
-            raise ConfigError(problems)
-
-    def _check_layer1(self) -> list[str]:
-        if not isinstance(self.v1, V1Config):
-            return []
-        value = self.l1_fan_in
         n_wavelengths = len(self.v1.wavelengths)
-        if not isinstance(value, tuple) or len(value) != n_wavelengths:
-            return [
-                f"l1_fan_in: expected a tuple of {n_wavelengths} integers (one per V1 "
-                f"wavelength), got {value!r}"
-            ]
-        problems = []
-        units = self.v1.image_size**2 * self.v1.n_features_per_wavelength
-        for w, v in enumerate(value):
-            if not _is_int(v) or v < 0:
-                problems.append(f"l1_fan_in[{w}]: expected an integer ≥ 0, got {v!r}")
-            elif v > units:
+        if len(self.l1_fan_in) != n_wavelengths:
+            problems.append(
+                f"l1_fan_in: expected {n_wavelengths} integers (one per V1 wavelength), "
+                f"got {self.l1_fan_in!r}"
+            )
+        else:
+            units = self.v1.image_size**2 * self.v1.n_features_per_wavelength
+            for w, v in enumerate(self.l1_fan_in):
+                if v > units:
+                    problems.append(
+                        f"l1_fan_in.{w}: expected at most {units} (V1 units of wavelength "
+                        f"{self.v1.wavelengths[w]:g}), got {v}"
+                    )
+            if not problems and sum(self.l1_fan_in) != self.fan_in[0]:
                 problems.append(
-                    f"l1_fan_in[{w}]: expected at most {units} (V1 units of wavelength "
-                    f"{self.v1.wavelengths[w]:g}), got {v}"
+                    f"fan_in.0: expected sum(l1_fan_in) = {sum(self.l1_fan_in)}, "
+                    f"got {self.fan_in[0]}"
                 )
-        if not problems and isinstance(self.fan_in, tuple) and self.fan_in:
-            if sum(value) != self.fan_in[0]:
-                problems.append(
-                    f"fan_in[0]: expected sum(l1_fan_in) = {sum(value)}, got {self.fan_in[0]}"
-                )
-        return problems
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
 
     @property
     def n_neurons(self) -> int:
@@ -297,14 +240,6 @@ class VisNetConfig:
                 "sparseness: 'auto' (1 − 1/S) needs the number of expressions S; resolve it "
                 "with VisNetConfig.for_expressions(S) first"
             )
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 def _resolve_backend(backend: str) -> Backend:
@@ -557,13 +492,17 @@ class VisNet:
 
     # -- training -----------------------------------------------------------------------------
 
-    def fit(self, v1_maps: np.ndarray, progress: bool | None = False) -> Self:
+    def fit(
+        self, v1_maps: np.ndarray, progress: Callable[[str, int, int], None] | None = None
+    ) -> Self:
         """Train layer by layer (model.md §6.4).
 
         Args:
             v1_maps: (n_objects, n_transforms, n_maps, H, W) V1 stacks; objects (e.g.
                 expressions) in order, each object's transforms contiguous.
-            progress: show one progress bar per layer (epochs) on stderr.
+            progress: called as ``progress("VisNet layer i", epochs_done, epochs)`` at the
+                start of each layer and after each epoch (:class:`dyad.progress.ClickProgress`
+                draws it as a bar); None reports nothing.
 
         Returns:
             self, trained.
@@ -571,13 +510,17 @@ class VisNet:
         maps = self._check_maps(v1_maps, 2, "v1_maps")
         return self.fit_gathered(self.gather_v1(maps), progress=progress)
 
-    def fit_gathered(self, layer1_inputs: np.ndarray, progress: bool | None = False) -> Self:
+    def fit_gathered(
+        self,
+        layer1_inputs: np.ndarray,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> Self:
         """As :meth:`fit` from pre-gathered layer-1 inputs.
 
         Args:
             layer1_inputs: (n_objects, n_transforms, N1, fan_in1) float32 from
                 :meth:`gather_v1`.
-            progress: show one progress bar per layer on stderr.
+            progress: as in :meth:`fit`.
         """
         inputs = np.ascontiguousarray(layer1_inputs, dtype=np.float32)
         expected = self.layers[0].presynaptic.shape
@@ -598,22 +541,23 @@ class VisNet:
             if self.config.centre_inputs and epochs > 0:
                 flat = inputs.reshape(n_objects * n_transforms, *inputs.shape[2:])
                 layer.set_input_mean(flat, gathered=gathered)
-            with progress_bar(
-                length=epochs, label=f"VisNet layer {index + 1}", enabled=bool(progress)
-            ) as bar:
-                for epoch in range(epochs):
-                    backwards = epoch % 2 == 1
-                    objects = range(n_objects - 1, -1, -1) if backwards else range(n_objects)
-                    transforms = (
-                        range(n_transforms - 1, -1, -1)
-                        if backwards and self.config.transform_order == "alternating"
-                        else range(n_transforms)
-                    )
-                    for obj in objects:
-                        layer.reset_trace()
-                        for t in transforms:
-                            layer.step(inputs[obj, t], learn=True, gathered=gathered)
-                    bar.update(1)
+            stage = f"VisNet layer {index + 1}"
+            if progress is not None:
+                progress(stage, 0, epochs)
+            for epoch in range(epochs):
+                backwards = epoch % 2 == 1
+                objects = range(n_objects - 1, -1, -1) if backwards else range(n_objects)
+                transforms = (
+                    range(n_transforms - 1, -1, -1)
+                    if backwards and self.config.transform_order == "alternating"
+                    else range(n_transforms)
+                )
+                for obj in objects:
+                    layer.reset_trace()
+                    for t in transforms:
+                        layer.step(inputs[obj, t], learn=True, gathered=gathered)
+                if progress is not None:
+                    progress(stage, epoch + 1, epochs)
             layer.reset_trace()
             logger.debug("trained VisNet layer %d for %d epochs", index + 1, epochs)
         return self

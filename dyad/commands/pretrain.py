@@ -89,6 +89,7 @@ def pretrain(
 
     from dyad.analysis.information import max_information, selectivity_summary
     from dyad.errors import ConfigError
+    from dyad.progress import progress_callback
     from dyad.vision import pretrain as run_pretrain
 
     problems = []
@@ -118,7 +119,9 @@ def pretrain(
         n_other_faces=other_faces,
         small=small,
     )
-    result = run_pretrain(config, cache_dir=cache_dir, progress=not quiet, rebuild=rebuild)
+    result = run_pretrain(
+        config, cache_dir=cache_dir, progress=progress_callback(not quiet), rebuild=rebuild
+    )
     if result.from_cache:
         click.echo(f"Loaded from cache: {result.cache_path}")
     else:

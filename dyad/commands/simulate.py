@@ -56,7 +56,7 @@ def simulate(
     manifest to the results folder. Prints the neuron classes and the congruence.
     """
     from dyad.analysis.figures.run import draw_run_figures
-    from dyad.config import load_scenario, parse_override
+    from dyad.config import check_scenario, parse_override, read_scenario
     from dyad.errors import ConfigError
     from dyad.resources import check_run
     from dyad.simulation import run_scenario
@@ -64,9 +64,8 @@ def simulate(
     if seed is not None and seed < 0:
         raise ConfigError(f"--seed: expected a non-negative integer, got {seed}")
     plugin_dirs = plugin_paths(plugins_dirs)
-    scenario = load_scenario(
-        scenario_file, dict(parse_override(o) for o in overrides), plugin_dirs=plugin_dirs
-    )
+    raw = read_scenario(scenario_file, dict(parse_override(o) for o in overrides))
+    scenario = check_scenario(raw, source=str(scenario_file), plugin_dirs=plugin_dirs)
     check_run(scenario, max_memory, source=str(scenario_file))
     folder = output or Path(scenario.output.folder or Path("results") / scenario.name)
     outcome = run_scenario(

@@ -16,16 +16,19 @@ stream of it, and the ensemble draws of the multiple-cell decoder from a third.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, Self
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 
 from dyad.analysis.information import max_information, multiple_cell_information
 from dyad.brain.v1 import V1
 from dyad.brain.visnet import VisNet, VisNetConfig
-from dyad.errors import ConfigError
 from dyad.faces import EXPRESSIONS, FaceConfig, ParametricFaces, TransformConfig
+from dyad.validation import Int, frozen_config, integer
 
 #: independent random streams spawned from the task's seed, in this order
 STREAMS = ("identities", "visnet", "decoding")
@@ -33,7 +36,7 @@ STREAMS = ("identities", "visnet", "decoding")
 IDENTITY_RANGE = 1_000_000
 
 
-@dataclass(frozen=True)
+@frozen_config
 class InvarianceTask:
     """The stimulus set, the network and the analysis of one invariance experiment.
 
@@ -51,15 +54,15 @@ class InvarianceTask:
             100 · (max_ensemble − size + 1)).
     """
 
-    visnet: VisNetConfig = field(default_factory=VisNetConfig)
-    n_identities: int = 7
-    grid: int = 3
-    face_size: int = 32
-    spacing: int = 32
-    expression: str = "neutral"
-    seed: int = 0
-    max_ensemble: int = 15
-    decoding_iterations: int | None = 50
+    visnet: VisNetConfig = Field(default_factory=VisNetConfig)
+    n_identities: Int = Field(7, ge=2)
+    grid: Int = Field(3, ge=1)
+    face_size: Int = Field(32, ge=16)
+    spacing: Int = Field(32, ge=0)
+    expression: Literal[tuple(EXPRESSIONS)] = "neutral"  # type: ignore[valid-type]
+    seed: Int = Field(0, ge=0)
+    max_ensemble: Int = Field(15, ge=1)
+    decoding_iterations: integer(ge=1) | None = 50
 
     @classmethod
     def small(cls, **overrides: object) -> InvarianceTask:
@@ -74,32 +77,17 @@ class InvarianceTask:
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
-    def __post_init__(self) -> None:
-        problems = []
-        if not isinstance(self.visnet, VisNetConfig):
-            problems.append(f"visnet: expected a VisNetConfig, got {type(self.visnet).__name__}")
-            raise ConfigError(problems)
-        for name, low in (("n_identities", 2), ("grid", 1), ("face_size", 16), ("spacing", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
-                problems.append(f"{name}: expected an integer >= {low}, got {value!r}")
-        if self.expression not in EXPRESSIONS:
-            problems.append(
-                f"expression: expected one of {sorted(EXPRESSIONS)}, got {self.expression!r}"
+    @model_validator(mode="after")
+    def _grid_fits_the_canvas(self) -> Self:
+        extent = self.face_size + (self.grid - 1) * self.spacing
+        canvas = self.visnet.v1.image_size
+        if extent > canvas:
+            raise ValueError(
+                f"spacing: faces of {self.face_size} px at {self.grid}×{self.grid} positions "
+                f"{self.spacing} px apart span {extent} px, expected at most the "
+                f"{canvas}-px canvas"
             )
-        if not isinstance(self.seed, int | np.integer) or self.seed < 0:
-            problems.append(f"seed: expected an integer >= 0, got {self.seed!r}")
-        if not problems:
-            extent = self.face_size + (self.grid - 1) * self.spacing
-            canvas = self.visnet.v1.image_size
-            if extent > canvas:
-                problems.append(
-                    f"spacing: faces of {self.face_size} px at {self.grid}×{self.grid} positions "
-                    f"{self.spacing} px apart span {extent} px, expected at most the "
-                    f"{canvas}-px canvas"
-                )
-        if problems:
-            raise ConfigError(problems)
+        return self
 
     @property
     def n_positions(self) -> int:
@@ -234,11 +222,14 @@ def layer4_rates(visnet: VisNet, v1_maps: np.ndarray) -> np.ndarray:
     return visnet.transform(v1_maps.reshape(-1, *v1_maps.shape[2:])).reshape(*lead, -1)
 
 
-def run_invariance(task: InvarianceTask, progress: bool = False) -> InvarianceResult:
+def run_invariance(
+    task: InvarianceTask, progress: Callable[[str, int, int], None] | None = None
+) -> InvarianceResult:
     """Render the stimuli, train VisNet layer by layer and measure layer 4, trained and untrained.
 
     The untrained network is the same-seed network before training (same connectivity and
     initial weights). Information is measured on all S × grid² stimuli, as in the classic task.
+    ``progress`` is told of each layer's epochs (see :meth:`dyad.brain.visnet.VisNet.fit`).
     """
     stimuli = render_stimuli(task)
     v1 = V1(task.visnet.v1)

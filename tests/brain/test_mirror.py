@@ -84,7 +84,7 @@ def test_noisy_patterns_flip_exactly_the_requested_share():
     ],
 )
 def test_motor_config_validation_names_the_field(kwargs, field):
-    with pytest.raises(ConfigError, match=f"^{field}: expected"):
+    with pytest.raises(ConfigError, match=f"^{field}: "):
         MotorConfig(**kwargs)
 
 
@@ -116,7 +116,7 @@ def test_motor_module_needs_an_expression():
     ],
 )
 def test_mirror_config_validation_names_the_field(kwargs, field):
-    with pytest.raises(ConfigError, match=f"^{field}: expected"):
+    with pytest.raises(ConfigError, match=f"^{field}: "):
         MirrorConfig(**kwargs)
 
 

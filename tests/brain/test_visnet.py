@@ -51,24 +51,24 @@ def test_lists_become_tuples():
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"fan_in": (66, 300, 40, 40)}, "fan_in[1]"),
-        ({"l1_fan_in": (40, 16, 6, 40000), "fan_in": (40062, 40, 40, 40)}, "l1_fan_in[3]"),
-        ({"fan_in": (65, 40, 40, 40)}, "fan_in[0]"),
+        ({"fan_in": (66, 300, 40, 40)}, "fan_in.1"),
+        ({"l1_fan_in": (40, 16, 6, 40000), "fan_in": (40062, 40, 40, 40)}, "l1_fan_in.3"),
+        ({"fan_in": (65, 40, 40, 40)}, "fan_in.0"),
         ({"l1_fan_in": (40, 16, 10)}, "l1_fan_in"),
-        ({"sparseness": (0.97, 1.0, 0.88, 0.9)}, "sparseness[1]"),
-        ({"sparseness": (0.0, 0.95, 0.88, 0.9)}, "sparseness[0]"),
-        ({"sparseness": (0.999, 0.95, 0.88, 0.9)}, "sparseness[0]"),  # k = 0 of 256
+        ({"sparseness": (0.97, 1.0, 0.88, 0.9)}, "sparseness.1"),
+        ({"sparseness": (0.0, 0.95, 0.88, 0.9)}, "sparseness.0"),
+        ({"sparseness": (0.999, 0.95, 0.88, 0.9)}, "sparseness.0"),  # k = 0 of 256
         ({"epochs": (5, 5, 5)}, "epochs"),
-        ({"inhibition_width": (7, 8, 9, 13)}, "inhibition_width[1]"),
+        ({"inhibition_width": (7, 8, 9, 13)}, "inhibition_width.1"),
         ({"rule": "oja"}, "rule"),
         ({"slope_mode": "steep"}, "slope_mode"),
         ({"layer_side": 0}, "layer_side"),
         ({"n_layers": 0}, "n_layers"),
-        ({"fan_in_radius": (6.0, -1.0, 4.5, 6.0)}, "fan_in_radius[1]"),
-        ({"slope": (190.0, 0.0, 75.0, 26.0)}, "slope[1]"),
-        ({"learning_rate": (0.1, 0.1, -0.1, 0.1)}, "learning_rate[2]"),
+        ({"fan_in_radius": (6.0, -1.0, 4.5, 6.0)}, "fan_in_radius.1"),
+        ({"slope": (190.0, 0.0, 75.0, 26.0)}, "slope.1"),
+        ({"learning_rate": (0.1, 0.1, -0.1, 0.1)}, "learning_rate.2"),
         ({"trace_eta": 1.0}, "trace_eta"),
-        ({"epochs": (5, 5.5, 5, 5)}, "epochs[1]"),
+        ({"epochs": (5, 5.5, 5, 5)}, "epochs.1"),
         ({"centre_inputs": 1}, "centre_inputs"),
         ({"transform_order": "shuffled"}, "transform_order"),
     ],
@@ -300,13 +300,29 @@ def test_numba_and_numpy_networks_agree(small_config, v1_maps, centre):
     )
 
 
-def test_progress_bars_per_layer(small_config, v1_maps, capsys):
-    config = dataclasses.replace(small_config, epochs=(1, 1, 1, 1))
-    VisNet(config, np.random.default_rng(0)).fit(v1_maps, progress=True)
-    err = capsys.readouterr().err
-    assert all(f"VisNet layer {i}" in err for i in range(1, 5))
-    VisNet(config, np.random.default_rng(0)).fit(v1_maps, progress=False)
-    assert "VisNet layer" not in capsys.readouterr().err
+def test_progress_is_reported_per_layer_and_epoch(small_config, v1_maps):
+    config = dataclasses.replace(small_config, epochs=(2, 1, 1, 1))
+    calls = []
+    VisNet(config, np.random.default_rng(0)).fit(v1_maps, progress=lambda *c: calls.append(c))
+    assert calls[:3] == [
+        ("VisNet layer 1", 0, 2),
+        ("VisNet layer 1", 1, 2),
+        ("VisNet layer 1", 2, 2),
+    ]
+    assert [c for c in calls if c[1] == c[2]] == [
+        ("VisNet layer 1", 2, 2),
+        *((f"VisNet layer {i}", 1, 1) for i in (2, 3, 4)),
+    ]
+
+
+def test_visnet_does_not_import_click():
+    """The brain reports progress through a callback; drawing bars is the commands' job."""
+    import subprocess
+    import sys
+
+    code = "import sys, dyad.brain.visnet, dyad.vision; print('click' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
 
 
 def _blob_images(rng, n, upper):

@@ -1,0 +1,269 @@
+"""What a face can show and how faces are drawn: the FACS action units, the expression
+presets, the ranges of the random transform, a parent's identity and the renderer's settings
+(model.md §13)."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import AfterValidator, Field
+
+from dyad.errors import ConfigError
+from dyad.validation import Int, Real, frozen_config, real
+
+#: The FACS action units the parametric face implements: name -> what it does to the drawing.
+#: Names and muscles follow model.md §13.2 ([FACS2]); AU2, 5, 7, 9, 10, 16, 20, 23 and 26 are
+#: added for the other basic-emotion prototypes.
+ACTION_UNITS: dict[str, str] = {
+    "AU1": "inner brow raiser (frontalis, pars medialis): inner brow ends up, oblique brows, "
+    "horizontal lines in the centre of the forehead",
+    "AU2": "outer brow raiser (frontalis, pars lateralis): outer brow ends and arch up, "
+    "horizontal lines on the sides of the forehead",
+    "AU4": "brow lowerer (corrugator, depressor supercilii): brows down and drawn together, "
+    "vertical glabellar lines, upper lid slightly lowered",
+    "AU5": "upper lid raiser (levator palpebrae): upper lid up, sclera shows above the iris",
+    "AU6": "cheek raiser (orbicularis oculi, pars orbitalis): cheeks up, lower lid raised so the "
+    "eye narrows, crow's-feet lines, infra-orbital furrow",
+    "AU7": "lid tightener (orbicularis oculi, pars palpebralis): both lids tighten, lower lid "
+    "raised and straightened, eye narrows",
+    "AU9": "nose wrinkler (levator labii superioris alaeque nasi): wrinkles across the nose, "
+    "nostril wings up and wider, inner brows lowered, upper lip slightly up",
+    "AU10": "upper lip raiser (levator labii superioris): upper lip raised in the centre, upper "
+    "teeth show, nasolabial folds deepen",
+    "AU12": "lip corner puller (zygomaticus major): corners up and outward, upward-curved mouth, "
+    "thinner lips, nasolabial folds deepen",
+    "AU15": "lip corner depressor (depressor anguli oris): corners down, downward-curved mouth",
+    "AU16": "lower lip depressor (depressor labii inferioris): lower lip pulled down, lower "
+    "teeth show",
+    "AU17": "chin raiser (mentalis): chin boss up, lower lip pushed up, deeper mentolabial "
+    "sulcus, chin wrinkles",
+    "AU20": "lip stretcher (risorius): mouth stretched sideways, flatter and thinner lips",
+    "AU23": "lip tightener (orbicularis oris): lips narrowed and thinned, mouth narrower",
+    "AU25": "lips part: lips apart, a lighter band of upper teeth shows",
+    "AU26": "jaw drop (masseter relaxed): mouth opens wide, lower lip and chin lines move down",
+}
+
+#: AU-intensity presets (intensities in [0, 1]; absent AUs are 0). Happy and sad are model.md
+#: §13.3; the other prototypes follow the EMFACS combinations of Ekman & Friesen (recalled,
+#: model.md tag [R]): surprise 1+2+5+26, anger 4+5+7+23, fear 1+2+4+5+7+20+26, disgust
+#: 9+15+16 with 10 (its other main marker) and 25 (lips part with 16).
+EXPRESSIONS: dict[str, dict[str, float]] = {
+    "happy": {"AU6": 0.8, "AU12": 1.0, "AU25": 0.5},
+    "sad": {"AU1": 0.8, "AU4": 0.6, "AU15": 1.0, "AU17": 0.4},
+    "surprise": {"AU1": 1.0, "AU2": 1.0, "AU5": 0.7, "AU26": 0.8},
+    "anger": {"AU4": 1.0, "AU5": 0.6, "AU7": 0.8, "AU23": 1.0},
+    "fear": {"AU1": 0.9, "AU2": 0.7, "AU4": 0.5, "AU5": 1.0, "AU7": 0.4, "AU20": 1.0, "AU26": 0.5},
+    "disgust": {"AU9": 1.0, "AU10": 0.6, "AU15": 0.5, "AU16": 0.5, "AU25": 0.4},
+    "neutral": {},
+}
+
+#: Image side at which :class:`TransformConfig` translations are given (model.md §13.3).
+_REFERENCE_SIZE = 128
+
+
+def _check_number(name: str, value: object, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{name}: expected a number in [{low}, {high}], got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: expected a number in [{low}, {high}], got {value!r}")
+    return float(value)
+
+
+def _ordered(pair: tuple[float, float]) -> tuple[float, float]:
+    if pair[0] > pair[1]:
+        raise ValueError(f"expected low <= high, got {pair!r}")
+    return pair
+
+
+def _bounded_pair(low: float, high: float) -> Any:
+    """The type of a ``(low, high)`` range of numbers within ``[low, high]``, low first."""
+    bounded = real(ge=low, le=high)
+    return Annotated[tuple[bounded, bounded], AfterValidator(_ordered)]
+
+
+_ScaleRange = _bounded_pair(0.5, 2.0)
+_CompressionRange = _bounded_pair(0.5, 1.0)
+_ContrastRange = _bounded_pair(0.1, 4.0)
+
+
+def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    bad = isinstance(value, bool) or not isinstance(value, int | np.integer)
+    if bad or value < low or (high is not None and value > high):
+        bound = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+        raise ConfigError(f"{name}: expected {bound}, got {value!r}")
+    return int(value)
+
+
+@frozen_config
+class TransformConfig:
+    """Ranges of the identity-preserving random transform applied to each image (model.md §13.3).
+
+    Every quantity is drawn uniformly from its range, independently per image, from the
+    generator passed to ``images``. Set a range to a single value (or an amplitude to 0) to
+    switch that transform off; :meth:`disabled` switches all of them off.
+
+    Attributes:
+        translation: maximum shift in x and in y, in pixels at a 128-px image (scaled with the
+            image size).
+        scale: isotropic scale factor range.
+        rotation: maximum in-plane rotation, degrees (either direction).
+        compression: horizontal compression factor range, about a random vertical axis within
+            the face (a small yaw).
+        brightness: maximum grey-level offset added to the face.
+        contrast: contrast factor range, about the background grey.
+        gradient: maximum amplitude (grey levels, either sign) of a linear lighting gradient
+            across the face at a random angle; the face edge is at ±amplitude.
+        noise: standard deviation (grey levels) of Gaussian pixel noise on the face.
+        au_jitter: maximum change of each active action unit's intensity (result clipped to
+            [0, 1]); AUs the expression does not use stay at 0. Parametric faces only.
+    """
+
+    translation: Real = Field(8.0, ge=0.0, le=32.0)
+    scale: _ScaleRange = (0.9, 1.1)
+    rotation: Real = Field(8.0, ge=0.0, le=90.0)
+    compression: _CompressionRange = (0.95, 1.0)
+    brightness: Real = Field(10.0, ge=0.0, le=128.0)
+    contrast: _ContrastRange = (0.9, 1.1)
+    gradient: Real = Field(15.0, ge=0.0, le=128.0)
+    noise: Real = Field(3.0, ge=0.0, le=64.0)
+    au_jitter: Real = Field(0.15, ge=0.0, le=1.0)
+
+    @classmethod
+    def learnable(cls) -> TransformConfig:
+        """The ranges dyad's scenarios use: model.md's, with the shift halved to ±4 px.
+
+        ±4 px, ×0.9–1.1, ±8°, yaw ×0.95–1.0 and every photometric change: the widest shift at
+        which pre-training gives layer-4 expression cells on faces it never saw and the
+        interaction gives mirror neurons (docs/vision.md, "Tolerance").
+        """
+        return cls(translation=4.0)
+
+    @classmethod
+    def photometric(cls) -> TransformConfig:
+        """The default ranges with the geometric transforms switched off.
+
+        No translation, scaling, rotation or compression; brightness, contrast, lighting
+        gradient, pixel noise and AU-intensity jitter keep their defaults.
+        """
+        return cls(translation=0.0, scale=(1.0, 1.0), rotation=0.0, compression=(1.0, 1.0))
+
+    @classmethod
+    def disabled(cls) -> TransformConfig:
+        """No transform at all: every image equals the canonical one."""
+        return cls(
+            translation=0.0,
+            scale=(1.0, 1.0),
+            rotation=0.0,
+            compression=(1.0, 1.0),
+            brightness=0.0,
+            contrast=(1.0, 1.0),
+            gradient=0.0,
+            noise=0.0,
+            au_jitter=0.0,
+        )
+
+
+#: Range of each identity parameter: (low, high). Defaults are the midpoints (an average
+#: parent); :meth:`FaceIdentity.from_seed` draws uniformly within them. Lengths are face units.
+_IDENTITY_RANGES: dict[str, tuple[float, float]] = {
+    "head_width": (0.45, 0.54),  # half-width of the skull
+    "head_height": (0.58, 0.66),  # half-height, crown to chin
+    "jaw_taper": (0.0, 0.3),  # how much narrower the jaw is than the temples
+    "chin_shape": (1.6, 2.8),  # exponent of the lower contour: < 2 pointed, > 2 square
+    "skin": (150.0, 210.0),  # grey level
+    "hair": (20.0, 105.0),  # grey level
+    "hair_volume": (0.03, 0.08),  # how far hair stands out from the skull
+    "hair_length": (-0.15, 0.45),  # y where the hair at the back ends
+    "hairline": (0.28, 0.5),  # fraction of the way from crown to brows
+    "hairline_tilt": (-0.08, 0.08),  # side-swept fringe: y change from face centre to temple
+    "widows_peak": (-0.03, 0.05),  # how far the hairline dips at the centre
+    "eye_spacing": (0.17, 0.22),  # half the distance between the eye centres
+    "eye_width": (0.08, 0.1),  # half-width of the eye opening
+    "eye_height": (0.036, 0.05),  # height of the upper lid above the eye line
+    "iris": (25.0, 120.0),  # grey level
+    "brow_thickness": (0.035, 0.06),
+    "brow_length": (0.16, 0.23),
+    "brow_height": (0.085, 0.13),  # brow baseline above the eye line
+    "brow_arch": (0.005, 0.035),
+    "nose_length": (0.17, 0.25),  # eye line to nose tip
+    "nose_width": (0.05, 0.085),  # half-width of the nostril wings
+    "mouth_width": (0.12, 0.17),  # half-width
+    "upper_lip": (0.02, 0.04),  # thickness
+    "lower_lip": (0.03, 0.055),
+    "lip_shade": (20.0, 50.0),  # how much darker the lips are than the skin
+    "fold_depth": (4.0, 18.0),  # darkness of the nasolabial folds at rest
+}
+
+
+def _identity(name: str, default: float) -> object:
+    """A field of :class:`FaceIdentity` bounded by its range in ``_IDENTITY_RANGES``."""
+    low, high = _IDENTITY_RANGES[name]
+    return Field(default, ge=low, le=high)
+
+
+@frozen_config
+class FaceIdentity:
+    """One parent's face: the parameters that do not change with expression (model.md §13.3).
+
+    Lengths are in face units (the image spans [-1, 1]), grey levels on 0–255. Each field
+    must lie in its range in ``_IDENTITY_RANGES``; the defaults are the range midpoints.
+    """
+
+    head_width: Real = _identity("head_width", 0.495)
+    head_height: Real = _identity("head_height", 0.62)
+    jaw_taper: Real = _identity("jaw_taper", 0.15)
+    chin_shape: Real = _identity("chin_shape", 2.2)
+    skin: Real = _identity("skin", 180.0)
+    hair: Real = _identity("hair", 62.5)
+    hair_volume: Real = _identity("hair_volume", 0.055)
+    hair_length: Real = _identity("hair_length", 0.15)
+    hairline: Real = _identity("hairline", 0.39)
+    hairline_tilt: Real = _identity("hairline_tilt", 0.0)
+    widows_peak: Real = _identity("widows_peak", 0.01)
+    eye_spacing: Real = _identity("eye_spacing", 0.195)
+    eye_width: Real = _identity("eye_width", 0.09)
+    eye_height: Real = _identity("eye_height", 0.043)
+    iris: Real = _identity("iris", 72.5)
+    brow_thickness: Real = _identity("brow_thickness", 0.0475)
+    brow_length: Real = _identity("brow_length", 0.195)
+    brow_height: Real = _identity("brow_height", 0.1075)
+    brow_arch: Real = _identity("brow_arch", 0.02)
+    nose_length: Real = _identity("nose_length", 0.21)
+    nose_width: Real = _identity("nose_width", 0.0675)
+    mouth_width: Real = _identity("mouth_width", 0.145)
+    upper_lip: Real = _identity("upper_lip", 0.03)
+    lower_lip: Real = _identity("lower_lip", 0.0425)
+    lip_shade: Real = _identity("lip_shade", 35.0)
+    fold_depth: Real = _identity("fold_depth", 11.0)
+
+    @classmethod
+    def from_seed(cls, seed: int) -> FaceIdentity:
+        """A parent drawn uniformly within every range from ``numpy.random.default_rng(seed)``."""
+        seed = _check_int("identity_seed", seed, 0)
+        rng = np.random.default_rng(seed)
+        values = {
+            name: float(rng.uniform(low, high)) for name, (low, high) in _IDENTITY_RANGES.items()
+        }
+        return cls(**values)
+
+
+@frozen_config
+class FaceConfig:
+    """How parametric faces are rendered.
+
+    Attributes:
+        size: image side in pixels (images are ``(size, size)``).
+        identity_seed: seed of the parent's :class:`FaceIdentity`.
+        background: the uniform background (padding) grey level (model.md §3.1).
+        supersample: the canvas is ``supersample`` times the image side, then box-downsampled
+            (anti-aliasing; 4 in model.md §13.3).
+        transforms: ranges of the per-image random transform.
+    """
+
+    size: Int = Field(128, ge=16, le=4096)
+    identity_seed: Int = Field(0, ge=0)
+    background: Real = Field(128.0, ge=0.0, le=255.0)
+    supersample: Int = Field(4, ge=1, le=16)
+    transforms: TransformConfig = Field(default_factory=TransformConfig)

@@ -1,0 +1,133 @@
+"""The one validation system of dyad's configurations: frozen pydantic dataclasses.
+
+Every configuration (the faces' transforms and renderer, V1, VisNet, the motor code, the mirror
+layer, pre-training, and the scenario tables of :mod:`dyad.config`) declares its constraints as
+data: ``Field(gt=..., ge=...)``, ``Literal`` choices, the annotated types below and model
+validators for rules between fields. Pydantic checks them once, whether a configuration is built
+in Python or nested in a scenario, and every problem becomes one line in the same format::
+
+    scenarios/bad.toml: mirror.slope: Input should be greater than 0 (got -1)
+    slope: Input should be greater than 0 (got -1)            (built in Python, no file)
+
+Configurations built in Python raise :class:`~dyad.errors.ConfigError` (the CLI turns it into
+exit code 2); nested in a scenario, their errors carry the scenario's dotted path.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+from dyad.errors import ConfigError
+
+#: settings shared by every configuration: unknown keys are errors, infinities and NaN are not
+#: numbers
+CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _no_bool_or_float(value: Any) -> Any:
+    if isinstance(value, bool | float):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    return value
+
+
+def integer(**constraints: Any) -> Any:
+    """An integer type with ``Field`` constraints (``ge=1``): not a bool or a float; numeric
+    strings and numpy integers are read as integers, as everywhere in a scenario."""
+    return Annotated[int, Field(**constraints), BeforeValidator(_no_bool_or_float)]
+
+
+def real(**constraints: Any) -> Any:
+    """A finite real number type with ``Field`` constraints (``gt=0``): not a bool."""
+    return Annotated[float, Field(**constraints), BeforeValidator(_no_bool)]
+
+
+#: an integer (see :func:`integer`); bounds go in the field's ``Field(...)``
+Int = integer()
+#: a finite real number (see :func:`real`); bounds go in the field's ``Field(...)``
+Real = real()
+
+
+def _auto_or_value(value: Any) -> str:
+    return "<auto>" if isinstance(value, str) else "<value>"
+
+
+def auto_or(value_type: Any) -> Any:
+    """The type of a field that is either ``"auto"`` (resolved later) or a ``value_type``.
+
+    Only one branch is validated (a string is checked against "auto", anything else against
+    ``value_type``), so a wrong number gets one error at its own path rather than one per branch.
+    """
+    return Annotated[
+        Annotated[value_type, Tag("<value>")] | Annotated[Literal["auto"], Tag("<auto>")],
+        Discriminator(_auto_or_value),
+    ]
+
+
+def frozen_config[T](cls: type[T]) -> type[T]:
+    """Make ``cls`` a frozen pydantic dataclass whose Python construction raises ConfigError.
+
+    ``dataclasses.replace``, ``dataclasses.asdict`` and keyword construction keep working (a
+    pydantic dataclass is a standard dataclass); nested in a pydantic model, the class is
+    validated by the model's own schema, once, and its errors carry the model's field path.
+    """
+    config_cls = pydantic_dataclass(frozen=True, config=CONFIG)(cls)
+    validate = config_cls.__init__
+
+    @functools.wraps(validate)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            validate(self, *args, **kwargs)
+        except ValidationError as exc:
+            raise ConfigError(validation_problems(exc)) from None
+
+    config_cls.__init__ = __init__  # type: ignore[method-assign]
+    return config_cls
+
+
+def _shows_input(error: Any) -> bool:
+    """Whether an error's input is a value worth quoting (not a whole table or object)."""
+    if error["type"] in ("missing", "extra_forbidden", "unexpected_keyword_argument"):
+        return False
+    return isinstance(error.get("input"), str | int | float | bool | tuple | list | type(None))
+
+
+def _is_branch(part: str | int) -> bool:
+    """Whether a location part names a union branch (see :func:`auto_or`) rather than a field."""
+    return part == "__root__" or (isinstance(part, str) and part.startswith("<"))
+
+
+def validation_problems(
+    exc: ValidationError, source: str | None = None, prefix: str = ""
+) -> list[str]:
+    """One line per pydantic error: ``[source: ]dotted.path: message (got value)``.
+
+    ``prefix`` is prepended to every path (e.g. ``parents.0.params`` for a policy's own
+    schema). A rule between fields reports the path of the table it checks; at the top level
+    of a configuration built in Python the line starts with the message.
+    """
+    lines = []
+    for error in exc.errors():
+        path = ".".join(str(part) for part in error["loc"] if not _is_branch(part))
+        if prefix:
+            path = f"{prefix}.{path}" if path else prefix
+        message = error["msg"]
+        if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+            message = "unknown key (not a field of this table)"
+        elif error["type"] == "value_error":
+            message = message.removeprefix("Value error, ")
+        suffix = f" (got {error['input']!r})" if _shows_input(error) else ""
+        for part in message.splitlines() or [message]:
+            where = [source] if source is not None else []
+            where += [path] if path else ([] if source is None else ["(top level)"])
+            lines.append(": ".join([*where, f"{part}{suffix}"]))
+    return lines
