@@ -21,10 +21,7 @@ test-responses table is about 3× smaller and reads about 4× faster.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import datetime as _dt
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -37,10 +34,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from dyad import __version__
+from dyad._io import (
+    TEMP_MARK,
+    atomic_write,
+    file_sha256,
+    flatten,
+    fsync_folder,
+    is_scalar,
+    to_json,
+    utc_now,
+)
 from dyad.errors import ResultsError
 
 log = logging.getLogger(__name__)
@@ -52,7 +58,7 @@ FIGURES_DIR = "figures"
 #: Keys of the manifest that :func:`write_run` owns; callers may not pass them.
 RESERVED_KEYS = frozenset({"format", "format_version", "tables", "figures", "created"})
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_TEMP_MARK = ".tmp-"
+_TEMP_MARK = TEMP_MARK
 _NEW_MARK = ".new-"
 _OLD_MARK = ".old-"
 _LOCK_SUFFIX = ".lock"
@@ -171,7 +177,9 @@ def _write_contents(
         if categorize_strings:
             table = categorize(table)
         target = folder / f"{name}.parquet"
-        digest = _atomic_write(target, lambda handle, t=table: _write_parquet(t, handle))
+        digest = atomic_write(
+            target, lambda handle, t=table: _write_parquet(t, handle), sync_folder=False
+        )
         table_entries[name] = {
             "file": target.name,
             "rows": len(table),
@@ -189,20 +197,21 @@ def _write_contents(
         if relative in {entry["file"] for entry in figure_entries.values()}:
             raise ValueError(f"figures: two figures would be copied to {relative}")
         target.parent.mkdir(exist_ok=True)
-        digest = _atomic_write(target, lambda handle, s=source: _copy_into(s, handle))
+        digest = atomic_write(
+            target, lambda handle, s=source: _copy_into(s, handle), sync_folder=False
+        )
         figure_entries[name] = {"file": relative, "sha256": digest}
-    _fsync_dir(folder)
+    fsync_folder(folder)
 
     record: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION}
     record["dyad_version"] = __version__
-    record.update(_to_json(dict(manifest)))
-    record["created"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    record.update(to_json(dict(manifest), "manifest"))
+    record["created"] = utc_now()
     record["tables"] = table_entries
     if figure_entries:
         record["figures"] = figure_entries
     text = json.dumps(record, indent=2, allow_nan=False) + "\n"
-    _atomic_write(folder / MANIFEST, lambda handle: handle.write(text.encode("utf-8")))
-    _fsync_dir(folder)
+    atomic_write(folder / MANIFEST, text.encode("utf-8"))
 
 
 def _sibling(folder: Path, mark: str) -> Path:
@@ -222,7 +231,7 @@ def _swap_in(staging: Path, folder: Path) -> None:
         if aside is not None and not folder.exists():
             os.rename(aside, folder)
         raise
-    _fsync_dir(folder.parent)
+    fsync_folder(folder.parent)
     if aside is not None:
         shutil.rmtree(aside, ignore_errors=True)
 
@@ -413,77 +422,11 @@ def _copy_into(source: Path, handle) -> None:
         shutil.copyfileobj(src, handle, _CHUNK)
 
 
-def _atomic_write(target: Path, write) -> str:
-    """Write ``target`` via a temporary sibling, fsync and rename; return the SHA-256."""
-    temp = target.with_name(f".{target.name}{_TEMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        with temp.open("wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        digest = _sha256(temp)
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return digest
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Persist renames in ``folder`` (a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _relative_inside(path: Path, folder: Path) -> str | None:
     try:
         return path.resolve().relative_to(folder.resolve()).as_posix()
     except ValueError:
         return None
-
-
-def _to_json(value: Any, where: str = "manifest") -> Any:
-    """Convert ``value`` into plain JSON types (paths, numpy, tuples, sets, dataclasses).
-
-    Non-finite floats become ``null`` so the manifest stays strict JSON.
-    """
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _to_json(v, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if isinstance(value, (set, frozenset)):
-        return [_to_json(v, where) for v in sorted(value, key=str)]
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if isinstance(value, (np.generic, np.ndarray)):
-        return _to_json(value.tolist(), where)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _to_json(dataclasses.asdict(value), where)
-    if isinstance(value, (_dt.datetime, _dt.date)):
-        return value.isoformat()
-    if hasattr(value, "model_dump"):  # pydantic models
-        return _to_json(value.model_dump(mode="json"), where)
-    raise TypeError(f"{where}: cannot store a {type(value).__name__} as JSON: {value!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -656,7 +599,7 @@ def _open_run(folder: Path, verify_all: bool, verify_tables: tuple[str, ...] = (
 
 def _verify_file(folder: Path, entry: Mapping[str, Any], what: str) -> None:
     expected = entry.get("sha256")
-    actual = _sha256(folder / entry["file"])
+    actual = file_sha256(folder / entry["file"])
     if actual != expected:
         raise ResultsError(
             f"{folder}: checksum mismatch for {what} ({entry['file']}): the file changed or is "
@@ -697,18 +640,18 @@ def run_columns(run: RunResults, root: Path | None = None) -> dict[str, Any]:
     if run_id is None:
         run_id = run.folder.name if root is None else _relative_id(run.folder, root)
     columns: dict[str, Any] = {"run_id": str(run_id)}
-    if "seed" in manifest and _is_scalar(manifest["seed"]):
+    if "seed" in manifest and is_scalar(manifest["seed"]):
         columns["seed"] = manifest["seed"]
     parameters = manifest.get("parameters", {})
     if not isinstance(parameters, Mapping):
         raise ResultsError(f"{run.folder}: manifest 'parameters' is not a mapping")
-    for key, value in _flatten(parameters):
+    for key, value in flatten(parameters):
         if key in columns and columns[key] != value:
             raise ResultsError(
                 f"{run.folder}: parameter {key!r} = {value!r} contradicts the manifest's "
                 f"{key!r} = {columns[key]!r}"
             )
-        columns[key] = value if _is_scalar(value) else json.dumps(value)
+        columns[key] = value if is_scalar(value) else json.dumps(value)
     return columns
 
 
@@ -774,19 +717,6 @@ def _relative_id(folder: Path, root: Path) -> str:
     except ValueError:
         return folder.name
     return relative if relative != "." else folder.name
-
-
-def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            yield from _flatten(value, f"{name}.")
-        else:
-            yield name, value
-
-
-def _is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
 
 
 # --------------------------------------------------------------------------------------------
