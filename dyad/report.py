@@ -2,7 +2,7 @@
 
 :func:`build_report` takes one or more results folders, each either a single run (a folder with
 ``manifest.json``, see :mod:`dyad.store`) or a sweep (a folder with ``sweep.json``, see
-:mod:`dyad.sweep`), and writes
+:mod:`dyad.sweeps`), and writes
 
 - a self-contained HTML file (figures embedded as base64 PNG, so it can be mailed or archived
   on its own) or, for an output ending in ``.md``, a Markdown file linking the figure files;
@@ -75,7 +75,7 @@ def detect_results(folder: str | os.PathLike) -> str:
     Anything else is a :class:`ResultsError` naming the folder and what is missing.
     """
     from dyad.store import MANIFEST
-    from dyad.sweep import SWEEP_FILE
+    from dyad.sweeps import SWEEP_FILE
 
     folder = Path(folder)
     if not folder.exists():
@@ -97,7 +97,7 @@ def detect_results(folder: str | os.PathLike) -> str:
 
 def _open(folder: Path) -> _Results:
     from dyad.store import load_run
-    from dyad.sweep import load_sweep
+    from dyad.sweeps import load_sweep
 
     kind = detect_results(folder)
     if kind == "sweep":
@@ -396,7 +396,7 @@ def sweep_runs(sweep, congruence_bin: float = 0.05) -> pd.DataFrame:
     ``anti-mirror``, ...), ``n_neurons``, ``dominant``, the measured ``congruence`` and
     ``congruence_bin`` (rounded to multiples of ``congruence_bin``).
     """
-    from dyad.sweep import axis_names
+    from dyad.sweeps import axis_names
 
     summary = sweep.summary
     done = summary[summary["status"].astype(str) == "ok"].copy()
@@ -427,7 +427,7 @@ def _numeric(values: pd.Series) -> bool:
 
 def _sweep_section(sweep, name: str, figure_dir: Path, formats: tuple[str, ...]) -> Section:
     from dyad.analysis import figures
-    from dyad.sweep import axis_names
+    from dyad.sweeps import axis_names
 
     definition = sweep.definition
     summary = sweep.summary

@@ -31,7 +31,7 @@ from dyad.resources import (
     memory_limit,
     parse_bytes,
 )
-from dyad.sweep import plan_sweep
+from dyad.sweeps import plan_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 FACTOR = 2.0

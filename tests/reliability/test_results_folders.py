@@ -339,7 +339,7 @@ def test_two_concurrent_simulate_processes_exactly_one_wins(tmp_path, cache_dir)
 
 
 def test_an_interrupted_sweep_overwrite_keeps_the_old_sweep_and_resumes(tmp_path, cache_dir):
-    from dyad.sweep import load_sweep, plan_sweep, run_sweep
+    from dyad.sweeps import load_sweep, plan_sweep, run_sweep
 
     scenario = tmp_path / "sweep.toml"
     scenario.write_text(SWEEP.format(steps=40))
