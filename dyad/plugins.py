@@ -67,7 +67,6 @@ __all__ = [
     "DyadPluginWarning",
     "PolicyEntry",
     "PolicyRegistry",
-    "clear_registry_cache",
     "code_digest",
     "load_registry",
     "plugin_paths_from_env",
@@ -313,13 +312,6 @@ def _load_filter() -> frozenset[str] | None:
 _cache: dict[tuple, PolicyRegistry] = {}
 _entry_point_cache: dict[tuple, list[importlib.metadata.EntryPoint]] = {}
 _cache_lock = threading.RLock()
-
-
-def clear_registry_cache() -> None:
-    """Forget every registry built so far (imported plugin modules stay imported)."""
-    with _cache_lock:
-        _cache.clear()
-        _entry_point_cache.clear()
 
 
 def load_registry(

@@ -422,13 +422,6 @@ def _copy_into(source: Path, handle) -> None:
         shutil.copyfileobj(src, handle, _CHUNK)
 
 
-def _relative_inside(path: Path, folder: Path) -> str | None:
-    try:
-        return path.resolve().relative_to(folder.resolve()).as_posix()
-    except ValueError:
-        return None
-
-
 # --------------------------------------------------------------------------------------------
 # reading
 

@@ -63,7 +63,6 @@ class InfantBrain:
         self.rng = rng
         self.n_bank = self.training_bank.shape[2]
         self.n_expressions = self.training_bank.shape[1]
-        self._zero_visual = np.zeros(self.training_bank.shape[-1], dtype=np.float32)
         self._zero_motor = np.zeros(motor.patterns.shape[1], dtype=np.float32)
         self.last_transform = -1
 
