@@ -402,12 +402,10 @@ def build_from_scenario(
     brain, schedules and policies from the run's random streams, in the same order as a
     ``dyad simulate`` run, so a model built here steps through the same interaction.
     """
-    from dyad.plugins import load_registry, plugin_paths_from_env
+    from dyad.plugins import load_registry, plugin_folders
     from dyad.simulation import run_streams, wire_run
 
-    folders = tuple(
-        Path(d).resolve() for d in (plugin_paths_from_env() if plugin_dirs is None else plugin_dirs)
-    )
+    folders = plugin_folders(plugin_dirs)
     scenario = resolve_scenario(scenario_file, overrides, folders)
     if seed is None:
         seed = scenario.seed

@@ -69,6 +69,7 @@ __all__ = [
     "PolicyRegistry",
     "code_digest",
     "load_registry",
+    "plugin_folders",
     "plugin_paths_from_env",
 ]
 
@@ -299,6 +300,26 @@ def plugin_paths_from_env(environ: Mapping[str, str] | None = None) -> tuple[Pat
     """The plugin files and folders named in ``$DYAD_PLUGINS_DIR`` (os.pathsep-separated)."""
     text = (os.environ if environ is None else environ).get(ENV_PLUGINS_DIR, "")
     return tuple(Path(part).expanduser() for part in text.split(os.pathsep) if part.strip())
+
+
+def plugin_folders(
+    paths: Sequence[str | os.PathLike] | None = None, *, with_env: bool = False
+) -> tuple[Path, ...]:
+    """The plugin files and folders to load: absolute, ``~`` expanded, without repeats.
+
+    ``paths`` as given; when ``paths`` is None, those named in ``$DYAD_PLUGINS_DIR``; with
+    ``with_env``, ``$DYAD_PLUGINS_DIR``'s first and then ``paths`` (the command line's rule:
+    the environment plus ``--plugins-dir``). Absolute, so sweep workers started in another
+    folder find the same plugins. The one place this rule lives (the CLI, the model built
+    from a scenario and the live view use it).
+    """
+    if paths is None:
+        found: Sequence[str | os.PathLike] = plugin_paths_from_env()
+    elif with_env:
+        found = (*plugin_paths_from_env(), *paths)
+    else:
+        found = tuple(paths)
+    return tuple(dict.fromkeys(Path(p).expanduser().resolve() for p in found))
 
 
 def _load_filter() -> frozenset[str] | None:

@@ -52,6 +52,8 @@ from dyad.errors import ResultsError
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+#: the file that makes a folder a sweep's (written by :mod:`dyad.sweeps`)
+SWEEP_FILE = "sweep.json"
 FORMAT = "dyad-results"
 FORMAT_VERSION = 1
 FIGURES_DIR = "figures"
@@ -259,9 +261,9 @@ def check_run_folder(folder: str | os.PathLike, *, overwrite: bool = False) -> s
     if not folder.exists():
         check_writable(folder)
         return "new"
-    if (folder / "sweep.json").is_file():
+    if (folder / SWEEP_FILE).is_file():
         raise ResultsError(
-            f"{folder}: is a sweep folder (has sweep.json), not a run folder; "
+            f"{folder}: is a sweep folder (has {SWEEP_FILE}), not a run folder; "
             "choose another --output"
         )
     check_writable(folder)
@@ -544,6 +546,35 @@ class RunResults:
         raise AttributeError(f"{type(self).__name__} has no attribute or table {name!r}")
 
 
+def results_kind(folder: str | os.PathLike) -> str:
+    """What a results folder holds: ``"run"`` (a ``manifest.json``) or ``"sweep"`` (a
+    ``sweep.json``).
+
+    The one check of "is this a dyad results folder" (loading a run, opening a report). Any
+    other folder is a one-line :class:`ResultsError` naming it and what is missing: it does
+    not exist, is a file, is an interrupted run (Parquet tables but no manifest) or holds
+    neither file.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise ResultsError(f"{folder}: results folder does not exist")
+    if not folder.is_dir():
+        raise ResultsError(f"{folder}: not a folder (expected a run or sweep results folder)")
+    if (folder / SWEEP_FILE).is_file():
+        return "sweep"
+    if (folder / MANIFEST).is_file():
+        return "run"
+    leftovers = sorted(p.name for p in folder.glob("*.parquet"))
+    if leftovers:
+        raise ResultsError(
+            f"{folder}: incomplete run: {MANIFEST} missing but {len(leftovers)} table "
+            f"file(s) present (interrupted?)"
+        )
+    raise ResultsError(
+        f"{folder}: not a dyad results folder (no {MANIFEST} of a run, no {SWEEP_FILE} of a sweep)"
+    )
+
+
 def load_run(folder: str | os.PathLike, verify: bool = True) -> RunResults:
     """Open a run folder written by :func:`write_run`.
 
@@ -558,18 +589,11 @@ def load_run(folder: str | os.PathLike, verify: bool = True) -> RunResults:
 
 def _open_run(folder: Path, verify_all: bool, verify_tables: tuple[str, ...] = ()) -> RunResults:
     """Open ``folder``; checksum every file (``verify_all``) or only ``verify_tables``."""
-    if not folder.exists():
-        raise ResultsError(f"{folder}: results folder does not exist")
-    if not folder.is_dir():
-        raise ResultsError(f"{folder}: not a folder")
-    if not (folder / MANIFEST).is_file():
-        leftovers = sorted(p.name for p in folder.glob("*.parquet"))
-        if leftovers:
-            raise ResultsError(
-                f"{folder}: incomplete run: {MANIFEST} missing but {len(leftovers)} table "
-                f"file(s) present (interrupted?)"
-            )
-        raise ResultsError(f"{folder}: not a dyad results folder (no {MANIFEST})")
+    if results_kind(folder) == "sweep":
+        raise ResultsError(
+            f"{folder}: is a sweep folder (has {SWEEP_FILE}), not a run folder; open it with "
+            "dyad.sweeps.load_sweep, or one of its runs/<run_id> folders"
+        )
     record = _parse_manifest(folder)
     entries = record["tables"]
     for name, entry in entries.items():

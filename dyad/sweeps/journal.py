@@ -22,13 +22,13 @@ import pandas as pd
 from dyad import __version__
 from dyad._io import atomic_write, flatten, to_json, write_json
 from dyad.errors import ConfigError, ResultsError
+from dyad.store import SWEEP_FILE
 
 if TYPE_CHECKING:
     from dyad.sweeps.plan import RunSpec, SweepPlan
 
 log = logging.getLogger(__name__)
 
-SWEEP_FILE = "sweep.json"
 RUNS_MANIFEST = "runs.jsonl"
 FAILURES_FILE = "failures.json"
 SUMMARY_FILE = "summary.parquet"
