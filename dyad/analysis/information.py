@@ -107,15 +107,23 @@ def single_cell_information(
     each term is multiplied by r/(n_bins − 1), so only selectivity expressed by firing *more*
     to a stimulus earns credit: the lowest bin (silence) contributes nothing ([AEm]).
 
-    Args:
-        rates: (n_trials, n_cells) firing rates in [0, 1] (or any range with ``normalise``).
-        stimuli: (n_trials,) integer stimulus label of each trial; ≥ 2 distinct labels.
-        n_bins: number of response bins (≥ 2; 3 is the lab's default).
-        weighted: apply the bin weighting described above.
-        normalise: min–max normalise all rates to [0, 1] first (one range for the whole array).
+    Parameters
+    ----------
+    rates:
+        ``(n_trials, n_cells)`` firing rates in [0, 1] (or any range with ``normalise``).
+    stimuli:
+        ``(n_trials,)`` integer stimulus label of each trial; ≥ 2 distinct labels.
+    n_bins:
+        Number of response bins (≥ 2; 3 is the lab's default).
+    weighted:
+        Apply the bin weighting described above.
+    normalise:
+        Min–max normalise all rates to [0, 1] first (one range for the whole array).
 
-    Returns:
-        (n_stimuli, n_cells) float64; row i belongs to the i-th smallest stimulus label.
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_stimuli, n_cells)`` float64; row i belongs to the i-th smallest stimulus label.
         Values lie in [0, log2(n_stimuli)].
     """
     rates, codes, _ = _check_inputs(rates, stimuli, normalise=normalise, n_bins=n_bins)
@@ -265,13 +273,19 @@ def multiple_cell_information(
     Decoding held-out trials rather than each stimulus's mean response avoids the [AEm] shortcut
     that overstates information.
 
-    Args:
-        rates: (n_trials, n_cells) firing rates (in [0, 1], or any range with ``normalise``).
-        stimuli: (n_trials,) integer labels; every stimulus needs ≥ 3 trials.
-        rng: the generator for ensemble draws and tie-breaking (required).
+    Parameters
+    ----------
+    rates:
+        ``(n_trials, n_cells)`` firing rates (in [0, 1], or any range with ``normalise``).
+    stimuli:
+        ``(n_trials,)`` integer labels; every stimulus needs ≥ 3 trials.
+    rng:
+        The generator for ensemble draws and tie-breaking (required).
 
-    Returns:
-        DataFrame with columns ``ensemble_size``, ``information_probability`` (I_P),
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``ensemble_size``, ``information_probability`` (I_P) and
         ``information_frequency`` (I_Q), one row per ensemble size.
     """
     if rng is None:
