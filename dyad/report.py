@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from dyad import __version__
+from dyad.analysis import NEURON_CLASSES, class_column
 from dyad.errors import ConfigError, ResultsError
 from dyad.provenance import describe as describe_provenance
 
@@ -48,14 +49,7 @@ log = logging.getLogger(__name__)
 FORMATS = ("png", "svg", "pdf")
 REPORT_NAME = "report.html"
 #: sweep-table class columns (``count_anti_mirror``) back to class names (``anti-mirror``)
-_CLASS_NAMES = (
-    "mirror",
-    "anti-mirror",
-    "visual-only",
-    "motor-only",
-    "bimodal-unselective",
-    "unselective",
-)
+_CLASS_NAMES = NEURON_CLASSES
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,27 +66,12 @@ class _Results:
 def detect_results(folder: str | os.PathLike) -> str:
     """``"sweep"`` (has ``sweep.json``) or ``"run"`` (has ``manifest.json``).
 
-    Anything else is a :class:`ResultsError` naming the folder and what is missing.
+    Anything else is a :class:`ResultsError` naming the folder and what is missing
+    (:func:`dyad.store.results_kind`, the one check of a results folder).
     """
-    from dyad.store import MANIFEST
-    from dyad.sweeps import SWEEP_FILE
+    from dyad.store import results_kind
 
-    folder = Path(folder)
-    if not folder.exists():
-        raise ResultsError(f"{folder}: results folder does not exist")
-    if not folder.is_dir():
-        raise ResultsError(f"{folder}: not a folder (expected a run or sweep results folder)")
-    if (folder / SWEEP_FILE).is_file():
-        return "sweep"
-    if (folder / MANIFEST).is_file():
-        return "run"
-    if any(folder.glob("*.parquet")):
-        raise ResultsError(
-            f"{folder}: incomplete run: {MANIFEST} missing but table files present (interrupted?)"
-        )
-    raise ResultsError(
-        f"{folder}: not a dyad results folder (no {MANIFEST} of a run, no {SWEEP_FILE} of a sweep)"
-    )
+    return results_kind(folder)
 
 
 def _open(folder: Path) -> _Results:
@@ -404,7 +383,7 @@ def sweep_runs(sweep, congruence_bin: float = 0.05) -> pd.DataFrame:
     short = dict(zip(grid, axis_names(grid), strict=True))
     columns = {path: name for path, name in short.items() if path in done.columns}
     for name in _CLASS_NAMES:
-        column = "count_" + name.replace("-", "_")
+        column = "count_" + class_column(name)
         if column in done.columns:
             columns[column] = name
     table = done.rename(columns=columns)
