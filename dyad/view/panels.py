@@ -226,7 +226,7 @@ def classes_figure(model: DyadModel) -> Figure:
     for name in NEURON_CLASSES:
         counts = [p[name] for p in probes]
         ax.plot(t, counts, marker="o", ms=3, color=CLASS_COLOURS[name], label=name)
-    n_neurons = model.infant.brain.mirror.n_neurons
+    n_neurons = model.infant.brain.n_neurons
     ax.set_ylim(-0.02 * n_neurons, 1.02 * n_neurons)
     # the axis grows with the run (at least five probe intervals), so early probes are legible
     span = max(int(t[-1]), 5 * (model.probe_every or model.n_steps))
