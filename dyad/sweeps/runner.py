@@ -178,7 +178,7 @@ def _run_locked(
         summary = summary_table(plan, records)
         _write_parquet(work / SUMMARY_FILE, summary)
         if work != folder:
-            from dyad.store import _swap_in
+            from dyad.store.write import _swap_in
 
             _swap_in(work, folder)
     elif work != folder:
