@@ -32,7 +32,7 @@ SMALL_SEEDS = 4
 
 def small_plan():
     """The throughput sweep: the noise sweep cut to 4 values of q x 4 seeds, small VisNet."""
-    from dyad.sweep import plan_sweep
+    from dyad.sweeps import plan_sweep
 
     plan = plan_sweep(SCENARIOS / "noise_sweep.toml", SMALL_SWEEP, seeds=SMALL_SEEDS)
     runs = tuple(r for r in plan.runs if r.overrides["parent.params.q"] in SMALL_Q)
@@ -42,7 +42,7 @@ def small_plan():
 
 def throughput(workdir: Path, cache: Path) -> list[tuple[int, int, float, float, float]]:
     """Per worker count: runs, wall time, runs/s overall and runs/s once the workers are up."""
-    from dyad.sweep import run_sweep
+    from dyad.sweeps import run_sweep
 
     plan = small_plan()
     rows = []
@@ -68,7 +68,7 @@ def reproduction(workdir: Path, cache: Path) -> list[tuple[str, float, str]]:
     from dyad.config import load_scenario
     from dyad.reporting import build_report
     from dyad.simulation import pretrain_config, run_scenario
-    from dyad.sweep import plan_sweep, run_sweep
+    from dyad.sweeps import plan_sweep, run_sweep
     from dyad.vision import pretrain
 
     steps: list[tuple[str, float, str]] = []
@@ -176,7 +176,7 @@ def main() -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         print("throughput (small fixed sweep):", flush=True)
         small_cache = workdir / "cache-small"
-        from dyad.sweep import pretrain_sweep
+        from dyad.sweeps import pretrain_sweep
 
         pretrain_sweep(small_plan(), str(small_cache), progress=False)
         rows = throughput(workdir, small_cache)

@@ -1,12 +1,17 @@
 """Mesa agents of the interaction: the infant and its parents.
 
 Agents do no numerics beyond calling the brain or the policy; the order in which they act each
-timestep is written out in :meth:`dyad.model.DyadModel.step`.
+timestep is written out in :meth:`dyad.model.DyadModel.step`. They know the model only through
+:class:`Interaction`, the little they read of it, so this module does not import the model
+(and the type checker sees no import cycle).
+
+The current timestep is Mesa's own counter: ``model.steps`` is incremented *before* the
+model's ``step()`` runs, so while the agents act in timestep ``t`` it is ``t + 1``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import mesa
 import numpy as np
@@ -16,7 +21,22 @@ from dyad.policies import is_expression_index
 
 if TYPE_CHECKING:
     from dyad.brain.infant import InfantBrain
-    from dyad.model import DyadModel
+
+
+class Interaction(Protocol):
+    """What the agents read of the model that runs them (:class:`dyad.model.DyadModel`)."""
+
+    #: Mesa's step counter: timesteps begun so far, the current one included
+    steps: int
+    #: the expressions' names; a policy's choice is an index into them
+    expressions: tuple[str, ...]
+    #: the infant, whose history the parents' policies see
+    infant: Infant
+
+
+def current_timestep(model: Interaction) -> int:
+    """The timestep being played (0-based) while the agents act in it."""
+    return model.steps - 1
 
 
 class Infant(mesa.Agent):
@@ -26,10 +46,10 @@ class Infant(mesa.Agent):
     expression at timestep ``t`` (the pre-roll gives lagged parents a history before t = 0).
     """
 
-    model: DyadModel
+    model: Interaction
 
     def __init__(
-        self, model: DyadModel, brain: InfantBrain, schedule: np.ndarray, preroll: int
+        self, model: Interaction, brain: InfantBrain, schedule: np.ndarray, preroll: int
     ) -> None:
         super().__init__(model)
         self.brain = brain
@@ -40,11 +60,11 @@ class Infant(mesa.Agent):
 
     def history(self) -> np.ndarray:
         """The infant's expressions up to and including the current timestep (a view)."""
-        return self.schedule[: self.preroll + self.model.t + 1]
+        return self.schedule[: self.preroll + current_timestep(self.model) + 1]
 
     def step(self) -> None:
         """Make this timestep's expression (the motor module's pattern follows it)."""
-        self.expression = int(self.schedule[self.preroll + self.model.t])
+        self.expression = int(self.schedule[self.preroll + current_timestep(self.model)])
 
     def perceive(self, parent: Parent) -> None:
         """See the parent's face while making the current expression; the mirror layer learns."""
@@ -56,10 +76,10 @@ class Infant(mesa.Agent):
 class Parent(mesa.Agent):
     """A parent: shows an expression chosen by its mimicry policy each timestep it is present."""
 
-    model: DyadModel
+    model: Interaction
 
     def __init__(
-        self, model: DyadModel, name: str, index: int, policy, source: str = "unknown source"
+        self, model: Interaction, name: str, index: int, policy, source: str = "unknown source"
     ) -> None:
         super().__init__(model)
         self.name = name
@@ -71,7 +91,7 @@ class Parent(mesa.Agent):
 
     def step(self) -> None:
         """Choose the expression to show, given what the infant has done so far."""
-        t = self.model.t
+        t = current_timestep(self.model)
         try:
             choice = self.policy.choose(t, self.model.infant.history())
         except (Exception, SystemExit) as exc:

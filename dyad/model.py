@@ -2,8 +2,10 @@
 
 :class:`DyadModel` owns one :class:`~dyad.agents.Infant` and one or more
 :class:`~dyad.agents.Parent` agents. Its :meth:`~DyadModel.step` is the scheduler: the order of
-events in one timestep is written out there. Per-timestep records go into preallocated arrays
-(far cheaper than Mesa's DataCollector for per-neuron rates) and become tidy DataFrames at the end.
+events in one timestep is written out there. Per-timestep records go to an
+:class:`~dyad.recording.InteractionRecorder` (preallocated arrays, far cheaper than Mesa's
+DataCollector for per-neuron rates), which makes the tidy tables at the end. Time is Mesa's own
+step counter, ``self.steps``: timestep ``t`` runs as the ``t + 1``-th step.
 
 The model can be built two ways: from ready parts (a brain, schedules, policy objects; this is
 what :func:`dyad.simulation.run_scenario` does), or from plain keyword parameters, a scenario
@@ -23,44 +25,15 @@ import numpy as np
 import pandas as pd
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
+from dyad._io import is_int
 from dyad.agents import Infant, Parent
+from dyad.analysis import NEURON_CLASSES, class_column
 from dyad.brain.infant import InfantBrain
 from dyad.errors import ConfigError
+from dyad.recording import InteractionRecorder
 
 #: the folder of the scenarios shipped with dyad (a source checkout's ``scenarios/``)
 SHIPPED_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-
-
-class InteractionRecorder:
-    """Preallocated per-timestep logs of the interaction and the neural responses."""
-
-    def __init__(self, n_steps: int, n_neurons: int, log_every: int, mirror_rates: bool) -> None:
-        self.n_steps = n_steps
-        self.log_every = log_every
-        self.infant_expression = np.zeros(n_steps, np.int16)
-        self.parent = np.zeros(n_steps, np.int16)
-        self.parent_expression = np.zeros(n_steps, np.int16)
-        self.transform = np.zeros(n_steps, np.int32)
-        self.mirror_mean_rate = np.zeros(n_steps, np.float32)
-        self.mirror_active = np.zeros(n_steps, np.int32)
-        self.visual_drive = np.zeros(n_steps, np.float32)
-        self.motor_drive = np.zeros(n_steps, np.float32)
-        n_logged = -(-n_steps // log_every) if mirror_rates else 0
-        self.mirror_rates = np.zeros((n_logged, n_neurons), np.float32)
-
-    def record(self, t: int, infant: Infant, parent: Parent) -> None:
-        rates = infant.rates
-        self.infant_expression[t] = infant.expression
-        self.parent[t] = parent.index
-        self.parent_expression[t] = parent.displayed
-        self.transform[t] = infant.brain.last_transform
-        self.mirror_mean_rate[t] = rates.mean()
-        self.mirror_active[t] = np.count_nonzero(rates >= 0.5)
-        mirror = infant.brain.mirror
-        self.visual_drive[t] = mirror.last_visual_drive
-        self.motor_drive[t] = mirror.last_motor_drive
-        if self.mirror_rates.shape[0] and t % self.log_every == 0:
-            self.mirror_rates[t // self.log_every] = rates
 
 
 class DyadModel(mesa.Model):
@@ -81,7 +54,10 @@ class DyadModel(mesa.Model):
     policies:
         One mimicry-policy object per parent (``choose(t, infant_history) -> int``).
     rng:
-        The run's seed (an int) or generator; Mesa seeds ``self.rng`` from it.
+        The run's seed (an int) or generator; Mesa seeds ``self.rng`` from it. Nothing in
+        dyad draws from ``self.rng`` (each purpose has its own stream, see
+        :data:`dyad.simulation.STREAMS`); it is seeded so Mesa-side randomness, if any is ever
+        used, stays reproducible.
     scenario_file:
         A scenario TOML file, the name of a shipped scenario (``"perfect"``), a scenario dict
         or a validated :class:`~dyad.config.Scenario`. (Not called ``scenario``: Mesa's
@@ -179,7 +155,6 @@ class DyadModel(mesa.Model):
         self.n_steps = len(parent_schedule)
         self.expressions = tuple(expressions)
         self.parent_names = tuple(parent_names)
-        self.t = 0
         self.infant = Infant(self, brain, schedule, preroll)
         sources = policy_sources or ["unknown source"] * len(policies)
         self.parents = [
@@ -190,7 +165,7 @@ class DyadModel(mesa.Model):
         ]
         self.parent_schedule = parent_schedule
         self.recorder = InteractionRecorder(
-            self.n_steps, brain.mirror.n_neurons, log_every, log_mirror_rates
+            self.n_steps, brain.n_neurons, log_every, log_mirror_rates
         )
         self._init_probes(probe_every, recent_steps, test_trials, motor_flip, probe_seed)
 
@@ -202,19 +177,20 @@ class DyadModel(mesa.Model):
         3. the infant sees that face (frozen VisNet layer 4) while making its own expression,
            and both inputs drive the mirror layer, which learns (Hebb + normalisation);
         4. the interaction and the neural responses are logged.
+
+        Mesa has counted this step already, so the timestep is ``self.steps - 1``.
         """
-        t = self.t
+        t = self.steps - 1
         self.infant.step()
         parent = self.parents[self.parent_schedule[t]]
         parent.step()
         self.infant.perceive(parent)
         self.recorder.record(t, self.infant, parent)
         self.recent_rates[t % len(self.recent_rates)] = self.infant.rates
-        self.t += 1
-        if self.t >= self.n_steps:
+        if self.steps >= self.n_steps:
             self.running = False
         if self.probing and (
-            not self.running or (self.probe_every and self.t % self.probe_every == 0)
+            not self.running or (self.probe_every and self.steps % self.probe_every == 0)
         ):
             self.probe()
 
@@ -224,9 +200,7 @@ class DyadModel(mesa.Model):
     def _init_probes(
         self, probe_every: int | None, recent_steps: int, trials: int, motor_flip: float, seed: int
     ) -> None:
-        from dyad.analysis import NEURON_CLASSES
-
-        n_neurons = self.infant.brain.mirror.n_neurons
+        n_neurons = self.infant.brain.n_neurons
         if probe_every is None:
             probe_every = 100 if self.config is not None else None
         #: whether the model probes its neuron classes at all (see ``probe_every``)
@@ -246,26 +220,25 @@ class DyadModel(mesa.Model):
         self.probes: list[dict[str, Any]] = []
         self.datacollector = mesa.DataCollector(
             model_reporters={
-                "t": "t",
+                "t": "steps",
                 "congruence": "congruence",
                 "mirror_index": "mirror_index",
-                **{name: f"n_{name.replace('-', '_')}" for name in NEURON_CLASSES},
+                **{name: f"n_{class_column(name)}" for name in NEURON_CLASSES},
             }
         )
         if self.probing:
             self.probe()
 
     def probe(self) -> dict[str, Any]:
-        """Test and classify every mirror-layer neuron now (learning off, model.md §10–11).
+        """Probe and classify every mirror-layer neuron now (learning off, model.md §10–11).
 
         Updates :attr:`neuron_class`, :attr:`preferred_visual`, appends to :attr:`probes` and
         collects the model reporters (class counts, congruence, mirror index).
         """
-        from dyad.analysis import NEURON_CLASSES
         from dyad.analysis.classify import classify_arrays
 
         brain = self.infant.brain
-        responses = brain.test(self._probe_trials, self._probe_flip, self._probe_rng)
+        responses = brain.probe(self._probe_trials, self._probe_flip, self._probe_rng)
         n_parents, n_expr, n_trials, n_neurons = responses.visual.shape
         # visual trials of all parents pooled per expression, as run_scenario's test table does
         visual = responses.visual.transpose(1, 0, 2, 3).reshape(n_expr, -1, n_neurons)
@@ -275,7 +248,7 @@ class DyadModel(mesa.Model):
         counts = {
             name: int(np.count_nonzero(result.neuron_class == name)) for name in NEURON_CLASSES
         }
-        record = {"t": self.t, **counts, "congruence": self.congruence}
+        record = {"t": self.steps, **counts, "congruence": self.congruence}
         self.probes.append(record)
         self.datacollector.collect(self)
         return record
@@ -300,22 +273,17 @@ class DyadModel(mesa.Model):
     @property
     def congruence(self) -> float:
         """Fraction of timesteps so far on which the parent showed the infant's expression."""
-        if self.t == 0:
-            return float("nan")
-        rec = self.recorder
-        return float(np.mean(rec.infant_expression[: self.t] == rec.parent_expression[: self.t]))
+        return self.recorder.congruence(self.steps)
 
     def recent_mirror_rates(self) -> np.ndarray:
         """The mirror layer's rates of the last timesteps, oldest first: ``(n, n_neurons)``."""
-        size = len(self.recent_rates)
-        if self.t <= size:
-            return self.recent_rates[: self.t]
-        return np.roll(self.recent_rates, -(self.t % size), axis=0)
+        size, done = len(self.recent_rates), self.steps
+        if done <= size:
+            return self.recent_rates[:done]
+        return np.roll(self.recent_rates, -(done % size), axis=0)
 
     def neuron_order(self) -> np.ndarray:
         """Neurons ordered by their class at the last probe, then by preferred expression."""
-        from dyad.analysis import NEURON_CLASSES
-
         rank = {name: i for i, name in enumerate(NEURON_CLASSES)}
         class_rank = np.array([rank[name] for name in self.neuron_class])
         return np.lexsort((self.preferred_visual, class_rank))
@@ -325,36 +293,11 @@ class DyadModel(mesa.Model):
 
     def interaction_table(self) -> pd.DataFrame:
         """One row per timestep: who showed what, congruence, mirror-layer summary."""
-        rec = self.recorder
-        expressions = pd.Categorical.from_codes(rec.infant_expression, self.expressions)
-        shown = pd.Categorical.from_codes(rec.parent_expression, self.expressions)
-        return pd.DataFrame(
-            {
-                "t": np.arange(self.n_steps, dtype=np.int32),
-                "infant_expression": expressions,
-                "parent": pd.Categorical.from_codes(rec.parent, self.parent_names),
-                "parent_expression": shown,
-                "congruent": rec.infant_expression == rec.parent_expression,
-                "transform": rec.transform,
-                "mirror_mean_rate": rec.mirror_mean_rate,
-                "mirror_active": rec.mirror_active,
-                "visual_drive": rec.visual_drive,
-                "motor_drive": rec.motor_drive,
-            }
-        )
+        return self.recorder.interaction_table(self.expressions, self.parent_names)
 
     def mirror_rates_table(self) -> pd.DataFrame:
         """Long table ``t, neuron, rate`` of the logged mirror-layer rates."""
-        rates = self.recorder.mirror_rates
-        n_logged, n_neurons = rates.shape
-        steps = np.arange(n_logged, dtype=np.int32) * self.recorder.log_every
-        return pd.DataFrame(
-            {
-                "t": np.repeat(steps, n_neurons),
-                "neuron": np.tile(np.arange(n_neurons, dtype=np.int32), n_logged),
-                "rate": rates.reshape(-1),
-            }
-        )
+        return self.recorder.mirror_rates_table()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -362,7 +305,7 @@ class DyadModel(mesa.Model):
 
 
 def _is_count(value: Any, minimum: int) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= minimum
+    return is_int(value) and value >= minimum
 
 
 def resolve_scenario(
@@ -460,12 +403,10 @@ def build_from_scenario(
     brain, schedules and policies from the run's random streams, in the same order as a
     ``dyad simulate`` run, so a model built here steps through the same interaction.
     """
-    from dyad.plugins import load_registry, plugin_paths_from_env
+    from dyad.plugins import load_registry, plugin_folders
     from dyad.simulation import run_streams, wire_run
 
-    folders = tuple(
-        Path(d).resolve() for d in (plugin_paths_from_env() if plugin_dirs is None else plugin_dirs)
-    )
+    folders = plugin_folders(plugin_dirs)
     scenario = resolve_scenario(scenario_file, overrides, folders)
     if seed is None:
         seed = scenario.seed

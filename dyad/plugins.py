@@ -67,9 +67,9 @@ __all__ = [
     "DyadPluginWarning",
     "PolicyEntry",
     "PolicyRegistry",
-    "clear_registry_cache",
     "code_digest",
     "load_registry",
+    "plugin_folders",
     "plugin_paths_from_env",
 ]
 
@@ -302,6 +302,26 @@ def plugin_paths_from_env(environ: Mapping[str, str] | None = None) -> tuple[Pat
     return tuple(Path(part).expanduser() for part in text.split(os.pathsep) if part.strip())
 
 
+def plugin_folders(
+    paths: Sequence[str | os.PathLike] | None = None, *, with_env: bool = False
+) -> tuple[Path, ...]:
+    """The plugin files and folders to load: absolute, ``~`` expanded, without repeats.
+
+    ``paths`` as given; when ``paths`` is None, those named in ``$DYAD_PLUGINS_DIR``; with
+    ``with_env``, ``$DYAD_PLUGINS_DIR``'s first and then ``paths`` (the command line's rule:
+    the environment plus ``--plugins-dir``). Absolute, so sweep workers started in another
+    folder find the same plugins. The one place this rule lives (the CLI, the model built
+    from a scenario and the live view use it).
+    """
+    if paths is None:
+        found: Sequence[str | os.PathLike] = plugin_paths_from_env()
+    elif with_env:
+        found = (*plugin_paths_from_env(), *paths)
+    else:
+        found = tuple(paths)
+    return tuple(dict.fromkeys(Path(p).expanduser().resolve() for p in found))
+
+
 def _load_filter() -> frozenset[str] | None:
     """Names from ``$DYAD_LOAD_PLUGINS`` (normalised), or None when it is not set."""
     text = os.environ.get(ENV_LOAD_PLUGINS)
@@ -313,13 +333,6 @@ def _load_filter() -> frozenset[str] | None:
 _cache: dict[tuple, PolicyRegistry] = {}
 _entry_point_cache: dict[tuple, list[importlib.metadata.EntryPoint]] = {}
 _cache_lock = threading.RLock()
-
-
-def clear_registry_cache() -> None:
-    """Forget every registry built so far (imported plugin modules stay imported)."""
-    with _cache_lock:
-        _cache.clear()
-        _entry_point_cache.clear()
 
 
 def load_registry(

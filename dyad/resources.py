@@ -281,17 +281,6 @@ def format_bytes(size: float) -> str:
     return f"{size:.1f} PiB"  # pragma: no cover
 
 
-def format_seconds(seconds: float) -> str:
-    """Format a duration in the unit a person reads: ``90`` → ``"90 s"``, ``7200`` → ``"2.0 h"``."""
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.0f} days"
-
-
 def _raise_hint() -> str:
     return f"raise the limit with --max-memory or ${ENV_MAX_MEMORY} if this machine has it"
 

@@ -93,8 +93,3 @@ def parent_schedule(
     else:
         raise ConfigError(f"sharing.mode: expected 'alternate' or 'random', got {mode!r}")
     return np.repeat(blocks, block_length)[:n_steps].astype(np.int16)
-
-
-def congruence(infant: np.ndarray, parent: np.ndarray) -> float:
-    """Fraction of timesteps on which the parent shows the infant's expression (c)."""
-    return float(np.mean(np.asarray(infant) == np.asarray(parent)))

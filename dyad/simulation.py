@@ -20,9 +20,11 @@ import numpy as np
 import pandas as pd
 
 from dyad import __version__
+from dyad.analysis import ACTIVE_RATE, NEURON_CLASSES, dominant_class
 from dyad.config import Scenario
 
 if TYPE_CHECKING:
+    from dyad.brain.infant import ProbeResponses
     from dyad.vision import PhotoSet
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,10 @@ log = logging.getLogger(__name__)
 #: draws a run's figures: ``(tables, folder, formats, manifest=...) -> [paths written]``
 FigureDrawer = Callable[..., Sequence[Path]]
 
-#: names of the independent random streams of one run, spawned in this order from its seed
+#: names of the independent random streams of one run, spawned in this order from its seed.
+#: "model" seeds Mesa's own ``model.rng``/``model.random``, which dyad never draws from; it
+#: stays because the order is part of every result: dropping it would hand "policies" another
+#: child of the seed and change every run with a random policy.
 STREAMS = ("schedule", "sharing", "motor", "mirror", "experience", "test", "model", "policies")
 
 
@@ -395,7 +400,7 @@ def _interact(
     over 10x slower (578 vs 7,668 timesteps/s measured). Parallelism comes from sweeps.
     """
     from dyad.analysis.classify import classify_neurons
-    from dyad.brain.infant import TestResponses
+    from dyad.brain.infant import ProbeResponses
     from dyad.config import scenario_warnings
     from dyad.model import DyadModel
     from dyad.plugins import load_registry
@@ -413,8 +418,8 @@ def _interact(
 
     # 3. test phase before training, the interaction, test phase after (§10)
     trials, flip = scenario.run.test_trials, scenario.run.motor_test_flip
-    before = brain.test(trials, flip, streams["test"])
-    unseen_before = None if unseen_bank is None else brain.visual_test(unseen_bank, trials)
+    before = brain.probe(trials, flip, streams["test"])
+    unseen_before = None if unseen_bank is None else brain.visual_probe(unseen_bank, trials)
     model = DyadModel(
         brain,
         schedule,
@@ -431,20 +436,20 @@ def _interact(
     clock = time.perf_counter()
     chunk = max(1, n_steps // 100)
     with progress_bar(length=n_steps, label="interaction", enabled=progress) as bar:
-        while model.t < n_steps:
-            todo = min(chunk, n_steps - model.t)
+        while model.steps < n_steps:
+            todo = min(chunk, n_steps - model.steps)
             model.run_for(todo)
             bar.update(todo)
     timings["interaction_s"] = time.perf_counter() - clock
     timings["steps_per_s"] = n_steps / max(timings["interaction_s"], 1e-9)
-    after = brain.test(trials, flip, streams["test"])
+    after = brain.probe(trials, flip, streams["test"])
 
     # 4. tables, classification and summary
     names = [p.name for p in parents]
     test_responses = pd.concat(
         [
-            test_table(before, "before", expressions, names),
-            test_table(after, "after", expressions, names),
+            probe_table(before, "before", expressions, names),
+            probe_table(after, "after", expressions, names),
         ],
         ignore_index=True,
     )
@@ -456,9 +461,9 @@ def _interact(
         unseen_tables.append(test_responses.assign(parent=widened))
         for phase, unseen, motor in (
             ("before", unseen_before, before.motor),
-            ("after", brain.visual_test(unseen_bank, trials), after.motor),
+            ("after", brain.visual_probe(unseen_bank, trials), after.motor),
         ):
-            table = test_table(TestResponses(unseen, motor), phase, expressions, [UNSEEN_FACE])
+            table = probe_table(ProbeResponses(unseen, motor), phase, expressions, [UNSEEN_FACE])
             visual = table[table["condition"] == "visual"]
             unseen_tables.append(visual.assign(parent=visual["parent"].cat.set_categories(faces)))
     neurons = pd.concat(
@@ -541,10 +546,14 @@ def save_run(
         return write_run(folder, tables, manifest, figures=figure_paths, overwrite=overwrite)
 
 
-def test_table(
-    responses, phase: str, expressions: Sequence[str], parent_names: Sequence[str]
+def probe_table(
+    responses: ProbeResponses, phase: str, expressions: Sequence[str], parent_names: Sequence[str]
 ) -> pd.DataFrame:
-    """Tidy rows ``phase, condition, expression, parent, trial, neuron, rate`` of one test."""
+    """Tidy rows ``phase, condition, expression, parent, trial, neuron, rate`` of one probe.
+
+    The run's ``test_responses`` table is the ``before`` and ``after`` probes stacked (the
+    table keeps its name on disk, so existing results folders still load).
+    """
     visual = responses.visual  # (n_parents, S, trials, N)
     motor = responses.motor  # (S, trials, N)
     n_parents, n_expr, n_trials, n_neurons = visual.shape
@@ -606,7 +615,7 @@ def classify_per_parent(test_responses: pd.DataFrame, expressions: Sequence[str]
 def layer4_summary(training_bank: np.ndarray, interaction: pd.DataFrame) -> pd.DataFrame:
     """Per timestep: how many layer-4 cells fired, their mean rate and Treves–Rolls sparseness."""
     rates = training_bank  # (n_parents, S, n_bank, n_l4)
-    active = (rates >= 0.5).sum(axis=-1)
+    active = (rates >= ACTIVE_RATE).sum(axis=-1)
     mean = rates.mean(axis=-1)
     sparseness = mean**2 / np.maximum((rates**2).mean(axis=-1), 1e-12)
     parent = interaction["parent"].cat.codes.to_numpy()
@@ -629,7 +638,7 @@ def summarise(neurons: pd.DataFrame, interaction: pd.DataFrame) -> dict[str, Any
     the I >= 0.5 bit criterion) and ``criteria_agree`` (neurons both criteria put in the same
     class).
     """
-    from dyad.analysis.classify import NEURON_CLASSES, mirror_index, selectivity_correlation
+    from dyad.analysis.classify import mirror_index, selectivity_correlation
 
     counts = neurons["neuron_class"].value_counts()
     class_counts = {name: int(counts.get(name, 0)) for name in NEURON_CLASSES}
@@ -637,13 +646,7 @@ def summarise(neurons: pd.DataFrame, interaction: pd.DataFrame) -> dict[str, Any
     info_counts = {name: int(info.get(name, 0)) for name in NEURON_CLASSES}
     agree = int((neurons["neuron_class"].astype(str) == neurons["info_class"].astype(str)).sum())
     n = len(neurons)
-    n_mirror, n_anti = class_counts["mirror"], class_counts["anti-mirror"]
-    if n_mirror >= 0.5 * n and n_mirror > n_anti:
-        dominant = "mirror"
-    elif n_anti >= 0.5 * n and n_anti > n_mirror:
-        dominant = "anti-mirror"
-    else:
-        dominant = "neither"
+    dominant = dominant_class(class_counts["mirror"], class_counts["anti-mirror"], n)
     return {
         "n_neurons": n,
         "class_counts": class_counts,

@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import numpy as np
 from pydantic import AfterValidator, Field, model_validator
 
 from dyad import __version__
+from dyad._io import atomic_write, to_json
 from dyad.brain.v1 import V1
 from dyad.brain.visnet import VisNet, VisNetConfig
 from dyad.errors import ConfigError
@@ -251,7 +251,7 @@ class PretrainConfig:
         ``identity_seed`` is dropped: ``identity_seeds`` replaces it; a photo set enters by
         its content digest only, and not at all when there is none, so configs without
         photos keep their keys)."""
-        data = _jsonable(dataclasses.asdict(self))
+        data = to_json(dataclasses.asdict(self))
         data["faces"].pop("identity_seed", None)
         photo_sets = data.pop("photo_sets", [])
         if photo_sets:
@@ -281,27 +281,6 @@ def drawn_identities(seed: int, purpose: str, n: int, exclude: Sequence[int]) ->
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _jsonable(value: Any) -> Any:
-    """Nested dataclass dicts → plain JSON types (tuples → lists, numpy scalars → Python)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(dataclasses.asdict(value))
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if hasattr(value, "value"):  # enums
-        return _jsonable(value.value)
-    raise TypeError(f"cannot put {type(value).__name__} into a cache key")
 
 
 def _canonical_json(data: Any) -> str:
@@ -360,7 +339,7 @@ def cache_key(config: PretrainConfig, extra: dict[str, Any] | None = None) -> st
         "source": source_fingerprint(),
     }
     if extra is not None:
-        record["extra"] = _jsonable(extra)
+        record["extra"] = to_json(extra)
     return _sha256(_canonical_json(record))
 
 
@@ -392,18 +371,7 @@ def write_cache(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, A
     path.parent.mkdir(parents=True, exist_ok=True)
     record = dict(metadata, format=CACHE_FORMAT, checksum=array_checksum(arrays))
     meta = np.frombuffer(_canonical_json(record).encode(), dtype=np.uint8)
-    handle = tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp", delete=False
-    )
-    try:
-        with handle:
-            np.savez(handle, **{_META: meta}, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda handle: np.savez(handle, **{_META: meta}, **arrays))
 
 
 def read_cache(path: Path, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
@@ -584,7 +552,7 @@ class PretrainedVision:
 
 def _cache_file(folder: Path, config: PretrainConfig, kind: str, extra: Any = None) -> Path:
     """Cache file name from the config (and ``extra``) only, not the code version."""
-    name = _sha256(_canonical_json({"config": config.canonical(), "extra": _jsonable(extra)}))
+    name = _sha256(_canonical_json({"config": config.canonical(), "extra": to_json(extra)}))
     return folder / f"{kind}-{name[:24]}.npz"
 
 

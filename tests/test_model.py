@@ -44,7 +44,7 @@ def test_keyword_model_steps_through_the_same_interaction_as_run_scenario(tiny_r
     raw = tiny_raw()
     model = DyadModel(scenario_file=raw, seed=3, cache_dir=cache_dir, probe_every=50)
     model.run_for(raw["run"]["steps"])
-    assert not model.running and model.t == 200
+    assert not model.running and model.steps == 200
     outcome = run_scenario(validate_scenario(raw), seed=3, cache_dir=cache_dir, figures=False)
     pd.testing.assert_frame_equal(model.interaction_table(), outcome.tables["interaction"])
     # probes at t = 0, every 50 timesteps and at the end

@@ -16,7 +16,7 @@ from dyad import __version__
 from dyad.cli import cli
 from dyad.reporting import build_report, detect_results, sweep_runs
 from dyad.store import load_run
-from dyad.sweep import load_sweep, plan_sweep, run_sweep
+from dyad.sweeps import load_sweep, plan_sweep, run_sweep
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_sweep import write_scenario  # noqa: E402

@@ -4,7 +4,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dyad.errors import ConfigError
-from dyad.schedules import congruence, infant_schedule, parent_schedule
+from dyad.schedules import infant_schedule, parent_schedule
+
+
+def congruence(infant: np.ndarray, parent: np.ndarray) -> float:
+    """Fraction of timesteps on which the parent shows the infant's expression (c)."""
+    return float(np.mean(np.asarray(infant) == np.asarray(parent)))
 
 
 def lagged_congruence(schedule: np.ndarray, lag: int, preroll: int) -> float:

@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 import dyad
-from dyad import store
 from dyad.errors import ResultsError
 from dyad.store import (
     MANIFEST,
@@ -28,6 +27,7 @@ from dyad.store import (
     load_runs,
     write_run,
 )
+from dyad.store import write as store_write
 
 
 def interaction_table(n: int = 40, seed: int = 0) -> pd.DataFrame:
@@ -153,7 +153,7 @@ def test_manifest_is_written_last_and_files_via_temp_names(tmp_path, monkeypatch
         replaced.append((Path(src).name, Path(dst).name))
         real_replace(src, dst)
 
-    monkeypatch.setattr(store.os, "replace", recording_replace)
+    monkeypatch.setattr(store_write.os, "replace", recording_replace)
     write_run(tmp_path / "run", sample_tables(), {})
     targets = [dst for _, dst in replaced]
     assert targets == ["interaction.parquet", "test_responses.parquet", MANIFEST]
@@ -194,7 +194,7 @@ def test_figures_are_copied_in_and_checksummed(tmp_path):
 
 
 def failing_second_table(monkeypatch):
-    real = store._write_parquet
+    real = store_write._write_parquet
     calls = {"n": 0}
 
     def write(table, handle):
@@ -204,7 +204,7 @@ def failing_second_table(monkeypatch):
             raise OSError("disk full")
         real(table, handle)
 
-    monkeypatch.setattr(store, "_write_parquet", write)
+    monkeypatch.setattr(store_write, "_write_parquet", write)
 
 
 def test_crash_mid_write_leaves_nothing_behind(tmp_path, monkeypatch):

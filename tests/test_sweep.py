@@ -19,17 +19,17 @@ from click.testing import CliRunner
 from dyad.cli import cli
 from dyad.errors import ConfigError
 from dyad.store import load_run
-from dyad.sweep import (
+from dyad.sweeps import (
     EXIT_RUNS_FAILED,
     RUNS_MANIFEST,
     SUMMARY_FILE,
     SWEEP_FILE,
-    _point_labels,
     axis_names,
     load_sweep,
     plan_sweep,
     run_seeds,
 )
+from dyad.sweeps.plan import _point_labels
 
 # A tiny but complete scenario: 32 px faces, an 8x8 VisNet trained 1 epoch per layer,
 # a 16-neuron mirror layer, 40 timesteps.

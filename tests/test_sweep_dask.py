@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from dyad.store import load_run
-from dyad.sweep import import_distributed, load_sweep
+from dyad.sweeps import import_distributed, load_sweep
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_sweep import invoke, write_scenario  # noqa: E402

@@ -13,7 +13,7 @@ from dyad.cli import cli
 from dyad.config import validate_scenario
 from dyad.simulation import prepare_vision, run_scenario, vision_seed
 from dyad.store import load_run
-from dyad.sweep import load_sweep, plan_sweep, pretrain_sweep
+from dyad.sweeps import load_sweep, plan_sweep, pretrain_sweep
 
 
 def scenario(tiny_raw, vary: bool):

@@ -46,15 +46,15 @@ import numpy as np
 import pandas as pd
 from scipy.stats import mannwhitneyu, rankdata
 
-from dyad.analysis import NEURON_CLASSES
+from dyad.analysis import ACTIVE_RATE, NEURON_CLASSES
 from dyad.analysis.information import max_information
 
 #: significance level of the per-modality Mann–Whitney U test
 ALPHA = 0.01
 #: minimum |d| for a modality to count as selective
 MIN_SELECTIVITY = 0.3
-#: minimum preferred-expression mean rate (half the sigmoid's maximum)
-MIN_RATE = 0.5
+#: minimum preferred-expression mean rate: the neuron fires (half the sigmoid's maximum)
+MIN_RATE = ACTIVE_RATE
 #: guards the selectivity index against 0/0 for silent neurons
 EPSILON = 1e-6
 #: largest number of arrangements C(2n, n) for which the rank test's p-value is exact

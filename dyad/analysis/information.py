@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import rel_entr
 
 from dyad.errors import ConfigError
 
 #: floor for likelihoods and standard deviations in the decoder (as in [AEm])
 DECODER_EPS = 1e-3
+#: natural log of 2: scipy's relative entropy is in nats, the study reports bits
+LN2 = float(np.log(2.0))
 
 
 def _check_inputs(
@@ -104,24 +107,30 @@ def single_cell_information(
     each term is multiplied by r/(n_bins − 1), so only selectivity expressed by firing *more*
     to a stimulus earns credit: the lowest bin (silence) contributes nothing ([AEm]).
 
-    Args:
-        rates: (n_trials, n_cells) firing rates in [0, 1] (or any range with ``normalise``).
-        stimuli: (n_trials,) integer stimulus label of each trial; ≥ 2 distinct labels.
-        n_bins: number of response bins (≥ 2; 3 is the lab's default).
-        weighted: apply the bin weighting described above.
-        normalise: min–max normalise all rates to [0, 1] first (one range for the whole array).
+    Parameters
+    ----------
+    rates:
+        ``(n_trials, n_cells)`` firing rates in [0, 1] (or any range with ``normalise``).
+    stimuli:
+        ``(n_trials,)`` integer stimulus label of each trial; ≥ 2 distinct labels.
+    n_bins:
+        Number of response bins (≥ 2; 3 is the lab's default).
+    weighted:
+        Apply the bin weighting described above.
+    normalise:
+        Min–max normalise all rates to [0, 1] first (one range for the whole array).
 
-    Returns:
-        (n_stimuli, n_cells) float64; row i belongs to the i-th smallest stimulus label.
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_stimuli, n_cells)`` float64; row i belongs to the i-th smallest stimulus label.
         Values lie in [0, log2(n_stimuli)].
     """
     rates, codes, _ = _check_inputs(rates, stimuli, normalise=normalise, n_bins=n_bins)
     p_r_given_s = _conditional_distributions(codes, response_bins(rates, n_bins), n_bins)
     p_r = p_r_given_s.mean(axis=0, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(
-            p_r_given_s > 0.0, p_r_given_s * np.log2(p_r_given_s / np.where(p_r > 0, p_r, 1)), 0.0
-        )
+    # P(r|s) log(P(r|s)/P(r)), 0 where P(r|s) = 0 (and P(r|s) > 0 implies P(r) > 0), in bits
+    terms = rel_entr(p_r_given_s, p_r) / LN2
     if weighted:
         terms = terms * (np.arange(n_bins) / (n_bins - 1))[None, :, None]
     return terms.sum(axis=1)
@@ -192,8 +201,7 @@ def _table_information(table: np.ndarray) -> np.ndarray:
     """Mutual information of joint tables (..., S, S) summing to 1, in bits, over entries > 0."""
     p_s = table.sum(axis=-1, keepdims=True)
     p_guess = table.sum(axis=-2, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(table > 0.0, table * np.log2(table / (p_s * p_guess)), 0.0)
+    terms = rel_entr(table, p_s * p_guess) / LN2  # 0 where the joint probability is 0
     return terms.sum(axis=(-2, -1))
 
 
@@ -265,13 +273,19 @@ def multiple_cell_information(
     Decoding held-out trials rather than each stimulus's mean response avoids the [AEm] shortcut
     that overstates information.
 
-    Args:
-        rates: (n_trials, n_cells) firing rates (in [0, 1], or any range with ``normalise``).
-        stimuli: (n_trials,) integer labels; every stimulus needs ≥ 3 trials.
-        rng: the generator for ensemble draws and tie-breaking (required).
+    Parameters
+    ----------
+    rates:
+        ``(n_trials, n_cells)`` firing rates (in [0, 1], or any range with ``normalise``).
+    stimuli:
+        ``(n_trials,)`` integer labels; every stimulus needs ≥ 3 trials.
+    rng:
+        The generator for ensemble draws and tie-breaking (required).
 
-    Returns:
-        DataFrame with columns ``ensemble_size``, ``information_probability`` (I_P),
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``ensemble_size``, ``information_probability`` (I_P) and
         ``information_frequency`` (I_Q), one row per ensemble size.
     """
     if rng is None:

@@ -16,8 +16,11 @@ from dyad.brain.mirror import MirrorLayer, MotorModule
 
 
 @dataclass(frozen=True)
-class TestResponses:
-    """Mirror-layer responses of the test phase (learning off), model.md §10.
+class ProbeResponses:
+    """Mirror-layer responses to a probe (learning off): the test phase of model.md §10.
+
+    A probe shows each expression in one modality at a time, before and after the
+    interaction (and, in the live model, while it goes on), to classify every neuron.
 
     ``visual``: ``(n_parents, n_expressions, n_trials, n_neurons)``, held-out face transforms
     with the motor input at zero. ``motor``: ``(n_expressions, n_trials, n_neurons)``, motor
@@ -60,9 +63,22 @@ class InfantBrain:
         self.rng = rng
         self.n_bank = self.training_bank.shape[2]
         self.n_expressions = self.training_bank.shape[1]
-        self._zero_visual = np.zeros(self.training_bank.shape[-1], dtype=np.float32)
         self._zero_motor = np.zeros(motor.patterns.shape[1], dtype=np.float32)
         self.last_transform = -1
+
+    @property
+    def n_neurons(self) -> int:
+        """Neurons of the mirror layer."""
+        return self.mirror.n_neurons
+
+    @property
+    def last_drives(self) -> tuple[float, float]:
+        """Mean visual and mean motor drive per mirror-layer neuron at the last timestep.
+
+        What the recorder logs beside the rates: which input moved the layer. Read here, so
+        the model and recorder need not know how the mirror layer keeps them.
+        """
+        return self.mirror.last_visual_drive, self.mirror.last_motor_drive
 
     def calibrate(self, n_samples: int = 64) -> None:
         """Set the mirror layer's motor gain and sigmoid slope from a batch of real inputs."""
@@ -85,7 +101,7 @@ class InfantBrain:
         visual = self.training_bank[parent, seen, item]
         return self.mirror.step(visual, self.motor.patterns[produced], learn=learn)
 
-    def visual_test(self, bank: np.ndarray, n_trials: int) -> np.ndarray:
+    def visual_probe(self, bank: np.ndarray, n_trials: int) -> np.ndarray:
         """Visual-only responses (motor input 0) to the first ``n_trials`` transforms of a bank.
 
         ``bank`` is ``(n_faces, n_expressions, n, n_l4)``; returns
@@ -98,10 +114,15 @@ class InfantBrain:
         visual = self.mirror.respond(visual_inputs, zeros_motor)
         return visual.reshape(n_faces, n_expr, trials, -1)
 
-    def test(self, n_trials: int, motor_flip: float, rng: np.random.Generator) -> TestResponses:
-        """Visual-only and motor-only responses of every mirror-layer neuron (§10)."""
+    def probe(self, n_trials: int, motor_flip: float, rng: np.random.Generator) -> ProbeResponses:
+        """Visual-only and motor-only responses of every mirror-layer neuron (§10).
+
+        Learning is off: probing leaves the weights as they are. ``rng`` flips the motor
+        bits (``motor_flip`` of them per trial); pass a stream of its own so that probing
+        never shifts the run's other draws.
+        """
         n_expr, n_l4 = self.test_bank.shape[1], self.test_bank.shape[3]
-        visual = self.visual_test(self.test_bank, n_trials)
+        visual = self.visual_probe(self.test_bank, n_trials)
 
         patterns = self.motor.patterns
         flips = rng.random((n_expr, n_trials, patterns.shape[1])) < motor_flip
@@ -109,4 +130,4 @@ class InfantBrain:
         motor_inputs = motor_inputs.reshape(-1, patterns.shape[1])
         zeros_visual = np.zeros((motor_inputs.shape[0], n_l4), np.float32)
         motor = self.mirror.respond(zeros_visual, motor_inputs).reshape(n_expr, n_trials, -1)
-        return TestResponses(visual=visual, motor=motor)
+        return ProbeResponses(visual=visual, motor=motor)

@@ -26,11 +26,9 @@ plugins_dir_option = click.option(
 
 def plugin_paths(extra: tuple[Path, ...]) -> tuple[Path, ...]:
     """``$DYAD_PLUGINS_DIR`` then the ``--plugins-dir`` paths, absolute, without repeats."""
-    from dyad.plugins import plugin_paths_from_env
+    from dyad.plugins import plugin_folders
 
-    return tuple(
-        dict.fromkeys(p.expanduser().resolve() for p in (*plugin_paths_from_env(), *extra))
-    )
+    return plugin_folders(extra, with_env=True)
 
 
 quiet_option = click.option("--quiet", is_flag=True, help="No progress bars.")

@@ -96,7 +96,7 @@ def sweep(
     from dyad.config import parse_override
     from dyad.errors import ConfigError
     from dyad.resources import check_sweep
-    from dyad.sweep import EXIT_RUNS_FAILED, MAX_RUNS, plan_sweep, run_sweep
+    from dyad.sweeps import EXIT_RUNS_FAILED, MAX_RUNS, plan_sweep, run_sweep
 
     if workers is not None and address is not None:
         raise ConfigError("--workers: a Dask cluster (--address) has its own workers; give one")

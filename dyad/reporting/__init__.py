@@ -2,7 +2,7 @@
 
 :func:`build_report` takes one or more results folders, each either a single run (a folder with
 ``manifest.json``, see :mod:`dyad.store`) or a sweep (a folder with ``sweep.json``, see
-:mod:`dyad.sweep`), and writes
+:mod:`dyad.sweeps`), and writes
 
 - a self-contained HTML file (figures embedded as base64 PNG, so it can be mailed or archived
   on its own) or, for an output ending in ``.md``, a Markdown file linking the figure files;

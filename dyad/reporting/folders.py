@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dyad.errors import ResultsError
-
 REPORT_NAME = "report.html"
 
 
@@ -18,39 +16,24 @@ class Results:
 
     kind: str  # "run" or "sweep"
     folder: Path
-    data: Any  # RunResults or SweepResults
+    data: Any  # a Run or a Sweep
 
 
 def detect_results(folder: str | os.PathLike) -> str:
     """``"sweep"`` (has ``sweep.json``) or ``"run"`` (has ``manifest.json``).
 
-    Anything else is a :class:`ResultsError` naming the folder and what is missing.
+    Anything else is a :class:`ResultsError` naming the folder and what is missing
+    (:func:`dyad.store.results_kind`, the one check of a results folder).
     """
-    from dyad.store import MANIFEST
-    from dyad.sweep import SWEEP_FILE
+    from dyad.store import results_kind
 
-    folder = Path(folder)
-    if not folder.exists():
-        raise ResultsError(f"{folder}: results folder does not exist")
-    if not folder.is_dir():
-        raise ResultsError(f"{folder}: not a folder (expected a run or sweep results folder)")
-    if (folder / SWEEP_FILE).is_file():
-        return "sweep"
-    if (folder / MANIFEST).is_file():
-        return "run"
-    if any(folder.glob("*.parquet")):
-        raise ResultsError(
-            f"{folder}: incomplete run: {MANIFEST} missing but table files present (interrupted?)"
-        )
-    raise ResultsError(
-        f"{folder}: not a dyad results folder (no {MANIFEST} of a run, no {SWEEP_FILE} of a sweep)"
-    )
+    return results_kind(folder)
 
 
 def open_results(folder: Path) -> Results:
     """Open a run or sweep folder (checksums of a run are verified)."""
     from dyad.store import load_run
-    from dyad.sweep import load_sweep
+    from dyad.sweeps import load_sweep
 
     kind = detect_results(folder)
     if kind == "sweep":

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from dyad import __version__
+from dyad.analysis import NEURON_CLASSES, class_column
 from dyad.errors import ResultsError
 from dyad.provenance import describe as describe_provenance
 from dyad.reporting.content import Figure, Link, Section, number
@@ -34,14 +35,7 @@ from dyad.reporting.folders import Results, slug
 log = logging.getLogger(__name__)
 
 #: sweep-table class columns (``count_anti_mirror``) back to class names (``anti-mirror``)
-_CLASS_NAMES = (
-    "mirror",
-    "anti-mirror",
-    "visual-only",
-    "motor-only",
-    "bimodal-unselective",
-    "unselective",
-)
+_CLASS_NAMES = NEURON_CLASSES
 #: reports progress: called with a short description before each step that takes time
 Step = Callable[[str], None]
 
@@ -207,7 +201,7 @@ def sweep_runs(sweep, congruence_bin: float = 0.05) -> pd.DataFrame:
     ``anti-mirror``, ...), ``n_neurons``, ``dominant``, the measured ``congruence`` and
     ``congruence_bin`` (rounded to multiples of ``congruence_bin``).
     """
-    from dyad.sweep import axis_names
+    from dyad.sweeps import axis_names
 
     summary = sweep.summary
     done = summary[summary["status"].astype(str) == "ok"].copy()
@@ -215,7 +209,7 @@ def sweep_runs(sweep, congruence_bin: float = 0.05) -> pd.DataFrame:
     short = dict(zip(grid, axis_names(grid), strict=True))
     columns = {path: name for path, name in short.items() if path in done.columns}
     for name in _CLASS_NAMES:
-        column = "count_" + name.replace("-", "_")
+        column = "count_" + class_column(name)
         if column in done.columns:
             columns[column] = name
     table = done.rename(columns=columns)
@@ -264,7 +258,7 @@ def sweep_title(definition: Mapping[str, Any]) -> str:
 
 def sweep_links(sweep) -> list[Link]:
     """The sweep's summary table and definition."""
-    from dyad.sweep import SUMMARY_FILE, SWEEP_FILE
+    from dyad.sweeps import SUMMARY_FILE, SWEEP_FILE
 
     folder = Path(sweep.folder)
     links = []
@@ -279,7 +273,7 @@ def sweep_section(
 ) -> Section:
     """Facts, files, mean ± SD tables and figures against each swept parameter."""
     from dyad.analysis import figures
-    from dyad.sweep import axis_names
+    from dyad.sweeps import axis_names
 
     definition = sweep.definition
     summary = sweep.summary

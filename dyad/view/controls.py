@@ -52,10 +52,9 @@ class ViewModel(DyadModel):
 
 
 def _registry(plugin_dirs: Sequence[str | Path] | None):
-    from dyad.plugins import load_registry, plugin_paths_from_env
+    from dyad.plugins import load_registry, plugin_folders
 
-    folders = plugin_paths_from_env() if plugin_dirs is None else plugin_dirs
-    return load_registry(plugin_dirs=tuple(Path(d).resolve() for d in folders))
+    return load_registry(plugin_dirs=plugin_folders(plugin_dirs))
 
 
 def model_params(

@@ -57,7 +57,7 @@ def _canonical(config, identity: int, expression: str) -> np.ndarray:
 def FacesPanel(model: DyadModel):
     """Show the parent's face as the infant sees it, the infant's own expression, the status."""
     infant = model.infant
-    t = model.t
+    t = model.steps
     with solara.Card("What the infant sees and does", margin=0) as card:
         if t == 0:
             policies = " · ".join(
@@ -139,7 +139,7 @@ def MirrorPanel(model: DyadModel):
     """
     image = mirror_image(model)
     rates = model.recent_mirror_rates()
-    first = model.t - len(rates)
+    first = model.steps - len(rates)
     probe_t = model.probes[-1]["t"]
     counts = {name: model.class_count(name) for name in NEURON_CLASSES}
     legend = " ".join(
@@ -152,7 +152,7 @@ def MirrorPanel(model: DyadModel):
     with solara.Card("Mirror layer: rates over the last timesteps", margin=0) as card:
         solara.Image(image, width="100%")
         Html(
-            f"timesteps {max(first, 0)}–{max(model.t - 1, 0)} (left to right) · "
+            f"timesteps {max(first, 0)}–{max(model.steps - 1, 0)} (left to right) · "
             f"{n_neurons} neurons top to bottom, ordered by class at t = {probe_t} · "
             f'rate 0 <span style="display:inline-block;width:80px;height:10px;'
             f'background:linear-gradient(to right,{_VIRIDIS_CSS})"></span> 1'
@@ -226,7 +226,7 @@ def classes_figure(model: DyadModel) -> Figure:
     for name in NEURON_CLASSES:
         counts = [p[name] for p in probes]
         ax.plot(t, counts, marker="o", ms=3, color=CLASS_COLOURS[name], label=name)
-    n_neurons = model.infant.brain.mirror.n_neurons
+    n_neurons = model.infant.brain.n_neurons
     ax.set_ylim(-0.02 * n_neurons, 1.02 * n_neurons)
     # the axis grows with the run (at least five probe intervals), so early probes are legible
     span = max(int(t[-1]), 5 * (model.probe_every or model.n_steps))

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from dyad.store import load_run
-from dyad.sweep import RUNS_MANIFEST, load_sweep
+from dyad.sweeps import RUNS_MANIFEST, load_sweep
 
 DYAD = str(Path(sys.executable).with_name("dyad"))
 

@@ -3,7 +3,7 @@ folders, given wrong values. Each must be refused with one line per problem nami
 and the field (exit code 2 on the command line) or be accepted; never a traceback.
 
 Scenario mutations go through the same validation as ``dyad simulate`` and ``dyad sweep``
-(:func:`dyad.config.validate_scenario`, :func:`dyad.sweep.plan_sweep`): for the study's first
+(:func:`dyad.config.validate_scenario`, :func:`dyad.sweeps.plan_sweep`): for the study's first
 scenario every field of the resolved scenario (defaults included), for the others every field
 their file sets. A few real command lines check the CLI end.
 """
@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import dyad.sweep
+import dyad.sweeps.plan
 from dyad.cli import cli
 from dyad.config import read_toml, validate_scenario
 from dyad.errors import ConfigError, DyadError
-from dyad.sweep import plan_sweep
+from dyad.sweeps import plan_sweep
 
 SCENARIOS = sorted(Path(__file__).resolve().parents[2].joinpath("scenarios").glob("*.toml"))
 MISSING = object()  # the mutation "remove this key"
@@ -185,7 +185,9 @@ SWEEPS = [p for p in SCENARIOS if "sweep" in read_toml(p)]
 def test_every_sweep_table_mutation_is_refused_in_one_line_per_problem(path, monkeypatch):
     source = str(path)
     for label, mutated in sweep_mutations(path):
-        monkeypatch.setattr(dyad.sweep, "read_toml", lambda _path, m=mutated: copy.deepcopy(m))
+        monkeypatch.setattr(
+            dyad.sweeps.plan, "read_toml", lambda _path, m=mutated: copy.deepcopy(m)
+        )
         if label == "sweep: seeds = true":  # pydantic's lax mode reads true as 1
             assert plan_sweep(path).seeds == 1
             continue

@@ -329,7 +329,7 @@ def _context():
 
 def test_sweeps_without_plugins_keep_their_fingerprint(work):
     """Sweep folders made before the `plugins` key existed must still resume."""
-    from dyad.sweep import plan_sweep
+    from dyad.sweeps import plan_sweep
 
     sweep = '[sweep]\nseeds = 1\n[sweep.grid]\n"run.steps" = [20, 30]\n'
     plain = plan_sweep(write_tiny(work, sweep=sweep))

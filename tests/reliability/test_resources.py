@@ -31,7 +31,7 @@ from dyad.resources import (
     memory_limit,
     parse_bytes,
 )
-from dyad.sweep import plan_sweep
+from dyad.sweeps import plan_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 FACTOR = 2.0
@@ -41,7 +41,7 @@ MEASURE = textwrap.dedent(
     import io, resource, sys
     import numpy as np, pandas as pd, pyarrow  # noqa: F401
     from dyad.brain.mirror import MirrorConfig, MirrorLayer
-    from dyad.model import InteractionRecorder
+    from dyad.recording import InteractionRecorder
 
     def peak():
         # VmHWM: this process's own high-water mark. ru_maxrss would start at the RSS of the
@@ -66,7 +66,7 @@ MEASURE = textwrap.dedent(
     elif part == "test responses":  # both test phases' table, classified, then Parquet
         from types import SimpleNamespace
         from dyad.analysis.classify import classify_neurons
-        from dyad.simulation import test_table
+        from dyad.simulation import probe_table
         n, trials = sizes
         rng = np.random.default_rng(0)
         responses = SimpleNamespace(
@@ -74,7 +74,7 @@ MEASURE = textwrap.dedent(
             motor=rng.random((2, trials, n), dtype=np.float32),
         )
         table = pd.concat(
-            [test_table(responses, phase, ("happy", "sad"), ["parent"])
+            [probe_table(responses, phase, ("happy", "sad"), ["parent"])
              for phase in ("before", "after")],
             ignore_index=True,
         )

@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from dyad import store
 from dyad.cli import cli
 from dyad.config import load_scenario
 from dyad.errors import ResultsError
 from dyad.simulation import run_scenario, save_run
 from dyad.store import FolderLock, clean_partial, load_run, reserve_run_folder, write_run
+from dyad.store import write as store_write
 
 DYAD = str(Path(sys.executable).with_name("dyad"))
 
@@ -135,7 +135,7 @@ def test_a_crash_while_overwriting_leaves_the_old_run_intact(
     assert simulate(scenario_file, out, cache_dir).exit_code == 0
     before = snapshot(out)
     calls = {"n": 0}
-    real = store._write_parquet
+    real = store_write._write_parquet
 
     def crash_on_third_table(table, handle):
         calls["n"] += 1
@@ -144,7 +144,7 @@ def test_a_crash_while_overwriting_leaves_the_old_run_intact(
             raise KeyboardInterrupt  # like kill: nothing after this line runs in the writer
         real(table, handle)
 
-    monkeypatch.setattr(store, "_write_parquet", crash_on_third_table)
+    monkeypatch.setattr(store_write, "_write_parquet", crash_on_third_table)
     with pytest.raises(KeyboardInterrupt):
         run_scenario(
             load_scenario(scenario_file),
@@ -166,8 +166,8 @@ def test_a_crash_between_the_two_renames_is_undone_by_the_next_writer(tmp_path, 
     def die(source, target):  # the old run is aside, the new one not yet in
         raise SystemExit("killed")
 
-    monkeypatch.setattr(store, "_rename", die)
-    monkeypatch.setattr(store.os, "rename", _rename_only_aside(os.rename))
+    monkeypatch.setattr(store_write, "_rename", die)
+    monkeypatch.setattr(store_write.os, "rename", _rename_only_aside(os.rename))
     with pytest.raises(SystemExit):
         write_run(folder, {"interaction": pd.DataFrame({"t": [2]})}, {"seed": 2}, overwrite=True)
     assert not folder.exists()  # the crash came between the renames
@@ -339,7 +339,7 @@ def test_two_concurrent_simulate_processes_exactly_one_wins(tmp_path, cache_dir)
 
 
 def test_an_interrupted_sweep_overwrite_keeps_the_old_sweep_and_resumes(tmp_path, cache_dir):
-    from dyad.sweep import load_sweep, plan_sweep, run_sweep
+    from dyad.sweeps import load_sweep, plan_sweep, run_sweep
 
     scenario = tmp_path / "sweep.toml"
     scenario.write_text(SWEEP.format(steps=40))

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from reliability_helpers import write_tiny
 
-from dyad.sweep import RUNS_MANIFEST, SWEEP_FILE, StopRequests
+from dyad.sweeps import RUNS_MANIFEST, SWEEP_FILE, StopRequests
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

@@ -1,0 +1,229 @@
+"""Writing a run folder whole: tables, figures, then the manifest, into a sibling swapped in.
+
+Every file goes through :func:`dyad._io.atomic_write`; the folder is built as a hidden
+sibling and renamed into place (:func:`_swap_in`), so a crash at any point leaves the old run
+or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dyad import __version__
+from dyad._io import atomic_write, fsync_folder, to_json, utc_now
+from dyad.errors import ResultsError
+from dyad.store.folders import check_run_folder
+from dyad.store.layout import (
+    _CHUNK,
+    _NEW_MARK,
+    _OLD_MARK,
+    _TABLE_NAME,
+    FIGURES_DIR,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    RESERVED_KEYS,
+)
+
+log = logging.getLogger(__name__)
+
+
+def categorize(table: pd.DataFrame) -> pd.DataFrame:
+    """Return ``table`` with low-cardinality string columns turned into categoricals.
+
+    A column qualifies when it holds only strings (missing values allowed) and has at most half
+    as many distinct values as rows. Categories keep the order of first appearance (so
+    ``("happy", "sad")`` stays in the run's expression order, not alphabetical). Other columns
+    are left untouched; the input is not modified.
+    """
+    converted = {}
+    for name in table.columns:
+        column = table[name]
+        if not (pd.api.types.is_string_dtype(column.dtype) or column.dtype == object):
+            continue
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            continue
+        values = column.dropna()
+        if len(values) == 0 or not all(isinstance(v, str) for v in pd.unique(values)):
+            continue
+        categories = pd.unique(values)
+        if len(categories) > len(column) // 2:
+            continue
+        converted[name] = pd.Categorical(column, categories=list(categories))
+    if not converted:
+        return table
+    out = table.copy()
+    for name, values in converted.items():
+        out[name] = values
+    return out
+
+
+def write_run(
+    folder: str | os.PathLike,
+    tables: Mapping[str, pd.DataFrame],
+    manifest: Mapping[str, Any],
+    figures: Mapping[str, str | os.PathLike] | None = None,
+    *,
+    overwrite: bool = False,
+    categorize_strings: bool = True,
+) -> Path:
+    """Write one run's tables and manifest as the folder ``folder``, whole; return the folder.
+
+    Parameters
+    ----------
+    folder:
+        The run folder; its parents are created if missing.
+    tables:
+        Table name -> tidy DataFrame. Each becomes ``<name>.parquet`` (pyarrow, zstd). Names
+        are file-name safe: letters, digits, ``_``, ``-`` and ``.``.
+    manifest:
+        Anything the caller wants recorded (resolved scenario, seed, ``run_id``,
+        ``parameters`` for sweeps, plugin sources, timings ...). Must be JSON-serialisable
+        after converting paths, numpy scalars/arrays, sets and dataclasses. The keys in
+        :data:`RESERVED_KEYS` are filled in here.
+    figures:
+        Optional figure name -> file. Each is copied into ``folder/figures/`` and recorded
+        with its SHA-256.
+    overwrite:
+        If ``folder`` already holds a complete run, raise :class:`ResultsError` unless this is
+        True. A folder that is not a dyad run folder (a file, a sweep, a folder with other
+        files) is refused either way (:func:`check_run_folder`).
+    categorize_strings:
+        Store low-cardinality string columns as categoricals (see :func:`categorize`).
+
+    Notes
+    -----
+    The run is written into a hidden sibling folder (``.<name>.new-…``) and then swapped in:
+    the old folder, if any, is renamed aside, the new one renamed into place and the old one
+    deleted. No file of an old run survives (a table the new run does not write is gone with
+    the old folder), and a crash or ``kill -9`` at any point leaves either the old run or the
+    new one complete in ``folder`` (leftover siblings are tidied by :func:`clean_partial`).
+
+    The manifest records, per table, the file name, row count, column names and SHA-256,
+    plus ``dyad_version`` (unless given), the format version and the UTC creation time.
+    """
+    folder = Path(folder)
+    _check_inputs(tables, manifest)
+    check_run_folder(folder, overwrite=overwrite)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = _sibling(folder, _NEW_MARK)
+    staging.mkdir()
+    try:
+        _write_contents(staging, tables, manifest, figures, categorize_strings)
+        _swap_in(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log.debug("wrote run %s (%d tables)", folder, len(tables))
+    return folder
+
+
+def _write_contents(
+    folder: Path,
+    tables: Mapping[str, pd.DataFrame],
+    manifest: Mapping[str, Any],
+    figures: Mapping[str, str | os.PathLike] | None,
+    categorize_strings: bool,
+) -> None:
+    """Tables, figures, then the manifest (last) into the new, empty ``folder``."""
+    table_entries: dict[str, dict[str, Any]] = {}
+    for name, table in tables.items():
+        if categorize_strings:
+            table = categorize(table)
+        target = folder / f"{name}.parquet"
+        digest = atomic_write(
+            target, lambda handle, t=table: _write_parquet(t, handle), sync_folder=False
+        )
+        table_entries[name] = {
+            "file": target.name,
+            "rows": len(table),
+            "columns": [str(c) for c in table.columns],
+            "sha256": digest,
+        }
+
+    figure_entries: dict[str, dict[str, Any]] = {}
+    for name, source in (figures or {}).items():
+        source = Path(source)
+        if not source.is_file():
+            raise ResultsError(f"{folder}: figure {name!r} does not exist: {source}")
+        target = folder / FIGURES_DIR / source.name
+        relative = target.relative_to(folder).as_posix()
+        if relative in {entry["file"] for entry in figure_entries.values()}:
+            raise ValueError(f"figures: two figures would be copied to {relative}")
+        target.parent.mkdir(exist_ok=True)
+        digest = atomic_write(
+            target, lambda handle, s=source: _copy_into(s, handle), sync_folder=False
+        )
+        figure_entries[name] = {"file": relative, "sha256": digest}
+    fsync_folder(folder)
+
+    record: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION}
+    record["dyad_version"] = __version__
+    record.update(to_json(dict(manifest), "manifest"))
+    record["created"] = utc_now()
+    record["tables"] = table_entries
+    if figure_entries:
+        record["figures"] = figure_entries
+    text = json.dumps(record, indent=2, allow_nan=False) + "\n"
+    atomic_write(folder / MANIFEST, text.encode("utf-8"))
+
+
+def _sibling(folder: Path, mark: str) -> Path:
+    """A fresh hidden sibling of ``folder``: ``.<name><mark><pid>-<random>``."""
+    return folder.with_name(f".{folder.name}{mark}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    """Replace ``folder`` (if it exists) by ``staging``: old aside, new in, old deleted."""
+    aside = None
+    if folder.exists():
+        aside = _sibling(folder, _OLD_MARK)
+        os.rename(folder, aside)
+    try:
+        _rename(staging, folder)
+    except BaseException:
+        if aside is not None and not folder.exists():
+            os.rename(aside, folder)
+        raise
+    fsync_folder(folder.parent)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _rename(source: Path, target: Path) -> None:
+    """``os.rename`` (a separate function so tests can inject a crash between the renames)."""
+    os.rename(source, target)
+
+
+def _check_inputs(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, Any]) -> None:
+    if not isinstance(manifest, Mapping):
+        raise TypeError(f"manifest: expected a mapping, got {type(manifest).__name__}")
+    clash = sorted(RESERVED_KEYS & set(manifest))
+    if clash:
+        raise ValueError(f"manifest: keys {clash} are reserved for the store")
+    for name, table in tables.items():
+        if not isinstance(name, str) or not _TABLE_NAME.match(name) or name == "manifest":
+            raise ValueError(
+                f"tables: table name {name!r} is not a safe file name "
+                "(letters, digits, '_', '-', '.'; not 'manifest')"
+            )
+        if not isinstance(table, pd.DataFrame):
+            raise TypeError(f"tables[{name!r}]: expected a pandas DataFrame, got {type(table)}")
+
+
+def _write_parquet(table: pd.DataFrame, handle) -> None:
+    table.to_parquet(handle, engine="pyarrow", compression="zstd")
+
+
+def _copy_into(source: Path, handle) -> None:
+    with source.open("rb") as src:
+        shutil.copyfileobj(src, handle, _CHUNK)

@@ -1,0 +1,139 @@
+"""Executors and signals: where a sweep's runs go, and how a Ctrl-C stops them.
+
+One code path for any ``concurrent.futures`` executor: :func:`open_executor` gives a local
+``ProcessPoolExecutor`` (``spawn`` context) or the executor of a Dask ``distributed.Client``.
+:class:`StopRequests` counts SIGINT/SIGTERM so the dispatch loop can let running runs finish
+on the first signal and stop them on the second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
+
+from dyad.errors import ConfigError, DyadError
+from dyad.sweeps.worker import _init_pool_worker
+
+
+def import_distributed():
+    """``distributed`` (Dask), an optional extra; a clear error if it is missing."""
+    try:
+        import distributed
+    except ImportError:
+        raise DyadError(
+            "--address needs Dask's `distributed` package: pip install 'dyad[dask]'"
+        ) from None
+    return distributed
+
+
+@contextlib.contextmanager
+def open_executor(
+    workers: int | None = None, address: str | None = None, timeout: float = 10.0
+) -> Iterator[tuple[Executor, str, int]]:
+    """A ``concurrent.futures`` executor, a description of it and how many runs to keep in flight.
+
+    Without ``address``: a local :class:`ProcessPoolExecutor` with an explicit ``spawn``
+    context (never the global start method) and ``workers`` processes (default
+    ``os.cpu_count()``). With ``address`` (``tcp://host:port``): the executor of a Dask
+    ``distributed.Client`` connected to that scheduler. An unreachable scheduler, or one with
+    no workers within ``timeout`` seconds, is a one-line :class:`DyadError`.
+    """
+    if address is None:
+        if workers is not None and workers < 1:
+            raise ConfigError(f"--workers: expected a positive integer, got {workers}")
+        n = workers or os.cpu_count() or 1
+        executor = ProcessPoolExecutor(
+            max_workers=n,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_pool_worker,
+            initargs=(os.getpid(),),
+        )
+        try:
+            yield executor, f"{n} local worker process{'es' if n != 1 else ''}", n
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+        return
+
+    if not re.fullmatch(r"[a-z][a-z0-9+]*://[^\s/]+:\d+", address):
+        raise ConfigError(f"--address: expected tcp://host:port, got {address!r}")
+    distributed = import_distributed()
+    try:
+        client = distributed.Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DyadError(
+            f"--address {address}: cannot reach the Dask scheduler within {timeout:g} s ({message})"
+        ) from None
+    try:
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except (OSError, TimeoutError):
+            raise DyadError(
+                f"--address {address}: the Dask scheduler has no workers (waited {timeout:g} s)"
+            ) from None
+        workers_info = client.scheduler_info().get("workers", {})
+        n_workers = len(workers_info)
+        n_threads = sum(int(w.get("nthreads", 1)) for w in workers_info.values()) or 1
+        executor = client.get_executor(pure=False)
+        try:
+            # twice the threads in flight keeps every worker busy while results travel back
+            yield executor, f"Dask cluster at {address} ({n_workers} workers)", 2 * n_threads
+        finally:
+            executor.shutdown(wait=False)
+    finally:
+        client.close()
+
+
+#: signals closer together than this count as one: under ``uv run`` a Ctrl-C reaches dyad
+#: twice (from the terminal's process group and forwarded by uv) within milliseconds
+INTERRUPT_WINDOW_S = 0.5
+
+
+class StopRequests:
+    """Counts SIGINT/SIGTERM during a sweep; a burst within ``window`` seconds counts once.
+
+    The handler only counts; the dispatch loop looks at :attr:`count` between waits. One stop
+    request: no new runs start and the running ones finish. Two: the running ones are stopped.
+    """
+
+    def __init__(self, window: float = INTERRUPT_WINDOW_S) -> None:
+        self.window = window
+        self.count = 0
+        self._last: float | None = None
+
+    def __call__(self, signum: int, frame: Any = None) -> None:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.window:
+            return
+        self._last = now
+        self.count += 1
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[StopRequests]:
+        """Handle SIGINT and SIGTERM with this counter meanwhile (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {sig: signal.signal(sig, self) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _terminate_workers(executor: Executor) -> None:
+    """Stop a local pool's running runs now (a Dask task cannot be stopped from here)."""
+    if isinstance(executor, ProcessPoolExecutor):
+        # the pool's own worker processes (no public accessor exists)
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.terminate()
+    executor.shutdown(wait=False, cancel_futures=True)

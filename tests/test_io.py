@@ -1,0 +1,129 @@
+"""The shared helpers: one atomic write, one JSON rule, and the study's one-home constants."""
+
+from __future__ import annotations
+
+import enum
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dyad._io import TEMP_MARK, atomic_write, file_sha256, flatten, is_int, to_json, write_json
+from dyad.analysis import NEURON_CLASSES, class_column, dominant_class
+from dyad.errors import ResultsError
+from dyad.plugins import ENV_PLUGINS_DIR, plugin_folders
+from dyad.store import results_kind
+
+
+def test_atomic_write_replaces_whole_and_returns_the_digest(tmp_path):
+    target = tmp_path / "table.bin"
+    target.write_bytes(b"old")
+    digest = atomic_write(target, b"new bytes")
+    assert target.read_bytes() == b"new bytes"
+    assert digest == file_sha256(target)
+    assert [p.name for p in tmp_path.iterdir()] == ["table.bin"]
+
+
+def test_a_failing_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "table.bin"
+    target.write_bytes(b"old")
+
+    def half_then_crash(handle):
+        handle.write(b"half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, half_then_crash)
+    assert target.read_bytes() == b"old"
+    assert not [p for p in tmp_path.iterdir() if TEMP_MARK in p.name]
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+def test_one_json_rule_for_every_writer(tmp_path):
+    value = {
+        "nan": float("nan"),
+        "inf": np.float32("inf"),
+        "array": np.arange(3, dtype=np.int16),
+        "path": Path("a") / "b",
+        "set": {"b", "a"},
+        "tuple": (1, 2.5),
+        "enum": Colour.RED,
+        3: True,
+    }
+    assert to_json(value) == {
+        "nan": None,
+        "inf": None,
+        "array": [0, 1, 2],
+        "path": str(Path("a") / "b"),
+        "set": ["a", "b"],
+        "tuple": [1, 2.5],
+        "enum": "red",
+        "3": True,
+    }
+    path = tmp_path / "record.json"
+    write_json(path, value)
+    assert json.loads(path.read_text())["nan"] is None
+
+
+def test_an_unknown_type_is_refused_naming_where_it_was(tmp_path):
+    with pytest.raises(TypeError, match=r"manifest\.timings\.clock: cannot store a object"):
+        to_json({"timings": {"clock": object()}}, "manifest")
+
+
+def test_flatten_and_is_int():
+    assert dict(flatten({"a": {"b": 1, "c": {"d": [2]}}, "e": None})) == {
+        "a.b": 1,
+        "a.c.d": [2],
+        "e": None,
+    }
+    assert is_int(3) and is_int(np.int64(3))
+    assert not is_int(True) and not is_int(3.0)
+
+
+def test_which_class_dominates():
+    assert dominant_class(16, 3, 32) == "mirror"  # half the layer and more than anti-mirror
+    assert dominant_class(15, 3, 32) == "neither"
+    assert dominant_class(3, 20, 32) == "anti-mirror"
+    assert dominant_class(16, 16, 32) == "neither"
+    assert list(dominant_class([20, 0], [0, 20], [32, 32])) == ["mirror", "anti-mirror"]
+
+
+def test_class_columns_are_identifier_safe():
+    assert [class_column(c) for c in NEURON_CLASSES] == [
+        "mirror",
+        "anti_mirror",
+        "visual_only",
+        "motor_only",
+        "bimodal_unselective",
+        "unselective",
+    ]
+
+
+def test_plugin_folders_follow_one_rule(tmp_path, monkeypatch):
+    env_dir, given = tmp_path / "env", tmp_path / "given"
+    monkeypatch.setenv(ENV_PLUGINS_DIR, str(env_dir))
+    assert plugin_folders() == (env_dir.resolve(),)
+    assert plugin_folders([given]) == (given.resolve(),)
+    assert plugin_folders([given, env_dir], with_env=True) == (env_dir.resolve(), given.resolve())
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert plugin_folders(["~/given"]) == (given.resolve(),)
+
+
+def test_results_kind_is_the_one_folder_check(tmp_path):
+    run, sweep, interrupted, other = (tmp_path / n for n in ("run", "sweep", "cut", "other"))
+    for folder in (run, sweep, interrupted, other):
+        folder.mkdir()
+    (run / "manifest.json").write_text("{}")
+    (sweep / "sweep.json").write_text("{}")
+    (interrupted / "interaction.parquet").write_bytes(b"")
+    assert results_kind(run) == "run" and results_kind(sweep) == "sweep"
+    with pytest.raises(ResultsError, match=r"incomplete run: manifest\.json missing but 1 table"):
+        results_kind(interrupted)
+    with pytest.raises(ResultsError, match="not a dyad results folder"):
+        results_kind(other)
+    with pytest.raises(ResultsError, match="does not exist"):
+        results_kind(tmp_path / "missing")
