@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dyad import __version__
+from dyad._io import atomic_write
 from dyad.analysis.figures.common import FORMATS
 from dyad.errors import ConfigError
 from dyad.reporting.content import Section
@@ -124,18 +125,9 @@ def build_report(
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` beside ``path``, flush it to disk, then swap it in whole."""
+    """Write ``text`` as ``path`` whole or not at all (:func:`dyad._io.atomic_write`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(temp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    atomic_write(path, text.encode("utf-8"))
 
 
 class StepTimer:
