@@ -12,7 +12,7 @@ import logging
 import platform
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ import pandas as pd
 
 from dyad import __version__
 from dyad.config import Scenario
+from dyad.store import Run, load_run
 
 if TYPE_CHECKING:
     from dyad.vision import PhotoSet
@@ -29,16 +30,6 @@ log = logging.getLogger(__name__)
 
 #: names of the independent random streams of one run, spawned in this order from its seed
 STREAMS = ("schedule", "sharing", "motor", "mirror", "experience", "test", "model", "policies")
-
-
-@dataclass
-class RunOutcome:
-    """What a run produced: tidy tables, a summary and the manifest (and where it was saved)."""
-
-    folder: Path | None
-    tables: dict[str, pd.DataFrame]
-    summary: dict[str, Any]
-    manifest: dict[str, Any] = field(default_factory=dict)
 
 
 def run_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -293,7 +284,7 @@ def run_scenario(
     progress: bool = False,
     figures: bool = True,
     overwrite: bool = False,
-) -> RunOutcome:
+) -> Run:
     """Run one scenario; with ``output``, save tables, figures and manifest there.
 
     With ``output``, the folder is checked and locked before any work starts
@@ -319,7 +310,7 @@ def _run(
     progress: bool,
     figures: bool,
     overwrite: bool,
-) -> RunOutcome:
+) -> Run:
     from threadpoolctl import threadpool_limits
 
     from dyad.config import scenario_warnings
@@ -375,7 +366,7 @@ def _interact(
     progress: bool,
     figures: bool,
     overwrite: bool,
-) -> RunOutcome:
+) -> Run:
     """Interaction, test phases, tables and saving, with BLAS on one thread.
 
     The per-timestep updates are small (a few hundred kB of weights): a second BLAS thread
@@ -494,10 +485,11 @@ def _interact(
         "summary": summary,
         "timings": timings,
     }
-    folder = None
-    if output is not None:
-        folder = save_run(Path(output), tables, manifest, scenario, figures, overwrite)
-    return RunOutcome(folder=folder, tables=tables, summary=summary, manifest=manifest)
+    if output is None:
+        return Run(folder=None, manifest=manifest, tables=tables)
+    folder = save_run(Path(output), tables, manifest, scenario, figures, overwrite)
+    # the manifest as written (with each table's file and checksum), as load_run gives it
+    return Run(folder=folder, manifest=load_run(folder, verify=False).manifest, tables=tables)
 
 
 def save_run(

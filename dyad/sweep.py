@@ -824,8 +824,11 @@ def _terminate_workers(executor: Executor) -> None:
 
 
 @dataclass
-class SweepResult:
-    """What one invocation of a sweep did."""
+class SweepStatus:
+    """What one invocation of a sweep did: runs done, skipped, failed, time taken.
+
+    :func:`run_sweep` returns it; :func:`dyad.sweep` hands it back as :attr:`Sweep.status`.
+    """
 
     folder: Path
     n_runs: int
@@ -872,7 +875,7 @@ def run_sweep(
     progress: bool = False,
     timeout: float = 10.0,
     on_run: Callable[[dict[str, Any]], None] | None = None,
-) -> SweepResult:
+) -> SweepStatus:
     """Run (or resume) every run of ``plan`` into ``folder`` and write the summary table.
 
     Checks the folder (a different sweep there is a :class:`ConfigError` unless
@@ -940,7 +943,7 @@ def _run_locked(
     cache_dir: str | Path | None,
     progress: bool,
     on_run: Callable[[dict[str, Any]], None] | None,
-) -> SweepResult:
+) -> SweepStatus:
     """The body of :func:`run_sweep`, while its folder lock is held."""
     cache = None if cache_dir is None else str(Path(cache_dir).resolve())
     records = _read_records(work) if previous == "resume" else {}
@@ -980,7 +983,7 @@ def _run_locked(
             f"the previous sweep in {folder} is untouched; run the same command with "
             "--overwrite to resume replacing it"
         )
-    return SweepResult(
+    return SweepStatus(
         folder=folder,
         n_runs=len(plan.runs),
         done=sum(r["status"] == "ok" for r in finished.values()),
@@ -1439,27 +1442,48 @@ def _is_scalar(value: Any) -> bool:
 
 
 @dataclass
-class SweepResults:
-    """A sweep folder read back: its ``sweep.json``, the run records and the summary table."""
+class Sweep:
+    """A sweep folder: its ``sweep.json`` definition, the run records and the summary table.
+
+    The one type for a sweep, returned by :func:`dyad.sweep` (with :attr:`status`, what that
+    invocation did) and by :func:`load_sweep` (``status`` None). ``summary`` has one row per
+    run: run id, seed, swept parameters, status, neuron class counts and congruence.
+    """
 
     folder: Path
     definition: dict[str, Any]
     records: dict[str, dict[str, Any]]
     summary: pd.DataFrame
+    status: SweepStatus | None = None
 
     @property
     def grid(self) -> dict[str, list[Any]]:
+        """Swept parameter path -> its values."""
         return dict(self.definition.get("grid", {}))
 
     def run_folder(self, run_id: str) -> Path:
+        """The folder of one run of the sweep."""
         return self.folder / RUNS_DIR / run_id
+
+    def run(self, run_id: str):
+        """One run of the sweep, read back (:class:`dyad.store.Run`)."""
+        from dyad.store import load_run
+
+        return load_run(self.run_folder(run_id), verify=False)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One table of every complete run, concatenated, with ``run_id``, ``seed`` and the
+        swept parameters as leading columns (:func:`dyad.store.load_runs`)."""
+        from dyad.store import load_runs
+
+        return load_runs(self.folder / RUNS_DIR, name, verify=False)
 
 
 def is_sweep_folder(folder: str | Path) -> bool:
     return (Path(folder) / SWEEP_FILE).is_file()
 
 
-def load_sweep(folder: str | Path) -> SweepResults:
+def load_sweep(folder: str | Path) -> Sweep:
     """Open a sweep folder; :class:`ResultsError` if it is not one or is unreadable.
 
     The summary comes from ``summary.parquet`` when the sweep finished, else it is rebuilt from
@@ -1484,7 +1508,7 @@ def load_sweep(folder: str | Path) -> SweepResults:
             raise ResultsError(f"{folder}: cannot read {SUMMARY_FILE}: {exc}") from exc
     else:
         summary = summary_table(_plan_from_record(definition), records)
-    return SweepResults(folder=folder, definition=definition, records=records, summary=summary)
+    return Sweep(folder=folder, definition=definition, records=records, summary=summary)
 
 
 def _plan_from_record(definition: Mapping[str, Any]) -> _PlanRuns:

@@ -43,7 +43,13 @@ def report(
     against each swept parameter (mean ± SD across seeds). Several sweep folders are pooled
     against the congruence c, e.g. `dyad report results/noise_sweep results/lag_sweep`.
     """
-    from dyad.report import build_report
+    from dyad.commands.options import say
 
-    path = build_report(results_dirs, output, formats or ("png",), congruence_bin=congruence_bin)
+    folders = ", ".join(str(folder) for folder in results_dirs)
+    say(f"dyad report: reading {folders} and drawing its figures ...")
+    from dyad.api import report as build_report
+
+    path = build_report(
+        results_dirs, output=output, formats=formats or ("png",), congruence_bin=congruence_bin
+    )
     click.echo(f"report: {path}")
