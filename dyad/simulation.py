@@ -21,7 +21,7 @@ import pandas as pd
 
 from dyad import __version__
 from dyad.config import Scenario
-from dyad.store import Run, load_run
+from dyad.store import Run, categorize, load_run
 
 if TYPE_CHECKING:
     from dyad.vision import PhotoSet
@@ -485,11 +485,13 @@ def _interact(
         "summary": summary,
         "timings": timings,
     }
+    # the tables with the column types load_run gives (strings as categoricals)
+    stored = {name: categorize(table) for name, table in tables.items()}
     if output is None:
-        return Run(folder=None, manifest=manifest, tables=tables)
+        return Run(folder=None, manifest=manifest, tables=stored)
     folder = save_run(Path(output), tables, manifest, scenario, figures, overwrite)
     # the manifest as written (with each table's file and checksum), as load_run gives it
-    return Run(folder=folder, manifest=load_run(folder, verify=False).manifest, tables=tables)
+    return Run(folder=folder, manifest=load_run(folder, verify=False).manifest, tables=stored)
 
 
 def save_run(
