@@ -647,6 +647,16 @@ class Run:
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *self.__dict__.get("tables", {})})
 
+    def __repr__(self) -> str:
+        # the manifest holds the whole scenario: name what identifies the run instead
+        scenario = self.manifest.get("scenario", {})
+        name = scenario.get("name") if isinstance(scenario, Mapping) else None
+        return (
+            f"Run(scenario={name!r}, seed={self.manifest.get('seed')!r}, "
+            f"folder={None if self.folder is None else str(self.folder)!r}, "
+            f"tables={self.names()})"
+        )
+
 
 #: the former name of :class:`Run` (alias, kept for code written against it)
 RunResults = Run
