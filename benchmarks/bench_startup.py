@@ -78,8 +78,10 @@ def bytecode_compiled() -> bool:
     import importlib.util
 
     spec = importlib.util.find_spec("pandas")
-    return spec is not None and spec.origin is not None and any(
-        Path(spec.origin).parent.glob("__pycache__/*.pyc")
+    return (
+        spec is not None
+        and spec.origin is not None
+        and any(Path(spec.origin).parent.glob("__pycache__/*.pyc"))
     )
 
 
@@ -108,9 +110,7 @@ def main() -> None:
         "python -c pass": lambda: timed([sys.executable, "-c", "pass"], env),
         "import dyad": lambda: timed([sys.executable, "-c", "import dyad"], env),
         "dyad --help": lambda: timed([DYAD, "--help"], env),
-        "dyad simulate: first stderr line": lambda: first_line(
-            [DYAD, "-v", *simulate[1:-1]], env
-        ),
+        "dyad simulate: first stderr line": lambda: first_line([DYAD, "-v", *simulate[1:-1]], env),
         "dyad simulate perfect.toml (warm)": lambda: timed(simulate, env),
     }
     samples: dict[str, list[float]] = {}
@@ -147,9 +147,7 @@ def main() -> None:
         median = statistics.median(values)
         goal = GOALS[name]
         mark = "" if goal is None else f"≤ {goal} ({'met' if median <= goal else 'not met'})"
-        rows.append(
-            f"| {name} | {median:.3f} | {median / baseline:.1f} | {mark} | {len(values)} |"
-        )
+        rows.append(f"| {name} | {median:.3f} | {median / baseline:.1f} | {mark} | {len(values)} |")
     text = (
         "# Start-up times\n\n"
         f"`benchmarks/bench_startup.py`, {record['date']}, commit {commit}, {record['machine']}, "
