@@ -16,6 +16,7 @@ from dyad.commands.options import (
     say,
     set_option,
 )
+from dyad.errors import ConfigError
 
 
 @click.command()
@@ -92,6 +93,8 @@ def sweep(
     an interrupted sweep resumes where it stopped. Exit code 3 when some runs failed (see
     <output>/failures.json), 2 for bad input, 130 when interrupted.
     """
+    if workers is not None and address is not None:
+        raise ConfigError("--workers: a Dask cluster (--address) has its own workers; give one")
     say(f"dyad sweep: planning {scenario_file} (validating every run) ...", quiet=quiet)
     from dyad.api import sweep as run_sweep
     from dyad.sweep import EXIT_RUNS_FAILED
