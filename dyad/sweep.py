@@ -1015,7 +1015,12 @@ def _dispatch(
 
     finished: dict[str, dict[str, Any]] = {}
     interrupted = False
+    from dyad.progress import progress_step
+
+    where = f"the Dask scheduler at {address}" if address else "local worker processes"
+    progress_step(f"{plan.name}: connecting to {where} ...", enabled=progress)
     with open_executor(workers, address, timeout) as (executor, described, capacity):
+        progress_step(f"{plan.name}: loading the visual system ...", enabled=progress)
         pretrain_sweep(plan, cache, progress)
         # first writes: only now that the scenario, the folder and the executor are good
         if previous == "replace":
@@ -1042,6 +1047,11 @@ def _dispatch(
                 in_flight[future] = run
 
         stops = StopRequests()
+        progress_step(
+            f"{plan.name}: {len(todo)} of {len(plan.runs)} runs to do on {described}; each "
+            "worker starts up (imports, visual system) before its first run ends",
+            enabled=progress,
+        )
         with stops.installed(), _open_append(folder / RUNS_MANIFEST) as journal:
             with _bar(len(todo), plan.name, progress) as bar:
                 for _ in range(max(1, capacity)):
