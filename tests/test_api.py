@@ -300,3 +300,14 @@ def test_dyad_help_imports_nothing_heavy():
         """
     )
     assert loaded_after(code) == []
+
+
+def test_the_sweep_command_says_what_its_start_up_is_doing(cache_dir, tmp_path, tiny_file):
+    args = ["sweep", str(tiny_file), "--workers", "1", "--output", str(tmp_path / "s")]
+    result = CliRunner().invoke(cli, [*args, "--cache-dir", str(cache_dir)])
+    assert result.exit_code == 0, result.output + result.stderr
+    steps = [line for line in result.stderr.splitlines() if line.startswith("tiny: ")]
+    assert steps[0] == "tiny: connecting to local worker processes ..."
+    assert steps[1] == "tiny: loading the visual system ..."
+    assert steps[2].startswith("tiny: 2 of 2 runs to do on 1 local worker process")
+    assert "2 runs done" in result.stdout
