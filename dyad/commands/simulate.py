@@ -15,6 +15,7 @@ from dyad.commands.options import (
     say,
     set_option,
 )
+from dyad.errors import ConfigError
 
 
 @click.command()
@@ -56,6 +57,8 @@ def simulate(
     tests every mirror-layer neuron before and after, and writes Parquet tables, figures and a
     manifest to the results folder. Prints the neuron classes and the congruence.
     """
+    if seed is not None and seed < 0:
+        raise ConfigError(f"--seed: expected a non-negative integer, got {seed}")
     say(f"dyad simulate: loading scenario {scenario_file} ...", quiet=quiet)
     from dyad.api import default_output, load_scenario
     from dyad.api import simulate as run
