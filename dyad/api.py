@@ -104,11 +104,15 @@ def load_scenario(
         Plugin files or folders that define the scenario's parent policies.
 
     Raises :class:`~dyad.errors.ConfigError` naming the file, each wrong field and what was
-    expected.
+    expected. A ``Scenario`` without overrides is already valid and is returned as it is.
     """
+    from dyad.config import Scenario
     from dyad.model import resolve_scenario
 
-    return resolve_scenario(scenario, parse_overrides(overrides), plugin_paths(plugins))
+    changes = parse_overrides(overrides)
+    if isinstance(scenario, Scenario) and not changes:
+        return scenario
+    return resolve_scenario(scenario, changes, plugin_paths(plugins))
 
 
 def _check_seed(seed: Any) -> None:
