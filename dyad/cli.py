@@ -1,13 +1,18 @@
 """The ``dyad`` command line.
 
 Commands live in ``dyad/commands/`` and are imported only when invoked, so ``dyad --help``
-stays fast (Mesa, pandas and numba are heavy to import).
+stays fast (Mesa, pandas and numba are heavy to import). Each is a thin wrapper over a
+function of :mod:`dyad.api`.
+
+Shell completion is click's: ``eval "$(_DYAD_COMPLETE=bash_source dyad)"`` in ``~/.bashrc``
+(``zsh_source`` and ``fish_source`` for those shells).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import sys
 
 import click
@@ -75,10 +80,88 @@ def _available(name: str) -> bool:
     return importlib.util.find_spec(module_name) is not None
 
 
+#: --log-level choices -> logging levels
+LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+class EchoHandler(logging.Handler):
+    """Log records as lines on the current stderr (click's, so ``CliRunner`` captures them).
+
+    Warnings and errors read as ``Warning: ...``; with ``-v`` the informational lines (what
+    was loaded or written, and from where) are plain; with ``-vv`` debug lines name their
+    module.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            if record.levelno >= logging.ERROR:
+                line = f"Error: {message}"
+            elif record.levelno >= logging.WARNING:
+                line = f"Warning: {message}"
+            elif record.levelno >= logging.INFO:
+                line = message
+            else:
+                line = f"[{record.name}] {message}"
+            click.echo(line, err=True)
+        except Exception:  # a logging call must never break the command
+            self.handleError(record)
+
+
+def configure_logging(ctx: click.Context, level: int) -> None:
+    """Show the ``dyad`` loggers' records at ``level`` and above on stderr while ``ctx`` runs.
+
+    The handler and any lowered logger level are removed when the command ends, so calling
+    the CLI from Python (or from tests) leaves that process's logging as it was.
+    """
+    logger = logging.getLogger("dyad")
+    handler = EchoHandler(level)
+    previous = logger.level
+    logger.addHandler(handler)
+    if level < logger.getEffectiveLevel():
+        logger.setLevel(level)
+
+    def restore() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+    ctx.call_on_close(restore)
+
+
 @click.group(cls=LazyGroup)
 @click.version_option(__version__, prog_name="dyad")
-def cli() -> None:
-    """dyad: mirror neurons for facial expressions, grown through infant-parent interaction."""
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Say more: -v what is loaded and written, -vv debugging detail.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(list(LOG_LEVELS), case_sensitive=False),
+    default=None,
+    help="Lowest level of dyad's log messages shown on stderr (default: warning; overrides -v).",
+)
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, log_level: str | None) -> None:
+    """dyad: mirror neurons for facial expressions, grown through infant-parent interaction.
+
+    Shell completion: eval "$(_DYAD_COMPLETE=bash_source dyad)" (or zsh_source,
+    fish_source).
+    """
+    from dyad.commands.options import VERBOSITY
+
+    ctx.meta[VERBOSITY] = verbose
+    if log_level is not None:
+        level = LOG_LEVELS[log_level.lower()]
+    else:
+        level = (logging.WARNING, logging.INFO)[verbose] if verbose < 2 else logging.DEBUG
+    configure_logging(ctx, level)
 
 
 def main() -> None:

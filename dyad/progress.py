@@ -4,7 +4,8 @@ The library below the commands (``dyad.brain``, ``dyad.vision``) never draws any
 loops take a ``progress`` callback (:data:`ProgressCallback`), called as
 ``progress(stage, done, total)`` when a stage starts (``done == 0``) and as it advances.
 :class:`ClickProgress` turns those calls into one click bar per stage on stderr; on a
-non-terminal (CI logs, files) click prints only the label, so logs stay clean.
+non-terminal (CI logs, files) click prints only the label, so logs stay clean. A step that
+takes a while but has nothing to count says what it is doing with :func:`progress_step`.
 """
 
 from __future__ import annotations
@@ -80,3 +81,10 @@ class ClickProgress:
 def progress_callback(enabled: bool) -> ClickProgress | None:
     """Click bars for library progress when ``enabled`` (the commands' ``not --quiet``)."""
     return ClickProgress() if enabled else None
+
+
+def progress_step(text: str, *, enabled: bool = True) -> None:
+    """One line on stderr naming a slow step that has nothing to count (e.g. starting worker
+    processes), shown where a progress bar would be; nothing when ``enabled`` is False."""
+    if enabled:
+        click.echo(text, file=sys.stderr)

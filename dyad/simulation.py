@@ -12,7 +12,7 @@ import logging
 import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ import pandas as pd
 from dyad import __version__
 from dyad.analysis import ACTIVE_RATE, NEURON_CLASSES, dominant_class
 from dyad.config import Scenario
+from dyad.store import Run, categorize, load_run
 
 if TYPE_CHECKING:
     from dyad.brain.infant import ProbeResponses
@@ -37,16 +38,6 @@ FigureDrawer = Callable[..., Sequence[Path]]
 #: stays because the order is part of every result: dropping it would hand "policies" another
 #: child of the seed and change every run with a random policy.
 STREAMS = ("schedule", "sharing", "motor", "mirror", "experience", "test", "model", "policies")
-
-
-@dataclass
-class RunOutcome:
-    """What a run produced: tidy tables, a summary and the manifest (and where it was saved)."""
-
-    folder: Path | None
-    tables: dict[str, pd.DataFrame]
-    summary: dict[str, Any]
-    manifest: dict[str, Any] = field(default_factory=dict)
 
 
 def run_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -304,7 +295,7 @@ def run_scenario(
     progress: bool = False,
     figures: FigureDrawer | None = None,
     overwrite: bool = False,
-) -> RunOutcome:
+) -> Run:
     """Run one scenario; with ``output``, save tables, manifest and any figures there.
 
     ``figures`` is a function that draws the run's figures from its tables into a folder,
@@ -334,7 +325,7 @@ def _run(
     progress: bool,
     figures: FigureDrawer | None,
     overwrite: bool,
-) -> RunOutcome:
+) -> Run:
     from threadpoolctl import threadpool_limits
 
     from dyad.config import check_policies, scenario_warnings
@@ -392,7 +383,7 @@ def _interact(
     progress: bool,
     figures: FigureDrawer | None,
     overwrite: bool,
-) -> RunOutcome:
+) -> Run:
     """Interaction, test phases, tables and saving, with BLAS on one thread.
 
     The per-timestep updates are small (a few hundred kB of weights): a second BLAS thread
@@ -511,10 +502,13 @@ def _interact(
         "summary": summary,
         "timings": timings,
     }
-    folder = None
-    if output is not None:
-        folder = save_run(Path(output), tables, manifest, scenario, figures, overwrite)
-    return RunOutcome(folder=folder, tables=tables, summary=summary, manifest=manifest)
+    # the tables with the column types load_run gives (strings as categoricals)
+    stored = {name: categorize(table) for name, table in tables.items()}
+    if output is None:
+        return Run(folder=None, manifest=manifest, tables=stored)
+    folder = save_run(Path(output), tables, manifest, scenario, figures, overwrite)
+    # the manifest as written (with each table's file and checksum), as load_run gives it
+    return Run(folder=folder, manifest=load_run(folder, verify=False).manifest, tables=stored)
 
 
 def save_run(

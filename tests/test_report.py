@@ -145,7 +145,7 @@ def test_a_folder_that_is_not_results_exits_2_and_writes_nothing(sweeps, tmp_pat
     # progress lines, then the error on one line of its own
     *progress, error = result.stderr.strip().splitlines()
     assert error.startswith(f"Error: {target}")
-    assert progress[0] == "dyad report: 2 folder(s), one line per step"
+    assert progress[0].startswith("dyad report: reading ")
     assert all(line.startswith("  [") for line in progress[1:])
     assert sorted(p.name for p in sweeps["noise"].iterdir()) == before  # no report.html
     assert not (tmp_path / "report.html").exists()
@@ -212,7 +212,7 @@ def test_report_shows_progress_for_every_step(sweeps, tmp_path):
     result = report(sweeps["noise"], sweeps["lag"], "--output", tmp_path / "both.html")
     assert result.exit_code == 0, result.output + result.stderr
     lines = result.stderr.splitlines()
-    assert lines[0] == "dyad report: 2 folder(s), one line per step"
+    assert lines[0].startswith("dyad report: reading ") and lines[0].endswith("one line per step")
     steps = [line.split("s  ", 1)[1] for line in lines[1:]]
     assert steps[:2] == [f"opening {sweeps['noise']}", f"opening {sweeps['lag']}"]
     assert "noise: classes against q" in steps and "lag: outcomes against lag" in steps

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from dyad.commands.options import say
 from dyad.errors import ConfigError
 
 
@@ -64,10 +65,6 @@ def faces(
 ) -> None:
     """Write a PNG grid of faces: rows are expressions, the first column is the canonical
     image (for photos, the first photo), the others random identity-preserving transforms."""
-    import numpy as np
-
-    from dyad.faces import FaceConfig, ParametricFaces, PhotoFaces, contact_sheet
-
     names = [name.strip() for name in expressions.split(",") if name.strip()]
     if not names:
         raise ConfigError(f"--expressions: expected a comma-separated list, got {expressions!r}")
@@ -77,6 +74,11 @@ def faces(
         raise ConfigError(f"--seed: expected an integer >= 0, got {seed}")
     if labels is not None and photos is None:
         raise ConfigError("--labels: only used with --photos")
+    say(f"dyad faces: drawing {output} ...")
+    import numpy as np
+
+    from dyad.faces import FaceConfig, ParametricFaces, PhotoFaces, contact_sheet
+
     if photos is not None:
         source = PhotoFaces(photos, size=size, labels_csv=labels)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -26,12 +27,34 @@ plugins_dir_option = click.option(
 
 def plugin_paths(extra: tuple[Path, ...]) -> tuple[Path, ...]:
     """``$DYAD_PLUGINS_DIR`` then the ``--plugins-dir`` paths, absolute, without repeats."""
-    from dyad.plugins import plugin_folders
+    from dyad.api import plugin_paths as api_plugin_paths
 
-    return plugin_folders(extra, with_env=True)
+    return api_plugin_paths(extra)
 
 
-quiet_option = click.option("--quiet", is_flag=True, help="No progress bars.")
+def say(text: str, *, quiet: bool = False) -> None:
+    """One line on stderr saying what the command is doing, before it does something slow.
+
+    Commands call it first thing, before importing numpy, pandas or Mesa, so a user at a
+    terminal sees within a fraction of a second that the command started. Shown when stderr
+    is a terminal or with ``-v`` (so logs and pipes hold only results and errors unless asked);
+    ``--quiet`` silences it with the progress bars. stdout keeps only the results.
+    """
+    if quiet:
+        return
+    ctx = click.get_current_context(silent=True)
+    verbosity = ctx.meta.get(VERBOSITY, 0) if ctx is not None else 0
+    if verbosity > 0 or sys.stderr.isatty():
+        click.echo(text, err=True)
+
+
+#: key of ``click.Context.meta`` holding the number of ``-v`` given (see :func:`say`)
+VERBOSITY = "dyad.verbosity"
+
+
+quiet_option = click.option(
+    "--quiet", is_flag=True, help="No progress bars or status lines (errors still show)."
+)
 
 max_memory_option = click.option(
     "--max-memory",

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from dyad.commands.options import cache_dir_option, quiet_option
+from dyad.api import pretrain_config  # noqa: F401  (re-exported: the command's config)
+from dyad.commands.options import cache_dir_option, quiet_option, say
+from dyad.errors import ConfigError
 
 
 @click.command()
@@ -84,44 +86,33 @@ def pretrain(
     and of faces pre-training never showed, for the trained network and for the untrained
     network of the same seed.
     """
+    suffix = figure.suffix.lower().lstrip(".") if figure is not None else ""
+    if suffix and suffix not in ("png", "svg", "pdf"):
+        raise ConfigError(f"--figure: expected a .png, .svg or .pdf file, got {figure}")
+    say("dyad pretrain: loading the visual system (training it unless cached) ...", quiet=quiet)
     import numpy as np
     import pandas as pd
 
     from dyad.analysis.information import max_information, selectivity_summary
-    from dyad.errors import ConfigError
-    from dyad.progress import progress_callback
-    from dyad.vision import pretrain as run_pretrain
+    from dyad.api import pretrain as run_pretrain
 
-    problems = []
-    if seed < 0:
-        problems.append(f"--seed: expected an integer >= 0, got {seed}")
-    if any(s < 0 for s in identity_seeds):
-        problems.append(f"--identity-seed: expected integers >= 0, got {list(identity_seeds)}")
-    if size is not None and size < 16:
-        problems.append(f"--size: expected at least 16 pixels, got {size}")
-    if epochs is not None and epochs < 1:
-        problems.append(f"--epochs: expected an integer >= 1, got {epochs}")
-    if other_faces is not None and not 0 <= other_faces <= 1000:
-        problems.append(f"--other-faces: expected an integer in [0, 1000], got {other_faces}")
-    suffix = figure.suffix.lower().lstrip(".") if figure is not None else ""
-    if suffix and suffix not in ("png", "svg", "pdf"):
-        problems.append(f"--figure: expected a .png, .svg or .pdf file, got {figure}")
-    if problems:
-        raise ConfigError(problems)
-
-    config = pretrain_config(
-        size=size,
-        identity_seeds=tuple(dict.fromkeys(identity_seeds)) or (0,),
-        seed=seed,
-        epochs=epochs,
-        n_train_transforms=transforms,
-        n_test_transforms=test_transforms,
-        n_other_faces=other_faces,
-        small=small,
-    )
-    result = run_pretrain(
-        config, cache_dir=cache_dir, progress=progress_callback(not quiet), rebuild=rebuild
-    )
+    try:
+        result = run_pretrain(
+            identity_seeds=identity_seeds or (0,),
+            seed=seed,
+            size=size,
+            epochs=epochs,
+            transforms=transforms,
+            test_transforms=test_transforms,
+            other_faces=other_faces,
+            small=small,
+            cache_dir=cache_dir,
+            rebuild=rebuild,
+            progress=not quiet,
+        )
+    except ConfigError as exc:
+        raise ConfigError([_as_option(line) for line in exc.problems]) from None
+    config = result.config
     if result.from_cache:
         click.echo(f"Loaded from cache: {result.cache_path}")
     else:
@@ -176,41 +167,19 @@ def pretrain(
 N_UNSEEN_FACES = 4
 
 
-def pretrain_config(
-    *,
-    size: int | None = None,
-    identity_seeds: tuple[int, ...] = (0,),
-    seed: int = 0,
-    epochs: int | None = None,
-    n_train_transforms: int | None = None,
-    n_test_transforms: int | None = None,
-    n_other_faces: int | None = None,
-    small: bool = False,
-):
-    """The :class:`~dyad.vision.PretrainConfig` the command's options describe.
+def _as_option(line: str) -> str:
+    """A problem line of :func:`dyad.api.pretrain` named by its option (``seed:`` ->
+    ``--seed:``), as the user typed it."""
+    name, sep, rest = line.partition(": ")
+    option = OPTION_NAMES.get(name)
+    return f"{option}: {rest}" if sep and option else line
 
-    Starts from a scenario's vision defaults (the same pre-training ``dyad simulate`` uses),
-    with the parents' identity seeds. ``small`` starts from the small preset (64 px, 16×16
-    layers); ``size`` sets both the face images and V1; ``epochs`` every layer's. Impossible
-    values raise :class:`~dyad.errors.ConfigError`.
-    """
-    from dyad.config import validate_scenario
-    from dyad.simulation import pretrain_config as scenario_pretrain_config
 
-    vision: dict = {"preset": "small" if small else "classic", "seed": seed, "visnet": {}}
-    if size is not None:
-        vision["visnet"]["v1"] = {"image_size": size}
-    if epochs is not None:
-        vision["visnet"]["epochs"] = [epochs] * 4
-    for key, value in (
-        ("n_train_transforms", n_train_transforms),
-        ("n_test_transforms", n_test_transforms),
-        ("other_faces", n_other_faces),
-    ):
-        if value is not None:
-            vision[key] = value
-    parents = [
-        {"name": f"parent {i + 1}", "identity_seed": s} for i, s in enumerate(identity_seeds)
-    ]
-    raw = {"name": "pretrain", "parents": parents, "vision": vision}
-    return scenario_pretrain_config(validate_scenario(raw, source="dyad pretrain"))
+#: keyword of :func:`dyad.api.pretrain` -> the option that sets it
+OPTION_NAMES = {
+    "seed": "--seed",
+    "identity_seeds": "--identity-seed",
+    "size": "--size",
+    "epochs": "--epochs",
+    "other_faces": "--other-faces",
+}

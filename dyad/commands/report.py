@@ -50,15 +50,17 @@ def report(
     made it and works at phone width; one timed line per step goes to stderr (--quiet: none).
     """
     # said at once: importing pandas and matplotlib alone takes seconds on a busy machine
+    folders = ", ".join(str(folder) for folder in results_dirs)
     if not quiet:
-        click.echo(f"dyad report: {len(results_dirs)} folder(s), one line per step", err=True)
-    from dyad.reporting import StepTimer, build_report
+        click.echo(f"dyad report: reading {folders}, one line per step", err=True)
+    from dyad.api import report as build_report
+    from dyad.reporting import StepTimer
 
     progress = None if quiet else StepTimer(lambda line: click.echo(line, err=True))
     path = build_report(
         results_dirs,
-        output,
-        formats or ("png",),
+        output=output,
+        formats=formats or ("png",),
         congruence_bin=congruence_bin,
         progress=progress,
     )

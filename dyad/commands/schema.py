@@ -22,6 +22,9 @@ def schema(markdown: bool) -> None:
       dyad schema > scenarios/scenario.schema.json
       dyad schema --markdown > docs/scenarios.md
     """
+    from dyad.commands.options import say
+
+    say("dyad schema: building it from the scenario models ...")
     from dyad.schema import markdown as reference
     from dyad.schema import schema_json_text
 

@@ -12,12 +12,14 @@ from dyad.commands.options import (
     plugin_paths,
     plugins_dir_option,
     quiet_option,
+    say,
     set_option,
 )
+from dyad.errors import ConfigError
 
 
 @click.command()
-@click.argument("scenario_file", type=click.Path(path_type=Path))
+@click.argument("scenario_file", metavar="SCENARIO")
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
 @set_option("Override a scenario field, e.g. --set run.steps=500 --set parent.params.lag=5.")
 @click.option(
@@ -38,7 +40,7 @@ from dyad.commands.options import (
 @max_memory_option
 @quiet_option
 def simulate(
-    scenario_file: Path,
+    scenario_file: str,
     seed: int | None,
     overrides: tuple[str, ...],
     output: Path | None,
@@ -49,34 +51,32 @@ def simulate(
     max_memory: str | None,
     quiet: bool,
 ) -> None:
-    """Run SCENARIO_FILE (a TOML scenario) and save its results.
+    """Run SCENARIO (a TOML file, or a shipped scenario's name such as perfect) and save it.
 
     Pre-trains (or loads from the cache) the infant's visual system, runs the interaction,
     tests every mirror-layer neuron before and after, and writes Parquet tables, figures and a
     manifest to the results folder. Prints the neuron classes and the congruence.
     """
-    from dyad.analysis.figures.run import draw_run_figures
-    from dyad.config import check_scenario, parse_override, read_scenario
-    from dyad.errors import ConfigError
-    from dyad.resources import check_run
-    from dyad.simulation import run_scenario
-
     if seed is not None and seed < 0:
         raise ConfigError(f"--seed: expected a non-negative integer, got {seed}")
+    say(f"dyad simulate: loading scenario {scenario_file} ...", quiet=quiet)
+    from dyad.api import default_output, load_scenario
+    from dyad.api import simulate as run
+
     plugin_dirs = plugin_paths(plugins_dirs)
-    raw = read_scenario(scenario_file, dict(parse_override(o) for o in overrides))
-    scenario = check_scenario(raw, source=str(scenario_file), plugin_dirs=plugin_dirs)
-    check_run(scenario, max_memory, source=str(scenario_file))
-    folder = output or Path(scenario.output.folder or Path("results") / scenario.name)
-    outcome = run_scenario(
+    scenario = load_scenario(scenario_file, overrides=overrides, plugins=plugin_dirs)
+    folder = output or default_output(scenario)
+    say(f"dyad simulate: running {scenario.name} into {folder}", quiet=quiet)
+    outcome = run(
         scenario,
         seed=seed,
         output=folder,
-        cache_dir=cache_dir,
-        plugin_dirs=plugin_dirs,
-        progress=not quiet,
-        figures=None if no_figures else draw_run_figures,
         overwrite=overwrite,
+        figures=not no_figures,
+        cache_dir=cache_dir,
+        plugins=plugin_dirs,
+        progress=not quiet,
+        max_memory=max_memory,
     )
     click.echo(format_summary(scenario.name, outcome))
 

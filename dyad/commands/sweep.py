@@ -13,12 +13,14 @@ from dyad.commands.options import (
     plugin_paths,
     plugins_dir_option,
     quiet_option,
+    say,
     set_option,
 )
+from dyad.errors import ConfigError
 
 
 @click.command()
-@click.argument("scenario_file", type=click.Path(path_type=Path))
+@click.argument("scenario_file", metavar="SCENARIO")
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -69,7 +71,7 @@ from dyad.commands.options import (
 @max_memory_option
 @quiet_option
 def sweep(
-    scenario_file: Path,
+    scenario_file: str,
     workers: int | None,
     address: str | None,
     output: Path | None,
@@ -91,39 +93,29 @@ def sweep(
     an interrupted sweep resumes where it stopped. Exit code 3 when some runs failed (see
     <output>/failures.json), 2 for bad input, 130 when interrupted.
     """
-    import os
-
-    from dyad.config import parse_override
-    from dyad.errors import ConfigError
-    from dyad.resources import check_sweep
-    from dyad.sweeps import EXIT_RUNS_FAILED, MAX_RUNS, plan_sweep, run_sweep
-
     if workers is not None and address is not None:
         raise ConfigError("--workers: a Dask cluster (--address) has its own workers; give one")
-    # $DYAD_PLUGINS_DIR, then --plugins-dir paths, as absolute paths for the workers
-    plugin_dirs = plugin_paths(plugins_dirs)
-    plan = plan_sweep(
+    say(f"dyad sweep: planning {scenario_file} (validating every run) ...", quiet=quiet)
+    from dyad.api import sweep as run_sweep
+    from dyad.sweeps import EXIT_RUNS_FAILED
+
+    swept = run_sweep(
         scenario_file,
-        dict(parse_override(o) for o in overrides),
         seeds=seeds,
-        plugin_dirs=plugin_dirs,
-        max_runs=max_runs or MAX_RUNS,
-    )
-    # a Dask cluster's machines are not this one: check that one run fits, at least
-    concurrent = 1 if address is not None else workers or os.cpu_count() or 1
-    check_sweep(plan.estimates, len(plan.runs), concurrent, max_memory, str(scenario_file))
-    folder = output or Path(plan.scenario.output.folder or Path("results") / plan.name)
-    result = run_sweep(
-        plan,
-        folder,
+        overrides=overrides,
+        output=output,
+        overwrite=overwrite,
         workers=workers,
         address=address,
         cache_dir=cache_dir,
-        overwrite=overwrite,
+        plugins=plugin_paths(plugins_dirs),
         progress=not quiet,
         timeout=timeout,
+        max_runs=max_runs,
+        max_memory=max_memory,
     )
-    click.echo(result.describe(plan.name))
+    result = swept.status
+    click.echo(result.describe(swept.definition.get("name", "sweep")))
     for failure in result.failures[:5]:
         click.echo(f"  failed {failure['run_id']}: {failure.get('error')}", err=True)
     if result.failed > 5:

@@ -41,6 +41,7 @@ from dyad.store.layout import (
     SWEEP_FILE,
 )
 from dyad.store.read import (
+    Run,
     RunResults,
     TableNotFound,
     find_runs,
@@ -59,6 +60,7 @@ __all__ = [
     "RESERVED_KEYS",
     "SWEEP_FILE",
     "FolderLock",
+    "Run",
     "RunResults",
     "TableNotFound",
     "categorize",

@@ -18,7 +18,7 @@ import pandas as pd
 
 from dyad._io import file_sha256, flatten, is_scalar
 from dyad.errors import ResultsError
-from dyad.store.layout import FORMAT, FORMAT_VERSION, MANIFEST, SWEEP_FILE
+from dyad.store.layout import FORMAT, FORMAT_VERSION, MANIFEST, RESERVED_KEYS, SWEEP_FILE
 
 
 class TableNotFound(ResultsError, KeyError):
@@ -108,14 +108,28 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
 
 
 @dataclass
-class RunResults:
-    """One run read back from disk.
+class Run:
+    """One run: its tables, its manifest and, once saved, its folder.
 
-    ``tables`` maps table names to DataFrames that are read lazily on first access; a table is
-    also available as ``results["interaction"]`` or ``results.interaction``.
+    The one type for a run, whether it was just simulated (:func:`dyad.simulate`, tables held
+    in memory) or read back from disk (:func:`load_run`, tables read lazily on first access):
+    code that analyses a run does not need to know which.
+
+    Every table the run wrote is an attribute (``run.interaction``, ``run.neurons``,
+    ``run.test_responses``, ...) and an item (``run["neurons"]``); :meth:`names` lists them.
+
+    Attributes
+    ----------
+    folder:
+        The run folder, or None for a run that has not been saved.
+    manifest:
+        What the run records about itself: the resolved scenario, seed, versions, provenance,
+        summary and timings (and, once saved, each table's file, row count and SHA-256).
+    tables:
+        Table name -> DataFrame.
     """
 
-    folder: Path
+    folder: Path | None
     manifest: dict[str, Any]
     tables: Mapping[str, pd.DataFrame] = field(repr=False)
 
@@ -124,10 +138,35 @@ class RunResults:
         return list(self.tables)
 
     @property
+    def summary(self) -> dict[str, Any]:
+        """Neuron class counts, congruence, mirror index and outcome after training."""
+        return self.manifest.get("summary", {})
+
+    @property
     def figures(self) -> dict[str, Path]:
         """Figure name -> absolute path of each figure recorded in the manifest."""
+        if self.folder is None:
+            return {}
         entries = self.manifest.get("figures", {})
         return {name: self.folder / entry["file"] for name, entry in entries.items()}
+
+    def save(self, folder: str | os.PathLike, *, overwrite: bool = False) -> Run:
+        """Write this run as the run folder ``folder`` (see :func:`write_run`); return it read
+        back from there.
+
+        Tables, manifest and any figures of a saved run are written whole; a complete run
+        already in ``folder`` is refused unless ``overwrite``. Saving a run into its own folder
+        is refused: it is already there.
+        """
+        from dyad.store.write import write_run  # write imports read: import on use
+
+        target = Path(folder)
+        if self.folder is not None and target.resolve() == self.folder.resolve():
+            raise ResultsError(f"{target}: this run is already saved there")
+        tables = {name: self.tables[name] for name in self.tables}
+        manifest = {k: v for k, v in self.manifest.items() if k not in RESERVED_KEYS}
+        write_run(target, tables, manifest, figures=self.figures, overwrite=overwrite)
+        return load_run(target, verify=False)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -144,6 +183,23 @@ class RunResults:
         if tables is not None and name in tables:
             return tables[name]
         raise AttributeError(f"{type(self).__name__} has no attribute or table {name!r}")
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self.__dict__.get("tables", {})})
+
+    def __repr__(self) -> str:
+        # the manifest holds the whole scenario: name what identifies the run instead
+        scenario = self.manifest.get("scenario", {})
+        name = scenario.get("name") if isinstance(scenario, Mapping) else None
+        return (
+            f"Run(scenario={name!r}, seed={self.manifest.get('seed')!r}, "
+            f"folder={None if self.folder is None else str(self.folder)!r}, "
+            f"tables={self.names()})"
+        )
+
+
+#: the former name of :class:`Run` (alias, kept for code written against it)
+RunResults = Run
 
 
 def results_kind(folder: str | os.PathLike) -> str:
@@ -175,7 +231,7 @@ def results_kind(folder: str | os.PathLike) -> str:
     )
 
 
-def load_run(folder: str | os.PathLike, verify: bool = True) -> RunResults:
+def load_run(folder: str | os.PathLike, verify: bool = True) -> Run:
     """Open a run folder written by :func:`write_run`.
 
     Raises :class:`ResultsError` (one line: the folder and what is wrong) when the folder is
@@ -187,7 +243,7 @@ def load_run(folder: str | os.PathLike, verify: bool = True) -> RunResults:
     return _open_run(Path(folder), verify_all=verify)
 
 
-def _open_run(folder: Path, verify_all: bool, verify_tables: tuple[str, ...] = ()) -> RunResults:
+def _open_run(folder: Path, verify_all: bool, verify_tables: tuple[str, ...] = ()) -> Run:
     """Open ``folder``; checksum every file (``verify_all``) or only ``verify_tables``."""
     if results_kind(folder) == "sweep":
         raise ResultsError(
@@ -211,7 +267,7 @@ def _open_run(folder: Path, verify_all: bool, verify_tables: tuple[str, ...] = (
                     f"{folder}: figure {name!r} listed in {MANIFEST} is missing ({entry['file']})"
                 )
             _verify_file(folder, entry, f"figure {name!r}")
-    return RunResults(folder=folder, manifest=record, tables=_LazyTables(folder, entries))
+    return Run(folder=folder, manifest=record, tables=_LazyTables(folder, entries))
 
 
 def _verify_file(folder: Path, entry: Mapping[str, Any], what: str) -> None:
@@ -241,7 +297,7 @@ def find_runs(root: str | os.PathLike) -> list[Path]:
     return sorted(runs)
 
 
-def run_columns(run: RunResults, root: Path | None = None) -> dict[str, Any]:
+def run_columns(run: Run, root: Path | None = None) -> dict[str, Any]:
     """The per-run columns :func:`load_runs` adds: ``run_id``, ``seed`` and the parameters.
 
     ``run_id`` comes from the manifest, else the folder's path relative to ``root``. Every

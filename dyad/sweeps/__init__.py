@@ -86,8 +86,8 @@ from dyad.sweeps.journal import (
     SWEEP_KIND,
 )
 from dyad.sweeps.plan import MAX_RUNS, RunSpec, SweepPlan, axis_names, plan_sweep, run_seeds
-from dyad.sweeps.results import SweepResults, load_sweep, summary_table
-from dyad.sweeps.runner import EXIT_RUNS_FAILED, SweepResult, pretrain_sweep, run_sweep
+from dyad.sweeps.results import Sweep, load_sweep, summary_table
+from dyad.sweeps.runner import EXIT_RUNS_FAILED, SweepStatus, pretrain_sweep, run_sweep
 from dyad.sweeps.worker import PARENT_POLL_S, execute_run
 
 __all__ = [
@@ -105,8 +105,8 @@ __all__ = [
     "RunSpec",
     "StopRequests",
     "SweepPlan",
-    "SweepResult",
-    "SweepResults",
+    "Sweep",
+    "SweepStatus",
     "axis_names",
     "execute_run",
     "import_distributed",

@@ -2,7 +2,7 @@
 
 :func:`summary_table` is built from the run records of ``runs.jsonl`` in plan order, so an
 interrupted sweep still has a table (unfinished runs have status ``"missing"``);
-:func:`load_sweep` opens a folder as :class:`SweepResults`.
+:func:`load_sweep` opens a folder as :class:`Sweep`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -20,6 +20,9 @@ from dyad.analysis import NEURON_CLASSES, class_column
 from dyad.errors import ResultsError
 from dyad.sweeps.journal import RUNS_DIR, SUMMARY_FILE, SWEEP_FILE, SWEEP_KIND, _read_records
 from dyad.sweeps.plan import RunSpec, SweepPlan, _canonical
+
+if TYPE_CHECKING:
+    from dyad.sweeps.runner import SweepStatus
 
 
 def summary_table(
@@ -87,23 +90,44 @@ def _class_names(records: Mapping[str, Mapping[str, Any]]) -> list[str]:
 
 
 @dataclass
-class SweepResults:
-    """A sweep folder read back: its ``sweep.json``, the run records and the summary table."""
+class Sweep:
+    """A sweep folder: its ``sweep.json`` definition, the run records and the summary table.
+
+    The one type for a sweep, returned by :func:`dyad.sweep` (with :attr:`status`, what that
+    invocation did) and by :func:`load_sweep` (``status`` None). ``summary`` has one row per
+    run: run id, seed, swept parameters, status, neuron class counts and congruence.
+    """
 
     folder: Path
     definition: dict[str, Any]
     records: dict[str, dict[str, Any]]
     summary: pd.DataFrame
+    status: SweepStatus | None = None
 
     @property
     def grid(self) -> dict[str, list[Any]]:
+        """Swept parameter path -> its values."""
         return dict(self.definition.get("grid", {}))
 
     def run_folder(self, run_id: str) -> Path:
+        """The folder of one run of the sweep."""
         return self.folder / RUNS_DIR / run_id
 
+    def run(self, run_id: str):
+        """One run of the sweep, read back (:class:`dyad.store.Run`)."""
+        from dyad.store import load_run
 
-def load_sweep(folder: str | Path) -> SweepResults:
+        return load_run(self.run_folder(run_id), verify=False)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One table of every complete run, concatenated, with ``run_id``, ``seed`` and the
+        swept parameters as leading columns (:func:`dyad.store.load_runs`)."""
+        from dyad.store import load_runs
+
+        return load_runs(self.folder / RUNS_DIR, name, verify=False)
+
+
+def load_sweep(folder: str | Path) -> Sweep:
     """Open a sweep folder; :class:`ResultsError` if it is not one or is unreadable.
 
     The summary comes from ``summary.parquet`` when the sweep finished, else it is rebuilt from
@@ -128,7 +152,7 @@ def load_sweep(folder: str | Path) -> SweepResults:
             raise ResultsError(f"{folder}: cannot read {SUMMARY_FILE}: {exc}") from exc
     else:
         summary = summary_table(_plan_from_record(definition), records)
-    return SweepResults(folder=folder, definition=definition, records=records, summary=summary)
+    return Sweep(folder=folder, definition=definition, records=records, summary=summary)
 
 
 def _plan_from_record(definition: Mapping[str, Any]) -> _PlanRuns:

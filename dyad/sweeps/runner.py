@@ -51,8 +51,11 @@ EXIT_RUNS_FAILED = 3
 
 
 @dataclass
-class SweepResult:
-    """What one invocation of a sweep did."""
+class SweepStatus:
+    """What one invocation of a sweep did: runs done, skipped, failed, time taken.
+
+    :func:`run_sweep` returns it; :func:`dyad.sweep` hands it back as :attr:`Sweep.status`.
+    """
 
     folder: Path
     n_runs: int
@@ -99,7 +102,7 @@ def run_sweep(
     progress: bool = False,
     timeout: float = 10.0,
     on_run: Callable[[dict[str, Any]], None] | None = None,
-) -> SweepResult:
+) -> SweepStatus:
     """Run (or resume) every run of ``plan`` into ``folder`` and write the summary table.
 
     Checks the folder (a different sweep there is a :class:`ConfigError` unless
@@ -146,7 +149,7 @@ def _run_locked(
     cache_dir: str | Path | None,
     progress: bool,
     on_run: Callable[[dict[str, Any]], None] | None,
-) -> SweepResult:
+) -> SweepStatus:
     """The body of :func:`run_sweep`, while its folder lock is held."""
     cache = None if cache_dir is None else str(Path(cache_dir).resolve())
     records = _read_records(work) if previous == "resume" else {}
@@ -186,7 +189,7 @@ def _run_locked(
             f"the previous sweep in {folder} is untouched; run the same command with "
             "--overwrite to resume replacing it"
         )
-    return SweepResult(
+    return SweepStatus(
         folder=folder,
         n_runs=len(plan.runs),
         done=sum(r["status"] == "ok" for r in finished.values()),
@@ -214,11 +217,15 @@ def _dispatch(
     on_run: Callable[[dict[str, Any]], None] | None,
 ) -> tuple[dict[str, dict[str, Any]], bool, str]:
     """Connect, pre-train, prepare the folder and run ``todo``; the finished runs' records."""
+    from dyad.progress import progress_step
     from dyad.provenance import provenance
 
     finished: dict[str, dict[str, Any]] = {}
     interrupted = False
+    where = f"the Dask scheduler at {address}" if address else "local worker processes"
+    progress_step(f"{plan.name}: connecting to {where} ...", enabled=progress)
     with open_executor(workers, address, timeout) as (executor, described, capacity):
+        progress_step(f"{plan.name}: loading the visual system ...", enabled=progress)
         pretrain_sweep(plan, cache, progress)
         # first writes: only now that the scenario, the folder and the executor are good
         if previous == "replace":
@@ -245,6 +252,11 @@ def _dispatch(
                 in_flight[future] = run
 
         stops = StopRequests()
+        progress_step(
+            f"{plan.name}: {len(todo)} of {len(plan.runs)} runs to do on {described}; each "
+            "worker starts up (imports, visual system) before its first run ends",
+            enabled=progress,
+        )
         with stops.installed(), _open_append(folder / RUNS_MANIFEST) as journal:
             with _bar(len(todo), plan.name, progress) as bar:
                 for _ in range(max(1, capacity)):

@@ -16,12 +16,12 @@ from urllib.parse import unquote, urlparse
 
 import pandas as pd
 import pytest
-from dyad.sweeps import plan_sweep, run_sweep
 
 from dyad.analysis.figures import draw_run_figures
 from dyad.config import validate_scenario
 from dyad.reporting import build_report
 from dyad.simulation import run_scenario
+from dyad.sweeps import plan_sweep, run_sweep
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import tiny_scenario_raw  # noqa: E402
