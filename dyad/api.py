@@ -101,8 +101,14 @@ def load_scenario(
     plugins:
         Plugin files or folders that define the scenario's parent policies.
 
-    Raises :class:`~dyad.errors.ConfigError` naming the file, each wrong field and what was
-    expected. A ``Scenario`` without overrides is already valid and is returned as it is.
+    Raises
+    ------
+    ConfigError
+        Naming the file, each wrong field and what was expected.
+
+    Notes
+    -----
+    A ``Scenario`` without overrides is already valid and is returned as it is.
     """
     from dyad.config import Scenario
     from dyad.model import resolve_scenario

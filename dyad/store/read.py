@@ -111,7 +111,7 @@ class _LazyTables(Mapping[str, pd.DataFrame]):
 class Run:
     """One run: its tables, its manifest and, once saved, its folder.
 
-    The one type for a run, whether it was just simulated (:func:`dyad.simulate`, tables held
+    The one type for a run, whether it was just simulated (:func:`dyad.api.simulate`, tables held
     in memory) or read back from disk (:func:`load_run`, tables read lazily on first access):
     code that analyses a run does not need to know which.
 

@@ -93,7 +93,7 @@ def _class_names(records: Mapping[str, Mapping[str, Any]]) -> list[str]:
 class Sweep:
     """A sweep folder: its ``sweep.json`` definition, the run records and the summary table.
 
-    The one type for a sweep, returned by :func:`dyad.sweep` (with :attr:`status`, what that
+    The one type for a sweep, returned by :func:`dyad.api.sweep` (with :attr:`status`, what that
     invocation did) and by :func:`load_sweep` (``status`` None). ``summary`` has one row per
     run: run id, seed, swept parameters, status, neuron class counts and congruence.
     """

@@ -54,7 +54,7 @@ EXIT_RUNS_FAILED = 3
 class SweepStatus:
     """What one invocation of a sweep did: runs done, skipped, failed, time taken.
 
-    :func:`run_sweep` returns it; :func:`dyad.sweep` hands it back as :attr:`Sweep.status`.
+    :func:`run_sweep` returns it; :func:`dyad.api.sweep` hands it back as :attr:`Sweep.status`.
     """
 
     folder: Path
