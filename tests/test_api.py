@@ -253,6 +253,8 @@ def test_every_public_name_resolves_and_is_listed():
 
 
 API_FUNCTIONS = ("simulate", "load_run", "sweep", "load_sweep", "report", "pretrain")
+
+
 def test_no_module_shadows_an_api_function():
     for module in pkgutil.walk_packages(dyad.__path__, "dyad."):
         if not module.name.startswith(("dyad.view", "dyad.experiments")):
