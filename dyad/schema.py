@@ -1,8 +1,8 @@
 """The scenario format, described from the models that validate it: JSON Schema and Markdown.
 
 :func:`json_schema` is the pydantic :class:`~dyad.config.Scenario`'s JSON Schema with a
-description on every field: the ``description=`` of pydantic fields, the ``Attributes:`` (or
-````name``: text``) entries of the docstrings of the brain's dataclass configs, and
+description on every field: the ``description=`` of pydantic fields, the ``Attributes``
+section (or ````name``: text``) entries of the docstrings of the brain's dataclass configs, and
 :data:`FIELD_NOTES` for the few fields that have neither. :func:`markdown` renders the same
 schema as ``docs/scenarios.md``, one table per scenario table. Both are printed by
 ``dyad schema [--markdown]``; the docs page and ``scenarios/scenario.schema.json`` are generated
@@ -82,7 +82,7 @@ TABLE_ORDER = (
 
 
 def json_schema() -> dict[str, Any]:
-    """The scenario format as a JSON Schema (2020-12), every field described."""
+    """Return the scenario format as a JSON Schema (2020-12), every field described."""
     from dyad.config import Scenario
 
     schema = Scenario.model_json_schema()
@@ -223,13 +223,15 @@ _DOUBLE_TICK_ENTRY = re.compile(r"^``(\w+)``:\s*(.*)$")
 def _docstring_fields(cls: type) -> dict[str, str]:
     """Field descriptions from a class docstring.
 
-    Understands a Google-style ``Attributes:`` section (``name: text``, continuation lines
-    indented further) and lines of the form ````name``: text`` (continued until the next
-    such line or a blank line).
+    Understands a numpy-style ``Attributes`` section (``name`` or ``name : type``, its text
+    indented below), a Google-style ``Attributes:`` section (``name: text``, continuation
+    lines indented further) and lines of the form ````name``: text`` (continued until the
+    next such line or a blank line).
     """
     doc = inspect.getdoc(cls) or ""
     fields: dict[str, str] = {}
     lines = doc.splitlines()
+    fields.update(_numpy_attributes(lines))
     if "Attributes:" in lines:
         start = lines.index("Attributes:") + 1
         current, indent = None, None
@@ -262,8 +264,40 @@ def _docstring_fields(cls: type) -> dict[str, str]:
     return fields
 
 
+_NUMPY_ENTRY = re.compile(r"^(\w+)(\s*:.*)?$")
+
+
+def _numpy_attributes(lines: list[str]) -> dict[str, str]:
+    """Entries of a numpy-style ``Attributes`` section (a dashed underline below the name).
+
+    An entry is ``name`` or ``name : type`` at the section's indentation, its text the lines
+    indented below it; the section ends at the next section heading or unindented text.
+    """
+    fields: dict[str, str] = {}
+    for start in range(len(lines) - 1):
+        if lines[start].strip() == "Attributes" and set(lines[start + 1].strip()) == {"-"}:
+            break
+    else:
+        return fields
+    current = None
+    body = lines[start + 2 :]
+    for i, line in enumerate(body):
+        if not line.strip():
+            continue
+        if not line[0].isspace():
+            heading = i + 1 < len(body) and set(body[i + 1].strip()) == {"-"}
+            match = _NUMPY_ENTRY.match(line)
+            if heading or not match:
+                break
+            current = match.group(1)
+            fields[current] = ""
+        elif current is not None:
+            fields[current] = (fields[current] + " " + line.strip()).strip()
+    return fields
+
+
 def _add_factory_defaults(schema: dict[str, Any], classes: dict[str, type]) -> None:
-    """pydantic leaves ``default_factory`` defaults out of the schema; editors want them."""
+    """Pydantic leaves ``default_factory`` defaults out of the schema; editors want them."""
     import dataclasses
 
     for name, definition in [("Scenario", schema), *schema.get("$defs", {}).items()]:
@@ -292,7 +326,7 @@ def _add_factory_defaults(schema: dict[str, Any], classes: dict[str, type]) -> N
 
 
 def _summary(text: str) -> str:
-    """The first paragraph of a docstring."""
+    """Return the first paragraph of a docstring."""
     return " ".join(text.strip().split("\n\n")[0].split())
 
 

@@ -37,13 +37,13 @@ def test_committed_json_schema_is_current():
 
 def test_every_field_has_a_meaning():
     assert undocumented_fields() == [], (
-        "give these scenario fields a description= (pydantic), an Attributes: entry "
+        "give these scenario fields a description= (pydantic), an Attributes entry "
         "(dataclass docstring) or an entry in dyad.schema.FIELD_NOTES"
     )
 
 
 def reference_rows(header: str) -> dict[str, list[str]]:
-    """field -> [type, default, range, meaning] of the table under ``## `header` ``."""
+    """Field -> [type, default, range, meaning] of the table under ``## `header` ``."""
     text = REFERENCE.read_text()
     section = text.split(f"## `{header}`\n", 1)[1].split("\n## ", 1)[0]
     rows = {}
@@ -119,7 +119,7 @@ def test_docstring_fields_reads_both_docstring_styles():
             rule: ``"trace"`` or ``"hebb"``.
 
         More text.
-        """
+        """  # noqa: D406, D407 -- Google style on purpose: the parser's input
 
     class Ticks:
         """Summary.
@@ -129,6 +129,26 @@ def test_docstring_fields_reads_both_docstring_styles():
         ``slope``: steepness.
         """
 
+    class Numpy:
+        """Summary.
+
+        Attributes
+        ----------
+        size : int
+            side of the image in
+            pixels (128).
+        rule
+            ``"trace"`` or ``"hebb"``.
+
+        Notes
+        -----
+        More text.
+        """
+
+    assert _docstring_fields(Numpy) == {
+        "size": "side of the image in pixels (128).",
+        "rule": '``"trace"`` or ``"hebb"``.',
+    }
     assert _docstring_fields(Google) == {
         "size": "side of the image in pixels (128).",
         "rule": '``"trace"`` or ``"hebb"``.',
