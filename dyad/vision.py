@@ -81,12 +81,16 @@ Progress = Callable[[str, int, int], None]
 class PhotoSet:
     """One parent's face given as photographs instead of a parametric identity.
 
-    Attributes:
-        folder: the folder of photos (read by :class:`dyad.faces.PhotoFaces`).
-        labels: a CSV with columns ``file,expression``, or None to label by file name.
-        digest: SHA-256 over the folder's image files (names and bytes) and the labels CSV, so
-            editing, adding or relabelling a photo changes the cache key; the folder's path
-            does not enter the key (see :meth:`PretrainConfig.canonical`).
+    Attributes
+    ----------
+    folder
+        the folder of photos (read by :class:`dyad.faces.PhotoFaces`).
+    labels
+        a CSV with columns ``file,expression``, or None to label by file name.
+    digest
+        SHA-256 over the folder's image files (names and bytes) and the labels CSV, so
+        editing, adding or relabelling a photo changes the cache key; the folder's path
+        does not enter the key (see :meth:`PretrainConfig.canonical`).
     """
 
     folder: str
@@ -95,14 +99,17 @@ class PhotoSet:
 
     @classmethod
     def from_folder(cls, folder: str | os.PathLike, labels: str | os.PathLike | None = None):
-        """A photo set with the digest of the folder's current content."""
+        """Return a photo set with the digest of the folder's current content."""
         return cls(
             str(folder), None if labels is None else str(labels), photo_digest(folder, labels)
         )
 
     def faces(self, config: FaceConfig) -> PhotoFaces:
-        """The photos as a face source with the image size, background and transforms of
-        ``config`` (the parametric faces' settings)."""
+        """Return the photos as a face source.
+
+        It has the image size, background and transforms of ``config`` (the parametric faces'
+        settings).
+        """
         return PhotoFaces(
             self.folder,
             size=config.size,
@@ -159,32 +166,43 @@ _IdentitySeeds = Annotated[tuple[integer(ge=0), ...], AfterValidator(_distinct)]
 class PretrainConfig:
     """Everything visual pre-training depends on, besides the code version.
 
-    Attributes:
-        faces: how faces are rendered; its ``identity_seed`` is replaced by each of
-            ``identity_seeds`` (it does not enter the cache key). Default: 128-px faces with
-            :meth:`TransformConfig.photometric` transforms. The defaults of this class are the
-            minimal Phase A (one parent, photometric changes, classic VisNet); a scenario's
-            defaults go further (:func:`dyad.simulation.pretrain_config`).
-        visnet: the network (its ``v1`` field configures the Gabor bank).
-        expressions: the expressions trained, each one VisNet "object".
-        identity_seeds: the parents whose faces are shown; every expression's transforms of all
-            of them are presented as one contiguous block (identity by identity), so the trace
-            rule binds an expression across parents.
-        n_train_transforms: random transforms per parent and expression for training (≥ 2).
-        n_test_transforms: held-out transforms per parent and expression for evaluation.
-        seed: the seed of every random choice (training images, initial network, test images,
-            the other faces).
-        n_other_faces: faces of other people, drawn at random from ``seed``, shown in
-            pre-training beside the parents' (0 = the parents' faces only). Seeing many people
-            make each expression is what lets VisNet code the expression rather than the person.
-        presentation: order of the images within an expression's block. ``"interleaved"``
-            cycles through the people at every transform (person 1, 2, …, n, 1, 2, …), so the
-            trace rule binds the expression across people, as it binds the transforms of one
-            object; ``"blocked"`` shows each person's transforms together, person by person,
-            which binds person-specific templates (layer 4 then codes identity).
-        photo_sets: parents whose faces are photographs (:class:`PhotoSet`), shown after the
-            parametric ``identity_seeds`` within each expression's block. With photo sets,
-            ``identity_seeds`` may be empty.
+    Attributes
+    ----------
+    faces
+        how faces are rendered; its ``identity_seed`` is replaced by each of
+        ``identity_seeds`` (it does not enter the cache key). Default: 128-px faces with
+        :meth:`TransformConfig.photometric` transforms. The defaults of this class are the
+        minimal Phase A (one parent, photometric changes, classic VisNet); a scenario's
+        defaults go further (:func:`dyad.simulation.pretrain_config`).
+    visnet
+        the network (its ``v1`` field configures the Gabor bank).
+    expressions
+        the expressions trained, each one VisNet "object".
+    identity_seeds
+        the parents whose faces are shown; every expression's transforms of all
+        of them are presented as one contiguous block (identity by identity), so the trace
+        rule binds an expression across parents.
+    n_train_transforms
+        random transforms per parent and expression for training (≥ 2).
+    n_test_transforms
+        held-out transforms per parent and expression for evaluation.
+    seed
+        the seed of every random choice (training images, initial network, test images,
+        the other faces).
+    n_other_faces
+        faces of other people, drawn at random from ``seed``, shown in
+        pre-training beside the parents' (0 = the parents' faces only). Seeing many people
+        make each expression is what lets VisNet code the expression rather than the person.
+    presentation
+        order of the images within an expression's block. ``"interleaved"``
+        cycles through the people at every transform (person 1, 2, …, n, 1, 2, …), so the
+        trace rule binds the expression across people, as it binds the transforms of one
+        object; ``"blocked"`` shows each person's transforms together, person by person,
+        which binds person-specific templates (layer 4 then codes identity).
+    photo_sets
+        parents whose faces are photographs (:class:`PhotoSet`), shown after the
+        parametric ``identity_seeds`` within each expression's block. With photo sets,
+        ``identity_seeds`` may be empty.
     """
 
     faces: FaceConfig = Field(
@@ -202,8 +220,11 @@ class PretrainConfig:
 
     @model_validator(mode="after")
     def _faces_fit_the_network(self) -> Self:
-        """At least one face; faces drawn at V1's size on its padding grey; and sparseness
-        "auto" resolved for the expressions trained (1 − 1/S)."""
+        """Check that the faces fit the network.
+
+        At least one face; faces drawn at V1's size on its padding grey; and sparseness
+        "auto" resolved for the expressions trained (1 − 1/S).
+        """
         problems = []
         if not (self.identity_seeds or self.photo_sets):
             problems.append("identity_seeds: expected at least one face (or photo_sets)")
@@ -238,7 +259,7 @@ class PretrainConfig:
         return drawn_identities(self.seed, "heldout_faces", n, shown)
 
     def face_config(self, identity_seed: int) -> FaceConfig:
-        """The face renderer's config for one parent."""
+        """Return the face renderer's config for one parent."""
         return dataclasses.replace(self.faces, identity_seed=int(identity_seed))
 
     @property
@@ -247,10 +268,12 @@ class PretrainConfig:
         return (*self.identity_seeds, *self.photo_sets)
 
     def canonical(self) -> dict[str, Any]:
-        """A JSON-safe dict of every value that decides the result (the faces' own
-        ``identity_seed`` is dropped: ``identity_seeds`` replaces it; a photo set enters by
-        its content digest only, and not at all when there is none, so configs without
-        photos keep their keys)."""
+        """Return a JSON-safe dict of every value that decides the result.
+
+        The faces' own ``identity_seed`` is dropped: ``identity_seeds`` replaces it; a photo set
+        enters by its content digest only, and not at all when there is none, so configs without
+        photos keep their keys.
+        """
         data = to_json(dataclasses.asdict(self))
         data["faces"].pop("identity_seed", None)
         photo_sets = data.pop("photo_sets", [])
@@ -331,8 +354,11 @@ def source_fingerprint(root: Path | None = None) -> str:
 
 
 def cache_key(config: PretrainConfig, extra: dict[str, Any] | None = None) -> str:
-    """The SHA-256 cache key: canonical config JSON + dyad version + source fingerprint
-    (+ ``extra`` for results derived from the pre-trained network, such as response banks)."""
+    """Return the SHA-256 cache key.
+
+    It hashes the canonical config JSON + dyad version + source fingerprint (+ ``extra`` for
+    results derived from the pre-trained network, such as response banks).
+    """
     record = {
         "config": config.canonical(),
         "dyad_version": __version__,
@@ -427,7 +453,10 @@ def read_cache(path: Path, key: str) -> tuple[dict[str, np.ndarray], dict[str, A
 
 
 def face_source(config: PretrainConfig, identity: int | PhotoSet) -> FaceSource:
-    """The renderer of one parent's face: parametric for an identity seed, else photographs."""
+    """Return the renderer of one parent's face.
+
+    Parametric for an identity seed, else photographs.
+    """
     if isinstance(identity, PhotoSet):
         return identity.faces(config.faces)
     return ParametricFaces(config.face_config(identity))
@@ -488,15 +517,24 @@ def gather_layer1(
 class PretrainedVision:
     """A (pre-)trained visual system: V1 + VisNet, the config it came from, and its cache file.
 
-    Attributes:
-        config: the pre-training config.
-        v1: the Gabor filter bank.
-        visnet: the network (trained unless ``trained`` is False).
-        key: the cache key of this result (same for the trained and untrained network).
-        trained: False for :meth:`untrained`'s same-seed, untrained network.
-        cache_path: the cache file it was loaded from or saved to (None when not cached).
-        from_cache: whether it was loaded rather than trained.
-        build_seconds: wall time of training (when it was trained, here or for the cache).
+    Attributes
+    ----------
+    config
+        the pre-training config.
+    v1
+        the Gabor filter bank.
+    visnet
+        the network (trained unless ``trained`` is False).
+    key
+        the cache key of this result (same for the trained and untrained network).
+    trained
+        False for :meth:`untrained`'s same-seed, untrained network.
+    cache_path
+        the cache file it was loaded from or saved to (None when not cached).
+    from_cache
+        whether it was loaded rather than trained.
+    build_seconds
+        wall time of training (when it was trained, here or for the cache).
     """
 
     config: PretrainConfig
@@ -520,7 +558,7 @@ class PretrainedVision:
         return out
 
     def untrained(self) -> PretrainedVision:
-        """The same-seed network before training (same initial weights and connectivity)."""
+        """Return the same-seed network before training (same initial weights and connectivity)."""
         visnet = VisNet(self.config.visnet, streams(self.config.seed)["visnet"])
         return PretrainedVision(self.config, self.v1, visnet, self.key, trained=False)
 
@@ -533,8 +571,10 @@ class PretrainedVision:
         return render_images(self.config, self.config.n_test_transforms, rng)
 
     def heldout_images(self, n_faces: int = 4, n_per_face: int | None = None) -> np.ndarray:
-        """Held-out transforms of faces pre-training never showed:
-        (n_expressions, n_faces·n_per_face, size, size), face by face within an expression.
+        """Return held-out transforms of faces pre-training never showed.
+
+        An array (n_expressions, n_faces·n_per_face, size, size), face by face within an
+        expression.
 
         ``n_per_face`` defaults to ``n_test_transforms``. The faces come from
         :meth:`PretrainConfig.heldout_faces` and the transforms from the test stream.
@@ -587,14 +627,20 @@ def pretrain(
 ) -> PretrainedVision:
     """Pre-train VisNet on the parents' faces, or load the identical result from the cache.
 
-    Args:
-        config: what to train.
-        cache_dir: the cache folder (default :func:`default_cache_dir`).
-        progress: told of each stage (V1 filtering, then each VisNet layer's epochs) as
-            ``progress(stage, done, total)``; the commands pass
-            :class:`dyad.progress.ClickProgress` to draw bars. None reports nothing.
-        rebuild: train even if a valid cache file exists, and overwrite it.
-        use_cache: read and write the cache at all.
+    Parameters
+    ----------
+    config
+        what to train.
+    cache_dir
+        the cache folder (default :func:`default_cache_dir`).
+    progress
+        told of each stage (V1 filtering, then each VisNet layer's epochs) as
+        ``progress(stage, done, total)``; the commands pass
+        :class:`dyad.progress.ClickProgress` to draw bars. None reports nothing.
+    rebuild
+        train even if a valid cache file exists, and overwrite it.
+    use_cache
+        read and write the cache at all.
     """
     key = cache_key(config)
     v1 = V1(config.visnet.v1)
@@ -656,19 +702,28 @@ def layer4_bank(
     Used by the interaction phase, where VisNet is frozen and each timestep samples one of these
     responses instead of rendering and filtering a new image.
 
-    Args:
-        pretrained: the visual system.
-        expressions: the expressions to render (any the face model knows).
-        n_per_expression: transforms per expression.
-        rng: a generator, or an integer seed. With a seed (and ``use_cache``) the bank is a pure
-            function of its inputs and is cached like pre-training, keyed also by the
-            expressions, n, the seed and the identity; a generator's state cannot be keyed, so
-            it is never cached.
-        identity_seed: which parent (default: the first of the config's ``identity_seeds``),
-            or a :class:`PhotoSet` for a parent given as photographs.
-        progress: told ``progress("layer-4 bank", expressions_done, n_expressions)``.
+    Parameters
+    ----------
+    pretrained
+        the visual system.
+    expressions
+        the expressions to render (any the face model knows).
+    n_per_expression
+        transforms per expression.
+    rng
+        a generator, or an integer seed. With a seed (and ``use_cache``) the bank is a pure
+        function of its inputs and is cached like pre-training, keyed also by the
+        expressions, n, the seed and the identity; a generator's state cannot be keyed, so
+        it is never cached.
+    identity_seed
+        which parent (default: the first of the config's ``identity_seeds``),
+        or a :class:`PhotoSet` for a parent given as photographs.
+    progress
+        told ``progress("layer-4 bank", expressions_done, n_expressions)``.
 
-    Returns:
+    Returns
+    -------
+    np.ndarray
         (n_expressions, n_per_expression, n_l4) float32.
     """
     expressions = tuple(expressions)

@@ -56,17 +56,23 @@ _MAX_SAMPLING_ROUNDS = 200
 
 
 def inhibition_filter(radius: float, contrast: float, width: int) -> np.ndarray:
-    """The COMP lateral-inhibition filter (model.md §5.2).
+    """Return the COMP lateral-inhibition filter (model.md §5.2).
 
     Surround ``I(a, b) = −δ exp(−(a² + b²)/σ_I²)`` for ``(a, b) ≠ (0, 0)``; the centre is
     ``1 − Σ surround`` so the filter sums to exactly 1 and uniform activity passes unchanged.
 
-    Args:
-        radius: σ_I in neurons.
-        contrast: δ.
-        width: odd filter side W.
+    Parameters
+    ----------
+    radius
+        σ_I in neurons.
+    contrast
+        δ.
+    width
+        odd filter side W.
 
-    Returns:
+    Returns
+    -------
+    np.ndarray
         (W, W) float64 filter, centre at ``[W // 2, W // 2]``.
     """
     half = width // 2
@@ -92,7 +98,7 @@ def wrap_filter(filt: np.ndarray, side: int) -> np.ndarray:
 
 
 def n_winners(n_neurons: int, sparseness: float) -> int:
-    """Number of cells at or above threshold: ``k = int(N (1 − p))`` (model.md §5.3)."""
+    """Return the number of cells at or above threshold: ``k = int(N (1 − p))`` (model.md §5.3)."""
     return int(n_neurons * (1.0 - sparseness))
 
 
@@ -133,16 +139,25 @@ def sample_presynaptic(
     orientation × phase map of one wavelength) and the presynaptic index is
     ``feature_offsets[f] + y · pre_side + x``. Repeated units are re-drawn.
 
-    Args:
-        rng: the run's random generator.
-        post_side, pre_side: sheet sides.
-        radius: Gaussian σ in presynaptic units.
-        fan_in: distinct synapses per neuron.
-        feature_offsets: (n_features,) flat offsets of the presynaptic feature maps; None
-            means a single map at offset 0.
-        parameter: config field named in the error if sampling cannot finish.
+    Parameters
+    ----------
+    rng
+        the run's random generator.
+    post_side, pre_side
+        sheet sides.
+    radius
+        Gaussian σ in presynaptic units.
+    fan_in
+        distinct synapses per neuron.
+    feature_offsets
+        (n_features,) flat offsets of the presynaptic feature maps; None
+        means a single map at offset 0.
+    parameter
+        config field named in the error if sampling cannot finish.
 
-    Returns:
+    Returns
+    -------
+    np.ndarray
         (post_side², fan_in) int64 presynaptic indices, each row sorted ascending.
     """
     if feature_offsets is None:
@@ -194,24 +209,37 @@ def unit_rows(weights: np.ndarray) -> np.ndarray:
 class CompetitiveLayer:
     """A competitive layer with fixed sparse connectivity and plastic weights.
 
-    Args:
-        presynaptic: (N, fan_in) presynaptic indices (stored as uint16 when they fit, else
-            int32; see :func:`_compact_indices`).
-        weights: (N, fan_in) float32 weights, copied.
-        side: sheet side; N = side².
-        inhibition_radius, inhibition_contrast, inhibition_width: COMP filter (§5.2).
-        sparseness: p; k = int(N (1 − p)) cells reach threshold.
-        slope: β of the sigmoid.
-        slope_mode: ``"absolute"`` applies β to raw ``h′ − θ`` (classic); ``"relative"``
-            divides ``h′ − θ`` by the standard deviation of ``h′`` over the layer for the
-            same input first, so β is in units of that spread.
-        learning_rate: α.
-        rule: ``"trace"`` or ``"hebb"``.
-        trace_eta: η of the trace.
-        backend: ``"numpy"`` or ``"numba"``.
-        centre_inputs: learn with ``x − x̄`` and clip weights at 0 (see the module docstring).
-            ``x̄`` (:attr:`input_mean`) starts at 0, i.e. no centring, until
-            :meth:`set_input_mean` sets it from the training inputs.
+    Parameters
+    ----------
+    presynaptic
+        (N, fan_in) presynaptic indices (stored as uint16 when they fit, else
+        int32; see :func:`_compact_indices`).
+    weights
+        (N, fan_in) float32 weights, copied.
+    side
+        sheet side; N = side².
+    inhibition_radius, inhibition_contrast, inhibition_width
+        COMP filter (§5.2).
+    sparseness
+        p; k = int(N (1 − p)) cells reach threshold.
+    slope
+        β of the sigmoid.
+    slope_mode
+        ``"absolute"`` applies β to raw ``h′ − θ`` (classic); ``"relative"``
+        divides ``h′ − θ`` by the standard deviation of ``h′`` over the layer for the
+        same input first, so β is in units of that spread.
+    learning_rate
+        α.
+    rule
+        ``"trace"`` or ``"hebb"``.
+    trace_eta
+        η of the trace.
+    backend
+        ``"numpy"`` or ``"numba"``.
+    centre_inputs
+        learn with ``x − x̄`` and clip weights at 0 (see the module docstring).
+        ``x̄`` (:attr:`input_mean`) starts at 0, i.e. no centring, until
+        :meth:`set_input_mean` sets it from the training inputs.
     """
 
     def __init__(
@@ -291,11 +319,15 @@ class CompetitiveLayer:
     def set_input_mean(self, inputs: np.ndarray, *, gathered: bool = False) -> np.ndarray:
         """Set x̄ to the mean input of each synapse over a set of presentations.
 
-        Args:
-            inputs: (n, n_pre) presynaptic rates, or (n, N, fan_in) if ``gathered``; in VisNet,
-                every training presentation of this layer (the layers below are frozen).
+        Parameters
+        ----------
+        inputs
+            (n, n_pre) presynaptic rates, or (n, N, fan_in) if ``gathered``; in VisNet,
+            every training presentation of this layer (the layers below are frozen).
 
-        Returns:
+        Returns
+        -------
+        np.ndarray
             The new :attr:`input_mean`, (N, fan_in) float32.
         """
         if not self.centre_inputs:
@@ -400,10 +432,14 @@ class CompetitiveLayer:
     def respond(self, presyn_rates: np.ndarray, *, gathered: bool = False) -> np.ndarray:
         """Rates for a batch with learning off.
 
-        Args:
-            presyn_rates: (n, n_pre) presynaptic rates, or (n, N, fan_in) if ``gathered``.
+        Parameters
+        ----------
+        presyn_rates
+            (n, n_pre) presynaptic rates, or (n, N, fan_in) if ``gathered``.
 
-        Returns:
+        Returns
+        -------
+        np.ndarray
             (n, N) float32 rates.
         """
         if self.backend == "numba":
@@ -451,13 +487,19 @@ class CompetitiveLayer:
     def step(self, presyn: np.ndarray, *, learn: bool = True, gathered: bool = False) -> np.ndarray:
         """Present one input, compute rates and (optionally) learn.
 
-        Args:
-            presyn: (n_pre,) presynaptic rates, or (N, fan_in) values already gathered for each
-                synapse when ``gathered`` is True. float32.
-            learn: apply the learning rule, renormalise changed rows, update the trace.
-            gathered: see ``presyn``.
+        Parameters
+        ----------
+        presyn
+            (n_pre,) presynaptic rates, or (N, fan_in) values already gathered for each
+            synapse when ``gathered`` is True. float32.
+        learn
+            apply the learning rule, renormalise changed rows, update the trace.
+        gathered
+            see ``presyn``.
 
-        Returns:
+        Returns
+        -------
+        np.ndarray
             (N,) float32 rates (a new array).
         """
         if self.backend == "numba":
@@ -547,7 +589,7 @@ class CompetitiveLayer:
         return self.input_mean  # type: ignore[return-value]
 
     def _postsynaptic_factor(self, rates: np.ndarray) -> np.ndarray:
-        """The postsynaptic term of Δw: the rate (Hebb) or the trace before its update."""
+        """Return the postsynaptic term of Δw: the rate (Hebb) or the trace before its update."""
         if self.rule == "hebb":
             return rates
         np.copyto(self._post, self.trace)

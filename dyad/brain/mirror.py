@@ -47,7 +47,7 @@ def _is_int(value: object) -> bool:
 
 
 def n_winners(n_neurons: int, sparseness: float) -> int:
-    """Number of neurons at or above threshold, k = int(N (1 - p)) (model.md §5.3).
+    """Return the number of neurons at or above threshold, k = int(N (1 - p)) (model.md §5.3).
 
     A tiny tolerance keeps ``int(100 * (1 - 0.9))`` at 10 rather than 9.
     """
@@ -191,10 +191,12 @@ class MirrorConfig:
         return self
 
     def for_expressions(self, n_expressions: int) -> MirrorConfig:
-        """This config with ``sparseness = "auto"`` resolved to 1 - 1/S for S expressions.
+        """Return this config with ``sparseness = "auto"`` resolved to 1 - 1/S for S expressions.
 
-        Raises:
-            ConfigError: the resolved sparseness leaves no winner (a layer smaller than S).
+        Raises
+        ------
+        ConfigError
+            the resolved sparseness leaves no winner (a layer smaller than S).
         """
         if self.sparseness != "auto":
             return self
@@ -457,7 +459,7 @@ class MirrorLayer:
         expit(out, out=out)
 
     def _learn(self, post: np.ndarray) -> None:
-        """dw = alpha post x per modality, then renormalise via the scale factors."""
+        """Dw = alpha post x per modality, then renormalise via the scale factors."""
         coef, norm2, tmp = self._coef, self._norm2, self._tmp
         np.multiply(post, self._alpha, out=coef)  # a_i = alpha * post_i
         target2 = self._target * self._target
@@ -502,7 +504,7 @@ class MirrorLayer:
         out += target2
 
     def _rank1(self, u_t: np.ndarray, x: np.ndarray, coef: np.ndarray, scale: np.ndarray) -> None:
-        """raw += (coef / scale) outer x, in place through BLAS sger on the transposed matrix."""
+        """Raw += (coef / scale) outer x, in place through BLAS sger on the transposed matrix."""
         y = self._tmp
         np.divide(coef, scale, out=y)
         out = blas.sger(1.0, x, y, a=u_t, overwrite_a=True)

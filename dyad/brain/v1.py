@@ -53,15 +53,23 @@ BANDWIDTH_RANGE = (0.05, 8.0)
 class V1Config:
     """Parameters of the Gabor filter bank (model.md §3; defaults are classic VisNet).
 
-    Attributes:
-        image_size: side of the square input images in pixels (classic 128).
-        wavelengths: Gabor wavelengths λ in pixels (classic 2, 4, 8, 16).
-        orientations: Gabor orientations θ in radians (classic 0, π/4, π/2, 3π/4).
-        phases: Gabor phase offsets ψ in radians (classic 0 and π: on/off bar detectors).
-        bandwidth: spatial-frequency bandwidth b in octaves (classic 1.5).
-        aspect_ratio: spatial aspect ratio γ; σ_y = σ_x / γ (classic 0.5).
-        padding_grey: grey level (0–255 scale) of the padding canvas and of a uniform
-            background (classic 128).
+    Attributes
+    ----------
+    image_size
+        side of the square input images in pixels (classic 128).
+    wavelengths
+        Gabor wavelengths λ in pixels (classic 2, 4, 8, 16).
+    orientations
+        Gabor orientations θ in radians (classic 0, π/4, π/2, 3π/4).
+    phases
+        Gabor phase offsets ψ in radians (classic 0 and π: on/off bar detectors).
+    bandwidth
+        spatial-frequency bandwidth b in octaves (classic 1.5).
+    aspect_ratio
+        spatial aspect ratio γ; σ_y = σ_x / γ (classic 0.5).
+    padding_grey
+        grey level (0–255 scale) of the padding canvas and of a uniform
+        background (classic 128).
     """
 
     image_size: Int = Field(128, ge=1)
@@ -119,7 +127,9 @@ def gabor_kernel(
     g(x, y) = exp(−½ (x′²/σx² + y′²/σy²)) · cos(2π x′/λ + ψ) with x′ = x cos θ + y sin θ,
     y′ = −x sin θ + y cos θ; x points right (columns) and y points up (rows reversed).
 
-    Returns:
+    Returns
+    -------
+    np.ndarray
         (side, side) float64 kernel with side = ``config.kernel_side(wavelength)``.
     """
     sigma_x, sigma_y = config.sigmas(wavelength)
@@ -142,11 +152,15 @@ def gabor_kernel(
 class V1:
     """The Gabor filter bank with its kernels transformed once to the frequency domain.
 
-    Args:
-        config: filter-bank parameters.
-        batch_size: images transformed together (bounds the temporary memory, about
-            3 MB per image at the classic size; 2–4 were fastest in benchmarks).
-        workers: threads scipy.fft may use; 1 keeps V1 from competing with other work.
+    Parameters
+    ----------
+    config
+        filter-bank parameters.
+    batch_size
+        images transformed together (bounds the temporary memory, about
+        3 MB per image at the classic size; 2–4 were fastest in benchmarks).
+    workers
+        threads scipy.fft may use; 1 keeps V1 from competing with other work.
     """
 
     def __init__(self, config: V1Config | None = None, *, batch_size: int = 2, workers: int = 1):
@@ -204,16 +218,21 @@ class V1:
 
     @property
     def n_maps(self) -> int:
+        """Number of V1 maps per image (wavelengths × orientations × phases)."""
         return self.config.n_maps
 
     def filter(self, images: np.ndarray) -> np.ndarray:
         """Filter images into rectified, normalised V1 maps.
 
-        Args:
-            images: (n, H, W) grey levels on the 0–255 scale (H = W = ``image_size``); a
-                single (H, W) image is accepted and returned with n = 1.
+        Parameters
+        ----------
+        images
+            (n, H, W) grey levels on the 0–255 scale (H = W = ``image_size``); a
+            single (H, W) image is accepted and returned with n = 1.
 
-        Returns:
+        Returns
+        -------
+        np.ndarray
             (n, n_maps, H, W) float32, every value ≥ 0. A map with zero response (a blank
             image) stays all zero.
         """

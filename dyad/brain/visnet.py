@@ -84,44 +84,64 @@ class VisNetConfig:
 
     Per-layer values are tuples of length ``n_layers``.
 
-    Attributes:
-        v1: the Gabor filter bank feeding layer 1.
-        n_layers: number of competitive layers (4).
-        layer_side: side of every layer's square sheet (32 → 1024 neurons).
-        fan_in: synapses per neuron (272, 100, 100, 100); layer 1's equals ``sum(l1_fan_in)``.
-        l1_fan_in: layer-1 synapses per V1 wavelength, in ``v1.wavelengths`` order
-            (201, 50, 13, 8 for λ = 2, 4, 8, 16).
-        fan_in_radius: σ of the Gaussian sampling, in presynaptic units (6, 6, 9, 12).
-        inhibition_radius: σ_I of the COMP filter (1.38, 2.7, 4.0, 6.0).
-        inhibition_contrast: δ of the COMP filter (1.5, 1.5, 1.6, 1.4).
-        inhibition_width: odd COMP filter side W (7, 11, 17, 25).
-        sparseness: percentile p; k = int(N (1 − p)) cells reach threshold
-            (classic 0.992, 0.98, 0.88, 0.91). ``"auto"`` is 1 − 1/S in every layer for S
-            expressions (0.5 for happy/sad), resolved by :meth:`for_expressions`: dense
-            layers whose codes generalise to faces pre-training never showed, and an output
-            layer in which each expression can own N/S cells (docs/vision.md).
-        slope: classic sigmoid β on raw h′ − θ (190, 40, 75, 26); used when
-            ``slope_mode == "absolute"``.
-        relative_slope: β′ on (h′ − θ)/std(h′); used when ``slope_mode == "relative"``.
-        slope_mode: ``"relative"`` (default, see the module docstring) or ``"absolute"``.
-        learning_rate: α per layer (0.1 each).
-        rule: ``"trace"`` (default) or ``"hebb"``.
-        trace_eta: η of the trace (0.8).
-        epochs: training epochs per layer (40 each).
-        centre_inputs: learn with the presynaptically centred rule Δw = α ȳ (x − x̄), weights
-            clipped at 0 then rows renormalised, x̄ being each layer's mean input over the
-            training images (default True; a deviation from model.md §6.1, see docs/vision.md).
-            False is the classic rule Δw = α ȳ x.
-        transform_order: order of each object's transforms during training. ``"forward"``
-            (default, VisBack's fixed file list): always first to last. ``"alternating"``:
-            odd epochs, which already present the objects in reverse order, also present each
-            object's transforms last to first, so the whole sequence runs backwards. The trace
-            is reset before each object and the trace rule learns with the trace *before* the
-            current presentation, so learning is asymmetric in time: each transform is learned
-            by the cells that fired to the ones before it, and the first drives no learning.
-            On the classic invariance task, forward training leaves most layer-4 cells blind
-            to the last position of the sequence; alternating binds every position
-            (docs/vision.md, "A classic invariance task").
+    Attributes
+    ----------
+    v1
+        the Gabor filter bank feeding layer 1.
+    n_layers
+        number of competitive layers (4).
+    layer_side
+        side of every layer's square sheet (32 → 1024 neurons).
+    fan_in
+        synapses per neuron (272, 100, 100, 100); layer 1's equals ``sum(l1_fan_in)``.
+    l1_fan_in
+        layer-1 synapses per V1 wavelength, in ``v1.wavelengths`` order
+        (201, 50, 13, 8 for λ = 2, 4, 8, 16).
+    fan_in_radius
+        σ of the Gaussian sampling, in presynaptic units (6, 6, 9, 12).
+    inhibition_radius
+        σ_I of the COMP filter (1.38, 2.7, 4.0, 6.0).
+    inhibition_contrast
+        δ of the COMP filter (1.5, 1.5, 1.6, 1.4).
+    inhibition_width
+        odd COMP filter side W (7, 11, 17, 25).
+    sparseness
+        percentile p; k = int(N (1 − p)) cells reach threshold
+        (classic 0.992, 0.98, 0.88, 0.91). ``"auto"`` is 1 − 1/S in every layer for S
+        expressions (0.5 for happy/sad), resolved by :meth:`for_expressions`: dense
+        layers whose codes generalise to faces pre-training never showed, and an output
+        layer in which each expression can own N/S cells (docs/vision.md).
+    slope
+        classic sigmoid β on raw h′ − θ (190, 40, 75, 26); used when
+        ``slope_mode == "absolute"``.
+    relative_slope
+        β′ on (h′ − θ)/std(h′); used when ``slope_mode == "relative"``.
+    slope_mode
+        ``"relative"`` (default, see the module docstring) or ``"absolute"``.
+    learning_rate
+        α per layer (0.1 each).
+    rule
+        ``"trace"`` (default) or ``"hebb"``.
+    trace_eta
+        η of the trace (0.8).
+    epochs
+        training epochs per layer (40 each).
+    centre_inputs
+        learn with the presynaptically centred rule Δw = α ȳ (x − x̄), weights
+        clipped at 0 then rows renormalised, x̄ being each layer's mean input over the
+        training images (default True; a deviation from model.md §6.1, see docs/vision.md).
+        False is the classic rule Δw = α ȳ x.
+    transform_order
+        order of each object's transforms during training. ``"forward"``
+        (default, VisBack's fixed file list): always first to last. ``"alternating"``:
+        odd epochs, which already present the objects in reverse order, also present each
+        object's transforms last to first, so the whole sequence runs backwards. The trace
+        is reset before each object and the trace rule learns with the trace *before* the
+        current presentation, so learning is asymmetric in time: each transform is learned
+        by the cells that fired to the ones before it, and the first drives no learning.
+        On the classic invariance task, forward training leaves most layer-4 cells blind
+        to the last position of the sequence; alternating binds every position
+        (docs/vision.md, "A classic invariance task").
     """
 
     v1: V1Config = Field(default_factory=V1Config)
@@ -146,7 +166,7 @@ class VisNetConfig:
 
     @classmethod
     def small(cls, **overrides: object) -> VisNetConfig:
-        """A quick configuration for tests and demos: 64 px images, 16×16 layers.
+        """Return a quick configuration for tests and demos: 64 px images, 16×16 layers.
 
         The geometry is the classic one scaled to half the image and layer side: V1 spacing
         per layer-1 neuron stays ≈ 4 px, layer-2–4 radii and inhibition widths shrink with the
@@ -170,7 +190,7 @@ class VisNetConfig:
         return cls(**values)  # type: ignore[arg-type]
 
     def for_expressions(self, n_expressions: int) -> VisNetConfig:
-        """This config with ``sparseness = "auto"`` resolved to 1 − 1/S in every layer."""
+        """Return this config with ``sparseness = "auto"`` resolved to 1 − 1/S in every layer."""
         if self.sparseness != "auto":
             return self
         p = 1.0 - 1.0 / int(n_expressions)
@@ -178,8 +198,11 @@ class VisNetConfig:
 
     @model_validator(mode="after")
     def _layers_fit_together(self) -> Self:
-        """Rules between fields: one value per layer, fan-ins within the layer below, enough
-        winners per layer, and layer 1's fan-in split over the V1 wavelengths."""
+        """Check the rules between fields.
+
+        One value per layer, fan-ins within the layer below, enough winners per layer, and
+        layer 1's fan-in split over the V1 wavelengths.
+        """
         problems: list[str] = []
         for name in _PER_LAYER:
             value = getattr(self, name)
@@ -230,7 +253,7 @@ class VisNetConfig:
         return self.layer_side**2
 
     def winners(self, layer: int) -> int:
-        """k = int(N (1 − p)) for a layer (0-based); needs a resolved ``sparseness``."""
+        """K = int(N (1 − p)) for a layer (0-based); needs a resolved ``sparseness``."""
         self._require_resolved()
         return n_winners(self.n_neurons, self.sparseness[layer])
 
@@ -257,11 +280,15 @@ def _resolve_backend(backend: str) -> Backend:
 class VisNet:
     """The VisNet stack: connectivity, weights, forward passes and layer-by-layer training.
 
-    Args:
-        config: network parameters.
-        rng: the run's generator; consumed to draw connectivity and initial weights.
-        backend: ``"numba"`` (compiled kernels), ``"numpy"`` (reference) or ``"auto"``
-            (numba when importable). Both give the same results to float32 rounding.
+    Parameters
+    ----------
+    config
+        network parameters.
+    rng
+        the run's generator; consumed to draw connectivity and initial weights.
+    backend
+        ``"numba"`` (compiled kernels), ``"numpy"`` (reference) or ``"auto"``
+        (numba when importable). Both give the same results to float32 rounding.
     """
 
     def __init__(
@@ -351,9 +378,12 @@ class VisNet:
     # -- persistence --------------------------------------------------------------------------
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """Connectivity and weights for caching: ``layer{i}.presynaptic`` (N, F) int32 and
+        """Return the connectivity and weights as named arrays, for caching.
+
+        ``layer{i}.presynaptic`` (N, F) int32 and
         ``layer{i}.weights`` (N, F) float32 for i = 1..n_layers, plus ``layer{i}.input_mean``
-        (N, F) float32 (x̄) when ``config.centre_inputs`` (copies)."""
+        (N, F) float32 (x̄) when ``config.centre_inputs`` (copies).
+        """
         arrays: dict[str, np.ndarray] = {}
         for i, layer in enumerate(self.layers):
             arrays[f"layer{i + 1}.presynaptic"] = layer.presynaptic.astype(np.int32)
@@ -368,9 +398,11 @@ class VisNet:
     ) -> Self:
         """Rebuild a network saved with :meth:`to_arrays` (exact round trip).
 
-        Raises:
-            ConfigError: an array is missing or does not fit ``config`` (wrong shape, dtype or
-                an index outside the presynaptic layer), e.g. a stale cache.
+        Raises
+        ------
+        ConfigError
+            an array is missing or does not fit ``config`` (wrong shape, dtype or
+            an index outside the presynaptic layer), e.g. a stale cache.
         """
         problems = []
         n_pre = config.v1.n_maps * config.v1.image_size**2
@@ -435,7 +467,10 @@ class VisNet:
         return maps
 
     def gather_v1(self, v1_maps: np.ndarray) -> np.ndarray:
-        """The V1 values layer-1 synapses read: (..., n_maps, H, W) → (..., N1, fan_in1) float32."""
+        """Return the V1 values layer-1 synapses read.
+
+        Maps (..., n_maps, H, W) → values (..., N1, fan_in1) float32.
+        """
         v1 = self.config.v1
         maps = np.asarray(v1_maps, dtype=np.float32)
         lead = maps.shape[:-3]
@@ -451,10 +486,14 @@ class VisNet:
     def layer_rates(self, v1_maps: np.ndarray) -> list[np.ndarray]:
         """Rates of every layer with learning off.
 
-        Args:
-            v1_maps: (n, n_maps, H, W) V1 stacks from :meth:`dyad.brain.v1.V1.filter`.
+        Parameters
+        ----------
+        v1_maps
+            (n, n_maps, H, W) V1 stacks from :meth:`dyad.brain.v1.V1.filter`.
 
-        Returns:
+        Returns
+        -------
+        list[np.ndarray]
             One (n, N) float32 array per layer, layer 1 first.
         """
         maps = self._check_maps(v1_maps, 1, "v1_maps")
@@ -473,11 +512,16 @@ class VisNet:
     ) -> list[np.ndarray]:
         """Present one image through all layers, learning in the listed layers (0-based).
 
-        Args:
-            layer1_input: (N1, fan_in1) float32, one image's output of :meth:`gather_v1`.
-            learn_layers: layers that apply their learning rule on this presentation.
+        Parameters
+        ----------
+        layer1_input
+            (N1, fan_in1) float32, one image's output of :meth:`gather_v1`.
+        learn_layers
+            layers that apply their learning rule on this presentation.
 
-        Returns:
+        Returns
+        -------
+        list[np.ndarray]
             One (N,) float32 rate vector per layer.
         """
         rates = [self.layers[0].step(layer1_input, learn=0 in learn_layers, gathered=True)]
@@ -497,14 +541,19 @@ class VisNet:
     ) -> Self:
         """Train layer by layer (model.md §6.4).
 
-        Args:
-            v1_maps: (n_objects, n_transforms, n_maps, H, W) V1 stacks; objects (e.g.
-                expressions) in order, each object's transforms contiguous.
-            progress: called as ``progress("VisNet layer i", epochs_done, epochs)`` at the
-                start of each layer and after each epoch (:class:`dyad.progress.ClickProgress`
-                draws it as a bar); None reports nothing.
+        Parameters
+        ----------
+        v1_maps
+            (n_objects, n_transforms, n_maps, H, W) V1 stacks; objects (e.g.
+            expressions) in order, each object's transforms contiguous.
+        progress
+            called as ``progress("VisNet layer i", epochs_done, epochs)`` at the
+            start of each layer and after each epoch (:class:`dyad.progress.ClickProgress`
+            draws it as a bar); None reports nothing.
 
-        Returns:
+        Returns
+        -------
+        Self
             self, trained.
         """
         maps = self._check_maps(v1_maps, 2, "v1_maps")
@@ -517,10 +566,13 @@ class VisNet:
     ) -> Self:
         """As :meth:`fit` from pre-gathered layer-1 inputs.
 
-        Args:
-            layer1_inputs: (n_objects, n_transforms, N1, fan_in1) float32 from
-                :meth:`gather_v1`.
-            progress: as in :meth:`fit`.
+        Parameters
+        ----------
+        layer1_inputs
+            (n_objects, n_transforms, N1, fan_in1) float32 from
+            :meth:`gather_v1`.
+        progress
+            as in :meth:`fit`.
         """
         inputs = np.ascontiguousarray(layer1_inputs, dtype=np.float32)
         expected = self.layers[0].presynaptic.shape

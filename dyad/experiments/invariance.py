@@ -40,18 +40,28 @@ IDENTITY_RANGE = 1_000_000
 class InvarianceTask:
     """The stimulus set, the network and the analysis of one invariance experiment.
 
-    Attributes:
-        visnet: the network; ``visnet.v1.image_size`` is the canvas side.
-        n_identities: number of stimuli S (different faces).
-        grid: positions per side; the S faces are each shown at ``grid²`` positions.
-        face_size: side of each face image in pixels (rendered at this size, no transform).
-        spacing: distance in pixels between neighbouring grid positions; the grid is centred
-            on the canvas.
-        expression: the expression every face shows.
-        seed: seed of the face identities, the network and the decoder's draws.
-        max_ensemble: largest ensemble of the multiple-cell information.
-        decoding_iterations: random ensembles per size (None: the §11.2 default,
-            100 · (max_ensemble − size + 1)).
+    Attributes
+    ----------
+    visnet
+        the network; ``visnet.v1.image_size`` is the canvas side.
+    n_identities
+        number of stimuli S (different faces).
+    grid
+        positions per side; the S faces are each shown at ``grid²`` positions.
+    face_size
+        side of each face image in pixels (rendered at this size, no transform).
+    spacing
+        distance in pixels between neighbouring grid positions; the grid is centred
+        on the canvas.
+    expression
+        the expression every face shows.
+    seed
+        seed of the face identities, the network and the decoder's draws.
+    max_ensemble
+        largest ensemble of the multiple-cell information.
+    decoding_iterations
+        random ensembles per size (None: the §11.2 default,
+        100 · (max_ensemble − size + 1)).
     """
 
     visnet: VisNetConfig = Field(default_factory=VisNetConfig)
@@ -66,13 +76,16 @@ class InvarianceTask:
 
     @classmethod
     def small(cls, **overrides: object) -> InvarianceTask:
-        """The task at the small size: 64-px canvas, 24-px faces 20 px apart (neighbouring
+        """Return the task at the small size, for tests and quick checks.
+
+        A 64-px canvas, 24-px faces 20 px apart (neighbouring
         positions overlap by 4 px), :meth:`VisNetConfig.small` (16×16 layers). Any field can be
         overridden by keyword.
 
         Halving the full task exactly (16-px faces 16 px apart) leaves faces of about 10 px of
         content, which even the best configuration tried separated at only 2–5 of 7 faces
-        (docs/vision.md)."""
+        (docs/vision.md).
+        """
         values: dict[str, object] = dict(visnet=VisNetConfig.small(), face_size=24, spacing=20)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -105,7 +118,10 @@ class InvarianceTask:
         return {n: np.random.default_rng(c) for n, c in zip(STREAMS, children, strict=True)}
 
     def identity_seeds(self) -> tuple[int, ...]:
-        """The S face identities (:class:`dyad.faces.FaceIdentity` seeds), drawn from ``seed``."""
+        """Return the S face identities, drawn from ``seed``.
+
+        Each is a :class:`dyad.faces.FaceIdentity` seed.
+        """
         rng = self.streams()["identities"]
         return tuple(int(s) for s in rng.choice(IDENTITY_RANGE, self.n_identities, replace=False))
 
@@ -151,13 +167,18 @@ def render_stimuli(task: InvarianceTask) -> np.ndarray:
 class InvarianceResult:
     """Layer-4 responses and information of the trained and the untrained network.
 
-    Attributes:
-        task: the experiment.
-        rates: network ("trained", "untrained") → (S, grid², N4) float32 layer-4 rates.
-        information: network → (N4,) float64 each cell's max over stimuli of I(s, R), in bits,
-            over all positions (3 equal-width bins).
-        multiple_cell: network → the table of
-            :func:`dyad.analysis.information.multiple_cell_information`.
+    Attributes
+    ----------
+    task
+        the experiment.
+    rates
+        network ("trained", "untrained") → (S, grid², N4) float32 layer-4 rates.
+    information
+        network → (N4,) float64 each cell's max over stimuli of I(s, R), in bits,
+        over all positions (3 equal-width bins).
+    multiple_cell
+        network → the table of
+        :func:`dyad.analysis.information.multiple_cell_information`.
     """
 
     task: InvarianceTask
@@ -170,8 +191,11 @@ class InvarianceResult:
         return int((self.information[network] >= fraction * self.task.max_bits).sum())
 
     def stimuli_at_max(self, network: str, fraction: float = 0.99) -> int:
-        """How many stimuli have at least one cell at ≥ ``fraction`` · log2(S) bits that fires
-        most to them (a population that codes every stimulus has S)."""
+        """Count the stimuli coded by a cell at the maximum information.
+
+        A stimulus counts if at least one cell at ≥ ``fraction`` · log2(S) bits fires most to
+        it (a population that codes every stimulus has S).
+        """
         rates = self.rates[network]
         preferred = np.argmax(rates.mean(axis=1), axis=0)
         selective = self.information[network] >= fraction * self.task.max_bits
@@ -182,9 +206,12 @@ class InvarianceResult:
         return float(self.multiple_cell[network]["information_probability"].iloc[-1])
 
     def summary(self) -> pd.DataFrame:
-        """One row per network: ``network``, ``seed``, ``cells_at_max`` (≥ 0.99·log2 S),
+        """Summarise the experiment, one row per network.
+
+        Columns ``network``, ``seed``, ``cells_at_max`` (≥ 0.99·log2 S),
         ``stimuli_at_max`` (:meth:`stimuli_at_max`), ``n_cells``, ``mean_bits``,
-        ``multiple_cell_bits`` (I_P of the largest ensemble), ``max_bits``."""
+        ``multiple_cell_bits`` (I_P of the largest ensemble), ``max_bits``.
+        """
         rows = [
             {
                 "network": network,
@@ -201,8 +228,11 @@ class InvarianceResult:
         return pd.DataFrame(rows)
 
     def information_curves(self) -> pd.DataFrame:
-        """Tidy ``network``, ``cell_rank``, ``information`` (cells sorted, most informative first),
-        the input of :func:`dyad.analysis.figures.plot_information_curves`."""
+        """Return each cell's information, cells sorted, most informative first.
+
+        A tidy table of ``network``, ``cell_rank``, ``information``, the input of
+        :func:`dyad.analysis.figures.plot_information_curves`.
+        """
         frames = [
             pd.DataFrame(
                 {
@@ -257,7 +287,7 @@ def run_invariance(
 
 
 def with_visnet(task: InvarianceTask, **visnet: object) -> InvarianceTask:
-    """The task with some VisNet fields replaced."""
+    """Return the task with some VisNet fields replaced."""
     return dataclasses.replace(task, visnet=dataclasses.replace(task.visnet, **visnet))
 
 
