@@ -63,8 +63,11 @@ def faces(
     labels: Path | None,
     output: Path,
 ) -> None:
-    """Write a PNG grid of faces: rows are expressions, the first column is the canonical
-    image (for photos, the first photo), the others random identity-preserving transforms."""
+    """Write a PNG grid of faces to check them by eye.
+
+    Rows are expressions, the first column is the canonical image (for photos, the first
+    photo), the others random identity-preserving transforms.
+    """
     names = [name.strip() for name in expressions.split(",") if name.strip()]
     if not names:
         raise ConfigError(f"--expressions: expected a comma-separated list, got {expressions!r}")

@@ -90,7 +90,10 @@ def describe_parameters(params_class: type) -> list[dict[str, Any]]:
 
 
 def type_name(annotation: Any) -> str:
-    """A short, readable name of a field's type (``float``, ``list[int]``, ``int | None``)."""
+    """Return a short, readable name of a field's type.
+
+    For example ``float``, ``list[int]``, ``int | None``.
+    """
     if isinstance(annotation, type) and not typing.get_args(annotation):
         return annotation.__name__
     return str(annotation).replace("typing.", "")
@@ -113,7 +116,7 @@ def bounds_text(name: str, bounds: dict[str, Any]) -> str:
 
 
 def format_policies(policies: list[dict[str, Any]], plugin_dirs: tuple[Path, ...]) -> str:
-    """The human-readable listing: one block per policy, one signature line per parameter."""
+    """Return the human-readable listing: one block per policy, one signature line per parameter."""
     blocks = []
     for policy in policies:
         lines = [f"{policy['name']}  ({policy['source']})  sha256 {policy['sha256'][:12]}"]

@@ -1,5 +1,7 @@
-"""``dyad pretrain``: pre-train VisNet on a parent's face (or load it from the cache) and say
-how expression-selective layer 4 became on held-out transforms."""
+"""``dyad pretrain``: pre-train VisNet on a parent's face, or load it from the cache.
+
+The command then says how expression-selective layer 4 became on held-out transforms.
+"""
 
 from __future__ import annotations
 
@@ -168,8 +170,10 @@ N_UNSEEN_FACES = 4
 
 
 def _as_option(line: str) -> str:
-    """A problem line of :func:`dyad.api.pretrain` named by its option (``seed:`` ->
-    ``--seed:``), as the user typed it."""
+    """Rename a problem line of :func:`dyad.api.pretrain` after its option.
+
+    ``seed:`` becomes ``--seed:``, as the user typed it.
+    """
     name, sep, rest = line.partition(": ")
     option = OPTION_NAMES.get(name)
     return f"{option}: {rest}" if sep and option else line

@@ -21,7 +21,7 @@ def schema(markdown: bool) -> None:
     \b
       dyad schema > scenarios/scenario.schema.json
       dyad schema --markdown > docs/scenarios.md
-    """
+    """  # noqa: D301 -- click's \b (no-rewrap) marker must stay a real backspace
     from dyad.commands.options import say
 
     say("dyad schema: building it from the scenario models ...")

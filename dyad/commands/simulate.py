@@ -82,7 +82,7 @@ def simulate(
 
 
 def format_summary(name: str, outcome) -> str:
-    """A few lines a researcher reads after a run."""
+    """Return a few lines a researcher reads after a run."""
     summary = outcome.summary
     counts = summary["class_counts"]
     n = summary["n_neurons"]
@@ -102,7 +102,7 @@ def format_summary(name: str, outcome) -> str:
 
 
 def _cross_check(summary: dict, n: int) -> list[str]:
-    """The information-based cross-check line (runs saved before it existed have none)."""
+    """Return the information-based cross-check line (runs saved before it existed have none)."""
     counts = summary.get("info_class_counts")
     if not counts:
         return []

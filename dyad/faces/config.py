@@ -1,6 +1,8 @@
-"""What a face can show and how faces are drawn: the FACS action units, the expression
-presets, the ranges of the random transform, a parent's identity and the renderer's settings
-(model.md §13)."""
+"""What a face can show and how faces are drawn.
+
+The FACS action units, the expression presets, the ranges of the random transform, a parent's
+identity and the renderer's settings (model.md §13).
+"""
 
 from __future__ import annotations
 
@@ -78,7 +80,7 @@ def _ordered(pair: tuple[float, float]) -> tuple[float, float]:
 
 
 def _bounded_pair(low: float, high: float) -> Any:
-    """The type of a ``(low, high)`` range of numbers within ``[low, high]``, low first."""
+    """Return the type of a ``(low, high)`` range of numbers within ``[low, high]``, low first."""
     bounded = real(ge=low, le=high)
     return Annotated[tuple[bounded, bounded], AfterValidator(_ordered)]
 
@@ -104,20 +106,30 @@ class TransformConfig:
     generator passed to ``images``. Set a range to a single value (or an amplitude to 0) to
     switch that transform off; :meth:`disabled` switches all of them off.
 
-    Attributes:
-        translation: maximum shift in x and in y, in pixels at a 128-px image (scaled with the
-            image size).
-        scale: isotropic scale factor range.
-        rotation: maximum in-plane rotation, degrees (either direction).
-        compression: horizontal compression factor range, about a random vertical axis within
-            the face (a small yaw).
-        brightness: maximum grey-level offset added to the face.
-        contrast: contrast factor range, about the background grey.
-        gradient: maximum amplitude (grey levels, either sign) of a linear lighting gradient
-            across the face at a random angle; the face edge is at ±amplitude.
-        noise: standard deviation (grey levels) of Gaussian pixel noise on the face.
-        au_jitter: maximum change of each active action unit's intensity (result clipped to
-            [0, 1]); AUs the expression does not use stay at 0. Parametric faces only.
+    Attributes
+    ----------
+    translation
+        maximum shift in x and in y, in pixels at a 128-px image (scaled with the
+        image size).
+    scale
+        isotropic scale factor range.
+    rotation
+        maximum in-plane rotation, degrees (either direction).
+    compression
+        horizontal compression factor range, about a random vertical axis within
+        the face (a small yaw).
+    brightness
+        maximum grey-level offset added to the face.
+    contrast
+        contrast factor range, about the background grey.
+    gradient
+        maximum amplitude (grey levels, either sign) of a linear lighting gradient
+        across the face at a random angle; the face edge is at ±amplitude.
+    noise
+        standard deviation (grey levels) of Gaussian pixel noise on the face.
+    au_jitter
+        maximum change of each active action unit's intensity (result clipped to
+        [0, 1]); AUs the expression does not use stay at 0. Parametric faces only.
     """
 
     translation: Real = Field(8.0, ge=0.0, le=32.0)
@@ -132,7 +144,7 @@ class TransformConfig:
 
     @classmethod
     def learnable(cls) -> TransformConfig:
-        """The ranges dyad's scenarios use: model.md's, with the shift halved to ±4 px.
+        """Return the ranges dyad's scenarios use: model.md's, with the shift halved to ±4 px.
 
         ±4 px, ×0.9–1.1, ±8°, yaw ×0.95–1.0 and every photometric change: the widest shift at
         which pre-training gives layer-4 expression cells on faces it never saw and the
@@ -142,7 +154,7 @@ class TransformConfig:
 
     @classmethod
     def photometric(cls) -> TransformConfig:
-        """The default ranges with the geometric transforms switched off.
+        """Return the default ranges with the geometric transforms switched off.
 
         No translation, scaling, rotation or compression; brightness, contrast, lighting
         gradient, pixel noise and AU-intensity jitter keep their defaults.
@@ -198,7 +210,7 @@ _IDENTITY_RANGES: dict[str, tuple[float, float]] = {
 
 
 def _identity(name: str, default: float) -> object:
-    """A field of :class:`FaceIdentity` bounded by its range in ``_IDENTITY_RANGES``."""
+    """Return a field of :class:`FaceIdentity` bounded by its range in ``_IDENTITY_RANGES``."""
     low, high = _IDENTITY_RANGES[name]
     return Field(default, ge=low, le=high)
 
@@ -240,7 +252,10 @@ class FaceIdentity:
 
     @classmethod
     def from_seed(cls, seed: int) -> FaceIdentity:
-        """A parent drawn uniformly within every range from ``numpy.random.default_rng(seed)``."""
+        """Return a parent drawn uniformly within every range.
+
+        The draws come from ``numpy.random.default_rng(seed)``.
+        """
         seed = _check_int("identity_seed", seed, 0)
         rng = np.random.default_rng(seed)
         values = {
@@ -253,13 +268,19 @@ class FaceIdentity:
 class FaceConfig:
     """How parametric faces are rendered.
 
-    Attributes:
-        size: image side in pixels (images are ``(size, size)``).
-        identity_seed: seed of the parent's :class:`FaceIdentity`.
-        background: the uniform background (padding) grey level (model.md §3.1).
-        supersample: the canvas is ``supersample`` times the image side, then box-downsampled
-            (anti-aliasing; 4 in model.md §13.3).
-        transforms: ranges of the per-image random transform.
+    Attributes
+    ----------
+    size
+        image side in pixels (images are ``(size, size)``).
+    identity_seed
+        seed of the parent's :class:`FaceIdentity`.
+    background
+        the uniform background (padding) grey level (model.md §3.1).
+    supersample
+        the canvas is ``supersample`` times the image side, then box-downsampled
+        (anti-aliasing; 4 in model.md §13.3).
+    transforms
+        ranges of the per-image random transform.
     """
 
     size: Int = Field(128, ge=16, le=4096)

@@ -1,6 +1,8 @@
-"""Face geometry in face units: one image's random transform as an affine map and its
-photometric changes, polygon helpers, and the polygons of a parametric face for given
-action-unit intensities (model.md §13.3)."""
+"""Face geometry in face units.
+
+One image's random transform as an affine map and its photometric changes, polygon helpers, and the
+polygons of a parametric face for given action-unit intensities (model.md §13.3).
+"""
 
 from __future__ import annotations
 
@@ -57,7 +59,7 @@ def _sample_draw(config: TransformConfig, rng: np.random.Generator, axis_range: 
 
 
 def _affine(draw: _Draw, centre: tuple[float, float]) -> np.ndarray:
-    """The (2, 3) map from face units to transformed face units for ``draw``.
+    """Return the (2, 3) map from face units to transformed face units for ``draw``.
 
     Compression about the vertical axis ``centre.x + axis``, then scale and rotation about
     ``centre``, then the shift.
@@ -123,7 +125,7 @@ def _ellipse(cx: float, cy: float, rx: float, ry: float, n: int = 24) -> np.ndar
 
 
 def _band(x: np.ndarray, top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
-    """The polygon between two curves over the same x samples (top has smaller y)."""
+    """Return the polygon between two curves over the same x samples (top has smaller y)."""
     return np.concatenate([np.stack([x, top], 1), np.stack([x[::-1], bottom[::-1]], 1)])
 
 
@@ -139,7 +141,7 @@ def _taper(n: int, width: float, floor: float = 0.15) -> np.ndarray:
 
 
 def _stroke(points: np.ndarray, width: float | np.ndarray) -> np.ndarray:
-    """The polygon of a thick polyline; ``width`` per point or scalar, in face units."""
+    """Return the polygon of a thick polyline; ``width`` per point or scalar, in face units."""
     d = np.gradient(points, axis=0)
     normal = np.stack([-d[:, 1], d[:, 0]], axis=1)
     normal /= np.hypot(normal[:, 0], normal[:, 1])[:, None] + 1e-12
@@ -297,8 +299,11 @@ class _FaceGeometry:
         return out
 
     def _folds(self, au, corner: tuple[float, float]) -> list[_Shape]:
-        """Nasolabial folds (deepened by AU12, AU10, AU9, AU6), mentolabial sulcus and chin
-        wrinkles (AU17)."""
+        """Return the shapes of the folds around the mouth.
+
+        Nasolabial folds (deepened by AU12, AU10, AU9, AU6), mentolabial sulcus and chin
+        wrinkles (AU17).
+        """
         idn = self.identity
         skin = idn.skin
         au12, au17 = au("AU12"), au("AU17")
@@ -327,8 +332,11 @@ class _FaceGeometry:
         return out
 
     def _eyes(self, au) -> list[_Shape]:
-        """Sclera, iris, pupil and lids (AU5, AU6, AU7, AU4, AU9), crow's feet and the
-        infra-orbital furrow (AU6)."""
+        """Return the shapes of one eye.
+
+        Sclera, iris, pupil and lids (AU5, AU6, AU7, AU4, AU9), crow's feet and the
+        infra-orbital furrow (AU6).
+        """
         idn = self.identity
         skin = idn.skin
         au5, au6, au7 = au("AU5"), au("AU6"), au("AU7")
@@ -379,8 +387,11 @@ class _FaceGeometry:
         return out
 
     def _brows(self, au) -> list[_Shape]:
-        """Brows: AU1 raises the inner ends, AU2 the outer ends and arch, AU4 (and a little
-        AU9) pulls them down and together."""
+        """Return the shapes of the brows.
+
+        AU1 raises the inner ends, AU2 the outer ends and arch, AU4 (and a little AU9) pulls
+        them down and together.
+        """
         idn = self.identity
         au1, au2, au4, au9 = au("AU1"), au("AU2"), au("AU4"), au("AU9")
         x_in = self.brow_in - 0.035 * au4 - 0.005 * au1

@@ -1,5 +1,8 @@
-"""The parametric parent face: a procedural 2-D face drawn from its polygons, anti-aliased by
-supersampling, and randomised by the identity-preserving transforms (model.md §13.3)."""
+"""The parametric parent face.
+
+A procedural 2-D face drawn from its polygons, anti-aliased by supersampling, and randomised by the
+identity-preserving transforms (model.md §13.3).
+"""
 
 from __future__ import annotations
 
@@ -34,11 +37,17 @@ class FaceSource(Protocol):
     size: int
 
     @property
-    def expressions(self) -> tuple[str, ...]: ...
+    def expressions(self) -> tuple[str, ...]:
+        """The expressions this source can show."""
+        ...
 
-    def render(self, expression: str, rng: np.random.Generator | None = None) -> np.ndarray: ...
+    def render(self, expression: str, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Return one (size, size) image: the canonical one, or a random transform with ``rng``."""
+        ...
 
-    def images(self, expression: str, n: int, rng: np.random.Generator) -> np.ndarray: ...
+    def images(self, expression: str, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Return ``n`` randomly transformed images of ``expression``: (n, size, size)."""
+        ...
 
 
 def _unknown_expression(expression: object, known: Sequence[str]) -> ConfigError:
@@ -73,7 +82,7 @@ class ParametricFaces:
         return tuple(EXPRESSIONS)
 
     def action_units(self, expression: str) -> dict[str, float]:
-        """The AU intensities of a preset (a copy)."""
+        """Return the AU intensities of a preset (a copy)."""
         if expression not in EXPRESSIONS:
             raise _unknown_expression(expression, self.expressions)
         return dict(EXPRESSIONS[expression])

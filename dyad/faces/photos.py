@@ -1,5 +1,8 @@
-"""Parent faces given as photographs: a folder of greyscale images labelled by file name or
-CSV, shown through the same protocol and random transforms as parametric faces."""
+"""Parent faces given as photographs.
+
+A folder of greyscale images labelled by file name or CSV, shown through the same protocol and
+random transforms as parametric faces.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".pg
 
 
 def _label_from_name(path: Path) -> str:
-    """The expression in a file name: the first token before ``_``, ``-`` or a digit."""
+    """Return the expression in a file name: the first token before ``_``, ``-`` or a digit."""
     return re.split(r"[_\-\d]", path.stem, maxsplit=1)[0].strip().lower()
 
 
@@ -130,8 +133,11 @@ class PhotoFaces:
         return labelled
 
     def _load(self, path: Path) -> tuple[np.ndarray, np.ndarray]:
-        """A photo in greyscale, resized (longer side = size) and padded square with the
-        background, and its coverage (1 on the photo, 0 on the padding): two (size, size)."""
+        """Return a photo in greyscale, resized and padded square, and its coverage.
+
+        The longer side becomes ``size``, the padding is the background; the coverage is 1 on
+        the photo, 0 on the padding. Both are (size, size).
+        """
         try:
             with Image.open(path) as image:
                 image.load()
@@ -160,8 +166,11 @@ class PhotoFaces:
         return self._photos[expression]
 
     def render(self, expression: str, rng: np.random.Generator | None = None) -> np.ndarray:
-        """The first photo of ``expression`` (by file name or CSV order) if ``rng`` is None,
-        else one randomised image. ``(size, size)`` float32."""
+        """Return one image of ``expression``, ``(size, size)`` float32.
+
+        The first photo (by file name or CSV order) if ``rng`` is None, else one randomised
+        image.
+        """
         photos = self._check_expression(expression)
         if rng is None:
             return photos[0].copy()

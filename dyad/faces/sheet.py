@@ -1,5 +1,8 @@
-"""Contact sheets: a labelled PNG grid of a face source's expressions, canonical and
-randomised, to check faces by eye (``dyad faces``)."""
+"""Contact sheets, to check faces by eye (``dyad faces``).
+
+A contact sheet is a labelled PNG grid of a face source's expressions, canonical and
+randomised.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +24,10 @@ def contact_sheet(
     rng: np.random.Generator,
     path: str | Path,
 ) -> Path:
-    """Write a PNG grid of faces: one row per expression, labelled; the first column is the
-    canonical image (for photos, the first photo), then ``n_transforms`` randomised images.
+    """Write a PNG grid of faces, one labelled row per expression.
+
+    The first column is the canonical image (for photos, the first photo), then
+    ``n_transforms`` randomised images.
 
     Returns the path written. Unknown expressions raise :class:`ConfigError` before anything
     is written.
