@@ -35,7 +35,7 @@ class Interaction(Protocol):
 
 
 def current_timestep(model: Interaction) -> int:
-    """The timestep being played (0-based) while the agents act in it."""
+    """Return the timestep being played (0-based) while the agents act in it."""
     return model.steps - 1
 
 
@@ -59,7 +59,7 @@ class Infant(mesa.Agent):
         self.rates: np.ndarray | None = None
 
     def history(self) -> np.ndarray:
-        """The infant's expressions up to and including the current timestep (a view)."""
+        """Return the infant's expressions up to and including the current timestep (a view)."""
         return self.schedule[: self.preroll + current_timestep(self.model) + 1]
 
     def step(self) -> None:

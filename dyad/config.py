@@ -55,6 +55,8 @@ class Section(BaseModel):
 
 
 class RunSection(Section):
+    """How long the interaction lasts, and how it is logged and tested."""
+
     steps: PositiveInt = Field(2000, description="interaction timesteps (training updates)")
     log_every: PositiveInt = Field(1, description="log mirror-layer rates every N timesteps")
     test_trials: PositiveInt = Field(20, description="test trials per expression and modality")
@@ -78,6 +80,8 @@ class RunSection(Section):
 
 
 class InfantSection(Section):
+    """The expressions the infant makes and the schedule it makes them on."""
+
     expressions: tuple[str, ...] = Field(("happy", "sad"), min_length=2)
     schedule: Literal["alternating", "random", "uniform"] = Field(
         "alternating",
@@ -99,6 +103,8 @@ class InfantSection(Section):
 
 
 class ParentSection(Section):
+    """One parent: a face (parametric or photographs) and a mimicry policy."""
+
     name: str = Field("parent", min_length=1)
     identity_seed: NonNegativeInt = Field(0, description="seed of the parent's face identity")
     policy: str = Field("perfect", description="mimicry policy (see `dyad plugins list`)")
@@ -146,8 +152,10 @@ class FacesSection(Section):
     @field_validator("transforms", mode="before")
     @classmethod
     def _start_from_the_default(cls, value: Any) -> Any:
-        """Keys given in ``[vision.faces.transforms]`` override the default ranges one by one
-        (a bare dataclass would fall back to its own, different, defaults)."""
+        """Let keys given in ``[vision.faces.transforms]`` override the defaults one by one.
+
+        A bare dataclass would fall back to its own, different, defaults.
+        """
         if isinstance(value, dict):
             return {**dataclasses.asdict(TransformConfig.learnable()), **value}
         return value
@@ -218,12 +226,16 @@ _VISNET_PRESETS = {
 
 
 class OutputSection(Section):
+    """Where a run's results are written and what they include."""
+
     folder: str | None = Field(None, description="default: results/<scenario name>")
     formats: tuple[Literal["png", "svg", "pdf"], ...] = ("png",)
     mirror_rates: bool = Field(True, description="log every mirror-layer rate per timestep")
 
 
 class SweepSection(Section):
+    """The parameter grid of a sweep and the number of seeds per grid point."""
+
     seeds: PositiveInt = Field(5, description="runs per grid point, seeds derived from `seed`")
     grid: dict[str, list[Any]] = Field(default_factory=dict)
 
@@ -239,6 +251,8 @@ class SweepSection(Section):
 
 
 class Scenario(Section):
+    """A dyad scenario: the settings of a run (or sweep), as validated from a scenario file."""
+
     name: str = Field(min_length=1)
     description: str = ""
     plugins: tuple[str, ...] = Field(
@@ -277,11 +291,11 @@ class Scenario(Section):
         return (ParentSection(),)
 
     def parent_path(self, index: int) -> str:
-        """The dotted path of a parent's table, as the user wrote it."""
+        """Return the dotted path of a parent's table, as the user wrote it."""
         return f"parents.{index}" if self.parents else "parent"
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict of every resolved value (defaults included), for manifests."""
+        """Return a JSON-safe dict of every resolved value (defaults included), for manifests."""
         return json.loads(self.model_dump_json())
 
 
@@ -297,7 +311,7 @@ DOCUMENTED_SCALE = (0.9, 1.1)
 
 
 def scenario_warnings(scenario: Scenario) -> list[str]:
-    """Settings outside the range where dyad's documented results hold, one line each.
+    """Return the settings outside the range where dyad's documented results hold, one line each.
 
     A run still goes ahead (exploring beyond is legitimate), but its results then stand on
     their own: the lines say which documented claim no longer covers them.
@@ -377,7 +391,7 @@ def resolve_plugin_paths(raw: dict[str, Any], base: str | Path) -> dict[str, Any
 
 
 def scenario_plugin_paths(raw: Mapping[str, Any]) -> tuple[Path, ...]:
-    """The plugin paths a raw scenario names (only when they are a list of strings)."""
+    """Return the plugin paths a raw scenario names (only when they are a list of strings)."""
     plugins = raw.get("plugins")
     if isinstance(plugins, list | tuple) and all(isinstance(p, str) for p in plugins):
         return tuple(Path(p) for p in plugins)
@@ -389,8 +403,10 @@ PARENT_PATH_FIELDS = ("photos", "photo_labels")
 
 
 def resolve_parent_paths(raw: dict[str, Any], scenario_file: str | Path) -> dict[str, Any]:
-    """Make the parents' relative file paths (``photos``, ``photo_labels``) absolute, relative
-    to the folder of ``scenario_file``, so a run finds them from any working folder or worker.
+    """Make the parents' relative file paths (``photos``, ``photo_labels``) absolute.
+
+    They are taken relative to the folder of ``scenario_file``, so a run finds them from any
+    working folder or worker.
     """
     base = Path(scenario_file).resolve().parent
     tables = raw.get("parents") if isinstance(raw.get("parents"), list) else [raw.get("parent")]
@@ -407,7 +423,7 @@ def resolve_parent_paths(raw: dict[str, Any], scenario_file: str | Path) -> dict
 
 
 def read_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The raw scenario of a file, overridden, with its relative paths made absolute.
+    """Return the raw scenario of a file, overridden, with its relative paths made absolute.
 
     ``overrides`` maps dotted field paths (``"run.steps"``, ``"parent.params.lag"``) to values
     that replace the file's; they are validated with the file.
@@ -473,8 +489,10 @@ def check_scenario(
 def check_policies(
     scenario: Scenario, source: str = "<scenario>", plugin_dirs: Sequence[Path] = ()
 ) -> None:
-    """The step before running a validated scenario: each parent's policy exists, its
-    ``params`` pass the policy's schema and it chooses for a few timesteps without failing.
+    """Check the policies of a validated scenario, the step before running it.
+
+    Each parent's policy exists, its ``params`` pass the policy's schema and it chooses for a
+    few timesteps without failing.
 
     Loads the policy registry (installed plugins, ``plugin_dirs`` and the scenario's
     ``plugins``), so it imports plugin code. Problems are one-line :class:`ConfigError` lines;
@@ -492,9 +510,11 @@ def check_policies(
 
 
 def rehearse_policies(scenario: Scenario, source: str, plugin_dirs: Sequence[Path] = ()) -> None:
-    """Create each parent's policy and let it choose for a few timesteps (see
-    :meth:`dyad.plugins.PolicyRegistry.rehearse`): a policy's ConfigError becomes a line of
-    this scenario's; a broken policy a :class:`dyad.errors.PluginError`."""
+    """Create each parent's policy and let it choose for a few timesteps.
+
+    See :meth:`dyad.plugins.PolicyRegistry.rehearse`: a policy's ConfigError becomes a line of
+    this scenario's; a broken policy a :class:`dyad.errors.PluginError`.
+    """
     from dyad.plugins import REHEARSAL_STEPS, load_registry
 
     registry = load_registry(plugin_dirs=tuple(plugin_dirs), strict=True)
@@ -561,8 +581,11 @@ def policy_problems(
 
 
 def photo_problems(scenario: Scenario, source: str) -> list[str]:
-    """Each parent's ``photos`` folder exists, holds readable, labelled images and shows every
-    expression the infant makes (all photos are read, as a run would read them)."""
+    """Return the problems of the parents' ``photos`` folders, one line each.
+
+    Each folder must exist, hold readable, labelled images and show every expression the
+    infant makes (all photos are read, as a run would read them).
+    """
     from dyad.faces import PhotoFaces
 
     problems: list[str] = []
@@ -608,7 +631,10 @@ def photo_problems(scenario: Scenario, source: str) -> list[str]:
 def apply_overrides(
     raw: Mapping[str, Any], overrides: Mapping[str, Any], source: str = "<scenario>"
 ) -> dict[str, Any]:
-    """A deep copy of ``raw`` with dotted paths set (``parents.0.params.q`` indexes a list)."""
+    """Return a deep copy of ``raw`` with dotted paths set.
+
+    A number indexes a list: ``parents.0.params.q``.
+    """
     result = copy.deepcopy(dict(raw))
     for dotted, value in overrides.items():
         parts = dotted.split(".")

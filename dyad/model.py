@@ -170,7 +170,9 @@ class DyadModel(mesa.Model):
         self._init_probes(probe_every, recent_steps, test_trials, motor_flip, probe_seed)
 
     def step(self) -> None:
-        """One timestep, in this order:
+        """Advance the dyad by one timestep.
+
+        In this order:
 
         1. the infant makes this timestep's expression (its motor pattern);
         2. the parent who is present chooses an expression to show (its policy);
@@ -276,7 +278,10 @@ class DyadModel(mesa.Model):
         return self.recorder.congruence(self.steps)
 
     def recent_mirror_rates(self) -> np.ndarray:
-        """The mirror layer's rates of the last timesteps, oldest first: ``(n, n_neurons)``."""
+        """Return the mirror layer's rates of the last timesteps, oldest first.
+
+        An ``(n, n_neurons)`` array.
+        """
         size, done = len(self.recent_rates), self.steps
         if done <= size:
             return self.recent_rates[:done]
@@ -313,7 +318,7 @@ def resolve_scenario(
     overrides: Mapping[str, Any] | None = None,
     plugin_dirs: Sequence[Path] = (),
 ):
-    """A validated :class:`~dyad.config.Scenario` from a file, a shipped name, a dict or one.
+    """Return a validated :class:`~dyad.config.Scenario` from a file, a shipped name, a dict or one.
 
     A name without ``.toml`` that is not a file is looked up as ``scenarios/<name>.toml``, in
     the working folder and then among the scenarios shipped with dyad.
@@ -346,7 +351,7 @@ def resolve_scenario(
 
 
 def find_scenario(name: str | Path) -> Path:
-    """The file of a scenario given as a path or as the name of a shipped scenario."""
+    """Return the file of a scenario given as a path or as the name of a shipped scenario."""
     path = Path(name)
     if path.is_file() or path.suffix == ".toml" or len(path.parts) > 1:
         return path

@@ -69,8 +69,11 @@ class InteractionRecorder:
             self.mirror_rates[t // self.log_every] = rates
 
     def congruence(self, n_steps: int) -> float:
-        """Fraction of the first ``n_steps`` timesteps on which the parent showed the infant's
-        expression; nan before the first timestep."""
+        """Return how often the parent showed the infant's expression.
+
+        The fraction of the first ``n_steps`` timesteps on which the parent showed it; nan
+        before the first timestep.
+        """
         if n_steps == 0:
             return float("nan")
         shown = self.parent_expression[:n_steps]

@@ -28,7 +28,7 @@ def infant_schedule(
     rng: np.random.Generator,
     preroll: int = 0,
 ) -> np.ndarray:
-    """The infant's expression index for timesteps ``-preroll .. n_steps - 1``.
+    """Return the infant's expression index for timesteps ``-preroll .. n_steps - 1``.
 
     Returns ``(preroll + n_steps,) int16``; entry ``preroll + t`` is the expression at ``t``.
 

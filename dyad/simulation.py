@@ -49,7 +49,7 @@ def run_streams(seed: int) -> dict[str, np.random.Generator]:
 
 
 def vision_seed(scenario: Scenario, run_seed: int | None = None) -> int:
-    """The seed of a run's visual system (VisNet pre-training and its layer-4 banks).
+    """Return the seed of a run's visual system (VisNet pre-training and its layer-4 banks).
 
     ``vision.seed`` itself, shared by every run seed; with ``vision.vary_with_run_seed`` a seed
     derived from ``vision.seed`` and the run's seed (default ``scenario.seed``), so each run
@@ -66,8 +66,10 @@ def vision_seed(scenario: Scenario, run_seed: int | None = None) -> int:
 
 
 def pretrain_config(scenario: Scenario, run_seed: int | None = None):
-    """The visual pre-training a scenario asks for (all parents' faces, its expressions), with
-    the run's vision seed (:func:`vision_seed`)."""
+    """Return the visual pre-training a scenario asks for.
+
+    All parents' faces and its expressions, with the run's vision seed (:func:`vision_seed`).
+    """
     from dyad.faces import FaceConfig
     from dyad.vision import PretrainConfig
 
@@ -97,8 +99,11 @@ def pretrain_config(scenario: Scenario, run_seed: int | None = None):
 
 
 def parent_faces(scenario: Scenario) -> list[int | PhotoSet]:
-    """Each parent's face in the scenario's order: its identity seed (a parametric face), or a
-    :class:`dyad.vision.PhotoSet` when the parent's table names a ``photos`` folder."""
+    """Return each parent's face in the scenario's order.
+
+    Its identity seed (a parametric face), or a
+    :class:`dyad.vision.PhotoSet` when the parent's table names a ``photos`` folder.
+    """
     from dyad.vision import PhotoSet
 
     return [
@@ -108,8 +113,9 @@ def parent_faces(scenario: Scenario) -> list[int | PhotoSet]:
 
 
 def bank_seed(vision_seed: int, identity_seed: int | PhotoSet, purpose: str) -> int:
-    """An integer seed for one parent's layer-4 bank, distinct per purpose (a parent given as
-    photographs enters by its content digest).
+    """Return an integer seed for one parent's layer-4 bank, distinct per purpose.
+
+    A parent given as photographs enters by its content digest.
 
     Integer seeds let banks be cached; deriving them from the vision seed (not the run seed)
     lets every run of a sweep share the same banks, like it shares the pre-trained network.
@@ -165,7 +171,7 @@ def prepare_vision(
     progress: bool = False,
     run_seed: int | None = None,
 ) -> tuple[Any, np.ndarray, np.ndarray]:
-    """The frozen visual system of a scenario and its layer-4 banks (all cached on disk).
+    """Return the frozen visual system of a scenario and its layer-4 banks (all cached on disk).
 
     Returns ``(pretrained, training_bank, test_bank)``; the banks are
     ``(n_parents, n_expressions, n, n_l4)``, one row per parent in the scenario's order.

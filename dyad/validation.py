@@ -41,13 +41,16 @@ def _no_bool(value: Any) -> Any:
 
 
 def integer(**constraints: Any) -> Any:
-    """An integer type with ``Field`` constraints (``ge=1``): not a bool or a float; numeric
-    strings and numpy integers are read as integers, as everywhere in a scenario."""
+    """Return an integer type with ``Field`` constraints (``ge=1``).
+
+    Not a bool or a float; numeric strings and numpy integers are read as integers, as
+    everywhere in a scenario.
+    """
     return Annotated[int, Field(**constraints), BeforeValidator(_no_bool_or_float)]
 
 
 def real(**constraints: Any) -> Any:
-    """A finite real number type with ``Field`` constraints (``gt=0``): not a bool."""
+    """Return a finite real number type with ``Field`` constraints (``gt=0``): not a bool."""
     return Annotated[float, Field(**constraints), BeforeValidator(_no_bool)]
 
 
@@ -62,7 +65,7 @@ def _auto_or_value(value: Any) -> str:
 
 
 def auto_or(value_type: Any) -> Any:
-    """The type of a field that is either ``"auto"`` (resolved later) or a ``value_type``.
+    """Return the type of a field that is either ``"auto"`` (resolved later) or a ``value_type``.
 
     Only one branch is validated (a string is checked against "auto", anything else against
     ``value_type``), so a wrong number gets one error at its own path rather than one per branch.
