@@ -169,5 +169,8 @@ def is_int(value: Any) -> bool:
 
 
 def utc_now() -> str:
-    """The current UTC time as ISO 8601 text to the second (``2026-11-30T13:50:00+00:00``)."""
+    """Return the current UTC time as ISO 8601 text to the second.
+
+    For example ``2026-11-30T13:50:00+00:00``.
+    """
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")

@@ -66,7 +66,7 @@ def plugin_paths(plugins: PluginPaths = None) -> tuple[Path, ...]:
 
 
 def parse_overrides(overrides: Overrides) -> dict[str, Any]:
-    """``overrides`` as a dict of dotted path -> value.
+    """Return ``overrides`` as a dict of dotted path -> value.
 
     A mapping is taken as it is; strings are read as ``--set`` reads them
     (:func:`dyad.config.parse_override`: ``"run.steps=500"`` -> ``{"run.steps": 500}``, the
@@ -89,7 +89,7 @@ def load_scenario(
     overrides: Overrides = None,
     plugins: PluginPaths = None,
 ) -> Scenario:
-    """A validated :class:`~dyad.config.Scenario`.
+    """Return a validated :class:`~dyad.config.Scenario`.
 
     Parameters
     ----------
@@ -205,14 +205,14 @@ def simulate(
 
 
 def _figure_drawer():
-    """The function that draws a run's figures (imported only when figures are wanted)."""
+    """Return the function that draws a run's figures (imported only when figures are wanted)."""
     from dyad.analysis.figures import draw_run_figures
 
     return draw_run_figures
 
 
 def load_run(folder: str | os.PathLike, *, verify: bool = True) -> Run:
-    """A run folder read back: the same :class:`~dyad.store.Run` that :func:`simulate` returns.
+    """Read a run folder back as the same :class:`~dyad.store.Run` :func:`simulate` returns.
 
     With ``verify`` every file's SHA-256 is checked against the manifest now; tables are read
     on first access. A missing, incomplete or damaged folder is a one-line
@@ -224,8 +224,10 @@ def load_run(folder: str | os.PathLike, *, verify: bool = True) -> Run:
 
 
 def default_output(scenario: Scenario) -> Path:
-    """Where the CLI writes a scenario's results: its ``output.folder``, else
-    ``results/<name>``."""
+    """Return where the CLI writes a scenario's results.
+
+    That is its ``output.folder``, else ``results/<name>``.
+    """
     return Path(scenario.output.folder or Path("results") / scenario.name)
 
 
@@ -318,7 +320,7 @@ def sweep(
 
 
 def load_sweep(folder: str | os.PathLike) -> Sweep:
-    """A sweep folder read back (:class:`~dyad.sweeps.Sweep`, ``status`` None).
+    """Return a sweep folder read back (:class:`~dyad.sweeps.Sweep`, ``status`` None).
 
     The summary comes from ``summary.parquet`` when the sweep finished, else it is rebuilt
     from the run records (unfinished runs have status "missing").
@@ -443,7 +445,7 @@ def pretrain_config(
     n_other_faces: int | None = None,
     small: bool = False,
 ) -> PretrainConfig:
-    """The :class:`~dyad.vision.PretrainConfig` that ``dyad pretrain``'s options describe.
+    """Return the :class:`~dyad.vision.PretrainConfig` that ``dyad pretrain``'s options describe.
 
     Starts from a scenario's vision defaults (the same pre-training ``dyad simulate`` uses),
     with the parents' identity seeds. ``small`` starts from the small preset (64 px, 16×16

@@ -39,6 +39,7 @@ class BadInput(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
+        """Print each line of the message as an ``Error:`` line on stderr."""
         for line in self.message.splitlines() or ["bad input"]:
             click.echo(f"Error: {line}", err=True)
 
@@ -51,15 +52,18 @@ class LazyGroup(click.Group):
     """
 
     def invoke(self, ctx: click.Context):
+        """Run the command, turning a :class:`DyadError` into :class:`BadInput`."""
         try:
             return super().invoke(ctx)
         except DyadError as exc:
             raise BadInput(str(exc) or type(exc).__name__) from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Return the names of the commands whose module can be imported."""
         return [name for name in COMMANDS if _available(name)]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import and return the command ``cmd_name``, or None if there is no such command."""
         if cmd_name not in COMMANDS or not _available(cmd_name):
             return None
         target, short_help = COMMANDS[cmd_name]
@@ -69,6 +73,7 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands in ``--help`` from their short help, without importing them."""
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         if rows:
             with formatter.section("Commands"):
@@ -98,6 +103,7 @@ class EchoHandler(logging.Handler):
     """
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Write ``record`` as one line on click's stderr."""
         try:
             message = record.getMessage()
             if record.levelno >= logging.ERROR:

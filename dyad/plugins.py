@@ -167,12 +167,15 @@ class PolicyRegistry:
         return len(self._entries)
 
     def raise_problems(self) -> None:
-        """A :class:`PluginError` with one line per broken plugin, if there is any."""
+        """Return a :class:`PluginError` with one line per broken plugin, if there is any."""
         if self.problems:
             raise PluginError("\n".join(self.problems))
 
     def get(self, name: str) -> PolicyEntry:
-        """The entry for ``name``; an unknown name is a ConfigError listing the known ones."""
+        """Return the entry for ``name``.
+
+        An unknown name is a ConfigError listing the known ones.
+        """
         try:
             return self._entries[name]
         except (KeyError, TypeError):
@@ -186,7 +189,7 @@ class PolicyRegistry:
     def validate_params(
         self, name: str, params: Mapping[str, Any] | BaseModel | None = None
     ) -> BaseModel:
-        """The policy's ``Params`` model built from ``params`` (missing keys take defaults).
+        """Return the policy's ``Params`` model built from ``params`` (missing keys take defaults).
 
         Raises ``pydantic.ValidationError`` (field paths relative to the params table) for
         unknown keys or out-of-bounds values, ConfigError for an unknown policy name, and
@@ -216,7 +219,9 @@ class PolicyRegistry:
         context: Any,
         rng: np.random.Generator,
     ) -> Any:
-        """A ready policy object: validated params, the run's PolicyContext and the parent's rng.
+        """Return a ready policy object.
+
+        It has validated params, the run's PolicyContext and the parent's rng.
 
         A ConfigError raised by the policy (impossible parameters) names the policy and its
         source; any other exception from its code becomes a PluginError that does.
@@ -297,7 +302,7 @@ class PolicyRegistry:
 
 
 def plugin_paths_from_env(environ: Mapping[str, str] | None = None) -> tuple[Path, ...]:
-    """The plugin files and folders named in ``$DYAD_PLUGINS_DIR`` (os.pathsep-separated)."""
+    """Return the plugin files and folders named in ``$DYAD_PLUGINS_DIR`` (os.pathsep-separated)."""
     text = (os.environ if environ is None else environ).get(ENV_PLUGINS_DIR, "")
     return tuple(Path(part).expanduser() for part in text.split(os.pathsep) if part.strip())
 
@@ -305,7 +310,7 @@ def plugin_paths_from_env(environ: Mapping[str, str] | None = None) -> tuple[Pat
 def plugin_folders(
     paths: Sequence[str | os.PathLike] | None = None, *, with_env: bool = False
 ) -> tuple[Path, ...]:
-    """The plugin files and folders to load: absolute, ``~`` expanded, without repeats.
+    """Return the plugin files and folders to load: absolute, ``~`` expanded, without repeats.
 
     ``paths`` as given; when ``paths`` is None, those named in ``$DYAD_PLUGINS_DIR``; with
     ``with_env``, ``$DYAD_PLUGINS_DIR``'s first and then ``paths`` (the command line's rule:
@@ -698,8 +703,11 @@ def _policy_class_problem(policy_class: object) -> str | None:
 
 
 def code_digest(files: Sequence[Path]) -> str:
-    """SHA-256 of a plugin's code: the file's bytes for one file; for several, of the
-    ``sha256sum``-style listing ``<sha256>  <path>\\n`` of each file, sorted by path."""
+    r"""Return the SHA-256 of a plugin's code.
+
+    The digest of the file's bytes for one file; for several, of the
+    ``sha256sum``-style listing ``<sha256>  <path>\n`` of each file, sorted by path.
+    """
     files = sorted(Path(f) for f in files)
     if not files:
         return ""
@@ -716,7 +724,7 @@ def code_digest(files: Sequence[Path]) -> str:
 
 
 def _module_files(module: ModuleType) -> tuple[Path, ...]:
-    """The Python source files of a module: its file, or every ``*.py`` of its package."""
+    """Return the Python source files of a module: its file, or every ``*.py`` of its package."""
     file = getattr(module, "__file__", None)
     if not file:
         return ()
@@ -730,7 +738,10 @@ def _module_files(module: ModuleType) -> tuple[Path, ...]:
 
 
 def _local_module_name(path: Path) -> str:
-    """A stable module name for a single-file plugin: same path, same name in every process."""
+    """Return a stable module name for a single-file plugin.
+
+    The same path gives the same name in every process.
+    """
     stem = re.sub(r"\W", "_", path.stem)
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
     return f"{LOCAL_MODULE_PREFIX}{stem}_{digest}"

@@ -30,7 +30,7 @@ def progress_bar[T](
     label: str = "",
     enabled: bool = True,
 ) -> Iterator:
-    """A click progress bar on stderr; hidden entirely when ``enabled`` is False.
+    """Return a click progress bar on stderr; hidden entirely when ``enabled`` is False.
 
     Use as ``with progress_bar(items, label="training") as bar: for item in bar: ...`` or with
     ``length=`` and ``bar.update(n)``.
@@ -59,6 +59,7 @@ class ClickProgress:
         self._done = 0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` in the bar of ``stage``, opening it if it is new."""
         if stage != self._stage:
             self.close()
             self._bar = click.progressbar(
@@ -84,7 +85,10 @@ def progress_callback(enabled: bool) -> ClickProgress | None:
 
 
 def progress_step(text: str, *, enabled: bool = True) -> None:
-    """One line on stderr naming a slow step that has nothing to count (e.g. starting worker
-    processes), shown where a progress bar would be; nothing when ``enabled`` is False."""
+    """Name a slow step that has nothing to count in one line on stderr.
+
+    For example starting worker processes. The line is shown where a progress bar would be;
+    nothing is shown when ``enabled`` is False.
+    """
     if enabled:
         click.echo(text, file=sys.stderr)

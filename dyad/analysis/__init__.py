@@ -51,7 +51,7 @@ def dominant_class(n_mirror: Any, n_anti: Any, n_neurons: Any, share: float = DO
 
 
 def class_column(name: str) -> str:
-    """A neuron class as a column-name part: ``anti-mirror`` → ``anti_mirror``.
+    """Return a neuron class as a column-name part: ``anti-mirror`` → ``anti_mirror``.
 
     Used by the sweep summary (``count_anti_mirror``) and the model's reporters
     (``n_anti_mirror``), so tables and data collectors spell the classes alike.

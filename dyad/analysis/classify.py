@@ -64,7 +64,7 @@ MIN_INFORMATION = 0.5
 
 
 def smallest_p_value(n_trials: int) -> float:
-    """The smallest two-sided p-value of the exact rank test with ``n_trials`` per group.
+    """Return the smallest two-sided p-value of the exact rank test with ``n_trials`` per group.
 
     Reached when every trial of one expression exceeds every trial of the other: 2 / C(2n, n).
     """
@@ -74,7 +74,7 @@ def smallest_p_value(n_trials: int) -> float:
 
 
 def minimum_trials(alpha: float = ALPHA) -> int:
-    """The fewest trials per expression at which the rank test can give p < ``alpha``."""
+    """Return the fewest trials per expression at which the rank test can give p < ``alpha``."""
     n = 1
     while smallest_p_value(n) >= alpha:
         n += 1
@@ -168,7 +168,7 @@ class Classification:
 
 
 def modality_selectivity(responses: np.ndarray) -> ModalitySelectivity:
-    """Selectivity of every neuron in one modality.
+    """Return the selectivity of every neuron in one modality.
 
     ``responses``: (S, n_trials, N) rates of N neurons on n_trials trials of each of S >= 2
     expressions. Vectorised over neurons (one rank test for all of them). Raises
@@ -260,7 +260,7 @@ def _classes(
 def information_classes(
     classification: Classification, info_visual: np.ndarray, info_motor: np.ndarray
 ) -> np.ndarray:
-    """The information-based cross-check of §11.3: (N,) class names.
+    """Return the information-based cross-check of §11.3: (N,) class names.
 
     A modality is selective when its single-cell information (max over expressions, bits) is
     at least ``MIN_INFORMATION`` and the preferred expression's mean rate is above the
@@ -305,7 +305,7 @@ def _condition_array(
 
 
 def classify_neurons(test_responses: pd.DataFrame, expressions: Sequence[str]) -> pd.DataFrame:
-    """The ``neurons`` table of one test phase from its tidy ``test_responses`` rows.
+    """Return the ``neurons`` table of one test phase from its tidy ``test_responses`` rows.
 
     ``test_responses``: columns ``condition`` ("visual"/"motor"), ``expression``, ``trial``,
     ``neuron``, ``rate`` (others, such as ``phase`` and ``parent``, are ignored; pass one phase).

@@ -28,7 +28,7 @@ def equivalent_command(
     formats: Sequence[str],
     congruence_bin: float,
 ) -> str:
-    """The ``dyad report`` command line that makes this report (shown at its top)."""
+    """Return the ``dyad report`` command line that makes this report (shown at its top)."""
     words = ["dyad", "report", *(str(f) for f in folders)]
     for fmt in formats:
         if fmt != "png":
@@ -143,6 +143,7 @@ class StepTimer:
         self.started = time.perf_counter()
 
     def __call__(self, message: str) -> None:
+        """Echo ``message`` with its step number and the seconds since the start."""
         self.count += 1
         elapsed = time.perf_counter() - self.started
         self.echo(f"  [{self.count}] {elapsed:5.1f} s  {message}")

@@ -62,5 +62,5 @@ def unique_names(folders: list[Path]) -> list[str]:
 
 
 def slug(text: str) -> str:
-    """A file-name-safe form of ``text``."""
+    """Return a file-name-safe form of ``text``."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text).strip("_") or "x"

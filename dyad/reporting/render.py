@@ -40,7 +40,7 @@ def _relative(path: Path, start: Path) -> str:
 
 
 def _css_width(png: Path) -> int:
-    """The figure's width in CSS pixels at its print size (96 CSS px per inch).
+    """Return the figure's width in CSS pixels at its print size (96 CSS px per inch).
 
     Figures are drawn at print size (e.g. 8 in wide at 300 dpi), so this shows text at the
     size it was designed for: a small sweep figure is not blown up to the page's width, and
@@ -54,7 +54,7 @@ def _css_width(png: Path) -> int:
 
 
 def _table_html(frame, facts: bool) -> str:
-    """A table as HTML; the index's name moves into the header row (no near-empty row)."""
+    """Return a table as HTML; the index's name moves into the header row (no near-empty row)."""
     if facts:  # label -> value: no header at all
         return frame.to_html(border=0, na_rep="", escape=True, header=False, classes="facts")
     if frame.index.name and frame.columns.nlevels == 1 and frame.index.nlevels == 1:
@@ -63,7 +63,7 @@ def _table_html(frame, facts: bool) -> str:
 
 
 def render_html(page: dict[str, Any], sections: Sequence[Section], output: Path) -> str:
-    """The self-contained HTML page for ``sections``, written to ``output`` by the caller."""
+    """Return the self-contained HTML page for ``sections``, written to ``output`` by the caller."""
     where = output.parent
     views = []
     for index, section in enumerate(sections):
@@ -103,7 +103,7 @@ def render_html(page: dict[str, Any], sections: Sequence[Section], output: Path)
 
 
 def render_markdown(page: dict[str, Any], sections: Sequence[Section], output: Path) -> str:
-    """The Markdown page for ``sections``, linking figure files and tables relative to it."""
+    """Return the Markdown page for ``sections``, linking figure files and tables relative to it."""
     where = output.parent
     views = []
     for section in sections:

@@ -133,7 +133,7 @@ def run_section(
 
 
 def run_links(run) -> list[Link]:
-    """The run's Parquet tables and manifest, as files beside the report can link them."""
+    """Return the run's Parquet tables and manifest, as files beside the report can link them."""
     from dyad.store import MANIFEST
 
     links = []
@@ -194,7 +194,7 @@ def run_facts(run) -> dict[str, Any]:
 
 
 def sweep_runs(sweep, congruence_bin: float = 0.05) -> pd.DataFrame:
-    """The completed runs of a sweep in the shape the sweep figures take.
+    """Return the completed runs of a sweep in the shape the sweep figures take.
 
     One row per run with status "ok": the grid parameters under their short names (``q``,
     ``lag``), ``seed``, one column per neuron class holding counts (``mirror``,
@@ -257,7 +257,7 @@ def sweep_title(definition: Mapping[str, Any]) -> str:
 
 
 def sweep_links(sweep) -> list[Link]:
-    """The sweep's summary table and definition."""
+    """Return the sweep's summary table and definition."""
     from dyad.sweeps import SUMMARY_FILE, SWEEP_FILE
 
     folder = Path(sweep.folder)

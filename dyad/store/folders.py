@@ -84,8 +84,11 @@ def _foreign_entries(folder: Path) -> list[str]:
 
 
 def check_writable(folder: Path) -> None:
-    """:class:`ResultsError` unless ``folder`` (if it exists) and its nearest existing parent
-    accept new entries."""
+    """Check that new entries can be written where ``folder`` is.
+
+    Raises :class:`ResultsError` unless ``folder`` (if it exists) and its nearest existing
+    parent accept new entries.
+    """
     probe = folder if folder.exists() else folder.parent
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
@@ -147,6 +150,7 @@ class FolderLock:
         return self
 
     def release(self) -> None:
+        """Remove the lock file and unlock; do nothing if the lock is not held."""
         if self._fd is None:
             return
         try:

@@ -58,7 +58,7 @@ def _parse_manifest(folder: Path) -> dict[str, Any]:
 
 
 def _read_manifest_quietly(folder: Path) -> dict[str, Any] | None:
-    """The folder's manifest if it is complete and valid, else None."""
+    """Return the folder's manifest if it is complete and valid, else None."""
     if not (folder / MANIFEST).is_file():
         return None
     try:
@@ -134,7 +134,7 @@ class Run:
     tables: Mapping[str, pd.DataFrame] = field(repr=False)
 
     def names(self) -> list[str]:
-        """The table names, in the order they were written."""
+        """Return the table names, in the order they were written."""
         return list(self.tables)
 
     @property
@@ -151,8 +151,9 @@ class Run:
         return {name: self.folder / entry["file"] for name, entry in entries.items()}
 
     def save(self, folder: str | os.PathLike, *, overwrite: bool = False) -> Run:
-        """Write this run as the run folder ``folder`` (see :func:`write_run`); return it read
-        back from there.
+        """Write this run as the run folder ``folder`` (see :func:`write_run`).
+
+        Return it read back from there.
 
         Tables, manifest and any figures of a saved run are written whole; a complete run
         already in ``folder`` is refused unless ``overwrite``. Saving a run into its own folder
@@ -203,8 +204,9 @@ RunResults = Run
 
 
 def results_kind(folder: str | os.PathLike) -> str:
-    """What a results folder holds: ``"run"`` (a ``manifest.json``) or ``"sweep"`` (a
-    ``sweep.json``).
+    """Return what a results folder holds: ``"run"`` or ``"sweep"``.
+
+    A run folder has a ``manifest.json``, a sweep folder a ``sweep.json``.
 
     The one check of "is this a dyad results folder" (loading a run, opening a report). Any
     other folder is a one-line :class:`ResultsError` naming it and what is missing: it does
@@ -298,7 +300,7 @@ def find_runs(root: str | os.PathLike) -> list[Path]:
 
 
 def run_columns(run: Run, root: Path | None = None) -> dict[str, Any]:
-    """The per-run columns :func:`load_runs` adds: ``run_id``, ``seed`` and the parameters.
+    """Return the per-run columns :func:`load_runs` adds: ``run_id``, ``seed`` and the parameters.
 
     ``run_id`` comes from the manifest, else the folder's path relative to ``root``. Every
     entry of the manifest's ``parameters`` mapping becomes a column (nested mappings are

@@ -178,7 +178,7 @@ def _write_contents(
 
 
 def _sibling(folder: Path, mark: str) -> Path:
-    """A fresh hidden sibling of ``folder``: ``.<name><mark><pid>-<random>``."""
+    """Return a fresh hidden sibling of ``folder``: ``.<name><mark><pid>-<random>``."""
     return folder.with_name(f".{folder.name}{mark}{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 

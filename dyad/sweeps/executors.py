@@ -38,7 +38,9 @@ def import_distributed():
 def open_executor(
     workers: int | None = None, address: str | None = None, timeout: float = 10.0
 ) -> Iterator[tuple[Executor, str, int]]:
-    """A ``concurrent.futures`` executor, a description of it and how many runs to keep in flight.
+    """Return an executor for the runs, a description of it and how many runs to keep in flight.
+
+    The executor is a ``concurrent.futures`` one.
 
     Without ``address``: a local :class:`ProcessPoolExecutor` with an explicit ``spawn``
     context (never the global start method) and ``workers`` processes (default
@@ -110,6 +112,7 @@ class StopRequests:
         self._last: float | None = None
 
     def __call__(self, signum: int, frame: Any = None) -> None:
+        """Count a signal, unless it comes within ``window`` seconds of the last one."""
         now = time.monotonic()
         if self._last is not None and now - self._last < self.window:
             return

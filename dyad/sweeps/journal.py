@@ -40,7 +40,9 @@ _STAGING_MARK = ".overwrite"
 
 
 def _work_folder(folder: Path, plan: SweepPlan, previous: str) -> tuple[Path, str]:
-    """Where the runs are written, and how: the folder itself, or (``--overwrite``) a staging
+    """Return where the runs are written, and how.
+
+    The folder itself, or (``--overwrite``) a staging
     sibling ``.<name>.overwrite`` that replaces the folder whole once the sweep completes.
 
     An interrupted overwrite leaves the old sweep untouched and the staging folder in place;
@@ -61,7 +63,10 @@ def _work_folder(folder: Path, plan: SweepPlan, previous: str) -> tuple[Path, st
 
 
 def _existing_sweep(folder: Path, plan: SweepPlan, overwrite: bool) -> str:
-    """``"new"``, ``"resume"`` (same sweep) or ``"replace"`` (``overwrite``); else an error."""
+    """Return ``"new"``, ``"resume"`` (same sweep) or ``"replace"`` (``overwrite``).
+
+    Anything else is an error.
+    """
     if not folder.exists():
         return "new"
     if not folder.is_dir():
@@ -97,8 +102,11 @@ def _existing_sweep(folder: Path, plan: SweepPlan, overwrite: bool) -> str:
 
 
 def _is_complete(folder: Path, plan: SweepPlan) -> bool:
-    """Every run of ``plan`` finished ok, its folder holds a complete run, and the summary
-    table was written (a sweep killed just before it resumes and writes it)."""
+    """Tell whether a sweep is complete.
+
+    Every run of ``plan`` finished ok, its folder holds a complete run, and the summary
+    table was written (a sweep killed just before it resumes and writes it).
+    """
     if not (folder / SUMMARY_FILE).is_file():
         return False
     records = _read_records(folder)
@@ -110,7 +118,7 @@ def _is_complete(folder: Path, plan: SweepPlan) -> bool:
 
 
 def _differences(old: Mapping[str, Any], plan: SweepPlan) -> list[str]:
-    """A few human-readable differences between an old ``sweep.json`` and a new plan."""
+    """Return a few human-readable differences between an old ``sweep.json`` and a new plan."""
     new = plan.definition()
     out: list[str] = []
     if old.get("dyad_version") != __version__:
@@ -157,7 +165,7 @@ def _clean_partial_runs(folder: Path, runs: Sequence[RunSpec]) -> None:
 
 
 def _read_records(folder: Path) -> dict[str, dict[str, Any]]:
-    """The latest ``runs.jsonl`` record per run id (a torn last line is ignored)."""
+    """Return the latest ``runs.jsonl`` record per run id (a torn last line is ignored)."""
     records: dict[str, dict[str, Any]] = {}
     path = folder / RUNS_MANIFEST
     if not path.is_file():

@@ -66,7 +66,7 @@ class RunSpec:
     seed_index: int = 0
 
     def scenario(self) -> Scenario:
-        """The validated scenario of this run (raises :class:`ConfigError`)."""
+        """Return the validated scenario of this run (raises :class:`ConfigError`)."""
         raw = apply_overrides(self.scenario_raw, self.overrides, source=self.source)
         raw["seed"] = self.seed
         return check_scenario(
@@ -95,11 +95,15 @@ class SweepPlan:
 
     @property
     def run_ids(self) -> list[str]:
+        """The run ids, in plan order."""
         return [run.run_id for run in self.runs]
 
     def definition(self) -> dict[str, Any]:
-        """What makes two sweeps the same: the resolved scenario (defaults filled in, output
-        folder left out), the grid, the seeds and the dyad version."""
+        """Return what makes two sweeps the same.
+
+        The resolved scenario (defaults filled in, output folder left out), the grid, the seeds
+        and the dyad version.
+        """
         scenario = self.scenario.to_dict()
         scenario.get("output", {}).pop("folder", None)
         if not scenario.get("plugins"):  # sweeps planned before the key existed still resume
@@ -117,7 +121,7 @@ class SweepPlan:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def record(self) -> dict[str, Any]:
-        """The content of ``sweep.json``."""
+        """Return the content of ``sweep.json``."""
         return {
             "kind": SWEEP_KIND,
             "format_version": SWEEP_FORMAT_VERSION,
@@ -324,7 +328,7 @@ def _largest_run(
     source: str,
     dirs: tuple[str, ...],
 ) -> dict[str, Any]:
-    """The memory estimate of the sweep's largest run, labelled by its grid point.
+    """Return the memory estimate of the sweep's largest run, labelled by its grid point.
 
     A run's memory grows with each size parameter on its own (steps, neurons, bank size,
     trials, ...), so the largest run sets every axis to the value that is largest on its own;
@@ -345,7 +349,7 @@ def _largest_run(
 
 
 def _check_grid(grid: Any, source: str) -> dict[str, list[Any]]:
-    """The grid as ``{dotted path: non-empty list}``; nested TOML tables become dotted paths.
+    """Return the grid as ``{dotted path: non-empty list}``; nested TOML tables become dotted paths.
 
     ``[sweep.grid]`` with ``parent.params.q = [...]`` (unquoted, so TOML nests it) and
     ``"parent.params.q" = [...]`` mean the same.
@@ -390,7 +394,7 @@ def _check_grid(grid: Any, source: str) -> dict[str, list[Any]]:
 
 
 def _validated(probe: RunSpec, source: str, where: str) -> tuple[Scenario | None, list[str]]:
-    """The probe's scenario, or its problems, each rewritten as ``file: where: problem``."""
+    """Return the probe's scenario, or its problems, each rewritten as ``file: where: problem``."""
     try:
         return probe.scenario(), []
     except ConfigError as exc:

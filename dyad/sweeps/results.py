@@ -81,7 +81,7 @@ def summary_table(
 
 
 def _class_names(records: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """The neuron classes the runs reported (older runs may list fewer), else today's."""
+    """Return the neuron classes the runs reported (older runs may list fewer), else today's."""
     for record in records.values():
         counts = (record.get("summary") or {}).get("class_counts")
         if counts:
@@ -110,7 +110,7 @@ class Sweep:
         return dict(self.definition.get("grid", {}))
 
     def run_folder(self, run_id: str) -> Path:
-        """The folder of one run of the sweep."""
+        """Return the folder of one run of the sweep."""
         return self.folder / RUNS_DIR / run_id
 
     def run(self, run_id: str):
@@ -120,8 +120,11 @@ class Sweep:
         return load_run(self.run_folder(run_id), verify=False)
 
     def table(self, name: str) -> pd.DataFrame:
-        """One table of every complete run, concatenated, with ``run_id``, ``seed`` and the
-        swept parameters as leading columns (:func:`dyad.store.load_runs`)."""
+        """Return one table of every complete run, concatenated.
+
+        ``run_id``, ``seed`` and the swept parameters are the leading columns
+        (:func:`dyad.store.load_runs`).
+        """
         from dyad.store import load_runs
 
         return load_runs(self.folder / RUNS_DIR, name, verify=False)
@@ -156,7 +159,7 @@ def load_sweep(folder: str | Path) -> Sweep:
 
 
 def _plan_from_record(definition: Mapping[str, Any]) -> _PlanRuns:
-    """The runs (order, ids, parameters, seeds) recorded in a ``sweep.json``."""
+    """Return the runs (order, ids, parameters, seeds) recorded in a ``sweep.json``."""
     runs = tuple(
         RunSpec(
             run_id=str(entry["run_id"]),

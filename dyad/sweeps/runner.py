@@ -71,10 +71,12 @@ class SweepStatus:
 
     @property
     def not_run(self) -> int:
+        """Runs neither done, skipped nor failed (the sweep was stopped before them)."""
         return self.n_runs - self.done - self.skipped - self.failed
 
     @property
     def runs_per_s(self) -> float:
+        """Throughput: finished runs (done or failed) per second of wall time."""
         return (self.done + self.failed) / self.wall_time_s if self.wall_time_s > 0 else 0.0
 
     def describe(self, name: str = "sweep") -> str:
@@ -150,7 +152,7 @@ def _run_locked(
     progress: bool,
     on_run: Callable[[dict[str, Any]], None] | None,
 ) -> SweepStatus:
-    """The body of :func:`run_sweep`, while its folder lock is held."""
+    """Return the body of :func:`run_sweep`, while its folder lock is held."""
     cache = None if cache_dir is None else str(Path(cache_dir).resolve())
     records = _read_records(work) if previous == "resume" else {}
     done_before = {
@@ -297,7 +299,7 @@ def _dispatch(
 
 
 def _collect(future: Future, run: RunSpec) -> dict[str, Any]:
-    """The worker's record, or a failure record if the worker itself died."""
+    """Return the worker's record, or a failure record if the worker itself died."""
     try:
         return future.result()
     except Exception as exc:  # a crashed worker process, a lost Dask worker, ...

@@ -69,8 +69,10 @@ def execute_run(spec: RunSpec, folder: str, cache_dir: str | None = None) -> dic
 def _run_and_save(
     spec: RunSpec, folder: Path, cache_dir: str | None
 ) -> tuple[dict[str, Any], dict[str, Any], int | None]:
-    """Run the scenario and write the run folder with the sweep's facts in its manifest;
-    return the run's summary, timings and the vision seed it used."""
+    """Run the scenario and write the run folder with the sweep's facts in its manifest.
+
+    Return the run's summary, timings and the vision seed it used.
+    """
     from dyad.simulation import run_scenario, save_run
 
     scenario = spec.scenario()

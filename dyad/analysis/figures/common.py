@@ -164,6 +164,11 @@ def style() -> Iterator[None]:
 
 
 def new_figure(width: float, height: float):
+    """Return a matplotlib Figure of ``width`` × ``height`` inches with constrained layout.
+
+    A bare :class:`~matplotlib.figure.Figure` (not pyplot), so drawing needs no GUI backend
+    and leaves no global state behind.
+    """
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained")
@@ -192,10 +197,12 @@ def categories(values: pd.Series) -> list[str]:
 
 
 def axis_label(name: str) -> str:
+    """Return the axis label of a column: its entry in ``AXIS_LABELS``, else its words."""
     return AXIS_LABELS.get(name, name.replace("_", " "))
 
 
 def expression_colours(expressions: Sequence[str]) -> dict[str, str]:
+    """Return one colour per expression, in order, so every figure colours them alike."""
     return {e: EXPRESSION_COLOURS[i % len(EXPRESSION_COLOURS)] for i, e in enumerate(expressions)}
 
 

@@ -64,7 +64,7 @@ def condition_means(
 
 
 def seen_parents(test_responses: pd.DataFrame) -> list[str]:
-    """The parents whose faces the visual test trials show, in table order.
+    """Return the parents whose faces the visual test trials show, in table order.
 
     Empty for tables without a ``parent`` column (one face, as in runs before parents were
     recorded).
@@ -122,7 +122,7 @@ def draw_firing_rates(
     expressions: Sequence[str] | None = None,
     title: str | None = None,
 ):
-    """The poster's figure: mirror-layer rates before (left) and after (right) training.
+    """Return the poster's figure: mirror-layer rates before (left) and after (right) training.
 
     Each column of panels is a heat map with one row per test condition (seen × each
     expression, then produced × each expression), values = mean rate over trials on a fixed

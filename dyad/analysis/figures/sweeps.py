@@ -61,7 +61,7 @@ def _class_columns(runs: pd.DataFrame, classes: Sequence[str] | None) -> list[st
 
 
 def count_limit(runs: pd.DataFrame, classes: Sequence[str], n_neurons: float | None) -> float:
-    """The largest value a class column can hold: ``n_neurons``, 1 for fractions.
+    """Return the largest value a class column can hold: ``n_neurons``, 1 for fractions.
 
     ``n_neurons`` defaults to the runs' ``n_neurons`` column, else to the largest sum of the
     class columns of one run (every neuron has exactly one class).
@@ -79,7 +79,7 @@ def count_limit(runs: pd.DataFrame, classes: Sequence[str], n_neurons: float | N
 
 
 def clipped_sd(low: float, high: float):
-    """A seaborn ``errorbar`` callable: mean ± 1 SD (ddof 1, as seaborn's "sd") clipped."""
+    """Return a seaborn ``errorbar`` callable: mean ± 1 SD (ddof 1, as seaborn's "sd") clipped."""
 
     def interval(values: pd.Series) -> tuple[float, float]:
         mean, sd = float(values.mean()), float(values.std())
