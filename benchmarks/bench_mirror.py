@@ -65,7 +65,7 @@ def per_step_us(step, visual: np.ndarray, motor: np.ndarray) -> list[float]:
 
 
 def naive_step_factory(layer: MirrorLayer):
-    """A plain numpy step with the same maths, for comparison."""
+    """Return a plain numpy step with the same maths, for comparison."""
     wv, wm = layer.weights_visual, layer.weights_motor
     gain, beta, k = np.float32(layer.motor_gain), layer.beta, layer.config.n_winners
     alpha = np.float32(layer.config.learning_rate)

@@ -58,8 +58,10 @@ def timed(command: list[str], env: dict[str, str]) -> float:
 
 
 def first_line(command: list[str], env: dict[str, str]) -> float:
-    """Seconds from starting ``command`` until its first line on stderr; the process is then
-    left to finish."""
+    """Time, in seconds, from starting ``command`` until its first line on stderr.
+
+    The process is then left to finish.
+    """
     started = time.perf_counter()
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

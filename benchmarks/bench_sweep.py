@@ -31,7 +31,7 @@ SMALL_SEEDS = 4
 
 
 def small_plan():
-    """The throughput sweep: the noise sweep cut to 4 values of q x 4 seeds, small VisNet."""
+    """Return the throughput sweep: the noise sweep cut to 4 values of q x 4 seeds, small VisNet."""
     from dyad.sweeps import plan_sweep
 
     plan = plan_sweep(SCENARIOS / "noise_sweep.toml", SMALL_SWEEP, seeds=SMALL_SEEDS)

@@ -40,9 +40,12 @@ def tiny_scenario_raw(**sections: Any) -> dict[str, Any]:
 
 
 def small_science_raw(**sections: Any) -> dict[str, Any]:
-    """A science-test scenario at the small size: the small preset's own network, other faces
-    and training transforms, the halved geometric ranges, 1,000 timesteps, 10 test trials and
-    64 mirror neurons. ``sections`` update those tables key by key."""
+    """Return a science-test scenario at the small size.
+
+    The small preset's own network, other faces and training transforms, the halved geometric
+    ranges, 1,000 timesteps, 10 test trials and 64 mirror neurons. ``sections`` update those tables
+    key by key.
+    """
     base: dict[str, dict[str, Any]] = {
         "run": {"steps": 1000, "test_trials": 10},
         "vision": {

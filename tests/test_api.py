@@ -1,5 +1,8 @@
-"""The Python API: ``dyad.simulate``, ``load_run``, ``sweep``, ``load_sweep``, ``report``,
-``pretrain``, and that the CLI's commands are wrappers over them (same tables, same errors)."""
+"""The Python API, and that the CLI is a thin wrapper over it.
+
+The Python API: ``dyad.simulate``, ``load_run``, ``sweep``, ``load_sweep``, ``report``,
+``pretrain``, and that the CLI's commands are wrappers over them (same tables, same errors).
+"""
 
 from __future__ import annotations
 

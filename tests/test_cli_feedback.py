@@ -1,5 +1,8 @@
-"""The CLI tells the user what it is doing: a status line before anything slow, ``-v`` and
-``--log-level`` for dyad's log messages, and nothing of either leaks into stdout."""
+"""The CLI tells the user what it is doing, on stderr only.
+
+The CLI tells the user what it is doing: a status line before anything slow, ``-v`` and
+``--log-level`` for dyad's log messages, and nothing of either leaks into stdout.
+"""
 
 from __future__ import annotations
 

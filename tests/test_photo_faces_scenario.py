@@ -22,8 +22,11 @@ from dyad.vision import PhotoSet, PretrainConfig, render_images
 def write_photos(
     folder: Path, expressions=("happy", "sad"), n: int = 3, identity_seed: int = 5
 ) -> Path:
-    """Greyscale PNGs of a parametric face the test draws itself, named ``happy_01.png``...:
-    the canonical image and ``n - 1`` random transforms per expression, at 64 px."""
+    """Write a folder of photos of a parametric face.
+
+    Greyscale PNGs of a parametric face the test draws itself, named ``happy_01.png``...:
+    the canonical image and ``n - 1`` random transforms per expression, at 64 px.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     faces = ParametricFaces(
         FaceConfig(size=64, identity_seed=identity_seed, transforms=TransformConfig.photometric())

@@ -1,5 +1,8 @@
-"""The one validation system: configs built in Python and nested in a scenario report the same
-one-line problems, each naming the dotted field, what was expected and the value given."""
+"""The one validation system reports the same problems however a config is built.
+
+The one validation system: configs built in Python and nested in a scenario report the same
+one-line problems, each naming the dotted field, what was expected and the value given.
+"""
 
 import dataclasses
 

@@ -44,8 +44,11 @@ real_fingerprint = vision.source_fingerprint
 
 @pytest.fixture(scope="module", autouse=True)
 def pinned_source():
-    """Pin the source fingerprint for this module: dyad's files may be edited while the tests
-    run, which would (correctly) make every cached file stale between two tests."""
+    """Pin the source fingerprint for this module.
+
+    Dyad's files may be edited while the tests run, which would (correctly) make every cached file
+    stale between two tests.
+    """
     fingerprint = real_fingerprint()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(vision, "source_fingerprint", lambda: fingerprint)

@@ -244,8 +244,11 @@ def test_classify_neurons_builds_the_neurons_table():
 
 
 def test_information_cross_check_agrees_except_where_the_criteria_differ_by_design():
-    """I >= 0.5 bit agrees with the rank test on clear cases; it ignores the firing threshold
-    (a cell at 0.4 vs 0.05 carries 1 bit but never fires), so there the two disagree."""
+    """The information cross-check agrees with the rank test where it should.
+
+    I >= 0.5 bit agrees with the rank test on clear cases; it ignores the firing threshold
+    (a cell at 0.4 vs 0.05 carries 1 bit but never fires), so there the two disagree.
+    """
     visual, motor = responses(PROFILES.values())
     table = classify_neurons(tidy(visual, motor), ["happy", "sad"])
     expected = dict(EXPECTED, **{"never fires": "mirror"})

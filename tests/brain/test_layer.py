@@ -246,8 +246,11 @@ def test_learning_off_changes_nothing():
 @pytest.mark.parametrize("mode", ["absolute", "relative"])
 @pytest.mark.parametrize(("side", "width"), [(8, 5), (8, 11), (16, 9)])
 def test_compiled_competition_matches_numpy(mode, side, width):
-    """Separable direct inhibition + threshold + sigmoid (numba) = FFT path (numpy), also when
-    the filter is wider than the sheet and aliases."""
+    """The numba activation equals the numpy FFT path.
+
+    Separable direct inhibition + threshold + sigmoid (numba) = FFT path (numpy), also when
+    the filter is wider than the sheet and aliases.
+    """
     rng = np.random.default_rng(side + width)
     n_pre = side * side
     layers = {
@@ -308,9 +311,12 @@ def test_batch_response_equals_single_steps():
 @pytest.mark.parametrize("centre", [False, True])
 @pytest.mark.parametrize("gathered", [False, True])
 def test_one_sweep_trace_kernel_equals_forward_then_learning(centre, gathered):
-    """The trace rule's fused kernel (activation and update row by row) gives the same drive,
+    """The fused trace-rule kernel equals the forward and learning kernels in turn.
+
+    The trace rule's fused kernel (activation and update row by row) gives the same drive,
     sums and weights as the forward kernel followed by the separate learning kernel with the
-    trace as postsynaptic factor, including rows skipped as negligible and rows clipped."""
+    trace as postsynaptic factor, including rows skipped as negligible and rows clipped.
+    """
     from dyad.brain import kernels
 
     layer, _ = _centred_layer("numba", learning_rate=1.0)
@@ -354,8 +360,11 @@ def test_one_sweep_trace_kernel_equals_forward_then_learning(centre, gathered):
 
 
 def test_per_unit_mean_and_compact_indices_give_the_same_learning():
-    """Indexed layers keep 16-bit synapse indices and read x̄ per presynaptic unit in the
-    compiled path; learning matches the per-synapse x̄ path and the numpy reference."""
+    """Indexed layers learn as the per-synapse path and the numpy reference do.
+
+    Indexed layers keep 16-bit synapse indices and read x̄ per presynaptic unit in the
+    compiled path; learning matches the per-synapse x̄ path and the numpy reference.
+    """
     from dyad.brain import kernels
 
     layer, inputs = _centred_layer("numba", learning_rate=1.0)
@@ -407,8 +416,11 @@ def test_indices_wider_than_16_bits_stay_int32():
 
 
 def test_compiled_row_helpers_match_their_python_reference():
-    """The kernels' row helpers have one compiled implementation per input layout; each must
-    equal the Python body for gathered inputs, indexed inputs, and x̄ per synapse or per unit."""
+    """Every compiled row helper equals its Python body.
+
+    The kernels' row helpers have one compiled implementation per input layout; each must
+    equal the Python body for gathered inputs, indexed inputs, and x̄ per synapse or per unit.
+    """
     import numba
 
     from dyad.brain import kernels

@@ -48,8 +48,11 @@ def test_kernel_orientation_convention():
 
 
 def _reference_maps(image: np.ndarray, v1: V1, factor: int) -> np.ndarray:
-    """Direct route of model.md §3: grey canvas ``factor`` × the image side, 'same'
-    convolution, crop, norm, rectify."""
+    """V1 filtering computed the direct way, as the reference.
+
+    Direct route of model.md §3: grey canvas ``factor`` × the image side, 'same'
+    convolution, crop, norm, rectify.
+    """
     size = v1.config.image_size
     canvas = np.full((factor * size, factor * size), v1.config.padding_grey)
     start = (factor - 1) * size // 2
@@ -77,8 +80,11 @@ def test_filter_matches_direct_convolution_classic_canvas():
 
 
 def test_filter_small_images_behave_as_infinite_grey_padding():
-    """At 64 px the λ = 16 kernel reaches past a 2× canvas; the circular FFT then sees grey,
-    as an unbounded grey surround would."""
+    """Kernels wider than the canvas see grey beyond the image.
+
+    At 64 px the λ = 16 kernel reaches past a 2× canvas; the circular FFT then sees grey,
+    as an unbounded grey surround would.
+    """
     config = V1Config(image_size=64)
     v1 = V1(config)
     rng = np.random.default_rng(4)

@@ -159,8 +159,11 @@ def test_arrays_round_trip_exact(small_config, v1_maps, centre):
 
 
 def test_fit_sets_each_layers_input_mean_from_frozen_lower_rates(small_config, v1_maps):
-    """x̄ of layer 1 is the mean gathered V1 input over all training images; x̄ of layer 2 is
-    the mean of the *trained* layer 1's rates, read through layer 2's synapses."""
+    """The input means x̄ come from each layer's training inputs.
+
+    x̄ of layer 1 is the mean gathered V1 input over all training images; x̄ of layer 2 is
+    the mean of the *trained* layer 1's rates, read through layer 2's synapses.
+    """
     config = dataclasses.replace(small_config, epochs=(1, 1, 0, 0))
     net = VisNet(config, np.random.default_rng(3)).fit(v1_maps)
     gathered = net.gather_v1(v1_maps).reshape(8, *net.layers[0].weights.shape)
@@ -220,8 +223,11 @@ def test_input_shapes_are_checked(small_config, v1_maps):
 
 
 def test_fit_follows_training_order(small_config, v1_maps):
-    """fit = for each epoch, objects in order (reversed on odd epochs), trace reset per object,
-    transforms contiguous, learning in layer 1 only; replayed by hand with ``step``."""
+    """Fit presents the images in the documented order.
+
+    Fit = for each epoch, objects in order (reversed on odd epochs), trace reset per object,
+    transforms contiguous, learning in layer 1 only; replayed by hand with ``step``.
+    """
     config = dataclasses.replace(small_config, epochs=(3, 0, 0, 0))
     fitted = VisNet(config, np.random.default_rng(8), backend="numpy").fit(v1_maps)
     manual = VisNet(config, np.random.default_rng(8), backend="numpy")
@@ -238,9 +244,12 @@ def test_fit_follows_training_order(small_config, v1_maps):
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_alternating_transform_order_runs_odd_epochs_backwards(small_config, v1_maps, backend):
-    """``transform_order="alternating"``: odd epochs present objects *and* their transforms in
+    """The alternating transform order reverses the transforms on odd epochs.
+
+    ``transform_order="alternating"``: odd epochs present objects *and* their transforms in
     reverse, so the transform that comes first (never learned: the trace was just reset) is
-    learned on the other epochs. Same result as a hand-written loop; differs from forward."""
+    learned on the other epochs. Same result as a hand-written loop; differs from forward.
+    """
     config = dataclasses.replace(small_config, epochs=(3, 0, 0, 0), transform_order="alternating")
     fitted = VisNet(config, np.random.default_rng(8), backend=backend).fit(v1_maps)
     manual = VisNet(config, np.random.default_rng(8), backend=backend)
@@ -338,8 +347,11 @@ def _blob_images(rng, n, upper):
 @pytest.mark.parametrize("rule", ["trace", "hebb"])
 @pytest.mark.parametrize("centre", [True, False])
 def test_training_makes_layer4_class_selective(small_config, rule, centre):
-    """Two classes (bright blob in the upper vs lower half, randomly shifted): after training,
-    many more L4 cells differ strongly in mean rate between the classes on held-out images."""
+    """Training makes layer-4 cells discriminate two classes of images.
+
+    Two classes (bright blob in the upper vs lower half, randomly shifted): after training,
+    many more L4 cells differ strongly in mean rate between the classes on held-out images.
+    """
     v1 = V1(small_config.v1)
     rng = np.random.default_rng(0)
     train = np.stack([v1.filter(_blob_images(rng, 12, up)) for up in (True, False)])

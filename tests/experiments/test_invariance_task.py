@@ -61,8 +61,11 @@ def test_validation_names_the_field(overrides, field):
 
 
 def test_untrained_network_equals_training_with_zero_epochs():
-    """The baseline is the same-seed network before training: with epochs 0 the 'trained' and
-    'untrained' rates are identical, and the summary reports both networks."""
+    """The baseline is the same-seed network before training.
+
+    The baseline is the same-seed network before training: with epochs 0 the 'trained' and
+    'untrained' rates are identical, and the summary reports both networks.
+    """
     task = with_visnet(
         InvarianceTask.small(n_identities=3, grid=2, seed=1, max_ensemble=3),
         epochs=(0, 0, 0, 0),

@@ -1,4 +1,6 @@
-"""A mutation battery: every field of every shipped scenario, and the CLI options for results
+"""A mutation battery: wrong values are refused clearly or accepted, never a traceback.
+
+A mutation battery: every field of every shipped scenario, and the CLI options for results
 folders, given wrong values. Each must be refused with one line per problem naming the file
 and the field (exit code 2 on the command line) or be accepted; never a traceback.
 
@@ -169,8 +171,11 @@ def test_every_field_of_every_shipped_scenario_mutated(path, record_property):
     + [("aspect_ratio", float("nan")), ("aspect_ratio", float("inf"))],
 )
 def test_an_extreme_gabor_parameter_is_refused_not_raised(field, value):
-    """These used to overflow or divide by zero inside V1Config (or, for nan, pass validation
-    and fail later when the cache key was computed)."""
+    """Extreme V1 settings are refused at validation.
+
+    These used to overflow or divide by zero inside V1Config (or, for nan, pass validation
+    and fail later when the cache key was computed).
+    """
     raw = scenario_base(SCENARIOS[0])
     raw = mutate(raw, ("vision",), {"visnet": {"v1": {field: value}}})
     with pytest.raises(ConfigError) as info:

@@ -1,5 +1,8 @@
-"""Results folders: replaced only with --overwrite and then whole, one writer at a time,
-bad places refused before any work starts, and a crash never loses the old run."""
+"""Results folders are replaced safely.
+
+Results folders: replaced only with --overwrite and then whole, one writer at a time,
+bad places refused before any work starts, and a crash never loses the old run.
+"""
 
 from __future__ import annotations
 

@@ -172,7 +172,7 @@ def test_a_second_ctrl_c_stops_the_running_runs(tmp_path, cache_dir):
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_workers_exit_when_the_sweep_is_killed(tmp_path, cache_dir):
-    """kill -9 of the sweep process used to leave its pool workers running as orphans."""
+    """Kill -9 of the sweep process used to leave its pool workers running as orphans."""
     process, output = start_sweep(tmp_path, cache_dir, steps=400000)
     try:
         workers = wait_until_running(process, output)
@@ -190,9 +190,12 @@ def test_workers_exit_when_the_sweep_is_killed(tmp_path, cache_dir):
 
 @pytest.mark.slow
 def test_one_ctrl_c_under_uv_stops_simulate_with_one_line(tmp_path, cache_dir):
-    """simulate under uv: the two SIGINTs coalesce into one KeyboardInterrupt (Python's handler
+    """A Ctrl-C under uv stops a simulation with "Aborted." and exit code 130.
+
+    Simulate under uv: the two SIGINTs coalesce into one KeyboardInterrupt (Python's handler
     only sets a flag), so the exit is "Aborted.", 130, no traceback. A regression guard: this
-    held before the sweep changes too."""
+    held before the sweep changes too.
+    """
     scenario = write_tiny(tmp_path, steps=2_000_000)
     command = [str(Path(sys.executable).parent / "dyad"), "simulate", str(scenario)]
     command += ["--cache-dir", str(cache_dir), "--output", str(tmp_path / "out"), "--quiet"]

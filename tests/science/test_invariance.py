@@ -1,4 +1,6 @@
-"""VisNet learns translation invariance on a classic task (Wallis & Rolls 1997; Rolls & Milward
+"""VisNet learns translation invariance on a classic task.
+
+VisNet learns translation invariance on a classic task (Wallis & Rolls 1997; Rolls & Milward
 2000), small seeded version (docs/vision.md, "A classic invariance task").
 
 Seven parametric faces, each at the 9 positions of a 3×3 grid (snake order) on a 64-px grey
@@ -40,8 +42,11 @@ def results():
 
 
 def test_task_is_the_classic_one():
-    """The premise: 7 stimuli × 9 positions on a 3×3 grid, visited in snake order (each
-    position next to the previous one), on the small VisNet."""
+    """The task is the classic one, at the small size.
+
+    The premise: 7 stimuli × 9 positions on a 3×3 grid, visited in snake order (each
+    position next to the previous one), on the small VisNet.
+    """
     task = small_task(0)
     assert (task.n_identities, task.n_positions) == (7, 9)
     positions = task.positions()
@@ -52,8 +57,11 @@ def test_task_is_the_classic_one():
 
 
 def test_trained_layer4_cells_reach_the_maximal_information(results):
-    """Trained: several L4 cells at ≥ 0.99·log2(7) bits over all 9 positions (measured 37, 18,
-    9), preferring at least 3 different faces (5, 4, 3); untrained, same seed: none."""
+    """Training gives cells at the maximum information; the untrained network has none.
+
+    Trained: several L4 cells at ≥ 0.99·log2(7) bits over all 9 positions (measured 37, 18,
+    9), preferring at least 3 different faces (5, 4, 3); untrained, same seed: none.
+    """
     for seed, result in results.items():
         assert result.n_at_max("untrained") == 0, seed
         assert result.n_at_max("trained") >= 5, (seed, result.summary())
@@ -63,8 +71,11 @@ def test_trained_layer4_cells_reach_the_maximal_information(results):
 
 
 def test_multiple_cell_information_approaches_the_maximum(results):
-    """Decoding face identity across positions from up to 15 of the best cells: trained ≥ 0.75 ·
-    log2(7) = 2.1 bits (measured 2.48, 2.33, 2.20), untrained < 0.2 · log2(7) (about 0.3)."""
+    """Face identity can be decoded across positions after training only.
+
+    Decoding face identity across positions from up to 15 of the best cells: trained ≥ 0.75 ·
+    log2(7) = 2.1 bits (measured 2.48, 2.33, 2.20), untrained < 0.2 · log2(7) (about 0.3).
+    """
     for seed, result in results.items():
         max_bits = result.task.max_bits
         assert result.multiple_cell_bits("trained") >= 0.75 * max_bits, (seed, result.summary())
@@ -72,9 +83,12 @@ def test_multiple_cell_information_approaches_the_maximum(results):
 
 
 def test_alternating_transform_order_is_what_makes_it_work(results):
-    """The fix: presenting each face's positions forward only (VisBack's fixed order) leaves the
+    """Alternating the presentation order is what binds whole sequences.
+
+    The fix: presenting each face's positions forward only (VisBack's fixed order) leaves the
     end of every sequence unbound; measured 4, 1, 2 cells at the maximum against 37, 18, 9
-    alternating, and 1.9, 1.5, 1.8 against 2.4, 2.3, 2.2 multiple-cell bits."""
+    alternating, and 1.9, 1.5, 1.8 against 2.4, 2.3, 2.2 multiple-cell bits.
+    """
     forward = {
         seed: run_invariance(with_visnet(small_task(seed), transform_order="forward"))
         for seed in SEEDS

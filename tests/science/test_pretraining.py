@@ -64,16 +64,22 @@ def default_pretraining() -> dict[int, dict[str, dict]]:
 
 
 def test_setting_is_photometric_transforms_and_the_centred_rule():
-    """The premise of the tests below: photometric changes only, and the centred rule (the
-    default of VisNetConfig)."""
+    """The tests below use photometric changes and the centred rule.
+
+    The premise of the tests below: photometric changes only, and the centred rule (the
+    default of VisNetConfig).
+    """
     config = small_config(0)
     assert config.faces.transforms == TransformConfig.photometric()
     assert config.visnet.centre_inputs
 
 
 def test_untrained_network_is_not_selective(default_pretraining):
-    """The baseline half of the criterion: held-out transforms are hard enough that random
-    connectivity alone gives (almost) no 1-bit cells. Measured: 0 of 256 for seeds 0 and 1."""
+    """Untrained, random connectivity gives (almost) no 1-bit cells.
+
+    The baseline half of the criterion: held-out transforms are hard enough that random
+    connectivity alone gives (almost) no 1-bit cells. Measured: 0 of 256 for seeds 0 and 1.
+    """
     for seed, summary in default_pretraining.items():
         untrained = summary["untrained"]
         assert untrained["n_cells"] == N_CELLS
@@ -81,9 +87,12 @@ def test_untrained_network_is_not_selective(default_pretraining):
 
 
 def test_pretraining_makes_layer4_expression_selective(default_pretraining):
-    """Many L4 cells at 1 bit on held-out transforms (measured 41 and 46 of 256), both
+    """Pre-training makes many layer-4 cells expression-selective.
+
+    Many L4 cells at 1 bit on held-out transforms (measured 41 and 46 of 256), both
     expressions represented (at least 16 of each), at least four times as many as in the
-    untrained network of the same seed, and a higher mean information (0.20 vs 0.08 bit)."""
+    untrained network of the same seed, and a higher mean information (0.20 vs 0.08 bit).
+    """
     for seed, summary in default_pretraining.items():
         trained, untrained = summary["trained"], summary["untrained"]
         assert trained["n_selective"] >= 0.1 * N_CELLS, (seed, trained)
@@ -93,10 +102,13 @@ def test_pretraining_makes_layer4_expression_selective(default_pretraining):
 
 
 def test_classic_rule_makes_layer4_less_informative_than_untrained():
-    """The mechanism: with the classic rule Δw = α ȳ x (``centre_inputs=False``) on the same
+    """The classic Hebbian trace rule loses information; centring the inputs is why.
+
+    The mechanism: with the classic rule Δw = α ȳ x (``centre_inputs=False``) on the same
     images, every winner learns what happy and sad share and layer 4 loses information:
     measured 0 trained cells at 1 bit and a mean of 0.029 bit, against 0.087 bit untrained
-    (seed 0)."""
+    (seed 0).
+    """
     summary = held_out_selectivity(small_config(0, centre_inputs=False))
     trained, untrained = summary["trained"], summary["untrained"]
     assert trained["n_selective"] <= untrained["n_selective"] + 2, summary
@@ -105,9 +117,12 @@ def test_classic_rule_makes_layer4_less_informative_than_untrained():
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_centred_rule_keeps_fixed_happy_and_sad_images_apart_and_classic_collapses(seed):
-    """With every transform off (one fixed image per expression) the untrained network already
+    """Without transforms, the centred rule keeps the untrained selectivity.
+
+    With every transform off (one fixed image per expression) the untrained network already
     separates the two images in many L4 cells (measured 47 and 36). The centred rule keeps that
-    (50 and 50, half of each preference); the classic rule collapses it (1 and 0)."""
+    (50 and 50, half of each preference); the classic rule collapses it (1 and 0).
+    """
     results = {}
     for centre in (True, False):
         config = PretrainConfig(
