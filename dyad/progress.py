@@ -30,7 +30,7 @@ def progress_bar[T](
     label: str = "",
     enabled: bool = True,
 ) -> Iterator:
-    """Return a click progress bar on stderr; hidden entirely when ``enabled`` is False.
+    """Show a click progress bar on stderr; hidden entirely when ``enabled`` is False.
 
     Use as ``with progress_bar(items, label="training") as bar: for item in bar: ...`` or with
     ``length=`` and ``bar.update(n)``.

@@ -260,7 +260,7 @@ def _classes(
 def information_classes(
     classification: Classification, info_visual: np.ndarray, info_motor: np.ndarray
 ) -> np.ndarray:
-    """Return the information-based cross-check of §11.3: (N,) class names.
+    """Classify by the information-based cross-check of §11.3: (N,) class names.
 
     A modality is selective when its single-cell information (max over expressions, bits) is
     at least ``MIN_INFORMATION`` and the preferred expression's mean rate is above the

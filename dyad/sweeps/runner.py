@@ -152,7 +152,7 @@ def _run_locked(
     progress: bool,
     on_run: Callable[[dict[str, Any]], None] | None,
 ) -> SweepStatus:
-    """Return the body of :func:`run_sweep`, while its folder lock is held."""
+    """Run the body of :func:`run_sweep`, while its folder lock is held."""
     cache = None if cache_dir is None else str(Path(cache_dir).resolve())
     records = _read_records(work) if previous == "resume" else {}
     done_before = {

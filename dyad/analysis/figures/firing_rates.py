@@ -122,7 +122,7 @@ def draw_firing_rates(
     expressions: Sequence[str] | None = None,
     title: str | None = None,
 ):
-    """Return the poster's figure: mirror-layer rates before (left) and after (right) training.
+    """Plot the poster's figure: mirror-layer rates before (left) and after (right) training.
 
     Each column of panels is a heat map with one row per test condition (seen × each
     expression, then produced × each expression), values = mean rate over trials on a fixed

@@ -63,7 +63,7 @@ def draw_interaction(
     expressions: Sequence[str] | None = None,
     title: str | None = None,
 ):
-    """Return the whole infant–parent interaction on one time axis (see the module docstring).
+    """Plot the whole infant–parent interaction on one time axis (see the module docstring).
 
     ``interaction`` needs ``t``, ``infant_expression``, ``parent_expression`` and
     ``congruent``; ``parent`` adds the parent band and per-parent congruence when it holds
