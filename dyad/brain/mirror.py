@@ -157,7 +157,9 @@ class MirrorConfig:
     untrained layer's responses graded (almost no chance "mirror" cells) and rates unsaturated
     enough for neurons to break symmetry, yet steep enough that trained responses clear the
     |d| >= 0.3 criterion with noisy layer-4 codes (docs/mirror.md has the sweep).
-    ``learning_rate``: alpha in dw = alpha r x; 0.01 integrates over roughly 100 timesteps.
+    ``learning_rate``: alpha in dw = alpha r x. The step is not scaled by the input's length,
+    so with dense layer-4 input 0.01 keeps a memory of a few timesteps, not 1/alpha = 100
+    (docs/results.md, "Noise and lag against congruence"); 0.002 integrates over many holds.
     ``normalisation``: ``"per_modality"`` (visual and motor weight parts each to length 1/sqrt 2)
     or ``"joint"`` (whole weight vector to length 1).
     ``motor_gain``: g_M multiplying the motor input; ``"auto"`` equalises the initial mean
