@@ -14,6 +14,36 @@ import pytest
 SMALL_TRANSFORMS = {"translation": 2.0, "scale": [0.95, 1.05], "rotation": 4.0}
 
 
+#: the tiny network of the TOML scenarios that sweep and reliability tests write: 32-px faces,
+#: 8×8 VisNet layers trained 1 epoch, 16 mirror neurons (seconds per sweep, no figures data)
+TINY_NETWORK_TOML = """[vision.faces]
+supersample = 1
+
+[vision.visnet]
+layer_side = 8
+fan_in = [30, 20, 20, 20]
+l1_fan_in = [20, 7, 3]
+fan_in_radius = [4.0, 2.0, 3.0, 3.0]
+inhibition_radius = [1.0, 1.0, 1.5, 2.0]
+inhibition_width = [5, 5, 5, 7]
+sparseness = [0.9, 0.9, 0.85, 0.85]
+epochs = [1, 1, 1, 1]
+
+[vision.visnet.v1]
+image_size = 32
+wavelengths = [2.0, 4.0, 8.0]
+
+[motor]
+units_per_expression = 8
+
+[mirror]
+n_neurons = 16
+
+[output]
+mirror_rates = false
+"""
+
+
 def tiny_scenario_raw(**sections: Any) -> dict[str, Any]:
     """A scenario dict small enough for unit tests: 64-px faces, 16x16 VisNet, 32 mirror cells."""
     raw: dict[str, Any] = {

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from click.testing import CliRunner
+from conftest import TINY_NETWORK_TOML
 
 from dyad.cli import cli
 from dyad.config import validate_scenario
@@ -108,32 +109,7 @@ n_train_transforms = 3
 n_test_transforms = 8
 bank_size = 6
 
-[vision.faces]
-supersample = 1
-
-[vision.visnet]
-layer_side = 8
-fan_in = [30, 20, 20, 20]
-l1_fan_in = [20, 7, 3]
-fan_in_radius = [4.0, 2.0, 3.0, 3.0]
-inhibition_radius = [1.0, 1.0, 1.5, 2.0]
-inhibition_width = [5, 5, 5, 7]
-sparseness = [0.9, 0.9, 0.85, 0.85]
-epochs = [1, 1, 1, 1]
-
-[vision.visnet.v1]
-image_size = 32
-wavelengths = [2.0, 4.0, 8.0]
-
-[motor]
-units_per_expression = 8
-
-[mirror]
-n_neurons = 16
-
-[output]
-mirror_rates = false
-
+{network}
 [sweep]
 seeds = 2
 
@@ -144,7 +120,9 @@ seeds = 2
 
 def write_sweep(folder: Path, vary: bool) -> Path:
     path = folder / "tiny_seeds.toml"
-    path.write_text(textwrap.dedent(SWEEP.format(vary=str(vary).lower())))
+    path.write_text(
+        textwrap.dedent(SWEEP.format(vary=str(vary).lower(), network=TINY_NETWORK_TOML))
+    )
     return path
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from conftest import TINY_NETWORK_TOML
+
 # 32 px faces, an 8x8 VisNet trained 1 epoch per layer, 16 mirror neurons: about a second
 TINY = """
 name = "tiny"
@@ -27,32 +29,7 @@ n_train_transforms = 3
 n_test_transforms = 8
 bank_size = 6
 
-[vision.faces]
-supersample = 1
-
-[vision.visnet]
-layer_side = 8
-fan_in = [30, 20, 20, 20]
-l1_fan_in = [20, 7, 3]
-fan_in_radius = [4.0, 2.0, 3.0, 3.0]
-inhibition_radius = [1.0, 1.0, 1.5, 2.0]
-inhibition_width = [5, 5, 5, 7]
-sparseness = [0.9, 0.9, 0.85, 0.85]
-epochs = [1, 1, 1, 1]
-
-[vision.visnet.v1]
-image_size = 32
-wavelengths = [2.0, 4.0, 8.0]
-
-[motor]
-units_per_expression = 8
-
-[mirror]
-n_neurons = 16
-
-[output]
-mirror_rates = false
-{sweep}
+{network}{sweep}
 """
 
 
@@ -68,7 +45,9 @@ def write_tiny(
     """Write the tiny scenario (optionally with top-level keys and a [sweep] table)."""
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(TINY.format(policy=policy, steps=steps, top=top, sweep=sweep))
+    path.write_text(
+        TINY.format(policy=policy, steps=steps, top=top, sweep=sweep, network=TINY_NETWORK_TOML)
+    )
     return path
 
 
