@@ -1,0 +1,48 @@
+"""Where dyad's documented results hold: a warning line for each setting beyond that range."""
+
+from __future__ import annotations
+
+from dyad.config.scenario import Scenario
+
+#: the most expressions for which docs/results.md shows the documented results
+DOCUMENTED_EXPRESSIONS = 3
+#: the widest transforms at which docs/vision.md shows VisNet's learnt tolerance
+DOCUMENTED_TRANSLATION = 4.0
+DOCUMENTED_ROTATION = 8.0
+DOCUMENTED_SCALE = (0.9, 1.1)
+
+
+def scenario_warnings(scenario: Scenario) -> list[str]:
+    """Return the settings outside the range where dyad's documented results hold, one line each.
+
+    A run still goes ahead (exploring beyond is legitimate), but its results then stand on
+    their own: the lines say which documented claim no longer covers them.
+    """
+    warnings = []
+    n_expressions = len(scenario.infant.expressions)
+    if n_expressions > DOCUMENTED_EXPRESSIONS:
+        warnings.append(
+            f"infant.expressions: {n_expressions} expressions; the documented results hold for "
+            f"2 and 3 (docs/results.md, 'More than two expressions'): with more, layer 4 may "
+            f"not tell every expression apart and some may get no mirror neurons"
+        )
+    sparseness = scenario.mirror.sparseness
+    if sparseness != "auto" and abs(sparseness - (1 - 1 / n_expressions)) > 0.01:
+        warnings.append(
+            f"mirror.sparseness: {sparseness:g} differs from 1 - 1/S = {1 - 1 / n_expressions:.3g} "
+            f"for {n_expressions} expressions: not every neuron can win for exactly one "
+            f"expression, so T1 (every neuron a mirror neuron) is not expected"
+        )
+    transforms = scenario.vision.faces.transforms
+    if (
+        transforms.translation > DOCUMENTED_TRANSLATION
+        or transforms.rotation > DOCUMENTED_ROTATION
+        or transforms.scale[0] < DOCUMENTED_SCALE[0]
+        or transforms.scale[1] > DOCUMENTED_SCALE[1]
+    ):
+        warnings.append(
+            "vision.faces.transforms: beyond the ranges VisNet is shown to learn to tolerate "
+            f"(±{DOCUMENTED_TRANSLATION:g} px, ±{DOCUMENTED_ROTATION:g}°, ×{DOCUMENTED_SCALE[0]:g}"
+            f"–{DOCUMENTED_SCALE[1]:g}; docs/vision.md, 'Tolerance')"
+        )
+    return warnings
