@@ -1,4 +1,4 @@
-"""Pre-training pipeline and its on-disk cache (dyad/vision.py) and ``dyad pretrain``."""
+"""Pre-training pipeline and its on-disk cache (dyad/vision/) and ``dyad pretrain``."""
 
 import dataclasses
 import logging
@@ -14,7 +14,7 @@ import dyad.vision as vision
 from dyad.brain.visnet import VisNet, VisNetConfig
 from dyad.cli import cli
 from dyad.errors import ConfigError
-from dyad.faces import FaceConfig, TransformConfig
+from dyad.faces import FaceConfig, ParametricFaces, TransformConfig
 from dyad.vision import (
     PretrainConfig,
     cache_key,
@@ -51,7 +51,7 @@ def pinned_source():
     """
     fingerprint = real_fingerprint()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(vision, "source_fingerprint", lambda: fingerprint)
+        patch.setattr(vision.cache, "source_fingerprint", lambda: fingerprint)
         yield
 
 
@@ -161,22 +161,28 @@ def test_cache_key_changes_with_everything_the_result_depends_on(config, monkeyp
     # the faces' own identity seed is replaced by identity_seeds and does not matter
     assert cache_key(tiny_config(faces=FaceConfig(size=64, identity_seed=7))) == key
     # a new dyad version or any edit to the code it depends on changes the key
-    monkeypatch.setattr(vision, "__version__", "999")
+    monkeypatch.setattr(vision.cache, "__version__", "999")
     assert cache_key(config) != key
     monkeypatch.undo()
-    monkeypatch.setattr(vision, "source_fingerprint", lambda: "edited")
+    monkeypatch.setattr(vision.cache, "source_fingerprint", lambda: "edited")
     assert cache_key(config) != key
 
 
 def test_source_fingerprint_changes_with_any_dependency(tmp_path):
-    for name in ("faces/geometry.py", "vision.py", "brain/v1.py", "brain/visnet.py", "cli.py"):
+    for name in (
+        "faces/geometry.py",
+        "vision/banks.py",
+        "brain/v1.py",
+        "brain/visnet.py",
+        "cli.py",
+    ):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(f"# {name}\n")
     fingerprint = real_fingerprint(tmp_path)
     assert fingerprint == real_fingerprint(tmp_path)
     (tmp_path / "cli.py").write_text("# edited, but pre-training does not depend on it\n")
     assert real_fingerprint(tmp_path) == fingerprint
-    for name in ("faces/geometry.py", "vision.py", "brain/visnet.py"):
+    for name in ("faces/geometry.py", "vision/banks.py", "brain/visnet.py"):
         (tmp_path / name).write_text("# edited\n")
         assert real_fingerprint(tmp_path) != fingerprint
         fingerprint = real_fingerprint(tmp_path)
@@ -188,7 +194,7 @@ def test_source_fingerprint_changes_with_any_dependency(tmp_path):
 
 
 def test_source_fingerprint_covers_faces_brain_and_vision():
-    root = vision.Path(vision.__file__).resolve().parent
+    root = Path(vision.__file__).resolve().parents[1]  # the dyad package
     covered = {
         p.relative_to(root).as_posix()
         for pattern in vision.DEPENDENCIES
@@ -204,7 +210,12 @@ def test_source_fingerprint_covers_faces_brain_and_vision():
         "brain/v1.py",
         "brain/visnet.py",
         "brain/layer.py",
-        "vision.py",
+        "vision/__init__.py",
+        "vision/banks.py",
+        "vision/cache.py",
+        "vision/config.py",
+        "vision/images.py",
+        "vision/pretrained.py",
     }
     assert expected <= covered
 
@@ -263,7 +274,7 @@ def test_several_parents_are_trained_contiguously_per_expression():
     assert images.shape == (2, 4, 64, 64)
     # parent 0's two transforms, then parent 4's, within each expression
     rng = np.random.default_rng(0)
-    expected = vision.ParametricFaces(config.face_config(0)).images("happy", 2, rng)
+    expected = ParametricFaces(config.face_config(0)).images("happy", 2, rng)
     np.testing.assert_array_equal(images[0, :2], expected)
 
 
@@ -286,7 +297,7 @@ def test_training_shows_the_other_faces_in_the_configured_order(monkeypatch):
         shown.update(identities=tuple(identity_seeds), presentation=presentation)
         return np.zeros((2, n * len(identity_seeds), 64, 64), dtype=np.float32)
 
-    monkeypatch.setattr(vision, "render_images", spy)
+    monkeypatch.setattr(vision.pretrained, "render_images", spy)
     monkeypatch.setattr(VisNet, "fit_gathered", lambda self, *a, **k: self)
     config = tiny_config(identity_seeds=(3,), n_other_faces=2)
     vision.train(config)
@@ -335,7 +346,7 @@ def test_cache_hit_returns_identical_weights_without_retraining(
     def refuse(*args, **kwargs):
         raise AssertionError("trained although a valid cache file exists")
 
-    monkeypatch.setattr(vision, "train", refuse)
+    monkeypatch.setattr(vision.pretrained, "train", refuse)
     loaded = pretrain(config, cache_dir=tmp_path)
     assert loaded.from_cache and loaded.cache_path == cached
     assert loaded.key == built.key == cache_key(config)
@@ -348,7 +359,7 @@ def test_default_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("DYAD_CACHE_DIR", str(tmp_path / "here"))
     assert vision.default_cache_dir() == tmp_path / "here"
     monkeypatch.delenv("DYAD_CACHE_DIR")
-    assert vision.default_cache_dir() == vision.Path.home() / ".cache" / "dyad"
+    assert vision.default_cache_dir() == Path.home() / ".cache" / "dyad"
 
 
 def test_changed_config_uses_another_file(built, cached, tmp_path):
@@ -419,7 +430,7 @@ def test_stale_cache_from_other_code_is_reported_and_rebuilt(
 ):
     old = pretrain(config, cache_dir=tmp_path)
     assert old.from_cache
-    monkeypatch.setattr(vision, "source_fingerprint", lambda: "a newer visnet.py")
+    monkeypatch.setattr(vision.cache, "source_fingerprint", lambda: "a newer visnet.py")
     with caplog.at_level(logging.WARNING, logger="dyad.vision"):
         new = pretrain(config, cache_dir=tmp_path)
     messages = _warnings(caplog)
@@ -451,7 +462,7 @@ def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
         file.write(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(vision.np, "savez", crash)
+    monkeypatch.setattr(np, "savez", crash)
     with pytest.raises(OSError, match="disk full"):
         write_cache(path, {"a": np.arange(5.0)}, {"key": "k"})
     assert [p.name for p in tmp_path.iterdir()] == ["x.npz"]
@@ -462,7 +473,7 @@ def test_unwritable_cache_folder_still_returns_a_network(config, tmp_path, caplo
     def refuse(*args, **kwargs):
         raise PermissionError("read-only file system")
 
-    monkeypatch.setattr(vision, "write_cache", refuse)
+    monkeypatch.setattr(vision.pretrained, "write_cache", refuse)
     with caplog.at_level(logging.WARNING, logger="dyad.vision"):
         result = pretrain(config, cache_dir=tmp_path)
     assert result.cache_path is None and result.trained

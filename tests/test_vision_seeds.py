@@ -127,7 +127,7 @@ def write_sweep(folder: Path, vary: bool) -> Path:
 
 
 def test_sweep_pretrains_each_vision_seed_once_before_dispatch(tmp_path, monkeypatch):
-    import dyad.vision
+    import dyad.vision.pretrained
 
     plan = plan_sweep(write_sweep(tmp_path, vary=True))
     cache = tmp_path / "cache"
@@ -137,7 +137,7 @@ def test_sweep_pretrains_each_vision_seed_once_before_dispatch(tmp_path, monkeyp
     def no_training(*args, **kwargs):
         raise AssertionError("a run pre-trained although the sweep had done it")
 
-    monkeypatch.setattr(dyad.vision, "train", no_training)
+    monkeypatch.setattr(dyad.vision.pretrained, "train", no_training)
     for run in plan.runs:
         pretrained, _, _ = prepare_vision(run.scenario(), cache, run_seed=run.seed)
         assert pretrained.from_cache
