@@ -6,53 +6,39 @@ from pathlib import Path
 
 import click
 
+from dyad.commands import options
 from dyad.commands.options import say
 from dyad.errors import ConfigError
 
 
 @click.command(name="faces")
-@click.option(
+@options.int_option(
     "--identity-seed",
-    type=int,
     default=0,
-    show_default=True,
     help="Seed of the parent's face identity (parametric faces).",
 )
-@click.option("--size", type=int, default=128, show_default=True, help="Image side in pixels.")
+@options.int_option("--size", default=128, help="Image side in pixels.")
 @click.option(
     "--expressions",
     default="happy,sad",
     show_default=True,
     help="Comma-separated expressions, one row each.",
 )
-@click.option(
+@options.int_option(
     "--transforms",
     "n_transforms",
-    type=int,
     default=6,
-    show_default=True,
     help="Randomised images per expression, after the canonical one.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the transforms.")
-@click.option(
-    "--photos",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Folder of face photos to use instead of the parametric face.",
+@options.int_option("--seed", default=0, help="Seed of the transforms.")
+@options.path_option(
+    "--photos", help="Folder of face photos to use instead of the parametric face."
 )
-@click.option(
+@options.path_option(
     "--labels",
-    type=click.Path(path_type=Path),
-    default=None,
     help="CSV with columns file,expression labelling the photos (default: file names).",
 )
-@click.option(
-    "--output",
-    type=click.Path(path_type=Path),
-    default=Path("faces.png"),
-    show_default=True,
-    help="PNG file to write.",
-)
+@options.path_option("--output", default=Path("faces.png"), help="PNG file to write.")
 def faces(
     identity_seed: int,
     size: int,

@@ -4,21 +4,68 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-cache_dir_option = click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path),
+from dyad.errors import ConfigError
+
+
+def path_option(*decls: str, help: str, default: Path | None = None, **extra: Any):
+    """Return an option naming a file or folder (a :class:`~pathlib.Path`), its default shown."""
+    return click.option(
+        *decls,
+        type=click.Path(path_type=Path),
+        default=default,
+        show_default=default is not None,
+        help=help,
+        **extra,
+    )
+
+
+def int_option(*decls: str, help: str, default: int | None = None, minimum: int | None = None):
+    """Return an integer option, at least ``minimum`` when given (a ``click.IntRange``)."""
+    return click.option(
+        *decls,
+        type=int if minimum is None else click.IntRange(min=minimum),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def overwrite_option(help: str):
+    """Return ``--overwrite``: replace complete results already in the output folder."""
+    return click.option("--overwrite", is_flag=True, help=help)
+
+
+def _non_negative_seed(ctx: click.Context, param: click.Parameter, value: int | None):
+    if value is not None and value < 0:
+        raise ConfigError(f"--seed: expected a non-negative integer, got {value}")
+    return value
+
+
+#: the command's argument naming a scenario (a TOML file or a shipped scenario's name)
+scenario_argument = click.argument("scenario_file", metavar="SCENARIO")
+
+#: ``--seed`` replacing the scenario's (a non-negative integer)
+seed_option = click.option(
+    "--seed",
+    type=int,
     default=None,
+    callback=_non_negative_seed,
+    help="Override the scenario's seed.",
+)
+
+cache_dir_option = path_option(
+    "--cache-dir",
     help="Where pre-trained networks are cached (default: $DYAD_CACHE_DIR or ~/.cache/dyad).",
 )
 
-plugins_dir_option = click.option(
+plugins_dir_option = path_option(
     "--plugins-dir",
     "plugins_dirs",
     multiple=True,
-    type=click.Path(path_type=Path),
     help="A folder of parent-policy plugins, or one plugin .py file (repeatable). Also "
     "$DYAD_PLUGINS_DIR (paths separated by ':'); nothing in the working folder is loaded "
     "unless named.",

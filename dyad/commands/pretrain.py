@@ -6,11 +6,13 @@ The command then says how expression-selective layer 4 became on held-out transf
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from dyad.api import pretrain_config  # noqa: F401  (re-exported: the command's config)
-from dyad.commands.options import cache_dir_option, quiet_option, say
+from dyad.commands import options
+from dyad.commands.options import say
 from dyad.errors import ConfigError
 
 
@@ -22,33 +24,20 @@ from dyad.errors import ConfigError
     multiple=True,
     help="Seed of a parent's face identity (repeatable; default 0).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Pre-training seed.")
-@click.option(
-    "--size",
-    type=int,
-    default=None,
-    help="Face image side in pixels (default 128; 64 with --small).",
-)
-@click.option(
-    "--epochs", type=int, default=None, help="Training epochs of every layer (default: classic)."
-)
-@click.option(
+@options.int_option("--seed", default=0, help="Pre-training seed.")
+@options.int_option("--size", help="Face image side in pixels (default 128; 64 with --small).")
+@options.int_option("--epochs", help="Training epochs of every layer (default: classic).")
+@options.int_option(
     "--transforms",
-    type=int,
-    default=None,
     help="Training transforms per face and expression (default: the scenario default).",
 )
-@click.option(
+@options.int_option(
     "--test-transforms",
-    type=int,
-    default=None,
     help="Held-out transforms per face and expression for the information summary "
     "(default: the scenario default).",
 )
-@click.option(
+@options.int_option(
     "--other-faces",
-    type=int,
-    default=None,
     help="Faces of other people shown beside the parents' (default: the scenario default).",
 )
 @click.option(
@@ -56,29 +45,13 @@ from dyad.errors import ConfigError
     is_flag=True,
     help="The small test network (fast; for trying things out), instead of the classic one.",
 )
-@cache_dir_option
-@click.option(
-    "--figure",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Also write the information-vs-cell-rank plot here (.png, .svg or .pdf).",
+@options.cache_dir_option
+@options.path_option(
+    "--figure", help="Also write the information-vs-cell-rank plot here (.png, .svg or .pdf)."
 )
 @click.option("--rebuild", is_flag=True, help="Train even if a cached result exists.")
-@quiet_option
-def pretrain(
-    identity_seeds: tuple[int, ...],
-    seed: int,
-    size: int | None,
-    epochs: int | None,
-    transforms: int | None,
-    test_transforms: int | None,
-    other_faces: int | None,
-    small: bool,
-    cache_dir: Path | None,
-    figure: Path | None,
-    rebuild: bool,
-    quiet: bool,
-) -> None:
+@options.quiet_option
+def pretrain(figure: Path | None, quiet: bool, **settings: Any) -> None:
     """Pre-train the infant's visual system (V1 + 4-layer VisNet) on a parent's face.
 
     Pre-training uses a scenario's defaults (dense layers, other people's faces interleaved
@@ -98,20 +71,10 @@ def pretrain(
     from dyad.analysis.information import max_information, selectivity_summary
     from dyad.api import pretrain as run_pretrain
 
+    settings["identity_seeds"] = settings["identity_seeds"] or (0,)
     try:
-        result = run_pretrain(
-            identity_seeds=identity_seeds or (0,),
-            seed=seed,
-            size=size,
-            epochs=epochs,
-            transforms=transforms,
-            test_transforms=test_transforms,
-            other_faces=other_faces,
-            small=small,
-            cache_dir=cache_dir,
-            rebuild=rebuild,
-            progress=not quiet,
-        )
+        # the other options are dyad.pretrain's keywords, passed on as they are
+        result = run_pretrain(progress=not quiet, **settings)
     except ConfigError as exc:
         raise ConfigError([_as_option(line) for line in exc.problems]) from None
     config = result.config
@@ -160,7 +123,7 @@ def pretrain(
             figure,
             max_bits=summary["max_bits"],
             formats=(suffix or "png",),
-            title=f"layer 4, held-out transforms of the parents' faces (seed {seed})",
+            title=f"layer 4, held-out transforms of the parents' faces (seed {settings['seed']})",
         )
         click.echo(f"Figure: {written[0]}")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dyad.commands.options import quiet_option
+from dyad.commands.options import path_option, quiet_option
 
 
 @click.command()
@@ -18,10 +18,8 @@ from dyad.commands.options import quiet_option
     type=click.Choice(["png", "svg", "pdf"]),
     help="Figure file formats written next to the report (repeatable; PNG always).",
 )
-@click.option(
+@path_option(
     "--output",
-    type=click.Path(path_type=Path),
-    default=None,
     help="Report file, .html (self-contained) or .md (default: report.html in the results "
     "folder, or in the common parent of several folders).",
 )

@@ -6,39 +6,29 @@ from pathlib import Path
 
 import click
 
-from dyad.commands.options import (
-    cache_dir_option,
-    max_memory_option,
-    plugin_paths,
-    plugins_dir_option,
-    quiet_option,
-    say,
-    set_option,
-)
-from dyad.errors import ConfigError
+from dyad.commands import options
+from dyad.commands.options import plugin_paths, say
 
 
 @click.command()
-@click.argument("scenario_file", metavar="SCENARIO")
-@click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
-@set_option("Override a scenario field, e.g. --set run.steps=500 --set parent.params.lag=5.")
-@click.option(
+@options.scenario_argument
+@options.seed_option
+@options.set_option(
+    "Override a scenario field, e.g. --set run.steps=500 --set parent.params.lag=5."
+)
+@options.path_option(
     "--output",
-    type=click.Path(path_type=Path),
-    default=None,
     help="Results folder (default: the scenario's output.folder, else results/<name>).",
 )
-@cache_dir_option
-@plugins_dir_option
+@options.cache_dir_option
+@options.plugins_dir_option
 @click.option("--no-figures", is_flag=True, help="Skip the figures.")
-@click.option(
-    "--overwrite",
-    is_flag=True,
-    help="Replace a complete run already in the output folder, whole, with everything in it "
-    "(default: refuse).",
+@options.overwrite_option(
+    "Replace a complete run already in the output folder, whole, with everything in it "
+    "(default: refuse)."
 )
-@max_memory_option
-@quiet_option
+@options.max_memory_option
+@options.quiet_option
 def simulate(
     scenario_file: str,
     seed: int | None,
@@ -57,8 +47,6 @@ def simulate(
     tests every mirror-layer neuron before and after, and writes Parquet tables, figures and a
     manifest to the results folder. Prints the neuron classes and the congruence.
     """
-    if seed is not None and seed < 0:
-        raise ConfigError(f"--seed: expected a non-negative integer, got {seed}")
     say(f"dyad simulate: loading scenario {scenario_file} ...", quiet=quiet)
     from dyad.api import default_output, load_scenario
     from dyad.api import simulate as run

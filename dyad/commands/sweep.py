@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from dyad.commands.options import (
-    cache_dir_option,
-    max_memory_option,
-    plugin_paths,
-    plugins_dir_option,
-    quiet_option,
-    say,
-    set_option,
-)
+from dyad.commands import options
+from dyad.commands.options import plugin_paths, say
 from dyad.errors import ConfigError
 
 
 @click.command()
-@click.argument("scenario_file", metavar="SCENARIO")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Local worker processes (default: the number of CPU cores).",
+@options.scenario_argument
+@options.int_option(
+    "--workers", minimum=1, help="Local worker processes (default: the number of CPU cores)."
 )
 @click.option(
     "--address",
@@ -34,26 +25,17 @@ from dyad.errors import ConfigError
     help="Run on a Dask cluster at this scheduler address instead of local processes "
     "(needs dyad[dask]; workers must see the same paths for results, cache and plugins).",
 )
-@click.option(
+@options.path_option(
     "--output",
-    type=click.Path(path_type=Path),
-    default=None,
     help="Sweep folder (default: the scenario's output.folder, else results/<name>).",
 )
-@click.option(
-    "--seeds",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Runs per grid point (replaces sweep.seeds).",
-)
-@set_option("Override a scenario field for every run, e.g. --set run.steps=500.")
-@plugins_dir_option
-@cache_dir_option
-@click.option(
-    "--overwrite",
-    is_flag=True,
-    help="Replace a complete or different sweep already in the output folder, whole, once the "
-    "new one has finished (default: refuse; an interrupted sweep resumes without it).",
+@options.int_option("--seeds", minimum=1, help="Runs per grid point (replaces sweep.seeds).")
+@options.set_option("Override a scenario field for every run, e.g. --set run.steps=500.")
+@options.plugins_dir_option
+@options.cache_dir_option
+@options.overwrite_option(
+    "Replace a complete or different sweep already in the output folder, whole, once the "
+    "new one has finished (default: refuse; an interrupted sweep resumes without it)."
 )
 @click.option(
     "--timeout",
@@ -62,29 +44,14 @@ from dyad.errors import ConfigError
     show_default=True,
     help="Seconds to wait for the Dask scheduler and its first worker.",
 )
-@click.option(
+@options.int_option(
     "--max-runs",
-    type=click.IntRange(min=1),
-    default=None,
+    minimum=1,
     help="Refuse sweeps of more runs (grid points x seeds) than this [default: 100,000].",
 )
-@max_memory_option
-@quiet_option
-def sweep(
-    scenario_file: str,
-    workers: int | None,
-    address: str | None,
-    output: Path | None,
-    seeds: int | None,
-    overrides: tuple[str, ...],
-    plugins_dirs: tuple[Path, ...],
-    cache_dir: Path | None,
-    overwrite: bool,
-    timeout: float,
-    max_runs: int | None,
-    max_memory: str | None,
-    quiet: bool,
-) -> None:
+@options.max_memory_option
+@options.quiet_option
+def sweep(scenario_file: str, plugins_dirs: tuple[Path, ...], quiet: bool, **settings: Any) -> None:
     """Run every run of SCENARIO_FILE's [sweep] grid × seeds and write a summary table.
 
     Every run is validated before any starts. The visual system is pre-trained once (cached);
@@ -93,26 +60,15 @@ def sweep(
     an interrupted sweep resumes where it stopped. Exit code 3 when some runs failed (see
     <output>/failures.json), 2 for bad input, 130 when interrupted.
     """
-    if workers is not None and address is not None:
+    if settings["workers"] is not None and settings["address"] is not None:
         raise ConfigError("--workers: a Dask cluster (--address) has its own workers; give one")
     say(f"dyad sweep: planning {scenario_file} (validating every run) ...", quiet=quiet)
     from dyad.api import sweep as run_sweep
     from dyad.sweeps import EXIT_RUNS_FAILED
 
+    # the other options are dyad.sweep's keywords, passed on as they are
     swept = run_sweep(
-        scenario_file,
-        seeds=seeds,
-        overrides=overrides,
-        output=output,
-        overwrite=overwrite,
-        workers=workers,
-        address=address,
-        cache_dir=cache_dir,
-        plugins=plugin_paths(plugins_dirs),
-        progress=not quiet,
-        timeout=timeout,
-        max_runs=max_runs,
-        max_memory=max_memory,
+        scenario_file, plugins=plugin_paths(plugins_dirs), progress=not quiet, **settings
     )
     result = swept.status
     click.echo(result.describe(swept.definition.get("name", "sweep")))

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import click
 
-from dyad.commands.options import cache_dir_option, plugins_dir_option, quiet_option, set_option
+from dyad.commands.options import (
+    cache_dir_option,
+    plugins_dir_option,
+    quiet_option,
+    seed_option,
+    set_option,
+)
 
 #: what `dyad view` needs beyond dyad's own dependencies (the optional extra "viz")
 VIZ_MODULES = ("solara", "solara_assets", "mesa.visualization")
@@ -41,7 +47,7 @@ class MissingExtra(click.ClickException):
     show_default=True,
     help="Address to listen on (0.0.0.0 shows the page to other machines).",
 )
-@click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
+@seed_option
 @set_option("Override a scenario field, e.g. --set mirror.n_neurons=64.")
 @cache_dir_option
 @plugins_dir_option
@@ -72,12 +78,9 @@ def view(
 
     from dyad.commands.options import plugin_paths
     from dyad.config import parse_override
-    from dyad.errors import ConfigError
     from dyad.model import cached_vision, find_scenario, resolve_scenario
     from dyad.view.faces import bank_images
 
-    if seed is not None and seed < 0:
-        raise ConfigError(f"--seed: expected a non-negative integer, got {seed}")
     plugin_dirs = plugin_paths(plugins_dirs)
     fields = dict(parse_override(o) for o in overrides)
     path = find_scenario(scenario).resolve()
