@@ -149,6 +149,15 @@ class ParentPolicy(ABC):
         self.params = params
         self.context = context
         self.rng = rng
+        self.setup()
+
+    def setup(self) -> None:  # noqa: B027  (an optional hook: most policies need nothing)
+        """Prepare the policy once ``params``, ``context`` and ``rng`` are set (default: nothing).
+
+        Override it, rather than ``__init__``, to precompute what :meth:`choose` reads and to
+        check parameters against the run (raise :class:`dyad.errors.ConfigError` for an
+        impossible combination).
+        """
 
     @abstractmethod
     def choose(self, t: int, infant_history: np.ndarray) -> int:
@@ -278,13 +287,9 @@ class Noisy(ParentPolicy):
             "exact: exactly round(q*n_steps) flipped timesteps",
         )
 
-    def __init__(
-        self,
-        params: BaseModel | Mapping[str, Any] | None,
-        context: PolicyContext,
-        rng: np.random.Generator,
-    ) -> None:
-        super().__init__(params, context, rng)
+    def setup(self) -> None:
+        """Check ``q`` against the run and draw the first block of flips."""
+        context = self.context
         self._n_expressions = context.n_expressions
         self._q = float(self.params.q)
         self._mode = self.params.mode
@@ -369,13 +374,8 @@ class Lagged(ParentPolicy):
             "parent copying it",
         )
 
-    def __init__(
-        self,
-        params: BaseModel | Mapping[str, Any] | None,
-        context: PolicyContext,
-        rng: np.random.Generator,
-    ) -> None:
-        super().__init__(params, context, rng)
+    def setup(self) -> None:
+        """Point at the infant's expression ``lag`` timesteps back: history index -1 - lag."""
         self._index = -1 - int(self.params.lag)
 
     @property

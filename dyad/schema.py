@@ -60,25 +60,11 @@ FIELD_NOTES: dict[str, str] = {
     "VisNetConfig.v1": "the Gabor filter bank feeding layer 1",
 }
 
-#: the scenario's tables in the order the reference lists them: schema name, TOML header and
-#: the attribute path of the table in a default scenario (whose values the defaults column
-#: shows: e.g. a scenario's transforms default to the photometric ones, not the class's)
-TABLE_ORDER = (
-    ("Scenario", "", ""),
-    ("RunSection", "[run]", "run"),
-    ("InfantSection", "[infant]", "infant"),
-    ("ParentSection", "[parent] or [[parents]]", "all_parents.0"),
-    ("SharingSection", "[sharing]", "sharing"),
-    ("VisionSection", "[vision]", "vision"),
-    ("FacesSection", "[vision.faces]", "vision.faces"),
-    ("TransformConfig", "[vision.faces.transforms]", "vision.faces.transforms"),
-    ("VisNetConfig", "[vision.visnet]", "vision.visnet"),
-    ("V1Config", "[vision.visnet.v1]", "vision.visnet.v1"),
-    ("MotorConfig", "[motor]", "motor"),
-    ("MirrorConfig", "[mirror]", "mirror"),
-    ("OutputSection", "[output]", "output"),
-    ("SweepSection", "[sweep]", None),
-)
+#: the one table whose TOML header is not ``[<its dotted path>]``
+PARENT_HEADER = "[parent] or [[parents]]"
+#: where a default scenario holds the values the defaults column shows, for the table whose
+#: values are not at its own path (a scenario's ``parent`` is None until it has one)
+PARENT_DEFAULTS = "all_parents.0"
 
 
 def json_schema() -> dict[str, Any]:
@@ -145,11 +131,10 @@ def markdown() -> str:
         "meaning may say more).",
         "",
     ]
-    for name, header, path in TABLE_ORDER:
-        definition = schema if name == "Scenario" else definitions.get(name)
-        if definition is None:
-            continue
-        defaults = _defaults_at(path)
+    for name, path in _tables(schema):
+        definition = schema if name == "Scenario" else definitions[name]
+        header = PARENT_HEADER if path == "parent" else f"[{path}]" if path else ""
+        defaults = _defaults_at(PARENT_DEFAULTS if path == "parent" else path)
         title = "Top level" if not header else f"`{header}`"
         lines += [f"## {title}", ""]
         if name != "Scenario" and definition.get("description"):
@@ -167,10 +152,38 @@ def markdown() -> str:
         lines.append("")
         if name == "ParentSection":
             lines += _policy_tables()
-    unlisted = sorted(set(definitions) - {name for name, _, _ in TABLE_ORDER})
-    for name in unlisted:  # a table added to the schema but not yet to TABLE_ORDER
-        lines += [f"## `{name}`", "", json.dumps(definitions[name], indent=1), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _tables(schema: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return (schema name, dotted path) of every scenario table, depth first in field order.
+
+    The order a scenario file reads in: the top level, ``[run]``, ``[infant]``, ``[parent]``,
+    …, ``[vision]`` with ``[vision.faces]`` and ``[vision.visnet]`` inside it, …, ``[sweep]``.
+    A table several fields share (``parent`` and ``parents``) is listed at its first.
+    """
+    definitions = schema.get("$defs", {})
+    found: dict[str, str] = {}
+
+    def visit(name: str, path: str) -> None:
+        found[name] = path
+        definition = schema if name == "Scenario" else definitions[name]
+        for field, prop in definition.get("properties", {}).items():
+            ref = _table_ref(prop)
+            if ref is not None and ref not in found:
+                visit(ref, f"{path}.{field}" if path else field)
+
+    visit("Scenario", "")
+    return list(found.items())
+
+
+def _table_ref(prop: dict[str, Any]) -> str | None:
+    """Return the schema name of the table a field holds (alone, optional, in a list), if any."""
+    for candidate in (prop, prop.get("items", {}), *prop.get("anyOf", ())):
+        ref = candidate.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            return ref.removeprefix("#/$defs/")
+    return None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -432,10 +445,8 @@ def _type(prop: dict[str, Any], definitions: dict[str, Any]) -> str:
 _SCHEMA = object()
 
 
-def _defaults_at(path: str | None) -> dict[str, Any]:
+def _defaults_at(path: str) -> dict[str, Any]:
     """Field values of the table at ``path`` in a default scenario, as JSON values."""
-    if path is None:
-        return {}
     import dataclasses
 
     from pydantic import BaseModel

@@ -12,6 +12,8 @@ loops run over response bins and stimuli, which are a handful each.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy.special import rel_entr
@@ -78,17 +80,25 @@ def response_bins(rates: np.ndarray, n_bins: int = 3) -> np.ndarray:
     return np.minimum(bins, n_bins - 1)
 
 
+def _stimulus_averager(codes: np.ndarray) -> np.ndarray:
+    """(n_trials, n_stimuli) indicator of each trial's stimulus, scaled by 1/trials-per-stimulus.
+
+    ``averager.T @ x`` is the mean of ``x`` (n_trials, ...) over each stimulus's trials.
+    """
+    averager = np.zeros((codes.size, int(codes.max()) + 1))
+    averager[np.arange(codes.size), codes] = 1.0
+    averager /= averager.sum(axis=0, keepdims=True)
+    return averager
+
+
 def _conditional_distributions(codes: np.ndarray, bins: np.ndarray, n_bins: int) -> np.ndarray:
     """P(r|s) for every stimulus, bin and cell: (n_stimuli, n_bins, n_cells) float64."""
-    n_stimuli = int(codes.max()) + 1
-    # (n_trials, n_stimuli) indicator scaled by 1/trials-per-stimulus: a matrix product with the
-    # per-bin indicators then gives the conditional frequencies for all cells at once.
-    onehot = np.zeros((codes.size, n_stimuli))
-    onehot[np.arange(codes.size), codes] = 1.0
-    onehot /= onehot.sum(axis=0, keepdims=True)
-    p_r_given_s = np.empty((n_stimuli, n_bins, bins.shape[1]))
+    # a matrix product of the stimulus averager with the per-bin indicators gives the
+    # conditional frequencies for all cells at once
+    averager = _stimulus_averager(codes)
+    p_r_given_s = np.empty((averager.shape[1], n_bins, bins.shape[1]))
     for b in range(n_bins):
-        p_r_given_s[:, b, :] = onehot.T @ (bins == b)
+        p_r_given_s[:, b, :] = averager.T @ (bins == b)
     return p_r_given_s
 
 
@@ -136,15 +146,13 @@ def single_cell_information(
     return terms.sum(axis=1)
 
 
-def max_information(
-    rates: np.ndarray,
-    stimuli: np.ndarray,
-    n_bins: int = 3,
-    weighted: bool = False,
-    normalise: bool = False,
-) -> np.ndarray:
-    """Each cell's score: max over stimuli of :func:`single_cell_information`, (n_cells,) bits."""
-    return single_cell_information(rates, stimuli, n_bins, weighted, normalise).max(axis=0)
+def max_information(rates: np.ndarray, stimuli: np.ndarray, **binning: Any) -> np.ndarray:
+    """Each cell's score: max over stimuli of :func:`single_cell_information`, (n_cells,) bits.
+
+    ``binning``: the keywords of :func:`single_cell_information` (``n_bins``, ``weighted``,
+    ``normalise``), with the same defaults.
+    """
+    return single_cell_information(rates, stimuli, **binning).max(axis=0)
 
 
 def preferred_stimulus(rates: np.ndarray, stimuli: np.ndarray) -> np.ndarray:
@@ -154,28 +162,23 @@ def preferred_stimulus(rates: np.ndarray, stimuli: np.ndarray) -> np.ndarray:
     *represents* is read from its mean rate. Returns (n_cells,) intp.
     """
     rates, codes, _ = _check_inputs(rates, stimuli, normalise=False, n_bins=None)
-    n_stimuli = int(codes.max()) + 1
-    onehot = np.zeros((codes.size, n_stimuli))
-    onehot[np.arange(codes.size), codes] = 1.0
-    onehot /= onehot.sum(axis=0, keepdims=True)
-    return np.argmax(onehot.T @ rates, axis=0)
+    return np.argmax(_stimulus_averager(codes).T @ rates, axis=0)
 
 
 def information_table(
     rates: np.ndarray,
     stimuli: np.ndarray,
-    n_bins: int = 3,
-    weighted: bool = False,
-    normalise: bool = False,
     stimulus_names: tuple[str, ...] | list[str] | None = None,
+    **binning: Any,
 ) -> pd.DataFrame:
     """Tidy single-cell information: one row per (cell, stimulus).
 
     Columns: ``cell`` (int), ``stimulus`` (the label, or its name from ``stimulus_names``, which
     lists names in sorted-label order), ``information`` (bits), ``rank`` (0 = the most
-    informative cell for that stimulus; ties keep cell order).
+    informative cell for that stimulus; ties keep cell order). ``binning``: the keywords of
+    :func:`single_cell_information` (``n_bins``, ``weighted``, ``normalise``).
     """
-    info = single_cell_information(rates, stimuli, n_bins, weighted, normalise)
+    info = single_cell_information(rates, stimuli, **binning)
     n_stimuli, n_cells = info.shape
     labels = np.unique(np.asarray(stimuli))
     if stimulus_names is not None:

@@ -334,34 +334,27 @@ def sweep_section(
         if len(others) == 1:  # two-axis grids: the other axis as overlaid series
             series = others[0]
             plotted = runs.assign(**{series: runs[series].astype(str)})
-        step(f"{name}: classes against {axis}")
-        _try_figure(
-            section,
-            f"Neuron classes against {axis} (mean ± SD across seeds, clipped to 0..n neurons)",
-            lambda axis=axis, plotted=plotted, series=series: figures.plot_class_counts(
-                plotted,
-                axis,
-                figure_dir / f"{base}_classes_vs_{slug(axis)}",
-                formats,
-                classes=classes,
-                series=series,
-                title=title,
-            ),
-        )
+        plots = [
+            (
+                "classes",
+                f"Neuron classes against {axis} (mean ± SD across seeds, clipped to 0..n neurons)",
+                figures.plot_class_counts,
+            )
+        ]
         if "dominant" in runs.columns:
-            step(f"{name}: outcomes against {axis}")
+            caption = (
+                "Share of seeds whose mirror layer is mirror-dominant, anti-mirror-dominant "
+                f"or neither, against {axis}"
+            )
+            plots.append(("outcomes", caption, figures.plot_outcome_shares))
+        for kind, caption, plot in plots:
+            step(f"{name}: {kind} against {axis}")
+            path = figure_dir / f"{base}_{kind}_vs_{slug(axis)}"
             _try_figure(
                 section,
-                f"Share of seeds whose mirror layer is mirror-dominant, anti-mirror-dominant "
-                f"or neither, against {axis}",
-                lambda axis=axis, plotted=plotted, series=series: figures.plot_outcome_shares(
-                    plotted,
-                    axis,
-                    figure_dir / f"{base}_outcomes_vs_{slug(axis)}",
-                    formats,
-                    series=series,
-                    classes=classes,
-                    title=title,
+                caption,
+                lambda plot=plot, axis=axis, path=path, plotted=plotted, series=series: plot(
+                    plotted, axis, path, formats, classes=classes, series=series, title=title
                 ),
             )
     return section
