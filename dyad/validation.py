@@ -16,8 +16,10 @@ exit code 2); nested in a scenario, their errors carry the scenario's dotted pat
 from __future__ import annotations
 
 import functools
+import math
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, Tag, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
@@ -58,6 +60,31 @@ def real(**constraints: Any) -> Any:
 Int = integer()
 #: a finite real number (see :func:`real`); bounds go in the field's ``Field(...)``
 Real = real()
+
+
+def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    """Return ``value`` as an int if it is an integer in [low, high] (not a bool), else raise.
+
+    For plain function arguments (configurations declare :data:`Int` fields instead): a
+    :class:`~dyad.errors.ConfigError` ``"<name>: expected an integer >= <low>, got <value>"``.
+    """
+    bad = isinstance(value, bool) or not isinstance(value, int | np.integer)
+    if bad or value < low or (high is not None and value > high):
+        bound = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+        raise ConfigError(f"{name}: expected {bound}, got {value!r}")
+    return int(value)
+
+
+def check_number(name: str, value: object, low: float, high: float) -> float:
+    """Return ``value`` as a float if it is a finite number in [low, high] (not a bool), else raise.
+
+    The :class:`~dyad.errors.ConfigError` reads ``"<name>: expected a number in [low, high], got
+    <value>"``.
+    """
+    finite = isinstance(value, int | float) and math.isfinite(value)
+    if isinstance(value, bool) or not finite or not low <= value <= high:
+        raise ConfigError(f"{name}: expected a number in [{low}, {high}], got {value!r}")
+    return float(value)
 
 
 def _auto_or_value(value: Any) -> str:

@@ -53,10 +53,7 @@ def check_scenario(
     except ConfigError as exc:
         problems.extend(exc.problems)
     paths = (*plugin_dirs, *scenario_plugin_paths(raw))
-    try:
-        problems.extend(policy_problems(_raw_parents(raw), source, paths))
-    except PluginError as exc:  # a plugin path that does not exist, or a broken plugin
-        problems.extend(f"{source}: plugins: {line}" for line in str(exc).splitlines())
+    problems.extend(policy_problems(_raw_parents(raw), source, paths))
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))
     assert scenario is not None
@@ -78,10 +75,7 @@ def check_policies(
     """
     paths = (*plugin_dirs, *(Path(p) for p in scenario.plugins))
     parents = [(scenario.parent_path(i), p) for i, p in enumerate(scenario.all_parents)]
-    try:
-        problems = policy_problems(parents, source, paths)
-    except PluginError as exc:
-        problems = [f"{source}: plugins: {line}" for line in str(exc).splitlines()]
+    problems = policy_problems(parents, source, paths)
     if problems:
         raise ConfigError(problems)
     rehearse_policies(scenario, source, paths)
@@ -133,7 +127,19 @@ def _raw_parents(raw: Mapping[str, Any]) -> list[tuple[str, ParentSection]]:
 def policy_problems(
     parents: Sequence[tuple[str, ParentSection]], source: str, plugin_dirs: Sequence[Path] = ()
 ) -> list[str]:
-    """Each parent's policy exists and its ``params`` pass the policy's own schema."""
+    """Each parent's policy exists and its ``params`` pass the policy's own schema.
+
+    A plugin path that does not exist, or a broken plugin, is a line too (``plugins: ...``).
+    """
+    try:
+        return _policy_problems(parents, source, plugin_dirs)
+    except PluginError as exc:
+        return [f"{source}: plugins: {line}" for line in str(exc).splitlines()]
+
+
+def _policy_problems(
+    parents: Sequence[tuple[str, ParentSection]], source: str, plugin_dirs: Sequence[Path]
+) -> list[str]:
     from dyad.plugins import load_registry
 
     registry = load_registry(plugin_dirs=tuple(plugin_dirs), strict=True)

@@ -6,14 +6,12 @@ identity and the renderer's settings (model.md §13).
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 import numpy as np
 from pydantic import AfterValidator, Field
 
-from dyad.errors import ConfigError
-from dyad.validation import Int, Real, frozen_config, real
+from dyad.validation import Int, Real, check_int, frozen_config, real
 
 #: The FACS action units the parametric face implements: name -> what it does to the drawing.
 #: Names and muscles follow model.md §13.2 ([FACS2]); AU2, 5, 7, 9, 10, 16, 20, 23 and 26 are
@@ -65,14 +63,6 @@ EXPRESSIONS: dict[str, dict[str, float]] = {
 _REFERENCE_SIZE = 128
 
 
-def _check_number(name: str, value: object, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(f"{name}: expected a number in [{low}, {high}], got {value!r}")
-    if not low <= value <= high:
-        raise ConfigError(f"{name}: expected a number in [{low}, {high}], got {value!r}")
-    return float(value)
-
-
 def _ordered(pair: tuple[float, float]) -> tuple[float, float]:
     if pair[0] > pair[1]:
         raise ValueError(f"expected low <= high, got {pair!r}")
@@ -88,14 +78,6 @@ def _bounded_pair(low: float, high: float) -> Any:
 _ScaleRange = _bounded_pair(0.5, 2.0)
 _CompressionRange = _bounded_pair(0.5, 1.0)
 _ContrastRange = _bounded_pair(0.1, 4.0)
-
-
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    bad = isinstance(value, bool) or not isinstance(value, int | np.integer)
-    if bad or value < low or (high is not None and value > high):
-        bound = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
-        raise ConfigError(f"{name}: expected {bound}, got {value!r}")
-    return int(value)
 
 
 @frozen_config
@@ -177,42 +159,9 @@ class TransformConfig:
         )
 
 
-#: Range of each identity parameter: (low, high). Defaults are the midpoints (an average
-#: parent); :meth:`FaceIdentity.from_seed` draws uniformly within them. Lengths are face units.
-_IDENTITY_RANGES: dict[str, tuple[float, float]] = {
-    "head_width": (0.45, 0.54),  # half-width of the skull
-    "head_height": (0.58, 0.66),  # half-height, crown to chin
-    "jaw_taper": (0.0, 0.3),  # how much narrower the jaw is than the temples
-    "chin_shape": (1.6, 2.8),  # exponent of the lower contour: < 2 pointed, > 2 square
-    "skin": (150.0, 210.0),  # grey level
-    "hair": (20.0, 105.0),  # grey level
-    "hair_volume": (0.03, 0.08),  # how far hair stands out from the skull
-    "hair_length": (-0.15, 0.45),  # y where the hair at the back ends
-    "hairline": (0.28, 0.5),  # fraction of the way from crown to brows
-    "hairline_tilt": (-0.08, 0.08),  # side-swept fringe: y change from face centre to temple
-    "widows_peak": (-0.03, 0.05),  # how far the hairline dips at the centre
-    "eye_spacing": (0.17, 0.22),  # half the distance between the eye centres
-    "eye_width": (0.08, 0.1),  # half-width of the eye opening
-    "eye_height": (0.036, 0.05),  # height of the upper lid above the eye line
-    "iris": (25.0, 120.0),  # grey level
-    "brow_thickness": (0.035, 0.06),
-    "brow_length": (0.16, 0.23),
-    "brow_height": (0.085, 0.13),  # brow baseline above the eye line
-    "brow_arch": (0.005, 0.035),
-    "nose_length": (0.17, 0.25),  # eye line to nose tip
-    "nose_width": (0.05, 0.085),  # half-width of the nostril wings
-    "mouth_width": (0.12, 0.17),  # half-width
-    "upper_lip": (0.02, 0.04),  # thickness
-    "lower_lip": (0.03, 0.055),
-    "lip_shade": (20.0, 50.0),  # how much darker the lips are than the skin
-    "fold_depth": (4.0, 18.0),  # darkness of the nasolabial folds at rest
-}
-
-
-def _identity(name: str, default: float) -> object:
-    """Return a field of :class:`FaceIdentity` bounded by its range in ``_IDENTITY_RANGES``."""
-    low, high = _IDENTITY_RANGES[name]
-    return Field(default, ge=low, le=high)
+def _ranged(low: float, high: float) -> Any:
+    """Return a field of :class:`FaceIdentity`: a number in [low, high], the midpoint by default."""
+    return Field((low + high) / 2, ge=low, le=high)
 
 
 @frozen_config
@@ -220,35 +169,36 @@ class FaceIdentity:
     """One parent's face: the parameters that do not change with expression (model.md §13.3).
 
     Lengths are in face units (the image spans [-1, 1]), grey levels on 0–255. Each field
-    must lie in its range in ``_IDENTITY_RANGES``; the defaults are the range midpoints.
+    lies in its range; the defaults are the range midpoints (an average parent), and
+    :meth:`from_seed` draws uniformly within the ranges.
     """
 
-    head_width: Real = _identity("head_width", 0.495)
-    head_height: Real = _identity("head_height", 0.62)
-    jaw_taper: Real = _identity("jaw_taper", 0.15)
-    chin_shape: Real = _identity("chin_shape", 2.2)
-    skin: Real = _identity("skin", 180.0)
-    hair: Real = _identity("hair", 62.5)
-    hair_volume: Real = _identity("hair_volume", 0.055)
-    hair_length: Real = _identity("hair_length", 0.15)
-    hairline: Real = _identity("hairline", 0.39)
-    hairline_tilt: Real = _identity("hairline_tilt", 0.0)
-    widows_peak: Real = _identity("widows_peak", 0.01)
-    eye_spacing: Real = _identity("eye_spacing", 0.195)
-    eye_width: Real = _identity("eye_width", 0.09)
-    eye_height: Real = _identity("eye_height", 0.043)
-    iris: Real = _identity("iris", 72.5)
-    brow_thickness: Real = _identity("brow_thickness", 0.0475)
-    brow_length: Real = _identity("brow_length", 0.195)
-    brow_height: Real = _identity("brow_height", 0.1075)
-    brow_arch: Real = _identity("brow_arch", 0.02)
-    nose_length: Real = _identity("nose_length", 0.21)
-    nose_width: Real = _identity("nose_width", 0.0675)
-    mouth_width: Real = _identity("mouth_width", 0.145)
-    upper_lip: Real = _identity("upper_lip", 0.03)
-    lower_lip: Real = _identity("lower_lip", 0.0425)
-    lip_shade: Real = _identity("lip_shade", 35.0)
-    fold_depth: Real = _identity("fold_depth", 11.0)
+    head_width: Real = _ranged(0.45, 0.54)  # half-width of the skull
+    head_height: Real = _ranged(0.58, 0.66)  # half-height, crown to chin
+    jaw_taper: Real = _ranged(0.0, 0.3)  # how much narrower the jaw is than the temples
+    chin_shape: Real = _ranged(1.6, 2.8)  # lower contour's exponent: < 2 pointed, > 2 square
+    skin: Real = _ranged(150.0, 210.0)  # grey level
+    hair: Real = _ranged(20.0, 105.0)  # grey level
+    hair_volume: Real = _ranged(0.03, 0.08)  # how far hair stands out from the skull
+    hair_length: Real = _ranged(-0.15, 0.45)  # y where the hair at the back ends
+    hairline: Real = _ranged(0.28, 0.5)  # fraction of the way from crown to brows
+    hairline_tilt: Real = _ranged(-0.08, 0.08)  # side-swept fringe: y change, centre to temple
+    widows_peak: Real = _ranged(-0.03, 0.05)  # how far the hairline dips at the centre
+    eye_spacing: Real = _ranged(0.17, 0.22)  # half the distance between the eye centres
+    eye_width: Real = _ranged(0.08, 0.1)  # half-width of the eye opening
+    eye_height: Real = _ranged(0.036, 0.05)  # height of the upper lid above the eye line
+    iris: Real = _ranged(25.0, 120.0)  # grey level
+    brow_thickness: Real = _ranged(0.035, 0.06)
+    brow_length: Real = _ranged(0.16, 0.23)
+    brow_height: Real = _ranged(0.085, 0.13)  # brow baseline above the eye line
+    brow_arch: Real = _ranged(0.005, 0.035)
+    nose_length: Real = _ranged(0.17, 0.25)  # eye line to nose tip
+    nose_width: Real = _ranged(0.05, 0.085)  # half-width of the nostril wings
+    mouth_width: Real = _ranged(0.12, 0.17)  # half-width
+    upper_lip: Real = _ranged(0.02, 0.04)  # thickness
+    lower_lip: Real = _ranged(0.03, 0.055)
+    lip_shade: Real = _ranged(20.0, 50.0)  # how much darker the lips are than the skin
+    fold_depth: Real = _ranged(4.0, 18.0)  # darkness of the nasolabial folds at rest
 
     @classmethod
     def from_seed(cls, seed: int) -> FaceIdentity:
@@ -256,12 +206,24 @@ class FaceIdentity:
 
         The draws come from ``numpy.random.default_rng(seed)``.
         """
-        seed = _check_int("identity_seed", seed, 0)
+        seed = check_int("identity_seed", seed, 0)
         rng = np.random.default_rng(seed)
         values = {
             name: float(rng.uniform(low, high)) for name, (low, high) in _IDENTITY_RANGES.items()
         }
         return cls(**values)
+
+
+def _field_range(field: Any) -> tuple[float, float]:
+    low = next(item.ge for item in field.metadata if hasattr(item, "ge"))
+    high = next(item.le for item in field.metadata if hasattr(item, "le"))
+    return low, high
+
+
+#: Range of each identity parameter, (low, high), as the fields of :class:`FaceIdentity` declare
+_IDENTITY_RANGES: dict[str, tuple[float, float]] = {
+    name: _field_range(field) for name, field in FaceIdentity.__pydantic_fields__.items()
+}
 
 
 @frozen_config

@@ -18,8 +18,6 @@ from dyad.faces.config import (
     EXPRESSIONS,
     FaceConfig,
     FaceIdentity,
-    _check_int,
-    _check_number,
 )
 from dyad.faces.geometry import (
     _CANONICAL,
@@ -29,6 +27,7 @@ from dyad.faces.geometry import (
     _FaceGeometry,
     _sample_draw,
 )
+from dyad.validation import check_int, check_number
 
 
 class FaceSource(Protocol):
@@ -55,7 +54,7 @@ def _unknown_expression(expression: object, known: Sequence[str]) -> ConfigError
 
 
 def _check_images_args(n: object, rng: object) -> int:
-    n = _check_int("n", n, 0)
+    n = check_int("n", n, 0)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
     return n
@@ -145,7 +144,7 @@ class ParametricFaces:
                 f"action units: unknown {', '.join(map(repr, unknown))}; "
                 f"known: {', '.join(ACTION_UNITS)}"
             )
-        return {name: _check_number(name, value, 0.0, 1.0) for name, value in aus.items()}
+        return {name: check_number(name, value, 0.0, 1.0) for name, value in aus.items()}
 
     def _randomised(self, aus: Mapping[str, float], rng: np.random.Generator) -> np.ndarray:
         transforms = self.config.transforms

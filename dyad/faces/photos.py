@@ -15,9 +15,10 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from dyad.errors import ConfigError
-from dyad.faces.config import EXPRESSIONS, TransformConfig, _check_int, _check_number
+from dyad.faces.config import EXPRESSIONS, TransformConfig
 from dyad.faces.geometry import _affine, _compose, _Draw, _sample_draw
 from dyad.faces.parametric import _check_images_args, _unknown_expression
+from dyad.validation import check_int, check_number
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,8 @@ class PhotoFaces:
         transforms: TransformConfig = TransformConfig(),  # noqa: B008 (frozen, so shareable)
         background: float = 128.0,
     ):
-        self.size = _check_int("size", size, 16, 4096)
-        self.background = _check_number("background", background, 0.0, 255.0)
+        self.size = check_int("size", size, 16, 4096)
+        self.background = check_number("background", background, 0.0, 255.0)
         self.transforms = transforms
         if not isinstance(self.transforms, TransformConfig):
             raise ConfigError(

@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from dyad.errors import ConfigError
-from dyad.faces.config import _check_int
 from dyad.faces.parametric import FaceSource, _unknown_expression
+from dyad.validation import check_int
 
 
 def contact_sheet(
@@ -32,7 +32,7 @@ def contact_sheet(
     Returns the path written. Unknown expressions raise :class:`ConfigError` before anything
     is written.
     """
-    n_transforms = _check_int("n_transforms", n_transforms, 0)
+    n_transforms = check_int("n_transforms", n_transforms, 0)
     expressions = list(expressions)
     if not expressions:
         raise ConfigError("expressions: expected at least one expression, got none")

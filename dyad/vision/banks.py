@@ -14,6 +14,7 @@ import numpy as np
 
 from dyad._io import is_int
 from dyad.errors import ConfigError
+from dyad.validation import check_int
 from dyad.vision.cache import _cache_file, _resolve_cache_dir, cache_key, read_cache, write_cache
 from dyad.vision.config import PhotoSet
 from dyad.vision.images import Progress, render_images
@@ -65,8 +66,7 @@ def layer4_bank(
     expressions = tuple(expressions)
     if not expressions or not all(isinstance(e, str) for e in expressions):
         raise ConfigError(f"expressions: expected expression names, got {expressions!r}")
-    if not is_int(n_per_expression) or n_per_expression < 1:
-        raise ConfigError(f"n_per_expression: expected an integer >= 1, got {n_per_expression!r}")
+    check_int("n_per_expression", n_per_expression, 1)
     config = pretrained.config
     if isinstance(identity_seed, PhotoSet):
         identity = identity_seed
