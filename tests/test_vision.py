@@ -297,7 +297,7 @@ def test_training_shows_the_other_faces_in_the_configured_order(monkeypatch):
         shown.update(identities=tuple(identity_seeds), presentation=presentation)
         return np.zeros((2, n * len(identity_seeds), 64, 64), dtype=np.float32)
 
-    monkeypatch.setattr(vision.pretrained, "render_images", spy)
+    monkeypatch.setattr(vision.images, "render_images", spy)
     monkeypatch.setattr(VisNet, "fit_gathered", lambda self, *a, **k: self)
     config = tiny_config(identity_seeds=(3,), n_other_faces=2)
     vision.train(config)

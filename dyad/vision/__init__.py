@@ -33,7 +33,14 @@ from dyad.vision.config import (
     photo_digest,
     streams,
 )
-from dyad.vision.images import BATCH, Progress, face_source, gather_layer1, render_images
+from dyad.vision.images import (
+    BATCH,
+    Progress,
+    face_source,
+    gather_layer1,
+    render_images,
+    training_images,
+)
 from dyad.vision.pretrained import PretrainedVision, pretrain, train
 
 __all__ = [
@@ -61,5 +68,6 @@ __all__ = [
     "source_fingerprint",
     "streams",
     "train",
+    "training_images",
     "write_cache",
 ]

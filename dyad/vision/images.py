@@ -58,6 +58,21 @@ def render_images(
     return np.stack(blocks).astype(np.float32, copy=False)
 
 
+def training_images(config: PretrainConfig, rng: np.random.Generator) -> np.ndarray:
+    """Return the images pre-training shows, in the order it shows them.
+
+    ``n_train_transforms`` of every training face (the parents', then the other people's) per
+    expression, ordered by ``config.presentation``: (n_expressions, n_faces·n, size, size).
+    """
+    return render_images(
+        config,
+        config.n_train_transforms,
+        rng,
+        identity_seeds=config.training_faces,
+        presentation=config.presentation,
+    )
+
+
 def gather_layer1(
     v1: V1, visnet: VisNet, images: np.ndarray, progress: Progress | None = None
 ) -> np.ndarray:

@@ -16,7 +16,7 @@ from dyad.brain.visnet import VisNet
 from dyad.errors import ConfigError
 from dyad.vision.cache import _cache_file, _resolve_cache_dir, cache_key, read_cache, write_cache
 from dyad.vision.config import PretrainConfig, streams
-from dyad.vision.images import BATCH, Progress, gather_layer1, render_images
+from dyad.vision.images import BATCH, Progress, gather_layer1, render_images, training_images
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +106,7 @@ def train(config: PretrainConfig, progress: Progress | None = None, v1: V1 | Non
     """
     rng = streams(config.seed)
     visnet = VisNet(config.visnet, rng["visnet"])
-    images = render_images(
-        config,
-        config.n_train_transforms,
-        rng["train_images"],
-        identity_seeds=config.training_faces,
-        presentation=config.presentation,
-    )
+    images = training_images(config, rng["train_images"])
     v1 = V1(config.visnet.v1) if v1 is None else v1
     gathered = gather_layer1(v1, visnet, images, progress=progress)
     del images
