@@ -11,12 +11,18 @@ untrained one of the same seed it measures, on those images:
 
 Writes ``docs/figures/layer4_codes.png`` and prints a Markdown table.
 
+With ``--diagnose`` it also separates the person from the movement: cells on new transforms
+of faces pre-training did show, cells on the unseen faces without geometric changes, and which
+held-out images the most informative cells misread.
+
     uv run python docs/scripts/layer4_codes.py [SCENARIO] [--faces 4] [--set vision.seed=1]
+    uv run python docs/scripts/layer4_codes.py --diagnose
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -26,7 +32,7 @@ from dyad.analysis.information import max_information
 from dyad.config import load_scenario, parse_override
 from dyad.progress import ClickProgress
 from dyad.simulation import pretrain_config
-from dyad.vision import pretrain
+from dyad.vision import pretrain, render_images
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURE = ROOT / "docs" / "figures" / "layer4_codes.png"
@@ -63,6 +69,7 @@ def main() -> None:
     parser.add_argument("--faces", type=int, default=4, help="faces never seen")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--figure", type=Path, default=FIGURE)
+    parser.add_argument("--diagnose", action="store_true", help="person against movement")
     args = parser.parse_args()
     scenario = load_scenario(args.scenario, dict(map(parse_override, args.overrides)))
     trained = pretrain(pretrain_config(scenario), progress=ClickProgress())
@@ -97,7 +104,57 @@ def main() -> None:
             f"{r['cells_1bit']} | {r['cells_half_bit']} | {r['mean_bits']:.3f} | "
             f"{r['readout']:.2f} |"
         )
+    if args.diagnose:
+        print(json.dumps(diagnose(trained, images, args.faces)))
     plot(rows, curves, scenario, args)
+
+
+def cell_counts(network, images: np.ndarray) -> dict[str, float]:
+    """Cells at >= 0.99 and >= 0.9 of the maximal information, and the mean, on ``images``."""
+    n_expressions, n_images = images.shape[:2]
+    expression = np.repeat(np.arange(n_expressions), n_images)
+    rates = network.test_layer4(images).reshape(n_expressions * n_images, -1)
+    info = max_information(rates, expression) / np.log2(n_expressions)
+    return {
+        "cells_1bit": int((info >= 0.99).sum()),
+        "cells_0.9": int((info >= 0.9).sum()),
+        "mean": round(float(info.mean()), 3),
+    }
+
+
+def diagnose(trained, images: np.ndarray, n_faces: int) -> dict[str, object]:
+    """Person against movement: known faces moved, unseen faces still, the misread images."""
+    config = trained.config
+    known = config.training_faces[:n_faces]
+    moved = render_images(config, config.n_test_transforms, np.random.default_rng(12345), known)
+    geometry = config.faces.transforms
+    middle = sum(geometry.scale) / 2
+    still_transforms = dataclasses.replace(
+        geometry, translation=0.0, scale=(middle, middle), rotation=0.0, compression=(1.0, 1.0)
+    )
+    still = dataclasses.replace(
+        config, faces=dataclasses.replace(config.faces, transforms=still_transforms)
+    )
+    unseen_still = render_images(
+        still, config.n_test_transforms, np.random.default_rng(7), config.heldout_faces(n_faces)
+    )
+    # the held-out images that at least half of the 50 most informative cells misread
+    n_expressions, n_images = images.shape[:2]
+    expression = np.repeat(np.arange(n_expressions), n_images)
+    person = np.tile(np.repeat(np.arange(n_faces), n_images // n_faces), n_expressions)
+    rates = trained.test_layer4(images).reshape(n_expressions * n_images, -1)
+    best = np.argsort(-max_information(rates, expression))[:50]
+    means = np.stack([rates[expression == s][:, best].mean(0) for s in range(n_expressions)])
+    # each cell reads an image as the expression whose mean rate is nearest its response
+    said = np.argmin(np.abs(rates[:, best, None] - means.T[None]), axis=2)
+    misread = np.flatnonzero((said != expression[:, None]).mean(1) >= 0.5)
+    return {
+        "known_faces_new_transforms": cell_counts(trained, moved),
+        "unseen_faces_no_geometric_change": cell_counts(trained, unseen_still),
+        "misread_images": len(misread),
+        "misread_by_expression": np.bincount(expression[misread], minlength=n_expressions).tolist(),
+        "misread_by_unseen_face": np.bincount(person[misread], minlength=n_faces).tolist(),
+    }
 
 
 def plot(rows, curves, scenario, args) -> None:

@@ -3,7 +3,8 @@
 For each range of one geometric transform (shift, scale or tilt; the others off, the
 photometric changes on), pre-train on the default set of faces with that range and measure
 layer 4 on held-out transforms of faces pre-training never showed, trained and untrained
-(same seed). Writes ``docs/figures/tolerance_curve.png`` and prints a Markdown table.
+(same seed). Writes ``docs/figures/tolerance_curve.png`` (``tolerance_curve_classic.png``
+with ``--classic``) and prints a Markdown table.
 
     uv run python docs/scripts/tolerance_curve.py            # small size (minutes)
     uv run python docs/scripts/tolerance_curve.py --classic  # full size (an hour or more)
@@ -93,8 +94,9 @@ def plot(rows: list[dict], n_cells: int, preset: str) -> None:
         fontsize=10,
     )
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    FIGURE.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(FIGURE, dpi=120)
+    figure = FIGURE if preset == "small" else FIGURE.with_name(f"tolerance_curve_{preset}.png")
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(figure, dpi=120)
 
 
 def main() -> None:
