@@ -92,21 +92,33 @@ class Parent(mesa.Agent):
     def step(self) -> None:
         """Choose the expression to show, given what the infant has done so far."""
         t = current_timestep(self.model)
-        try:
-            choice = self.policy.choose(t, self.model.infant.history())
-        except (Exception, SystemExit) as exc:
-            message = " ".join(str(exc).split())
-            raise PluginError(
-                f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source}) "
-                f"failed at timestep {t}: {type(exc).__name__}: {message}"
-            ) from exc
-        if not is_expression_index(choice, len(self.model.expressions)):
-            raise PluginError(
-                f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source}) "
-                f"chose {_short(choice)} ({type(choice).__name__}) at timestep {t}; choose must "
-                f"return an int expression index below {len(self.model.expressions)}"
-            )
-        self.displayed = int(choice)
+        self.displayed = checked_choice(
+            self.policy,
+            t,
+            self.model.infant.history(),
+            len(self.model.expressions),
+            f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source})",
+        )
+
+
+def checked_choice(policy, t: int, history: np.ndarray, n_expressions: int, who: str) -> int:
+    """Return ``policy.choose(t, history)``, checked: a valid expression index, or a PluginError.
+
+    ``who`` names the parent and its policy in the error (``"parent 'mum': policy 'x' (...)"``).
+    The live model's :class:`Parent` and the batched run path (:mod:`dyad.batch`) both call it,
+    so a plugin fails the same way in both.
+    """
+    try:
+        choice = policy.choose(t, history)
+    except (Exception, SystemExit) as exc:
+        message = " ".join(str(exc).split())
+        raise PluginError(f"{who} failed at timestep {t}: {type(exc).__name__}: {message}") from exc
+    if not is_expression_index(choice, n_expressions):
+        raise PluginError(
+            f"{who} chose {_short(choice)} ({type(choice).__name__}) at timestep {t}; choose "
+            f"must return an int expression index below {n_expressions}"
+        )
+    return int(choice)
 
 
 def _short(value: object) -> str:

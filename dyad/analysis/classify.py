@@ -44,7 +44,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy.stats import mannwhitneyu, rankdata
 
 from dyad.analysis import ACTIVE_RATE, NEURON_CLASSES
 from dyad.analysis.information import max_information
@@ -109,6 +108,8 @@ def rank_test(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     ``EXACT_LIMIT``, else scipy's normal approximation with tie and continuity correction.
     Columns whose pooled values are all equal get p = 1.
     """
+    from scipy.stats import mannwhitneyu, rankdata  # imported when first needed: start-up time
+
     first = np.asarray(first, dtype=np.float64)
     second = np.asarray(second, dtype=np.float64)
     n1, n2 = first.shape[0], second.shape[0]
@@ -339,10 +340,30 @@ def classify_neurons(test_responses: pd.DataFrame, expressions: Sequence[str]) -
         if rows.empty:
             raise ValueError(f"test_responses: no {condition!r} rows")
         arrays[condition] = _condition_array(rows, expressions, n_neurons, condition)
-    result = classify_arrays(arrays["visual"], arrays["motor"])
+    frame = neurons_table(arrays["visual"], arrays["motor"], expressions)
+    if len(phases) == 1:
+        frame.insert(0, "phase", phases[0])
+    return frame
+
+
+def neurons_table(
+    visual: np.ndarray, motor: np.ndarray, expressions: Sequence[str]
+) -> pd.DataFrame:
+    """Return the ``neurons`` table of one test phase from its response arrays.
+
+    ``visual``: (S, n_trials, N) and ``motor``: (S, n_trials_m, N) rates (float64, as
+    :func:`classify_neurons` reads them from the tidy rows); the same columns as
+    :func:`classify_neurons` (without ``phase``). The run path calls it directly, so a run's
+    classification never goes through a long table and back.
+    """
+    expressions = list(expressions)
+    visual = np.asarray(visual, dtype=np.float64)
+    motor = np.asarray(motor, dtype=np.float64)
+    result = classify_arrays(visual, motor)
+    n_neurons = visual.shape[2]
     names = np.asarray(expressions, dtype=object)
-    info_visual = _information(arrays["visual"])
-    info_motor = _information(arrays["motor"])
+    info_visual = _information(visual)
+    info_motor = _information(motor)
     info_class = information_classes(result, info_visual, info_motor)
     table = {
         "neuron": np.arange(n_neurons, dtype=np.int32),
@@ -358,10 +379,7 @@ def classify_neurons(test_responses: pd.DataFrame, expressions: Sequence[str]) -
     for condition, sel in (("visual", result.visual), ("motor", result.motor)):
         for s, name in enumerate(expressions):
             table[f"mean_{condition}_{name}"] = sel.means[s]
-    frame = pd.DataFrame(table)
-    if len(phases) == 1:
-        frame.insert(0, "phase", phases[0])
-    return frame
+    return pd.DataFrame(table)
 
 
 def _information(responses: np.ndarray) -> np.ndarray:
