@@ -21,7 +21,7 @@ import json
 import logging
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,12 +91,16 @@ def run_batch(
     cache_dir: Path | None = None,
     plugin_dirs: Sequence[Path] = (),
     progress: bool = False,
+    consume: Callable[[int, Any], Any] | None = None,
 ) -> list[Any]:
     """Run ``(scenario, seed)`` pairs that share a visual system; one outcome per run, in order.
 
     Each outcome is a :class:`dyad.store.Run` (tables and manifest, not saved) or the
-    exception that run raised. All runs must have the same :func:`batch_key` (a
-    ``ValueError`` otherwise). BLAS is limited to one thread meanwhile.
+    exception that run raised. With ``consume``, each outcome is handed to
+    ``consume(index, outcome)`` as soon as it is made (a sweep saves the run there) and its
+    return value is kept instead, so a batch never holds every run's tables at once. All runs
+    must have the same :func:`batch_key` (a ``ValueError`` otherwise). BLAS is limited to one
+    thread meanwhile.
     """
     from threadpoolctl import threadpool_limits
 
@@ -106,7 +110,8 @@ def run_batch(
     if len(keys) > 1:
         raise ValueError("run_batch: runs differ in visual system or mirror layer; batch_key")
     with threadpool_limits(limits=1, user_api="blas"):
-        return _run_batch(list(runs), cache_dir, tuple(plugin_dirs), progress)
+        outcomes = _run_batch(list(runs), cache_dir, tuple(plugin_dirs), progress, consume)
+    return outcomes
 
 
 def _run_batch(
@@ -114,6 +119,7 @@ def _run_batch(
     cache_dir: Path | None,
     plugin_dirs: tuple[Path, ...],
     progress: bool,
+    consume: Callable[[int, Any], Any] | None,
 ) -> list[Any]:
     from dyad.simulation import prepare_vision, unseen_face_bank
 
@@ -154,10 +160,16 @@ def _run_batch(
                 continue
             try:
                 outcomes[run.index] = _finish(
-                    run, results[run.index], pretrained, training_bank, vision_s, len(runs)
+                    run, results.pop(run.index), pretrained, training_bank, vision_s, len(runs)
                 )
             except Exception as exc:
                 outcomes[run.index] = exc
+            if consume is not None:
+                outcomes[run.index] = consume(run.index, outcomes[run.index])
+    if consume is not None:  # the runs that failed before the layers ran
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, BaseException):
+                outcomes[index] = consume(index, outcome)
     return outcomes
 
 

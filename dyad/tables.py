@@ -59,10 +59,15 @@ def probe_table(
     parent_codes = np.concatenate([v_parent.ravel(), np.full(m_expr.size, -1)])
     return pd.DataFrame(
         {
-            "phase": phase,
-            "condition": pd.Categorical(
-                np.repeat(["visual", "motor"], [visual.size, motor.size]),
-                categories=["visual", "motor"],
+            # typed as dyad.store.categorize types the stacked table's column
+            "phase": pd.Categorical.from_codes(
+                np.full(visual.size + motor.size, PHASES.index(phase), np.int8), list(PHASES)
+            )
+            if phase in PHASES
+            else phase,
+            "condition": pd.Categorical.from_codes(
+                np.repeat(np.array([0, 1], np.int8), [visual.size, motor.size]),
+                ["visual", "motor"],
             ),
             "expression": pd.Categorical.from_codes(
                 np.concatenate([v_expr.ravel(), m_expr.ravel()]), list(expressions)
@@ -154,15 +159,12 @@ def run_tables(
         [probe_table(probes[phase], phase, expressions, names) for phase in PHASES],
         ignore_index=True,
     )
+    by_phase = {
+        phase: neurons_table(_pooled(probes[phase].visual), probes[phase].motor, expressions)
+        for phase in PHASES
+    }
     neurons = pd.concat(
-        [
-            _with_phase(
-                neurons_table(_pooled(probes[phase].visual), probes[phase].motor, expressions),
-                phase,
-            )
-            for phase in PHASES
-        ],
-        ignore_index=True,
+        [_with_phase(by_phase[phase].copy(), phase) for phase in PHASES], ignore_index=True
     )
     interaction = recorder.interaction_table(expressions, names)
     tables = {
@@ -175,7 +177,7 @@ def run_tables(
         tables["mirror_rates"] = recorder.mirror_rates_table()
     if len(names) > 1 or unseen is not None:
         # kept out of test_responses, so the run's own classes and figures stay about the parents
-        tables["neurons_by_parent"] = _per_parent(probes, unseen, expressions, names)
+        tables["neurons_by_parent"] = _per_parent(probes, unseen, expressions, names, by_phase)
     return {name: categorize(table) for name, table in tables.items()}
 
 
@@ -184,8 +186,13 @@ def _per_parent(
     unseen: dict[str, np.ndarray] | None,
     expressions: list[str],
     names: list[str],
+    pooled: dict[str, pd.DataFrame],
 ) -> pd.DataFrame:
-    """Build the ``neurons_by_parent`` table (as :func:`classify_per_parent`) from arrays."""
+    """Build the ``neurons_by_parent`` table (as :func:`classify_per_parent`) from arrays.
+
+    ``pooled``: each phase's neurons table of all parents' faces pooled, which with a single
+    parent is that parent's own table (the same trials), so it is not classified again.
+    """
     from dyad.analysis.classify import neurons_table
 
     faces = [*names, UNSEEN_FACE] if unseen is not None else names
@@ -195,7 +202,10 @@ def _per_parent(
         if unseen is not None:
             visual = np.concatenate([visual, unseen[phase]])
         for index, face in enumerate(faces):
-            table = neurons_table(visual[index], probes[phase].motor, expressions)
+            if index == 0 and len(names) == 1:
+                table = pooled[phase].copy()
+            else:
+                table = neurons_table(visual[index], probes[phase].motor, expressions)
             table = _with_phase(table, phase)
             table["parent"] = face
             frames.append(table)

@@ -68,6 +68,14 @@ from dyad.errors import ConfigError
     default=None,
     help="Refuse sweeps of more runs (grid points x seeds) than this [default: 100,000].",
 )
+@click.option(
+    "--batch-size",
+    default="auto",
+    show_default=True,
+    metavar="auto|N",
+    help="Most runs of one visual system a worker steps together as one batched mirror "
+    "layer ('auto': enough batches to keep every worker busy, at most 32 runs each).",
+)
 @max_memory_option
 @quiet_option
 def sweep(
@@ -83,6 +91,7 @@ def sweep(
     timeout: float,
     max_runs: int | None,
     max_memory: str | None,
+    batch_size: str,
     quiet: bool,
 ) -> None:
     """Run every run of SCENARIO_FILE's [sweep] grid × seeds and write a summary table.
@@ -95,6 +104,9 @@ def sweep(
     """
     if workers is not None and address is not None:
         raise ConfigError("--workers: a Dask cluster (--address) has its own workers; give one")
+    from dyad.sweeps.batching import check_batch_size
+
+    check_batch_size(batch_size, "--batch-size")
     say(f"dyad sweep: planning {scenario_file} (validating every run) ...", quiet=quiet)
     from dyad.api import sweep as run_sweep
     from dyad.sweeps import EXIT_RUNS_FAILED
@@ -113,6 +125,7 @@ def sweep(
         timeout=timeout,
         max_runs=max_runs,
         max_memory=max_memory,
+        batch_size=batch_size,
     )
     result = swept.status
     click.echo(result.describe(swept.definition.get("name", "sweep")))

@@ -59,7 +59,9 @@ Executors
 The package, one concern a module (data flows down the list):
 
 - :mod:`~dyad.sweeps.plan`: the grid × seeds, expanded and validated (:class:`RunSpec`);
-- :mod:`~dyad.sweeps.worker`: one run in a worker process (:func:`execute_run`);
+- :mod:`~dyad.sweeps.batching`: runs of one visual system cut into batches (``--batch-size``);
+- :mod:`~dyad.sweeps.worker`: a batch of runs in a worker process (:func:`execute_batch`:
+  their mirror layers step together, :func:`dyad.batch.run_batch`);
 - :mod:`~dyad.sweeps.executors`: the local pool or Dask cluster, and stop requests;
 - :mod:`~dyad.sweeps.journal`: the sweep folder's files and the append-only run journal;
 - :mod:`~dyad.sweeps.runner`: :func:`run_sweep`, which ties them together;
@@ -70,6 +72,7 @@ The package, one concern a module (data flows down the list):
 
 from __future__ import annotations
 
+from dyad.sweeps.batching import MAX_AUTO_BATCH, check_batch_size, make_batches
 from dyad.sweeps.executors import (
     INTERRUPT_WINDOW_S,
     StopRequests,
@@ -88,12 +91,13 @@ from dyad.sweeps.journal import (
 from dyad.sweeps.plan import MAX_RUNS, RunSpec, SweepPlan, axis_names, plan_sweep, run_seeds
 from dyad.sweeps.results import Sweep, load_sweep, summary_table
 from dyad.sweeps.runner import EXIT_RUNS_FAILED, SweepStatus, pretrain_sweep, run_sweep
-from dyad.sweeps.worker import PARENT_POLL_S, execute_run
+from dyad.sweeps.worker import PARENT_POLL_S, execute_batch, execute_run
 
 __all__ = [
     "EXIT_RUNS_FAILED",
     "FAILURES_FILE",
     "INTERRUPT_WINDOW_S",
+    "MAX_AUTO_BATCH",
     "MAX_RUNS",
     "PARENT_POLL_S",
     "RUNS_DIR",
@@ -108,9 +112,12 @@ __all__ = [
     "Sweep",
     "SweepStatus",
     "axis_names",
+    "check_batch_size",
+    "execute_batch",
     "execute_run",
     "import_distributed",
     "load_sweep",
+    "make_batches",
     "open_executor",
     "plan_sweep",
     "pretrain_sweep",
