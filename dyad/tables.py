@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from dyad.analysis import ACTIVE_RATE, NEURON_CLASSES, dominant_class
+from dyad.analysis.classify import from_codes
 
 if TYPE_CHECKING:
     from dyad.brain.infant import ProbeResponses
@@ -31,7 +32,7 @@ PHASES = ("before", "after")
 
 def _phase_column(phase: str, n: int) -> pd.Categorical:
     """Return a ``phase`` column of ``n`` rows, typed as :func:`dyad.store.categorize` types it."""
-    return pd.Categorical.from_codes(np.zeros(n, np.int8), [phase])
+    return from_codes(np.zeros(n, np.int8), (phase,))
 
 
 def probe_table(
@@ -60,19 +61,19 @@ def probe_table(
     return pd.DataFrame(
         {
             # typed as dyad.store.categorize types the stacked table's column
-            "phase": pd.Categorical.from_codes(
+            "phase": from_codes(
                 np.full(visual.size + motor.size, PHASES.index(phase), np.int8), list(PHASES)
             )
             if phase in PHASES
             else phase,
-            "condition": pd.Categorical.from_codes(
+            "condition": from_codes(
                 np.repeat(np.array([0, 1], np.int8), [visual.size, motor.size]),
                 ["visual", "motor"],
             ),
-            "expression": pd.Categorical.from_codes(
+            "expression": from_codes(
                 np.concatenate([v_expr.ravel(), m_expr.ravel()]), list(expressions)
             ),
-            "parent": pd.Categorical.from_codes(parent_codes, list(parent_names)),
+            "parent": from_codes(parent_codes, list(parent_names)),
             "trial": np.concatenate(
                 [(v_parent * n_trials + v_trial).ravel(), m_trial.ravel()]
             ).astype(np.int32),

@@ -404,8 +404,8 @@ def neurons_table(
         "neuron": np.arange(n_neurons, dtype=np.int32),
         "neuron_class": _categorical(result.neuron_class, NEURON_CLASSES),
         "info_class": _categorical(info_class, NEURON_CLASSES),
-        "preferred_visual": pd.Categorical.from_codes(result.visual.preferred, expressions),
-        "preferred_motor": pd.Categorical.from_codes(result.motor.preferred, expressions),
+        "preferred_visual": from_codes(result.visual.preferred, expressions),
+        "preferred_motor": from_codes(result.motor.preferred, expressions),
         "d_visual": result.visual.d.astype(np.float32),
         "d_motor": result.motor.d.astype(np.float32),
         "info_visual": info_visual,
@@ -421,7 +421,21 @@ def _categorical(names: np.ndarray, categories: Sequence[str]) -> pd.Categorical
     """``pd.Categorical(names, categories)`` through integer codes (far faster for strings)."""
     index = {name: code for code, name in enumerate(categories)}
     codes = np.fromiter((index.get(name, -1) for name in names), np.int8, count=len(names))
-    return pd.Categorical.from_codes(codes, list(categories))
+    return from_codes(codes, categories)
+
+
+@lru_cache(maxsize=64)
+def _category_dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(categories))
+
+
+def from_codes(codes: np.ndarray, categories: Sequence[str]) -> pd.Categorical:
+    """``pd.Categorical.from_codes(codes, categories)`` with the dtype built once per categories.
+
+    Building a categorical's dtype validates its categories each time (a string index and its
+    hash table): most of the cost of a run's small tables before it was cached.
+    """
+    return pd.Categorical.from_codes(codes, dtype=_category_dtype(tuple(categories)))
 
 
 def _information(responses: np.ndarray) -> np.ndarray:
