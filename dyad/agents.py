@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 import mesa
 import numpy as np
 
-from dyad.errors import PluginError
-from dyad.policies import is_expression_index
+from dyad.decisions import checked_choice
 
 if TYPE_CHECKING:
     from dyad.brain.infant import InfantBrain
@@ -99,29 +98,3 @@ class Parent(mesa.Agent):
             len(self.model.expressions),
             f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source})",
         )
-
-
-def checked_choice(policy, t: int, history: np.ndarray, n_expressions: int, who: str) -> int:
-    """Return ``policy.choose(t, history)``, checked: a valid expression index, or a PluginError.
-
-    ``who`` names the parent and its policy in the error (``"parent 'mum': policy 'x' (...)"``).
-    The live model's :class:`Parent` and the batched run path (:mod:`dyad.batch`) both call it,
-    so a plugin fails the same way in both.
-    """
-    try:
-        choice = policy.choose(t, history)
-    except (Exception, SystemExit) as exc:
-        message = " ".join(str(exc).split())
-        raise PluginError(f"{who} failed at timestep {t}: {type(exc).__name__}: {message}") from exc
-    if not is_expression_index(choice, n_expressions):
-        raise PluginError(
-            f"{who} chose {_short(choice)} ({type(choice).__name__}) at timestep {t}; choose "
-            f"must return an int expression index below {n_expressions}"
-        )
-    return int(choice)
-
-
-def _short(value: object) -> str:
-    """``repr(value)`` cut to one short line."""
-    text = " ".join(repr(value).split())
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -182,8 +182,8 @@ def _prepare(
     plugin_dirs: tuple[Path, ...],
 ) -> _Prepared:
     """Wire one run from its streams and play its parents' decisions (no mirror layer yet)."""
-    from dyad.agents import checked_choice
     from dyad.config import check_policies, scenario_warnings
+    from dyad.decisions import checked_choice
     from dyad.plugins import load_registry
     from dyad.simulation import run_streams, wire_run
 
