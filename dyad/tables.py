@@ -30,11 +30,6 @@ UNSEEN_FACE = "unseen face"
 PHASES = ("before", "after")
 
 
-def _phase_column(phase: str, n: int) -> pd.Categorical:
-    """Return a ``phase`` column of ``n`` rows, typed as :func:`dyad.store.categorize` types it."""
-    return from_codes(np.zeros(n, np.int8), (phase,))
-
-
 def probe_table(
     responses: ProbeResponses, phase: str, expressions: Sequence[str], parent_names: Sequence[str]
 ) -> pd.DataFrame:
@@ -133,7 +128,8 @@ def _pooled(visual: np.ndarray) -> np.ndarray:
 
 
 def _with_phase(table: pd.DataFrame, phase: str) -> pd.DataFrame:
-    table.insert(0, "phase", _phase_column(phase, len(table)))
+    codes = np.full(len(table), PHASES.index(phase), np.int8)
+    table.insert(0, "phase", from_codes(codes, PHASES))
     return table
 
 
@@ -202,17 +198,15 @@ def _per_parent(
         visual = probes[phase].visual
         if unseen is not None:
             visual = np.concatenate([visual, unseen[phase]])
-        for index, face in enumerate(faces):
+        for index in range(len(faces)):
             if index == 0 and len(names) == 1:
                 table = pooled[phase].copy()
             else:
                 table = neurons_table(visual[index], probes[phase].motor, expressions)
             table = _with_phase(table, phase)
-            table["parent"] = face
+            table["parent"] = from_codes(np.full(len(table), index, np.int8), faces)
             frames.append(table)
-    table = pd.concat(frames, ignore_index=True)
-    table["phase"] = pd.Categorical(table["phase"].astype(str), categories=list(PHASES))
-    return table
+    return pd.concat(frames, ignore_index=True)
 
 
 def summarise(neurons: pd.DataFrame, interaction: pd.DataFrame) -> dict[str, Any]:
@@ -224,11 +218,11 @@ def summarise(neurons: pd.DataFrame, interaction: pd.DataFrame) -> dict[str, Any
     """
     from dyad.analysis.classify import mirror_index, selectivity_correlation
 
-    counts = neurons["neuron_class"].value_counts()
-    class_counts = {name: int(counts.get(name, 0)) for name in NEURON_CLASSES}
-    info = neurons["info_class"].value_counts()
-    info_counts = {name: int(info.get(name, 0)) for name in NEURON_CLASSES}
-    agree = int((neurons["neuron_class"].astype(str) == neurons["info_class"].astype(str)).sum())
+    classes = _class_names(neurons["neuron_class"])
+    info_classes = _class_names(neurons["info_class"])
+    class_counts = {name: int(np.count_nonzero(classes == name)) for name in NEURON_CLASSES}
+    info_counts = {name: int(np.count_nonzero(info_classes == name)) for name in NEURON_CLASSES}
+    agree = int(np.count_nonzero(classes == info_classes))
     n = len(neurons)
     dominant = dominant_class(class_counts["mirror"], class_counts["anti-mirror"], n)
     return {
@@ -255,6 +249,11 @@ def run_summary(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
             for name, group in per_parent.groupby("parent", observed=True)
         }
     return summary
+
+
+def _class_names(column: pd.Series) -> np.ndarray:
+    """Return a class column's names as a numpy string array (missing values as "")."""
+    return column.astype(object).fillna("").to_numpy(dtype=str)
 
 
 def _finite(value: float) -> float | None:
