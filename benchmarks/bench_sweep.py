@@ -211,8 +211,10 @@ def dask_sweep(workdir: Path) -> dict:
         cluster.close()
     local = timed_sweep(plan, workdir / "pool", cache, workers=2)
     drop = ["wall_time_s"]
-    same = load_sweep(workdir / "dask").summary.drop(columns=drop).equals(
-        load_sweep(workdir / "pool").summary.drop(columns=drop)
+    same = (
+        load_sweep(workdir / "dask")
+        .summary.drop(columns=drop)
+        .equals(load_sweep(workdir / "pool").summary.drop(columns=drop))
     )
     dask_neurons, pool_neurons = (
         load_sweep(workdir / where).table("neurons") for where in ("dask", "pool")
