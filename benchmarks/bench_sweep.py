@@ -45,8 +45,8 @@ SEEDS = 4
 #: the earlier, unbatched measurement (results/sweep.md before batching, commit 7ba9fe9)
 BEFORE_RUNS_PER_S = 1.83
 
-#: the tiny network of the tests (tests/conftest.py), for the 1,001-run Dask sweep
-TINY = """
+#: the 1,001-run Dask sweep: the tiny network of the tests (tests/conftest.py), 2,000 timesteps
+TINY_RUN = """
 name = "tiny_noise"
 seed = 3
 [run]
@@ -63,31 +63,24 @@ preset = "small"
 n_train_transforms = 3
 n_test_transforms = 8
 bank_size = 20
-[vision.faces]
-supersample = 1
-[vision.visnet]
-layer_side = 8
-fan_in = [30, 20, 20, 20]
-l1_fan_in = [20, 7, 3]
-fan_in_radius = [4.0, 2.0, 3.0, 3.0]
-inhibition_radius = [1.0, 1.0, 1.5, 2.0]
-inhibition_width = [5, 5, 5, 7]
-sparseness = [0.9, 0.9, 0.85, 0.85]
-epochs = [1, 1, 1, 1]
-[vision.visnet.v1]
-image_size = 32
-wavelengths = [2.0, 4.0, 8.0]
-[motor]
-units_per_expression = 8
-[mirror]
-n_neurons = 16
-[output]
-mirror_rates = false
 [sweep]
 seeds = 91
 [sweep.grid]
 "parent.params.q" = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 """
+
+
+def tiny_network_toml() -> str:
+    """Return ``TINY_NETWORK_TOML`` of tests/conftest.py (read, not imported: no pytest needed)."""
+    import ast
+
+    tree = ast.parse((ROOT / "tests" / "conftest.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == (
+            "TINY_NETWORK_TOML"
+        ):
+            return ast.literal_eval(node.value)
+    raise LookupError("tests/conftest.py: no TINY_NETWORK_TOML")
 
 
 def load() -> str:
@@ -197,7 +190,7 @@ def dask_sweep(workdir: Path) -> dict:
     from dyad.sweeps import load_sweep, plan_sweep, pretrain_sweep
 
     path = workdir / "tiny_noise.toml"
-    path.write_text(TINY)
+    path.write_text(TINY_RUN + "\n" + tiny_network_toml())
     plan = plan_sweep(path)
     cache = workdir / "cache-tiny"
     pretrain_sweep(plan, str(cache), progress=False)
