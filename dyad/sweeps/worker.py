@@ -52,6 +52,7 @@ def execute_batch(
     from dyad.batch import run_batch
 
     started = time.perf_counter()
+    started_at = time.time()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     records: list[dict[str, Any]] = [
         {
@@ -107,6 +108,10 @@ def execute_batch(
     for record in records:
         record["wall_time_s"] = round(wall / len(records), 3)  # the run's share of its batch
         record["batch_wall_time_s"] = round(wall, 3)
+        # when the task ran (seconds since the epoch): the scheduler's share of a sweep's wall
+        # time is what the tasks' windows leave uncovered (benchmarks/bench_sweep.py)
+        batch = record.setdefault("batch", {"id": batch_id, "size": size})
+        batch.update(started_at=round(started_at, 3), ended_at=round(time.time(), 3))
         record.setdefault("finished", utc_now())
     return records
 
