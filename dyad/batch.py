@@ -77,9 +77,20 @@ def batch_key(scenario: Scenario, seed: int | None = None) -> str:
     )
 
 
-@functools.cache
 def _provenance() -> dict[str, Any]:
-    """:func:`dyad.provenance.provenance` once per process (it asks git: ~50 ms)."""
+    """:func:`dyad.provenance.provenance`, asking git and the installed packages once per process.
+
+    Those take ~50-100 ms and do not change while a process runs; the command line is read
+    each time.
+    """
+    import sys
+
+    code = {key: value for key, value in _code_provenance().items() if key != "command"}
+    return {"command": [str(arg) for arg in sys.argv], **code}
+
+
+@functools.cache
+def _code_provenance() -> dict[str, Any]:
     from dyad.provenance import provenance
 
     return provenance()

@@ -104,10 +104,10 @@ def sweep(
     """
     if workers is not None and address is not None:
         raise ConfigError("--workers: a Dask cluster (--address) has its own workers; give one")
+    say(f"dyad sweep: planning {scenario_file} (validating every run) ...", quiet=quiet)
     from dyad.sweeps.batching import check_batch_size
 
     check_batch_size(batch_size, "--batch-size")
-    say(f"dyad sweep: planning {scenario_file} (validating every run) ...", quiet=quiet)
     from dyad.api import sweep as run_sweep
     from dyad.sweeps import EXIT_RUNS_FAILED
 
