@@ -42,7 +42,7 @@ from dyad.sweeps.journal import (
 )
 from dyad.sweeps.plan import RunSpec, SweepPlan, _canonical
 from dyad.sweeps.results import summary_table
-from dyad.sweeps.worker import _shielded_submit, execute_batch, warm_up
+from dyad.sweeps.worker import _shielded_submit, execute_batch
 
 log = logging.getLogger(__name__)
 
@@ -259,9 +259,6 @@ def _dispatch(
     where = f"the Dask scheduler at {address}" if address else "local worker processes"
     progress_step(f"{plan.name}: connecting to {where} ...", enabled=progress)
     with open_executor(workers, address, timeout) as (executor, described, capacity):
-        if address is None:  # local workers import dyad meanwhile (a Dask worker lives on)
-            for _ in range(capacity):
-                _shielded_submit(executor, warm_up)
         progress_step(f"{plan.name}: loading the visual system ...", enabled=progress)
         pretrain_sweep(plan, cache, progress)
         # first writes: only now that the scenario, the folder and the executor are good

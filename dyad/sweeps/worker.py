@@ -26,20 +26,6 @@ from dyad._io import to_json, utc_now
 from dyad.sweeps.plan import RunSpec
 
 
-def warm_up() -> int:
-    """Import the run path in a fresh worker; return its process id.
-
-    A local pool's workers start when the first task is submitted; the sweep submits one of
-    these per worker right away, so the workers import dyad (seconds) while the sweep process
-    loads the visual system, instead of after.
-    """
-    import dyad.batch
-    import dyad.simulation
-    import dyad.tables  # noqa: F401
-
-    return os.getpid()
-
-
 def execute_run(spec: RunSpec, folder: str, cache_dir: str | None = None) -> dict[str, Any]:
     """Run one sweep run in a worker and write its folder; return a small JSON-safe record.
 
