@@ -11,7 +11,9 @@ grid point::
 expands to the Cartesian product of the grid values × the seeds, here 3 × 5 = 15 runs. Each run
 is described by plain data (:class:`RunSpec`: a run id, the grid overrides, a seed, the raw
 scenario), so it can be sent to a worker process on this machine or on a Dask cluster, where it
-is validated again and run with :func:`dyad.simulation.run_scenario`.
+is validated again and run with the other runs of its batch (runs sharing a visual system,
+:mod:`~dyad.sweeps.batching`) by :func:`dyad.batch.run_batch`, the code ``dyad simulate`` runs
+too (as a batch of one), so a run's tables do not depend on its batch.
 
 Seeds
     Per-run seeds derive from the scenario's ``seed`` with
