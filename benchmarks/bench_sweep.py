@@ -1,20 +1,34 @@
-"""Sweep throughput and the timing of the whole reproduction, written to results/sweep.md.
+"""Sweep throughput with batched runs, the reproduction sweeps, and Dask at 1,000 runs.
 
-1. Throughput: a small fixed sweep (the noise sweep with the small VisNet preset, 4 values of
-   q x 4 seeds = 16 runs) on 1 and on 2 local worker processes, with the visual system already
-   pre-trained (cached), in runs per second.
-2. The full reproduction, from an empty cache: pre-train once, Simulations 1-3
-   (scenarios/perfect.toml, noisy.toml, lagged.toml), the noise sweep (11 q x 5 seeds) and the
-   lag sweep (21 L x 5 seeds), then the report pooling both sweeps. Target: at most 5 minutes on
-   2 cores.
+Writes results/sweep.md. With the visual systems pre-trained (cached) first:
 
-Run:  uv run python benchmarks/bench_sweep.py            (both parts)
-      uv run python benchmarks/bench_sweep.py --quick    (throughput only)
+1. Batched vs unbatched, one worker: the same sweep with ``batch_size=1`` (one run per task,
+   as before batching) and ``"auto"`` (runs of one visual system stepped together), at the
+   small preset (the 16-run sweep of the earlier benchmark: 4 q x 4 seeds) and at the default
+   (classic) size (8 q x 4 seeds). Per-worker runs/s = runs / the workers' busy time (the sum
+   of the tasks' wall times), and overall runs/s including worker start-up.
+2. The 160-run reproduction: scenarios/noise_sweep.toml (55 runs) + lag_sweep.toml (105 runs)
+   on 2 local workers (target <= 15 s of sweep time).
+3. ``dyad sweep scenarios/lag_sweep.toml --seeds 4`` (84 runs) against one
+   ``dyad simulate scenarios/lagged.toml``, as commands from fresh processes, measured in turn
+   (target: the sweep at most 2x the simulation).
+4. Dask: a 1,001-run sweep (tiny network, 11 q x 91 seeds) on
+   ``distributed.LocalCluster(n_workers=2, threads_per_worker=1)``, with runs batched into
+   tasks; the per-run scheduler overhead ``(wall x workers - busy time) / runs``; and the same
+   sweep on the local pool, whose results must be the same (summaries compared without
+   timings).
+
+Run:  uv run python benchmarks/bench_sweep.py            (everything, ~5-10 minutes)
+      uv run python benchmarks/bench_sweep.py --quick    (part 1 at the small preset only)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,141 +39,307 @@ from bench_pretrain import machine
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 RESULTS = Path(__file__).resolve().parent / "results" / "sweep.md"
-SMALL_SWEEP = {"vision.preset": "small"}
 SMALL_Q = (0.0, 0.1, 0.2, 0.3)
-SMALL_SEEDS = 4
+DEFAULT_Q = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+SEEDS = 4
+#: the earlier, unbatched measurement (results/sweep.md before batching, commit 7ba9fe9)
+BEFORE_RUNS_PER_S = 1.83
+
+#: the 1,001-run Dask sweep: the tiny network of the tests (tests/conftest.py), 2,000 timesteps
+TINY_RUN = """
+name = "tiny_noise"
+seed = 3
+[run]
+steps = 2000
+test_trials = 8
+[infant]
+hold_length = 10
+[parent]
+policy = "noisy"
+[parent.params]
+q = 0.0
+[vision]
+preset = "small"
+n_train_transforms = 3
+n_test_transforms = 8
+bank_size = 20
+[sweep]
+seeds = 91
+[sweep.grid]
+"parent.params.q" = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+"""
 
 
-def small_plan():
-    """Return the throughput sweep: the noise sweep cut to 4 values of q x 4 seeds, small VisNet."""
+def tiny_network_toml() -> str:
+    """Return ``TINY_NETWORK_TOML`` of tests/conftest.py (read, not imported: no pytest needed)."""
+    import ast
+
+    tree = ast.parse((ROOT / "tests" / "conftest.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == (
+            "TINY_NETWORK_TOML"
+        ):
+            return ast.literal_eval(node.value)
+    raise LookupError("tests/conftest.py: no TINY_NETWORK_TOML")
+
+
+def load() -> str:
+    return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def noise_plan(overrides: dict, values: tuple[float, ...]):
+    """Return the noise sweep cut to some values of q x SEEDS seeds."""
     from dyad.sweeps import plan_sweep
 
-    plan = plan_sweep(SCENARIOS / "noise_sweep.toml", SMALL_SWEEP, seeds=SMALL_SEEDS)
-    runs = tuple(r for r in plan.runs if r.overrides["parent.params.q"] in SMALL_Q)
-    grid = {"parent.params.q": list(SMALL_Q)}
-    return type(plan)(**{**plan.__dict__, "runs": runs, "grid": grid})
+    plan = plan_sweep(SCENARIOS / "noise_sweep.toml", overrides, seeds=SEEDS)
+    runs = tuple(r for r in plan.runs if r.overrides["parent.params.q"] in values)
+    return type(plan)(**{**plan.__dict__, "runs": runs, "grid": {"parent.params.q": list(values)}})
 
 
-def throughput(workdir: Path, cache: Path) -> list[tuple[int, int, float, float, float]]:
-    """Per worker count: runs, wall time, runs/s overall and runs/s once the workers are up."""
+def busy_time(folder: Path) -> tuple[float, int, float]:
+    """Return the workers' busy time (the tasks' summed wall times), the task count and window.
+
+    The window runs from the first task's start to the last task's end: the sweep's wall time
+    without planning, loading the visual system and starting the workers.
+    """
+    records = [json.loads(line) for line in (folder / "runs.jsonl").read_text().splitlines()]
+    tasks = {(r["worker"], r["batch"]["id"]): r for r in records}
+    busy = sum(r["batch_wall_time_s"] for r in tasks.values())
+    window = max(r["batch"]["ended_at"] for r in tasks.values()) - min(
+        r["batch"]["started_at"] for r in tasks.values()
+    )
+    return busy, len(tasks), window
+
+
+def timed_sweep(plan, folder: Path, cache: Path, **options) -> dict:
     from dyad.sweeps import run_sweep
 
-    plan = small_plan()
+    before = load()
+    result = run_sweep(plan, folder, cache_dir=cache, overwrite=True, **options)
+    assert result.failed == 0, result.failures
+    busy, tasks, window = busy_time(folder)
+    row = {
+        "runs": result.done,
+        "wall_s": result.wall_time_s,
+        "window_s": window,
+        "busy_s": busy,
+        "tasks": tasks,
+        "largest": result.batch_size,
+        "per_worker_runs_per_s": result.done / busy,
+        "overall_runs_per_s": result.runs_per_s,
+        "load": f"{before} -> {load()}",
+    }
+    print(f"  {result.describe(plan.name)} [busy {busy:.1f} s, load {row['load']}]", flush=True)
+    return row
+
+
+def batching(workdir: Path, cache: Path, default_size: bool) -> list[tuple[str, dict, dict]]:
+    """Part 1: batch_size=1 against "auto" on one worker."""
+    from dyad.sweeps import pretrain_sweep
+
+    cases = [("small preset", noise_plan({"vision.preset": "small"}, SMALL_Q))]
+    if default_size:
+        cases.append(("default size", noise_plan({}, DEFAULT_Q)))
     rows = []
-    for workers in (1, 2):
-        finished: list[float] = []
-        result = run_sweep(
-            plan,
-            workdir / f"throughput_{workers}",
-            workers=workers,
-            cache_dir=cache,
-            on_run=lambda record, finished=finished: finished.append(time.perf_counter()),
-        )
-        assert result.failed == 0, result.failures
-        # steady state: from each worker's first finished run on, leaving out start-up
-        steady = (len(finished) - workers) / (finished[-1] - finished[workers - 1])
-        rows.append((workers, result.done, result.wall_time_s, result.runs_per_s, steady))
-        print(f"  {workers} worker(s): {result.describe(plan.name)}", flush=True)
+    for label, plan in cases:
+        pretrain_sweep(plan, str(cache), progress=False)
+        print(f"{label}: {len(plan.runs)} runs on 1 worker", flush=True)
+        alone = timed_sweep(plan, workdir / f"{label}-1", cache, workers=1, batch_size=1)
+        batched = timed_sweep(plan, workdir / f"{label}-auto", cache, workers=1)
+        rows.append((label, alone, batched))
     return rows
 
 
-def reproduction(workdir: Path, cache: Path) -> list[tuple[str, float, str]]:
-    from dyad.analysis.figures import draw_run_figures
-    from dyad.config import load_scenario
-    from dyad.reporting import build_report
-    from dyad.simulation import pretrain_config, run_scenario
-    from dyad.sweeps import plan_sweep, run_sweep
-    from dyad.vision import pretrain
+def reproduction(workdir: Path, cache: Path) -> list[tuple[str, dict]]:
+    """Part 2: the noise and lag sweeps on 2 local workers."""
+    from dyad.sweeps import plan_sweep, pretrain_sweep
 
-    steps: list[tuple[str, float, str]] = []
-
-    def timed(label: str, action) -> None:
-        started = time.perf_counter()
-        note = action() or ""
-        seconds = time.perf_counter() - started
-        steps.append((label, seconds, note))
-        print(f"  {label}: {seconds:.1f} s {note}", flush=True)
-
-    perfect = load_scenario(SCENARIOS / "perfect.toml")
-    timed(
-        "pre-train VisNet (empty cache)",
-        lambda: pretrain(pretrain_config(perfect), cache_dir=cache) and None,
-    )
-    for name in ("perfect", "noisy", "lagged"):
-        scenario = load_scenario(SCENARIOS / f"{name}.toml")
-        timed(
-            f"dyad simulate scenarios/{name}.toml",
-            lambda s=scenario, n=name: run_scenario(
-                s, output=workdir / n, cache_dir=cache, figures=draw_run_figures
-            ).summary["dominant"],
-        )
+    rows = []
     for name in ("noise_sweep", "lag_sweep"):
         plan = plan_sweep(SCENARIOS / f"{name}.toml")
+        pretrain_sweep(plan, str(cache), progress=False)
+        rows.append((name, timed_sweep(plan, workdir / name, cache, workers=2)))
+    return rows
 
-        def sweep(plan=plan, name=name) -> str:
-            result = run_sweep(plan, workdir / name, cache_dir=cache)
-            return f"({result.done} runs, {result.failed} failed, {result.runs_per_s:.2f} runs/s)"
 
-        timed(f"dyad sweep scenarios/{name}.toml", sweep)
-    timed(
-        "dyad report results/noise_sweep results/lag_sweep",
-        lambda: (
-            str(
-                build_report(
-                    [workdir / "noise_sweep", workdir / "lag_sweep"], workdir / "report.html"
-                )
-            )
-            and None
-        ),
+def command_seconds(args: list[str], cache: Path) -> float:
+    env = {**os.environ, "DYAD_CACHE_DIR": str(cache)}
+    started = time.perf_counter()
+    subprocess.run(args, check=True, env=env, capture_output=True, text=True)
+    return time.perf_counter() - started
+
+
+def sweep_against_simulate(workdir: Path, cache: Path, rounds: int) -> dict:
+    """Part 3: the 84-run lag sweep against one simulation, from fresh processes."""
+    dyad = str(Path(sys.executable).parent / "dyad")
+    simulate = [dyad, "simulate", str(SCENARIOS / "lagged.toml"), "--quiet", "--overwrite"]
+    sweep = [dyad, "sweep", str(SCENARIOS / "lag_sweep.toml"), "--seeds", "4", "--quiet"]
+    before = load()
+    command_seconds([*simulate, "--output", str(workdir / "warm")], cache)  # warms the cache
+    sims, sweeps = [], []
+    for i in range(rounds):
+        sims.append(command_seconds([*simulate, "--output", str(workdir / f"sim{i}")], cache))
+        out = ["--output", str(workdir / f"lag84-{i}"), "--overwrite"]
+        sweeps.append(command_seconds([*sweep, *out], cache))
+        print(f"  round {i}: simulate {sims[-1]:.1f} s, sweep {sweeps[-1]:.1f} s", flush=True)
+    return {
+        "simulate_s": statistics.median(sims),
+        "sweep_s": statistics.median(sweeps),
+        "ratio": statistics.median(sweeps) / statistics.median(sims),
+        "rounds": rounds,
+        "load": f"{before} -> {load()}",
+    }
+
+
+def dask_sweep(workdir: Path) -> dict:
+    """Part 4: 1,001 runs on a local Dask cluster, against the local pool."""
+    import distributed
+    import pandas as pd
+
+    from dyad.sweeps import load_sweep, plan_sweep, pretrain_sweep
+
+    path = workdir / "tiny_noise.toml"
+    path.write_text(TINY_RUN + "\n" + tiny_network_toml())
+    plan = plan_sweep(path)
+    cache = workdir / "cache-tiny"
+    pretrain_sweep(plan, str(cache), progress=False)
+    print(f"dask: {len(plan.runs)} runs", flush=True)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     )
-    return steps
+    try:
+        on_dask = timed_sweep(plan, workdir / "dask", cache, address=cluster.scheduler_address)
+    finally:
+        cluster.close()
+    local = timed_sweep(plan, workdir / "pool", cache, workers=2)
+    drop = ["wall_time_s"]
+    same = (
+        load_sweep(workdir / "dask")
+        .summary.drop(columns=drop)
+        .equals(load_sweep(workdir / "pool").summary.drop(columns=drop))
+    )
+    dask_neurons, pool_neurons = (
+        load_sweep(workdir / where).table("neurons") for where in ("dask", "pool")
+    )
+    try:
+        pd.testing.assert_frame_equal(dask_neurons, pool_neurons, check_exact=True)
+        same_tables = True
+    except AssertionError:
+        same_tables = False
+    overhead = (on_dask["wall_s"] * 2 - on_dask["busy_s"]) / on_dask["runs"]
+    dispatch = (on_dask["window_s"] * 2 - on_dask["busy_s"]) / on_dask["runs"]
+    return {
+        "dask": on_dask,
+        "pool": local,
+        "overhead_ms": 1000 * overhead,
+        "dispatch_overhead_ms": 1000 * dispatch,
+        "same_summary": same,
+        "same_neurons": same_tables,
+    }
 
 
-def write_results(
-    throughput_rows: list[tuple[int, int, float, float, float]],
-    steps: list[tuple[str, float, str]] | None,
-) -> None:
-    n_runs = len(SMALL_Q) * SMALL_SEEDS
+def write_results(parts: dict) -> None:
     lines = [
         "# Sweep benchmarks",
         "",
         f"Machine: {machine()}.",
-        "Timings on a shared machine are noisy; rerun with "
+        "Timings on a shared machine are noisy (the load average is recorded beside each "
+        "measurement; 2 cores shared by several people); rerun with "
         "`uv run python benchmarks/bench_sweep.py`.",
         "",
-        "## Throughput of a small fixed sweep",
+        "## Batched against unbatched runs, one worker",
         "",
-        'The noise sweep with `vision.preset = "small"` (2,000 timesteps per run), '
-        f"q = {', '.join(map(str, SMALL_Q))} x {SMALL_SEEDS} seeds = {n_runs} runs, the "
-        "visual system pre-trained (cached) beforehand. Overall runs/s includes starting the "
-        "worker processes (each imports dyad, Mesa, pandas and scipy); steady-state runs/s "
-        "counts from the first run each worker finished.",
+        "The noise sweep cut to a few values of q x 4 seeds, the visual system pre-trained "
+        "(cached). `batch_size=1` runs one run per task (as before batching: one mirror layer "
+        "stepped at a time, now through the batched code); `auto` steps the runs of one "
+        "visual system together. Per-worker runs/s = runs / busy time (the tasks' wall times, "
+        "which include building and saving every run's tables); overall includes starting the "
+        "worker (imports).",
         "",
-        "| workers | runs | wall time (s) | runs/s overall | runs/s steady state |",
-        "|---|---|---|---|---|",
+        "| size | runs | batch size | tasks | busy (s) | runs/s per worker | wall (s) | runs/s "
+        "overall | load (1, 5, 15 min) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    lines += [f"| {w} | {n} | {t:.1f} | {r:.2f} | {st:.2f} |" for w, n, t, r, st in throughput_rows]
-    if len(throughput_rows) == 2 and throughput_rows[0][4] > 0:
-        speedup = throughput_rows[1][4] / throughput_rows[0][4]
-        lines += ["", f"Steady-state speed-up with 2 workers on 2 cores: {speedup:.2f}x."]
-    if steps is not None:
-        total = sum(s for _, s, _ in steps)
+    for label, alone, batched in parts["batching"]:
+        for name, row in (("1", alone), ("auto", batched)):
+            lines.append(
+                f"| {label} | {row['runs']} | {name} (<= {row['largest']}) | {row['tasks']} | "
+                f"{row['busy_s']:.1f} | {row['per_worker_runs_per_s']:.2f} | {row['wall_s']:.1f} "
+                f"| {row['overall_runs_per_s']:.2f} | {row['load']} |"
+            )
+    lines.append("")
+    for label, alone, batched in parts["batching"]:
+        ratio = batched["per_worker_runs_per_s"] / alone["per_worker_runs_per_s"]
+        lines.append(f"- {label}: batched / unbatched runs/s per worker = **{ratio:.2f}x**.")
+        if label == "small preset":
+            lines.append(
+                f"  Against the earlier measurement ({BEFORE_RUNS_PER_S} runs/s per worker, "
+                "steady state, before batching): "
+                f"**{batched['per_worker_runs_per_s'] / BEFORE_RUNS_PER_S:.2f}x** (goal 10x)."
+            )
+    if "reproduction" in parts:
+        total = sum(row["wall_s"] for _, row in parts["reproduction"])
         lines += [
             "",
-            "## The full reproduction",
+            "## The 160-run reproduction on 2 workers",
             "",
-            "From an empty cache, in one process, with the default local pool (one worker per "
-            "core): the three simulations, the noise sweep (11 q x 5 seeds = 55 runs), the lag "
-            "sweep (21 L x 5 seeds = 105 runs) and the report. Target: at most 5 minutes on 2 "
-            "cores.",
+            "Warm cache, default size, the default local pool of 2 processes (wall time of "
+            "`run_sweep`, including starting the workers). Target: <= 15 s in all.",
             "",
-            "| step | seconds | |",
-            "|---|---|---|",
+            "| sweep | runs | tasks (largest) | wall (s) | runs/s | load |",
+            "|---|---|---|---|---|---|",
         ]
-        lines += [f"| {label} | {seconds:.1f} | {note} |" for label, seconds, note in steps]
         lines += [
-            f"| **total** | **{total:.1f}** | {'within' if total <= 300 else 'over'} the "
-            "5-minute target |"
+            f"| {name} | {row['runs']} | {row['tasks']} ({row['largest']}) | {row['wall_s']:.1f} "
+            f"| {row['overall_runs_per_s']:.2f} | {row['load']} |"
+            for name, row in parts["reproduction"]
+        ]
+        lines.append(f"| **both** | 160 | | **{total:.1f}** | {160 / total:.2f} | |")
+    if "versus" in parts:
+        v = parts["versus"]
+        lines += [
+            "",
+            "## 84 runs against one simulation",
+            "",
+            "`dyad sweep scenarios/lag_sweep.toml --seeds 4` (84 runs, 2 workers) and `dyad "
+            "simulate scenarios/lagged.toml`, each a fresh command, in turn, medians of "
+            f"{v['rounds']} rounds (load {v['load']}). Target: the sweep at most 2x.",
+            "",
+            f"simulate {v['simulate_s']:.1f} s, sweep {v['sweep_s']:.1f} s: "
+            f"**{v['ratio']:.2f}x** (before batching: 26 s vs 5 s, 5.2x).",
+        ]
+    if "dask" in parts:
+        d = parts["dask"]
+        lines += [
+            "",
+            "## Dask at 1,001 runs",
+            "",
+            "The tiny network (8x8 VisNet, 16 mirror neurons, 2,000 timesteps), 11 q x 91 seeds, "
+            "on `distributed.LocalCluster(n_workers=2, threads_per_worker=1)` and on the local "
+            "pool of 2 processes. Overhead per run = (time x 2 workers - busy time) / runs, "
+            "busy time being the tasks' summed wall times: over the whole sweep's wall time "
+            "(planning, loading the visual system, the workers' first imports and the idle "
+            "tail included), and over the dispatch window (first task's start to last task's "
+            "end: what the scheduler, the transfers and the journal cost between tasks). "
+            "Target <= 5 ms.",
+            "",
+            "| executor | runs | tasks (largest) | busy (s) | window (s) | wall (s) | runs/s | "
+            "load |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name in ("dask", "pool"):
+            row = d[name]
+            lines.append(
+                f"| {name} | {row['runs']} | {row['tasks']} ({row['largest']}) | "
+                f"{row['busy_s']:.1f} | {row['window_s']:.1f} | {row['wall_s']:.1f} | "
+                f"{row['overall_runs_per_s']:.1f} | {row['load']} |"
+            )
+        lines += [
+            "",
+            f"Per-run overhead on Dask: **{d['dispatch_overhead_ms']:.1f} ms** in the dispatch "
+            f"window, {d['overhead_ms']:.1f} ms over the whole wall time. Same summary as the "
+            f"local pool (without timings): **{d['same_summary']}**; same `neurons` tables of "
+            f"every run: **{d['same_neurons']}**.",
         ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
@@ -168,23 +348,23 @@ def write_results(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="throughput only")
+    parser.add_argument("--quick", action="store_true", help="part 1 at the small preset only")
     parser.add_argument("--keep", type=Path, default=None, help="keep results in this folder")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of part 3")
+    parser.add_argument("--cache", type=Path, default=None, help="pre-training cache to use")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dyad-bench-sweep-") as temp:
         workdir = args.keep or Path(temp)
         workdir.mkdir(parents=True, exist_ok=True)
-        print("throughput (small fixed sweep):", flush=True)
-        small_cache = workdir / "cache-small"
-        from dyad.sweeps import pretrain_sweep
-
-        pretrain_sweep(small_plan(), str(small_cache), progress=False)
-        rows = throughput(workdir, small_cache)
-        steps = None
+        cache = args.cache or workdir / "cache"
+        parts: dict = {"batching": batching(workdir, cache, default_size=not args.quick)}
         if not args.quick:
-            print("full reproduction (empty cache):", flush=True)
-            steps = reproduction(workdir, workdir / "cache-full")
-        write_results(rows, steps)
+            print("the 160-run reproduction:", flush=True)
+            parts["reproduction"] = reproduction(workdir, cache)
+            print("84 runs against one simulation:", flush=True)
+            parts["versus"] = sweep_against_simulate(workdir, cache, args.rounds)
+            parts["dask"] = dask_sweep(workdir)
+        write_results(parts)
 
 
 if __name__ == "__main__":

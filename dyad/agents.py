@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 import mesa
 import numpy as np
 
-from dyad.errors import PluginError
-from dyad.policies import is_expression_index
+from dyad.decisions import checked_choice
 
 if TYPE_CHECKING:
     from dyad.brain.infant import InfantBrain
@@ -92,24 +91,10 @@ class Parent(mesa.Agent):
     def step(self) -> None:
         """Choose the expression to show, given what the infant has done so far."""
         t = current_timestep(self.model)
-        try:
-            choice = self.policy.choose(t, self.model.infant.history())
-        except (Exception, SystemExit) as exc:
-            message = " ".join(str(exc).split())
-            raise PluginError(
-                f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source}) "
-                f"failed at timestep {t}: {type(exc).__name__}: {message}"
-            ) from exc
-        if not is_expression_index(choice, len(self.model.expressions)):
-            raise PluginError(
-                f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source}) "
-                f"chose {_short(choice)} ({type(choice).__name__}) at timestep {t}; choose must "
-                f"return an int expression index below {len(self.model.expressions)}"
-            )
-        self.displayed = int(choice)
-
-
-def _short(value: object) -> str:
-    """``repr(value)`` cut to one short line."""
-    text = " ".join(repr(value).split())
-    return text if len(text) <= 60 else text[:57] + "..."
+        self.displayed = checked_choice(
+            self.policy,
+            t,
+            self.model.infant.history(),
+            len(self.model.expressions),
+            f"parent {self.name!r}: policy {self.policy_name!r} ({self.policy_source})",
+        )

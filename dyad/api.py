@@ -246,6 +246,7 @@ def sweep(
     timeout: float = 10.0,
     max_runs: int | None = None,
     max_memory: str | int | None = None,
+    batch_size: int | str | None = "auto",
 ) -> Sweep:
     """Run (or resume) every run of a scenario's ``[sweep]`` grid × seeds.
 
@@ -270,6 +271,9 @@ def sweep(
         Seconds to wait for the Dask scheduler and its first worker.
     max_runs:
         Refuse sweeps of more runs than this (default 100,000).
+    batch_size:
+        Most runs of one visual system a worker steps together (``"auto"``: enough batches to
+        keep every worker busy, see :mod:`dyad.sweeps.batching`).
 
     Returns
     -------
@@ -313,6 +317,7 @@ def sweep(
         overwrite=overwrite,
         progress=progress,
         timeout=timeout,
+        batch_size=batch_size,
     )
     result = load_sweep(status.folder)
     result.status = status

@@ -9,8 +9,6 @@ scenario's ``vision.seed``, so runs of different seeds share one pre-trained vis
 from __future__ import annotations
 
 import logging
-import platform
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +17,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from dyad import __version__
-from dyad.analysis import ACTIVE_RATE, NEURON_CLASSES, dominant_class
 from dyad.config import Scenario
-from dyad.store import Run, categorize, load_run
+from dyad.store import Run, load_run
+
+# the run's tables are built in dyad.tables; these names stay importable from here
+from dyad.tables import (  # noqa: F401
+    UNSEEN_FACE,
+    classify_per_parent,
+    layer4_summary,
+    probe_table,
+    summarise,
+)
 
 if TYPE_CHECKING:
-    from dyad.brain.infant import ProbeResponses
     from dyad.vision import PhotoSet
 
 log = logging.getLogger(__name__)
@@ -193,10 +197,6 @@ def prepare_vision(
     return pretrained, training_bank, test_bank
 
 
-#: the name the unseen face's test rows carry in the ``parent`` column
-UNSEEN_FACE = "unseen face"
-
-
 def unseen_face_bank(
     pretrained, n_test: int, cache_dir: Path | None = None, progress: bool = False
 ) -> np.ndarray:
@@ -332,189 +332,27 @@ def _run(
     figures: FigureDrawer | None,
     overwrite: bool,
 ) -> Run:
-    from threadpoolctl import threadpool_limits
+    """One run as a batch of one (:func:`dyad.batch.run_batch`), then saved with ``output``.
 
-    from dyad.config import check_policies, scenario_warnings
-
-    # the policies exist and take their params (imports plugin code; validation does not)
-    check_policies(scenario, f"scenario {scenario.name!r}", plugin_dirs)
-    seed = scenario.seed if seed is None else seed
-    for line in scenario_warnings(scenario):
-        log.warning("%s", line)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-
-    # 1. the infant's visual system, pre-trained on its parents' faces (cached)
-    clock = time.perf_counter()
-    pretrained, training_bank, test_bank = prepare_vision(scenario, cache_dir, progress, seed)
-    timings["vision_s"] = time.perf_counter() - clock
-
-    unseen_bank = None
-    if scenario.run.test_unseen_face:
-        unseen_bank = unseen_face_bank(
-            pretrained, scenario.vision.n_test_transforms, cache_dir, progress
-        )
-    timings["vision_s"] = time.perf_counter() - clock
-
-    # 2. the brain and the agents' plans, all from the run's seed
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _interact(
-            scenario,
-            seed,
-            pretrained,
-            training_bank,
-            test_bank,
-            unseen_bank,
-            timings,
-            started,
-            output,
-            plugin_dirs,
-            progress,
-            figures,
-            overwrite,
-        )
-
-
-def _interact(
-    scenario: Scenario,
-    seed: int,
-    pretrained,
-    training_bank: np.ndarray,
-    test_bank: np.ndarray,
-    unseen_bank: np.ndarray | None,
-    timings: dict[str, float],
-    started: float,
-    output: Path | None,
-    plugin_dirs: Sequence[Path],
-    progress: bool,
-    figures: FigureDrawer | None,
-    overwrite: bool,
-) -> Run:
-    """Interaction, test phases, tables and saving, with BLAS on one thread.
-
-    The per-timestep updates are small (a few hundred kB of weights): a second BLAS thread
-    only adds synchronisation, and on a busy 2-core machine its spin-waiting made the loop
-    over 10x slower (578 vs 7,668 timesteps/s measured). Parallelism comes from sweeps.
+    A sweep's batches go through the same code, so a run's tables are the same alone or in a
+    batch. BLAS runs on one thread meanwhile: the per-timestep updates are small, and on a
+    busy 2-core machine a second BLAS thread's spin-waiting made the loop over 10x slower.
     """
-    from dyad.analysis.classify import classify_neurons
-    from dyad.brain.infant import ProbeResponses
-    from dyad.config import scenario_warnings
-    from dyad.model import DyadModel
-    from dyad.plugins import load_registry
-    from dyad.progress import progress_bar
-    from dyad.provenance import provenance
+    from dyad.batch import run_batch
 
-    expressions = tuple(scenario.infant.expressions)
-    parents = scenario.all_parents
-    n_steps = scenario.run.steps
-    streams = run_streams(seed)
-    registry = load_registry(plugin_dirs=(*plugin_dirs, *scenario.plugins), strict=True)
-    wiring = wire_run(scenario, streams, registry, training_bank, test_bank)
-    policies, preroll, brain = wiring.policies, wiring.preroll, wiring.brain
-    schedule, present = wiring.schedule, wiring.parent_schedule
-
-    # 3. test phase before training, the interaction, test phase after (§10)
-    trials, flip = scenario.run.test_trials, scenario.run.motor_test_flip
-    before = brain.probe(trials, flip, streams["test"])
-    unseen_before = None if unseen_bank is None else brain.visual_probe(unseen_bank, trials)
-    model = DyadModel(
-        brain,
-        schedule,
-        present,
-        policies,
-        [p.name for p in parents],
-        expressions,
-        policy_sources=[registry.get(p.policy).source for p in parents],
-        preroll=preroll,
-        log_every=scenario.run.log_every,
-        log_mirror_rates=scenario.output.mirror_rates,
-        rng=streams["model"],
+    seed = scenario.seed if seed is None else seed
+    (outcome,) = run_batch(
+        [(scenario, seed)], cache_dir=cache_dir, plugin_dirs=plugin_dirs, progress=progress
     )
-    clock = time.perf_counter()
-    chunk = max(1, n_steps // 100)
-    with progress_bar(length=n_steps, label="interaction", enabled=progress) as bar:
-        while model.steps < n_steps:
-            todo = min(chunk, n_steps - model.steps)
-            model.run_for(todo)
-            bar.update(todo)
-    timings["interaction_s"] = time.perf_counter() - clock
-    timings["steps_per_s"] = n_steps / max(timings["interaction_s"], 1e-9)
-    after = brain.probe(trials, flip, streams["test"])
-
-    # 4. tables, classification and summary
-    names = [p.name for p in parents]
-    test_responses = pd.concat(
-        [
-            probe_table(before, "before", expressions, names),
-            probe_table(after, "after", expressions, names),
-        ],
-        ignore_index=True,
-    )
-    unseen_tables = []
-    if unseen_bank is not None:
-        # the unseen face's visual trials beside each phase's motor trials
-        faces = [*names, UNSEEN_FACE]
-        widened = test_responses["parent"].cat.set_categories(faces)
-        unseen_tables.append(test_responses.assign(parent=widened))
-        for phase, unseen, motor in (
-            ("before", unseen_before, before.motor),
-            ("after", brain.visual_probe(unseen_bank, trials), after.motor),
-        ):
-            table = probe_table(ProbeResponses(unseen, motor), phase, expressions, [UNSEEN_FACE])
-            visual = table[table["condition"] == "visual"]
-            unseen_tables.append(visual.assign(parent=visual["parent"].cat.set_categories(faces)))
-    neurons = pd.concat(
-        [
-            classify_neurons(test_responses[test_responses["phase"] == phase], expressions).assign(
-                phase=phase
-            )
-            for phase in ("before", "after")
-        ],
-        ignore_index=True,
-    )
-    interaction = model.interaction_table()
-    tables = {
-        "interaction": interaction,
-        "test_responses": test_responses,
-        "neurons": neurons,
-        "layer4_summary": layer4_summary(training_bank, interaction),
-    }
-    if scenario.output.mirror_rates:
-        tables["mirror_rates"] = model.mirror_rates_table()
-    if len(parents) > 1 or unseen_bank is not None:
-        # kept out of test_responses, so the run's own classes and figures stay about the parents
-        per_face = pd.concat(unseen_tables or [test_responses], ignore_index=True)
-        tables["neurons_by_parent"] = classify_per_parent(per_face, expressions)
-    summary = summarise(neurons[neurons["phase"] == "after"], interaction)
-    if "neurons_by_parent" in tables:
-        per_parent = tables["neurons_by_parent"].query("phase == 'after'")
-        summary["mirror_by_parent"] = {
-            str(name): int((group["neuron_class"] == "mirror").sum())
-            for name, group in per_parent.groupby("parent", observed=True)
-        }
-    timings["total_s"] = time.perf_counter() - started
-    manifest = {
-        "kind": "dyad-run",
-        "scenario": scenario.to_dict(),
-        "seed": seed,
-        "dyad_version": __version__,
-        "python": platform.python_version(),
-        "provenance": provenance(),
-        "plugin_sources": {p.policy: registry.get(p.policy).source for p in parents},
-        "policies": registry.provenance([p.policy for p in parents]),
-        "pretrained_cache_key": getattr(pretrained, "key", None),
-        "warnings": scenario_warnings(scenario),
-        "vision_seed": pretrained.config.seed,
-        "summary": summary,
-        "timings": timings,
-    }
-    # the tables with the column types load_run gives (strings as categoricals)
-    stored = {name: categorize(table) for name, table in tables.items()}
+    if isinstance(outcome, BaseException):
+        raise outcome
     if output is None:
-        return Run(folder=None, manifest=manifest, tables=stored)
-    folder = save_run(Path(output), tables, manifest, scenario, figures, overwrite)
+        return outcome
+    folder = save_run(Path(output), outcome.tables, outcome.manifest, scenario, figures, overwrite)
     # the manifest as written (with each table's file and checksum), as load_run gives it
-    return Run(folder=folder, manifest=load_run(folder, verify=False).manifest, tables=stored)
+    return Run(
+        folder=folder, manifest=load_run(folder, verify=False).manifest, tables=outcome.tables
+    )
 
 
 def save_run(
@@ -544,121 +382,3 @@ def save_run(
         written = figures(tables, Path(scratch), tuple(scenario.output.formats), manifest=manifest)
         figure_paths = {Path(p).name: Path(p) for p in written}
         return write_run(folder, tables, manifest, figures=figure_paths, overwrite=overwrite)
-
-
-def probe_table(
-    responses: ProbeResponses, phase: str, expressions: Sequence[str], parent_names: Sequence[str]
-) -> pd.DataFrame:
-    """Tidy rows ``phase, condition, expression, parent, trial, neuron, rate`` of one probe.
-
-    The run's ``test_responses`` table is the ``before`` and ``after`` probes stacked (the
-    table keeps its name on disk, so existing results folders still load).
-    """
-    visual = responses.visual  # (n_parents, S, trials, N)
-    motor = responses.motor  # (S, trials, N)
-    n_parents, n_expr, n_trials, n_neurons = visual.shape
-    # visual trials of all parents are numbered consecutively per expression
-    v_parent, v_expr, v_trial, v_neuron = np.meshgrid(
-        np.arange(n_parents),
-        np.arange(n_expr),
-        np.arange(n_trials),
-        np.arange(n_neurons),
-        indexing="ij",
-    )
-    m_expr, m_trial, m_neuron = np.meshgrid(
-        np.arange(n_expr), np.arange(motor.shape[1]), np.arange(n_neurons), indexing="ij"
-    )
-    parent_codes = np.concatenate([v_parent.ravel(), np.full(m_expr.size, -1)])
-    return pd.DataFrame(
-        {
-            "phase": phase,
-            "condition": pd.Categorical(
-                np.repeat(["visual", "motor"], [visual.size, motor.size]),
-                categories=["visual", "motor"],
-            ),
-            "expression": pd.Categorical.from_codes(
-                np.concatenate([v_expr.ravel(), m_expr.ravel()]), list(expressions)
-            ),
-            "parent": pd.Categorical.from_codes(parent_codes, list(parent_names)),
-            "trial": np.concatenate(
-                [(v_parent * n_trials + v_trial).ravel(), m_trial.ravel()]
-            ).astype(np.int32),
-            "neuron": np.concatenate([v_neuron.ravel(), m_neuron.ravel()]).astype(np.int32),
-            "rate": np.concatenate([visual.ravel(), motor.ravel()]).astype(np.float32),
-        }
-    )
-
-
-def classify_per_parent(test_responses: pd.DataFrame, expressions: Sequence[str]) -> pd.DataFrame:
-    """Neuron classes judged on one parent's face at a time (motor trials shared).
-
-    Answers whether mirror neurons generalise across faces: a neuron that is a mirror neuron
-    for every parent's face responds to the expression, not to one person showing it.
-    """
-    from dyad.analysis.classify import classify_neurons
-
-    motor = test_responses[test_responses["condition"] == "motor"]
-    visual = test_responses[test_responses["condition"] == "visual"]
-    frames = []
-    for phase in ("before", "after"):
-        for parent in visual["parent"].cat.categories:
-            rows = pd.concat(
-                [
-                    visual[(visual["phase"] == phase) & (visual["parent"] == parent)],
-                    motor[motor["phase"] == phase],
-                ]
-            )
-            frames.append(classify_neurons(rows, expressions).assign(phase=phase, parent=parent))
-    return pd.concat(frames, ignore_index=True)
-
-
-def layer4_summary(training_bank: np.ndarray, interaction: pd.DataFrame) -> pd.DataFrame:
-    """Per timestep: how many layer-4 cells fired, their mean rate and Treves–Rolls sparseness."""
-    rates = training_bank  # (n_parents, S, n_bank, n_l4)
-    active = (rates >= ACTIVE_RATE).sum(axis=-1)
-    mean = rates.mean(axis=-1)
-    sparseness = mean**2 / np.maximum((rates**2).mean(axis=-1), 1e-12)
-    parent = interaction["parent"].cat.codes.to_numpy()
-    shown = interaction["parent_expression"].cat.codes.to_numpy()
-    item = interaction["transform"].to_numpy()
-    return pd.DataFrame(
-        {
-            "t": interaction["t"].to_numpy(),
-            "l4_active": active[parent, shown, item].astype(np.int32),
-            "l4_mean_rate": mean[parent, shown, item].astype(np.float32),
-            "l4_sparseness": sparseness[parent, shown, item].astype(np.float32),
-        }
-    )
-
-
-def summarise(neurons: pd.DataFrame, interaction: pd.DataFrame) -> dict[str, Any]:
-    """Class counts, mirror index, selectivity correlation and the dominant outcome.
-
-    Also the information-based cross-check of §11.3: ``info_class_counts`` (class counts by
-    the I >= 0.5 bit criterion) and ``criteria_agree`` (neurons both criteria put in the same
-    class).
-    """
-    from dyad.analysis.classify import mirror_index, selectivity_correlation
-
-    counts = neurons["neuron_class"].value_counts()
-    class_counts = {name: int(counts.get(name, 0)) for name in NEURON_CLASSES}
-    info = neurons["info_class"].value_counts()
-    info_counts = {name: int(info.get(name, 0)) for name in NEURON_CLASSES}
-    agree = int((neurons["neuron_class"].astype(str) == neurons["info_class"].astype(str)).sum())
-    n = len(neurons)
-    dominant = dominant_class(class_counts["mirror"], class_counts["anti-mirror"], n)
-    return {
-        "n_neurons": n,
-        "class_counts": class_counts,
-        "mirror_index": _finite(mirror_index(neurons)),
-        "selectivity_correlation": _finite(selectivity_correlation(neurons)),
-        "dominant": dominant,
-        "congruence": float(interaction["congruent"].mean()),
-        "info_class_counts": info_counts,
-        "criteria_agree": agree,
-    }
-
-
-def _finite(value: float) -> float | None:
-    """JSON has no NaN: undefined statistics are stored as null."""
-    return None if value is None or not np.isfinite(value) else float(value)

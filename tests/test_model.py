@@ -46,7 +46,12 @@ def test_keyword_model_steps_through_the_same_interaction_as_run_scenario(tiny_r
     model.run_for(raw["run"]["steps"])
     assert not model.running and model.steps == 200
     outcome = run_scenario(validate_scenario(raw), seed=3, cache_dir=cache_dir, figures=False)
-    pd.testing.assert_frame_equal(model.interaction_table(), outcome.tables["interaction"])
+    live, batched = model.interaction_table(), outcome.tables["interaction"]
+    # the same interaction exactly; the live model's dense mirror layer and the runs' batched
+    # one agree to float32 rounding in another order (docs/mirror.md: rates within ~1e-4)
+    floats = ["mirror_mean_rate", "visual_drive", "motor_drive"]
+    pd.testing.assert_frame_equal(live.drop(columns=floats), batched.drop(columns=floats))
+    pd.testing.assert_frame_equal(live[floats], batched[floats], check_exact=False, atol=1e-4)
     # probes at t = 0, every 50 timesteps and at the end
     assert [p["t"] for p in model.probes] == [0, 50, 100, 150, 200]
     # the last probe classifies like the run's test after training (perfect mimicry)

@@ -396,6 +396,8 @@ def test_sigterm_stops_cleanly_and_the_sweep_resumes(tmp_path, cache_dir):
         "run.steps=30000",  # a few seconds per run, so the signal lands mid-sweep
         "--workers",
         "1",
+        "--batch-size",
+        "1",  # one run per task, so runs not yet started remain when the signal lands
         "--output",
         str(output),
         "--cache-dir",

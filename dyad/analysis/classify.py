@@ -44,7 +44,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy.stats import mannwhitneyu, rankdata
 
 from dyad.analysis import ACTIVE_RATE, NEURON_CLASSES
 from dyad.analysis.information import max_information
@@ -106,22 +105,61 @@ def rank_test(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 
     ``first``, ``second``: (n1, N) and (n2, N) samples of N neurons. Exact (by enumerating
     every split of the pooled trials, mid-ranks for ties) when C(n1 + n2, n1) <=
-    ``EXACT_LIMIT``, else scipy's normal approximation with tie and continuity correction.
-    Columns whose pooled values are all equal get p = 1.
+    ``EXACT_LIMIT``, else the normal approximation with tie and continuity correction, as
+    ``scipy.stats.mannwhitneyu(..., method="asymptotic")`` computes it (tested equal; done
+    here in numpy because importing scipy.stats takes over a second and each call costs
+    milliseconds of checks). Columns whose pooled values are all equal get p = 1.
     """
     first = np.asarray(first, dtype=np.float64)
     second = np.asarray(second, dtype=np.float64)
     n1, n2 = first.shape[0], second.shape[0]
-    if math.comb(n1 + n2, n1) > EXACT_LIMIT:
-        return mannwhitneyu(first, second, alternative="two-sided", axis=0).pvalue
     pooled = np.concatenate([first, second])  # (n1 + n2, N)
-    ranks = rankdata(pooled, axis=0)
+    ranks, tie_term = average_ranks(pooled)
+    if math.comb(n1 + n2, n1) > EXACT_LIMIT:
+        return _normal_p_value(ranks[:n1].sum(axis=0), n1, n2, tie_term)
     membership = _splits(n1 + n2, n1)  # (C, n1 + n2)
     sums = membership @ ranks  # (C, N): rank sum of the first group in every split
     centre = n1 * (n1 + n2 + 1) / 2.0
     observed = np.abs(ranks[:n1].sum(axis=0) - centre)
     extreme = np.abs(sums - centre) >= observed - 1e-9
     return extreme.mean(axis=0)
+
+
+def average_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mid-ranks (1-based, ties averaged) of each column, and each column's sum of t^3 - t.
+
+    ``values``: (n, N). The ranks are ``scipy.stats.rankdata(values, axis=0)``; the tie term
+    sums t^3 - t over the column's groups of t equal values (the variance correction of the
+    rank-sum test).
+    """
+    n = values.shape[0]
+    order = np.argsort(values, axis=0, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=0)
+    starts = np.ones(values.shape, dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    ends = np.ones(values.shape, dtype=bool)
+    ends[:-1] = starts[1:]
+    position = np.broadcast_to(np.arange(n)[:, None], values.shape)
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=0)
+    last = np.minimum.accumulate(np.where(ends, position, n)[::-1], axis=0)[::-1]
+    ranks = np.empty(values.shape, dtype=np.float64)
+    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=0)
+    size = (last - first + 1).astype(np.float64)  # t of each value's group
+    tie_term = (size * size - 1.0).sum(axis=0)  # each group of t adds t (t^2 - 1) = t^3 - t
+    return ranks, tie_term
+
+
+def _normal_p_value(rank_sum: np.ndarray, n1: int, n2: int, tie_term: np.ndarray) -> np.ndarray:
+    """Two-sided p of the rank-sum test, normal approximation, tie and continuity corrected."""
+    n = n1 + n2
+    u1 = rank_sum - n1 * (n1 + 1) / 2
+    centred = u1 - n1 * n2 / 2
+    spread = np.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (centred - 0.5 * np.sign(centred)) / spread
+    from scipy.special import ndtr  # scipy.special is loaded already (information.py)
+
+    return np.clip(2 * ndtr(-np.abs(z)), 0.0, 1.0)
 
 
 @lru_cache(maxsize=16)
@@ -339,17 +377,36 @@ def classify_neurons(test_responses: pd.DataFrame, expressions: Sequence[str]) -
         if rows.empty:
             raise ValueError(f"test_responses: no {condition!r} rows")
         arrays[condition] = _condition_array(rows, expressions, n_neurons, condition)
-    result = classify_arrays(arrays["visual"], arrays["motor"])
-    names = np.asarray(expressions, dtype=object)
-    info_visual = _information(arrays["visual"])
-    info_motor = _information(arrays["motor"])
+    frame = neurons_table(arrays["visual"], arrays["motor"], expressions)
+    if len(phases) == 1:
+        frame.insert(0, "phase", phases[0])
+    return frame
+
+
+def neurons_table(
+    visual: np.ndarray, motor: np.ndarray, expressions: Sequence[str]
+) -> pd.DataFrame:
+    """Return the ``neurons`` table of one test phase from its response arrays.
+
+    ``visual``: (S, n_trials, N) and ``motor``: (S, n_trials_m, N) rates (float64, as
+    :func:`classify_neurons` reads them from the tidy rows); the same columns as
+    :func:`classify_neurons` (without ``phase``). The run path calls it directly, so a run's
+    classification never goes through a long table and back.
+    """
+    expressions = list(expressions)
+    visual = np.asarray(visual, dtype=np.float64)
+    motor = np.asarray(motor, dtype=np.float64)
+    result = classify_arrays(visual, motor)
+    n_neurons = visual.shape[2]
+    info_visual = _information(visual)
+    info_motor = _information(motor)
     info_class = information_classes(result, info_visual, info_motor)
     table = {
         "neuron": np.arange(n_neurons, dtype=np.int32),
-        "neuron_class": pd.Categorical(result.neuron_class, categories=list(NEURON_CLASSES)),
-        "info_class": pd.Categorical(info_class, categories=list(NEURON_CLASSES)),
-        "preferred_visual": pd.Categorical(names[result.visual.preferred], categories=expressions),
-        "preferred_motor": pd.Categorical(names[result.motor.preferred], categories=expressions),
+        "neuron_class": _categorical(result.neuron_class, NEURON_CLASSES),
+        "info_class": _categorical(info_class, NEURON_CLASSES),
+        "preferred_visual": from_codes(result.visual.preferred, expressions),
+        "preferred_motor": from_codes(result.motor.preferred, expressions),
         "d_visual": result.visual.d.astype(np.float32),
         "d_motor": result.motor.d.astype(np.float32),
         "info_visual": info_visual,
@@ -358,10 +415,30 @@ def classify_neurons(test_responses: pd.DataFrame, expressions: Sequence[str]) -
     for condition, sel in (("visual", result.visual), ("motor", result.motor)):
         for s, name in enumerate(expressions):
             table[f"mean_{condition}_{name}"] = sel.means[s]
-    frame = pd.DataFrame(table)
-    if len(phases) == 1:
-        frame.insert(0, "phase", phases[0])
-    return frame
+    return pd.DataFrame(table)
+
+
+def _categorical(names: np.ndarray, categories: Sequence[str]) -> pd.Categorical:
+    """``pd.Categorical(names, categories)`` through integer codes (far faster for strings)."""
+    names = np.asarray(names, dtype=str)
+    codes = np.full(names.shape, -1, np.int8)
+    for code, name in enumerate(categories):
+        codes[names == name] = code
+    return from_codes(codes, categories)
+
+
+@lru_cache(maxsize=64)
+def _category_dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(categories))
+
+
+def from_codes(codes: np.ndarray, categories: Sequence[str]) -> pd.Categorical:
+    """``pd.Categorical.from_codes(codes, categories)`` with the dtype built once per categories.
+
+    Building a categorical's dtype validates its categories each time (a string index and its
+    hash table): most of the cost of a run's small tables before it was cached.
+    """
+    return pd.Categorical.from_codes(codes, dtype=_category_dtype(tuple(categories)))
 
 
 def _information(responses: np.ndarray) -> np.ndarray:

@@ -121,13 +121,25 @@ class InfantBrain:
         bits (``motor_flip`` of them per trial); pass a stream of its own so that probing
         never shifts the run's other draws.
         """
-        n_expr, n_l4 = self.test_bank.shape[1], self.test_bank.shape[3]
+        n_l4 = self.test_bank.shape[3]
         visual = self.visual_probe(self.test_bank, n_trials)
-
-        patterns = self.motor.patterns
-        flips = rng.random((n_expr, n_trials, patterns.shape[1])) < motor_flip
-        motor_inputs = np.abs(patterns[:, None, :] - flips.astype(np.float32))
-        motor_inputs = motor_inputs.reshape(-1, patterns.shape[1])
+        motor_inputs = motor_probe_inputs(self.motor.patterns, n_trials, motor_flip, rng)
         zeros_visual = np.zeros((motor_inputs.shape[0], n_l4), np.float32)
-        motor = self.mirror.respond(zeros_visual, motor_inputs).reshape(n_expr, n_trials, -1)
-        return ProbeResponses(visual=visual, motor=motor)
+        motor = self.mirror.respond(zeros_visual, motor_inputs)
+        return ProbeResponses(
+            visual=visual, motor=motor.reshape(len(self.motor.patterns), n_trials, -1)
+        )
+
+
+def motor_probe_inputs(
+    patterns: np.ndarray, n_trials: int, motor_flip: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Return the motor-only test trials: ``(S * n_trials, n_motor)``, bits flipped.
+
+    Each bit of each trial flips with probability ``motor_flip`` (one draw of
+    ``(S, n_trials, n_motor)`` uniforms from ``rng``); rows are expression-major.
+    """
+    n_expr, n_motor = patterns.shape
+    flips = rng.random((n_expr, n_trials, n_motor)) < motor_flip
+    motor_inputs = np.abs(patterns[:, None, :] - flips.astype(np.float32))
+    return motor_inputs.reshape(-1, n_motor)

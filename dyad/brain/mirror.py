@@ -29,8 +29,6 @@ from typing import Literal, Self
 
 import numpy as np
 from pydantic import Field, model_validator
-from scipy.linalg import blas
-from scipy.special import expit
 
 from dyad.errors import ConfigError
 from dyad.validation import Int, Real, auto_or, frozen_config, real
@@ -40,6 +38,30 @@ logger = logging.getLogger(__name__)
 _FOLD_EVERY = 256
 _FOLD_BELOW = np.float32(1e-10)
 _FLUSH_BELOW = np.float32(1e-30)
+
+
+def _sger():
+    """BLAS ``sger`` (rank-1 update), from scipy.linalg imported on first use: start-up time."""
+    global _SGER
+    if _SGER is None:
+        from scipy.linalg import blas
+
+        _SGER = blas.sger
+    return _SGER
+
+
+def _expit():
+    """``scipy.special.expit``, imported on first use (scipy.special takes 0.2 s to import)."""
+    global _EXPIT
+    if _EXPIT is None:
+        from scipy.special import expit
+
+        _EXPIT = expit
+    return _EXPIT
+
+
+_SGER = None
+_EXPIT = None
 
 
 def _is_int(value: object) -> bool:
@@ -458,7 +480,7 @@ class MirrorLayer:
         self.last_threshold = float(theta)
         np.subtract(h, theta, out=out)
         out *= self._two_beta
-        expit(out, out=out)
+        _expit()(out, out=out)
 
     def _learn(self, post: np.ndarray) -> None:
         """Dw = alpha post x per modality, then renormalise via the scale factors."""
@@ -509,7 +531,7 @@ class MirrorLayer:
         """Raw += (coef / scale) outer x, in place through BLAS sger on the transposed matrix."""
         y = self._tmp
         np.divide(coef, scale, out=y)
-        out = blas.sger(1.0, x, y, a=u_t, overwrite_a=True)
+        out = _sger()(1.0, x, y, a=u_t, overwrite_a=True)
         if out is not u_t:  # pragma: no cover - sger copies only for non-contiguous input
             u_t[...] = out
 
@@ -543,7 +565,7 @@ class MirrorLayer:
             theta = h.min(axis=1)
         h -= theta[:, None]
         h *= self._two_beta
-        return expit(h, out=h)
+        return _expit()(h, out=h)
 
     # ---------------------------------------------------------------- saving
 

@@ -49,6 +49,14 @@ from dyad.errors import ConfigError
     minimum=1,
     help="Refuse sweeps of more runs (grid points x seeds) than this [default: 100,000].",
 )
+@click.option(
+    "--batch-size",
+    default="auto",
+    show_default=True,
+    metavar="auto|N",
+    help="Most runs of one visual system a worker steps together as one batched mirror "
+    "layer ('auto': enough batches to keep every worker busy, at most 32 runs each).",
+)
 @options.max_memory_option
 @options.quiet_option
 def sweep(scenario_file: str, plugins_dirs: tuple[Path, ...], quiet: bool, **settings: Any) -> None:
@@ -63,6 +71,9 @@ def sweep(scenario_file: str, plugins_dirs: tuple[Path, ...], quiet: bool, **set
     if settings["workers"] is not None and settings["address"] is not None:
         raise ConfigError("--workers: a Dask cluster (--address) has its own workers; give one")
     say(f"dyad sweep: planning {scenario_file} (validating every run) ...", quiet=quiet)
+    from dyad.sweeps.batching import check_batch_size
+
+    check_batch_size(settings["batch_size"], "--batch-size")
     from dyad.api import sweep as run_sweep
     from dyad.sweeps import EXIT_RUNS_FAILED
 

@@ -11,7 +11,9 @@ grid point::
 expands to the Cartesian product of the grid values × the seeds, here 3 × 5 = 15 runs. Each run
 is described by plain data (:class:`RunSpec`: a run id, the grid overrides, a seed, the raw
 scenario), so it can be sent to a worker process on this machine or on a Dask cluster, where it
-is validated again and run with :func:`dyad.simulation.run_scenario`.
+is validated again and run with the other runs of its batch (runs sharing a visual system,
+:mod:`~dyad.sweeps.batching`) by :func:`dyad.batch.run_batch`, the code ``dyad simulate`` runs
+too (as a batch of one), so a run's tables do not depend on its batch.
 
 Seeds
     Per-run seeds derive from the scenario's ``seed`` with
@@ -59,7 +61,9 @@ Executors
 The package, one concern a module (data flows down the list):
 
 - :mod:`~dyad.sweeps.plan`: the grid × seeds, expanded and validated (:class:`RunSpec`);
-- :mod:`~dyad.sweeps.worker`: one run in a worker process (:func:`execute_run`);
+- :mod:`~dyad.sweeps.batching`: runs of one visual system cut into batches (``--batch-size``);
+- :mod:`~dyad.sweeps.worker`: a batch of runs in a worker process (:func:`execute_batch`:
+  their mirror layers step together, :func:`dyad.batch.run_batch`);
 - :mod:`~dyad.sweeps.executors`: the local pool or Dask cluster, and stop requests;
 - :mod:`~dyad.sweeps.journal`: the sweep folder's files and the append-only run journal;
 - :mod:`~dyad.sweeps.runner`: :func:`run_sweep`, which ties them together;
@@ -70,6 +74,7 @@ The package, one concern a module (data flows down the list):
 
 from __future__ import annotations
 
+from dyad.sweeps.batching import MAX_AUTO_BATCH, check_batch_size, make_batches
 from dyad.sweeps.executors import (
     INTERRUPT_WINDOW_S,
     StopRequests,
@@ -88,12 +93,13 @@ from dyad.sweeps.journal import (
 from dyad.sweeps.plan import MAX_RUNS, RunSpec, SweepPlan, axis_names, plan_sweep, run_seeds
 from dyad.sweeps.results import Sweep, load_sweep, summary_table
 from dyad.sweeps.runner import EXIT_RUNS_FAILED, SweepStatus, pretrain_sweep, run_sweep
-from dyad.sweeps.worker import PARENT_POLL_S, execute_run
+from dyad.sweeps.worker import PARENT_POLL_S, execute_batch, execute_run
 
 __all__ = [
     "EXIT_RUNS_FAILED",
     "FAILURES_FILE",
     "INTERRUPT_WINDOW_S",
+    "MAX_AUTO_BATCH",
     "MAX_RUNS",
     "PARENT_POLL_S",
     "RUNS_DIR",
@@ -108,9 +114,12 @@ __all__ = [
     "Sweep",
     "SweepStatus",
     "axis_names",
+    "check_batch_size",
+    "execute_batch",
     "execute_run",
     "import_distributed",
     "load_sweep",
+    "make_batches",
     "open_executor",
     "plan_sweep",
     "pretrain_sweep",

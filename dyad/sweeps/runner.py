@@ -42,7 +42,7 @@ from dyad.sweeps.journal import (
 )
 from dyad.sweeps.plan import RunSpec, SweepPlan, _canonical
 from dyad.sweeps.results import summary_table
-from dyad.sweeps.worker import _shielded_submit, execute_run
+from dyad.sweeps.worker import _shielded_submit, execute_batch
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,9 @@ class SweepStatus:
     failures: list[dict[str, Any]] = field(default_factory=list)
     summary: pd.DataFrame | None = None
     note: str = ""
+    #: tasks the runs were cut into, and the largest (runs of one visual system step together)
+    batches: int = 0
+    batch_size: int = 0
 
     @property
     def not_run(self) -> int:
@@ -82,6 +85,10 @@ class SweepStatus:
     def describe(self, name: str = "sweep") -> str:
         """One line: runs done / skipped / failed, wall time, runs/s."""
         on = f", {self.executor}" if self.executor else ""
+        if self.batches:
+            on += (
+                f", {self.batches} batch{'es' if self.batches != 1 else ''} of <= {self.batch_size}"
+            )
         text = (
             f"{name}: {self.done} runs done, {self.skipped} skipped, {self.failed} failed "
             f"of {self.n_runs} in {self.wall_time_s:.1f} s ({self.runs_per_s:.2f} runs/s{on})"
@@ -104,6 +111,7 @@ def run_sweep(
     progress: bool = False,
     timeout: float = 10.0,
     on_run: Callable[[dict[str, Any]], None] | None = None,
+    batch_size: int | str | None = None,
 ) -> SweepStatus:
     """Run (or resume) every run of ``plan`` into ``folder`` and write the summary table.
 
@@ -114,10 +122,13 @@ def run_sweep(
     ``runs.jsonl`` and ``failures.json`` and do not stop the others. On SIGINT/SIGTERM pending
     runs are cancelled, running ones finish, partial folders are removed and the result has
     ``interrupted=True``. ``on_run`` is called in this process with each finished run's
-    record.
+    record. ``batch_size`` (``"auto"``/None, or a positive integer) caps how many runs of one
+    visual system a task runs together (:mod:`~dyad.sweeps.batching`).
     """
     from dyad.store import FolderLock, check_writable
+    from dyad.sweeps.batching import check_batch_size
 
+    batch_size = check_batch_size(batch_size, "batch_size")
     folder = Path(folder).resolve()
     started = time.perf_counter()
     with FolderLock(folder):  # one writer per sweep folder, taken before anything else
@@ -136,6 +147,7 @@ def run_sweep(
             cache_dir,
             progress,
             on_run,
+            batch_size,
         )
 
 
@@ -151,6 +163,7 @@ def _run_locked(
     cache_dir: str | Path | None,
     progress: bool,
     on_run: Callable[[dict[str, Any]], None] | None,
+    batch_size: int | None = None,
 ) -> SweepStatus:
     """Run the body of :func:`run_sweep`, while its folder lock is held."""
     cache = None if cache_dir is None else str(Path(cache_dir).resolve())
@@ -165,9 +178,20 @@ def _run_locked(
     finished: dict[str, dict[str, Any]] = {}
     interrupted = False
     described = "nothing to run"
+    batching = (0, 0)
     if todo:
-        finished, interrupted, described = _dispatch(
-            plan, work, todo, previous, workers, address, timeout, cache, progress, on_run
+        finished, interrupted, described, batching = _dispatch(
+            plan,
+            work,
+            todo,
+            previous,
+            workers,
+            address,
+            timeout,
+            cache,
+            progress,
+            on_run,
+            batch_size,
         )
 
     records.update(finished)
@@ -203,6 +227,8 @@ def _run_locked(
         failures=failures,
         summary=summary,
         note=note,
+        batches=batching[0],
+        batch_size=batching[1],
     )
 
 
@@ -217,10 +243,16 @@ def _dispatch(
     cache: str | None,
     progress: bool,
     on_run: Callable[[dict[str, Any]], None] | None,
-) -> tuple[dict[str, dict[str, Any]], bool, str]:
-    """Connect, pre-train, prepare the folder and run ``todo``; the finished runs' records."""
+    batch_size: int | None = None,
+) -> tuple[dict[str, dict[str, Any]], bool, str, tuple[int, int]]:
+    """Connect, pre-train, prepare the folder and run ``todo`` in batches.
+
+    Returns the finished runs' records, whether the sweep was interrupted, the executor's
+    description and (number of batches, largest batch).
+    """
     from dyad.progress import progress_step
     from dyad.provenance import provenance
+    from dyad.sweeps.batching import batch_size_for, make_batches
 
     finished: dict[str, dict[str, Any]] = {}
     interrupted = False
@@ -237,26 +269,39 @@ def _dispatch(
             write_json(folder / SWEEP_FILE, {**plan.record(), "provenance": provenance()})
         _clean_partial_runs(folder, todo)
         (folder / SUMMARY_FILE).unlink(missing_ok=True)
+        size = batch_size_for(len(todo), capacity, batch_size)
+        batches = make_batches(todo, size, lambda run: _varies_vision(plan, run))
+        largest = max(len(batch) for batch in batches)
         log.info(
-            "sweep %s: %d runs, %d to run on %s", plan.name, len(plan.runs), len(todo), described
+            "sweep %s: %d runs, %d to run in %d batches of <= %d on %s",
+            plan.name,
+            len(plan.runs),
+            len(todo),
+            len(batches),
+            largest,
+            described,
         )
-        # Only `capacity` runs are submitted at a time: a run not yet submitted is trivially
-        # cancelled, whereas a process pool marks queued calls as running and cannot take
-        # them back.
-        waiting = iter(todo)
-        in_flight: dict[Future, RunSpec] = {}
+        # Only `capacity` batches are submitted at a time: a batch not yet submitted is
+        # trivially cancelled, whereas a process pool marks queued calls as running and
+        # cannot take them back.
+        waiting = iter(enumerate(batches))
+        in_flight: dict[Future, list[RunSpec]] = {}
 
         def submit_next() -> None:
-            run = next(waiting, None)
-            if run is not None:
-                run_folder = str(folder / RUNS_DIR / run.run_id)
-                future = _shielded_submit(executor, execute_run, run, run_folder, cache)
-                in_flight[future] = run
+            batch_id, batch = next(waiting, (0, None))
+            if batch is not None:
+                run_folders = [str(folder / RUNS_DIR / run.run_id) for run in batch]
+                future = _shielded_submit(
+                    executor, execute_batch, batch, run_folders, cache, batch_id
+                )
+                in_flight[future] = batch
 
         stops = StopRequests()
         progress_step(
-            f"{plan.name}: {len(todo)} of {len(plan.runs)} runs to do on {described}; each "
-            "worker starts up (imports, visual system) before its first run ends",
+            f"{plan.name}: {len(todo)} of {len(plan.runs)} runs to do on {described}, in "
+            f"{len(batches)} batch{'es' if len(batches) != 1 else ''} of <= {largest} runs "
+            "(runs of one visual system step together); each worker starts up (imports, "
+            "visual system) before its first batch ends",
             enabled=progress,
         )
         with stops.installed(), _open_append(folder / RUNS_MANIFEST) as journal:
@@ -280,39 +325,42 @@ def _dispatch(
                         break
                     done, _ = wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
                     for future in done:
-                        run = in_flight.pop(future)
+                        batch = in_flight.pop(future)
                         if future.cancelled():
                             continue
-                        record = _collect(future, run)
-                        _append(journal, record)
-                        finished[record["run_id"]] = record
-                        if on_run is not None:
-                            try:
-                                on_run(record)
-                            except KeyboardInterrupt:  # e.g. Ctrl-C in a notebook's callback
-                                stops(signal.SIGINT)
-                        bar.update(1)
+                        for record in _collect(future, batch):
+                            _append(journal, record)
+                            finished[record["run_id"]] = record
+                            if on_run is not None:
+                                try:
+                                    on_run(record)
+                                except KeyboardInterrupt:  # e.g. Ctrl-C in a notebook's callback
+                                    stops(signal.SIGINT)
+                            bar.update(1)
                         submit_next()
             if interrupted:
                 _clean_partial_runs(folder, [r for r in todo if r.run_id not in finished])
-    return finished, interrupted, described
+    return finished, interrupted, described, (len(batches), largest)
 
 
-def _collect(future: Future, run: RunSpec) -> dict[str, Any]:
-    """Return the worker's record, or a failure record if the worker itself died."""
+def _collect(future: Future, batch: list[RunSpec]) -> list[dict[str, Any]]:
+    """Return the worker's records, or failure records if the worker itself died."""
     try:
         return future.result()
     except Exception as exc:  # a crashed worker process, a lost Dask worker, ...
-        return {
-            "run_id": run.run_id,
-            "seed_index": run.seed_index,
-            "seed": run.seed,
-            "parameters": run.overrides,
-            "status": "failed",
-            "error": f"{type(exc).__name__}: {exc}",
-            "traceback": "".join(traceback.format_exception(exc)),
-            "finished": utc_now(),
-        }
+        return [
+            {
+                "run_id": run.run_id,
+                "seed_index": run.seed_index,
+                "seed": run.seed,
+                "parameters": run.overrides,
+                "status": "failed",
+                "error": f"{type(exc).__name__}: {exc}",
+                "traceback": "".join(traceback.format_exception(exc)),
+                "finished": utc_now(),
+            }
+            for run in batch
+        ]
 
 
 @contextlib.contextmanager

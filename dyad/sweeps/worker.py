@@ -1,9 +1,10 @@
-"""The worker side of a sweep: one run in a worker process, and the worker's lifetime.
+"""The worker side of a sweep: a batch of runs in a worker process, and the worker's lifetime.
 
-:func:`execute_run` is what every executor calls (a local process pool or a Dask worker): it
-runs one :class:`~dyad.sweeps.plan.RunSpec`, writes the run's folder and returns a small
-JSON-safe record, never raising for a failing run. :func:`_init_pool_worker` makes a local
-pool worker ignore SIGINT and die with the sweep process.
+:func:`execute_batch` is what every executor calls (a local process pool or a Dask worker):
+it runs :class:`~dyad.sweeps.plan.RunSpec` objects that share a visual system as one batch,
+writes each run's folder and returns one small JSON-safe record per run, never raising for a
+failing run. :func:`_init_pool_worker` makes a local pool worker ignore SIGINT and die with
+the sweep process.
 """
 
 from __future__ import annotations
@@ -28,63 +29,110 @@ from dyad.sweeps.plan import RunSpec
 def execute_run(spec: RunSpec, folder: str, cache_dir: str | None = None) -> dict[str, Any]:
     """Run one sweep run in a worker and write its folder; return a small JSON-safe record.
 
-    Runs with BLAS/OpenMP limited to one thread (parallelism comes from the processes). Never
-    raises for a failing run: the error and traceback are returned with ``status="failed"``
-    and any partial files are removed, so one bad run does not stop the sweep.
+    A batch of one (:func:`execute_batch`). Never raises for a failing run: the error and
+    traceback are returned with ``status="failed"``.
+    """
+    return execute_batch([spec], [folder], cache_dir)[0]
+
+
+def execute_batch(
+    specs: list[RunSpec], folders: list[str], cache_dir: str | None = None, batch_id: int = 0
+) -> list[dict[str, Any]]:
+    """Run sweep runs that share a visual system as one batch; one JSON-safe record per run.
+
+    The runs go through :func:`dyad.batch.run_batch` (their mirror layers stepped together)
+    with BLAS/OpenMP limited to one thread (parallelism comes from the processes); each run's
+    folder is written as soon as its tables are made (manifest last, swapped in whole). Never
+    raises for a failing run: its record has ``status="failed"``, the error and traceback,
+    and any partial files are removed, so one bad run does not stop the others of its batch
+    or the sweep.
     """
     from threadpoolctl import threadpool_limits
 
+    from dyad.batch import run_batch
+
     started = time.perf_counter()
-    record: dict[str, Any] = {
-        "run_id": spec.run_id,
-        "seed_index": spec.seed_index,
-        "seed": spec.seed,
-        "parameters": spec.overrides,
-        "worker": f"{socket.gethostname()}:{os.getpid()}",
-    }
-    try:
-        with threadpool_limits(limits=1), _numba_threads(1):
-            outcome_summary, timings, used_vision_seed = _run_and_save(
-                spec, Path(folder), cache_dir
+    started_at = time.time()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    records: list[dict[str, Any]] = [
+        {
+            "run_id": spec.run_id,
+            "seed_index": spec.seed_index,
+            "seed": spec.seed,
+            "parameters": spec.overrides,
+            "worker": worker,
+        }
+        for spec in specs
+    ]
+    valid: list[int] = []
+    scenarios = []
+    for index, spec in enumerate(specs):
+        try:
+            scenarios.append((spec.scenario(), spec.seed))
+            valid.append(index)
+        except Exception as exc:  # recorded and reported; the sweep goes on
+            _failed(records[index], exc, folders[index])
+    size = len(valid)
+
+    def save(position: int, outcome: Any) -> dict[str, Any]:
+        index = valid[position]
+        record = records[index]
+        try:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            _save(specs[index], Path(folders[index]), scenarios[position][0], outcome)
+        except Exception as exc:
+            _failed(record, exc, folders[index])
+        else:
+            record.update(
+                status="ok",
+                summary=to_json(outcome.summary),
+                timings=to_json(outcome.manifest.get("timings", {})),
+                vision_seed=outcome.manifest.get("vision_seed"),
             )
-    except Exception as exc:  # recorded and reported; the sweep goes on
-        from dyad.store import clean_partial
+        record["batch"] = {"id": batch_id, "size": size}
+        record["finished"] = utc_now()
+        return record
 
-        with contextlib.suppress(OSError):
-            clean_partial(folder)
-        record.update(
-            status="failed",
-            error=f"{type(exc).__name__}: {exc}",
-            traceback=traceback.format_exc(),
-        )
-    else:
-        record.update(
-            status="ok", summary=outcome_summary, timings=timings, vision_seed=used_vision_seed
-        )
-    record["wall_time_s"] = round(time.perf_counter() - started, 3)
-    record["finished"] = utc_now()
-    return record
+    if scenarios:
+        plugin_dirs = tuple(Path(p) for p in specs[valid[0]].plugin_dirs)
+        cache = None if cache_dir is None else Path(cache_dir)
+        try:
+            with threadpool_limits(limits=1), _numba_threads(1):
+                run_batch(scenarios, cache_dir=cache, plugin_dirs=plugin_dirs, consume=save)
+        except Exception as exc:  # shared by the batch (e.g. its visual system): all fail
+            for position, index in enumerate(valid):
+                if "status" not in records[index]:
+                    save(position, exc)
+    wall = time.perf_counter() - started
+    for record in records:
+        record["wall_time_s"] = round(wall / len(records), 3)  # the run's share of its batch
+        record["batch_wall_time_s"] = round(wall, 3)
+        # when the task ran (seconds since the epoch): the scheduler's share of a sweep's wall
+        # time is what the tasks' windows leave uncovered (benchmarks/bench_sweep.py)
+        batch = record.setdefault("batch", {"id": batch_id, "size": size})
+        batch.update(started_at=round(started_at, 3), ended_at=round(time.time(), 3))
+        record.setdefault("finished", utc_now())
+    return records
 
 
-def _run_and_save(
-    spec: RunSpec, folder: Path, cache_dir: str | None
-) -> tuple[dict[str, Any], dict[str, Any], int | None]:
-    """Run the scenario and write the run folder with the sweep's facts in its manifest.
+def _failed(record: dict[str, Any], exc: BaseException, folder: str) -> None:
+    """Mark ``record`` failed with ``exc`` and remove any partial files of its run folder."""
+    from dyad.store import clean_partial
 
-    Return the run's summary, timings and the vision seed it used.
-    """
-    from dyad.simulation import run_scenario, save_run
-
-    scenario = spec.scenario()
-    outcome = run_scenario(
-        scenario,
-        seed=spec.seed,
-        output=None,
-        cache_dir=None if cache_dir is None else Path(cache_dir),
-        plugin_dirs=tuple(Path(p) for p in spec.plugin_dirs),
-        progress=False,
-        figures=False,
+    with contextlib.suppress(OSError):
+        clean_partial(folder)
+    record.update(
+        status="failed",
+        error=f"{type(exc).__name__}: {exc}",
+        traceback="".join(traceback.format_exception(exc)),
     )
+
+
+def _save(spec: RunSpec, folder: Path, scenario, outcome) -> None:
+    """Write one run's folder with the sweep's facts in its manifest."""
+    from dyad.simulation import save_run
+
     # run_id and parameters make load_runs() and the run's own manifest self-describing
     manifest = dict(outcome.manifest)
     manifest.update(
@@ -93,11 +141,6 @@ def _run_and_save(
         sweep={"seed_index": spec.seed_index, "source": spec.source},
     )
     save_run(folder, outcome.tables, manifest, scenario, figures=False, overwrite=True)
-    return (
-        to_json(outcome.summary),
-        to_json(outcome.manifest.get("timings", {})),
-        outcome.manifest.get("vision_seed"),
-    )
 
 
 @contextlib.contextmanager

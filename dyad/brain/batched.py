@@ -1,0 +1,334 @@
+"""Many mirror layers at once, each fed by rows of one shared layer-4 bank (model.md §8).
+
+During the interaction the visual input of every timestep is a row of a fixed bank (frozen
+VisNet's layer-4 responses, :class:`~dyad.brain.infant.InfantBrain`), shared by every run of
+one visual system, and every weight change is a rank-1 update along the input. So each
+network's raw visual weights stay ``U0 + C X``, with ``X`` the ``(K, n_visual)`` bank rows and
+``C`` an ``(N, K)`` coefficient matrix, and the raw drive on bank row ``k`` is
+``P0[:, k] + C @ G[:, k]`` with ``P0 = U0 X^T`` (per network) and ``G = X X^T`` (per visual
+system) computed once. The motor part is the same with the S motor patterns as its "bank".
+A step then costs ``N x K`` instead of ``N x n_visual`` per network, and :class:`BankMirror`
+steps many networks (a leading network axis) in one Python loop over time.
+
+Because the inputs of a run do not depend on the mirror layer (the schedule, the policies and
+the bank item drawn each timestep come from the run's own streams), the whole input sequence
+is known before the layer runs. Time is cut into chunks of :data:`CHUNK` timesteps: at the
+start of a chunk one matrix product gives every timestep's drive from the weights at the
+chunk's start, and within the chunk the updates made so far add ``Y[:j] @ G[k_i, k_j]``
+(``j`` timesteps of ``N`` values). At the end of a chunk the updates are added into ``C`` and
+the per-neuron scale factors (renormalisation, as in :class:`~dyad.brain.mirror.MirrorLayer`)
+are folded into ``U0`` and ``C``.
+
+Every operation acts on each network's own rows, with the same shapes whatever the number of
+networks, so a network gives the same numbers bit for bit in a batch of one or of many. Against
+the dense :class:`~dyad.brain.mirror.MirrorLayer` (the reference) the results agree to float32
+rounding: the sums are taken in another order, and weights below ``1e-30`` are not flushed to
+zero (their contribution is below rounding). ``docs/mirror.md`` gives the measured tolerance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dyad.brain.mirror import MirrorLayer
+
+#: timesteps per chunk: one (N x K) @ (K x CHUNK) product per chunk and network
+CHUNK = 64
+#: timesteps between folds of the scale factors into U0 and C (a multiple of CHUNK)
+FOLD_EVERY = 256
+
+
+@dataclass
+class Trajectory:
+    """What the layers did on every timestep: ``(B, n_steps)`` arrays, and the rates.
+
+    ``rates`` is ``(B, n_steps, N) float32`` (None when not kept); ``mean_rate``,
+    ``visual_drive``, ``motor_drive`` float32 and ``active`` (rates >= ``active_rate``) int32.
+    """
+
+    mean_rate: np.ndarray
+    active: np.ndarray
+    visual_drive: np.ndarray
+    motor_drive: np.ndarray
+    rates: np.ndarray | None
+
+
+def _symmetric_gram(rows: np.ndarray) -> np.ndarray:
+    """``rows @ rows.T`` made exactly symmetric (float32)."""
+    gram = rows @ rows.T
+    return (np.float32(0.5) * (gram + gram.T)).astype(np.float32)
+
+
+class BankMirror:
+    """B calibrated mirror layers with one configuration, stepped together on bank inputs.
+
+    Parameters
+    ----------
+    layers:
+        Calibrated :class:`~dyad.brain.mirror.MirrorLayer` objects, freshly built (nothing
+        learned yet), all with the same config, ``n_visual`` and ``n_motor``. Their weights,
+        gains and slopes are copied; the layers themselves are not changed.
+    bank:
+        ``(K, n_visual) float32``: the visual inputs the interaction may show (row ``k``).
+    motor_patterns:
+        One ``(S, n_motor)`` array per layer: the motor pattern of each expression (before
+        the motor gain).
+    probe_rows:
+        ``(P, n_visual)``: visual inputs the test phase shows (held-out transforms);
+        :meth:`respond_visual` takes indices into them.
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[MirrorLayer],
+        bank: np.ndarray,
+        motor_patterns: Sequence[np.ndarray],
+        probe_rows: np.ndarray,
+    ) -> None:
+        if not layers:
+            raise ValueError("layers: expected at least one mirror layer")
+        first = layers[0]
+        for layer in layers:
+            if layer.beta is None:
+                raise RuntimeError("BankMirror: every layer must be calibrated first")
+            if (layer.config, layer.n_visual, layer.n_motor) != (
+                first.config,
+                first.n_visual,
+                first.n_motor,
+            ):
+                raise ValueError("layers: expected one config, n_visual and n_motor for all")
+        bank = np.ascontiguousarray(bank, dtype=np.float32)
+        probe_rows = np.ascontiguousarray(probe_rows, dtype=np.float32)
+        if bank.ndim != 2 or bank.shape[1] != first.n_visual:
+            raise ValueError(f"bank: expected (K, {first.n_visual}), got {bank.shape}")
+        if probe_rows.ndim != 2 or probe_rows.shape[1] != first.n_visual:
+            raise ValueError(f"probe_rows: expected (P, {first.n_visual}), got {probe_rows.shape}")
+        self.config = config = first.config
+        self.n_networks = b = len(layers)
+        self.n_neurons = n = first.n_neurons
+        self._k = config.n_winners
+        self._alpha = np.float32(config.learning_rate)
+        self._eta = np.float32(config.trace_eta)
+        self._gamma = np.float32(config.homeostasis)
+        self._joint = config.normalisation == "joint"
+        self._target = first._target
+        self._target_rate = np.float32(self._k / n)
+        self._kwta = config.competition == "kwta"
+        # the visual system's bank: Gram matrices shared by every network
+        self._gram = _symmetric_gram(bank)  # (K, K)
+        self._x2 = np.einsum("ij,ij->i", bank, bank).astype(np.float32)  # |x_k|^2
+        self._probe_gram = np.ascontiguousarray(bank @ probe_rows.T, dtype=np.float32)  # (K, P)
+        # per network, stored with the neuron axis last: (B, K, N) etc.
+        raw_v = np.stack([layer._uv_t for layer in layers])  # (B, n_visual, N), scale folded in
+        raw_m = np.stack([layer._um_t for layer in layers])  # (B, n_motor, N)
+        scale_v = np.stack([layer._scale_v for layer in layers])[:, None, :]
+        scale_m = np.stack([layer._scale_m for layer in layers])[:, None, :]
+        raw_v = raw_v * scale_v
+        self._u0_m = np.ascontiguousarray(raw_m * scale_m)  # (B, n_motor, N)
+        self._p0 = np.ascontiguousarray(np.matmul(bank, raw_v))  # (B, K, N)
+        self._p0_probe = np.ascontiguousarray(np.matmul(probe_rows, raw_v))  # (B, P, N)
+        self._coef = np.zeros((b, len(bank), n), np.float32)  # C, transposed
+        gains = np.array([layer.motor_gain for layer in layers], np.float32)
+        patterns = np.stack([np.asarray(p, np.float32) for p in motor_patterns])  # (B, S, nm)
+        self._motor = patterns  # (B, S, n_motor), before the gain
+        self._motor_in = patterns * gains[:, None, None]  # the motor input, gain applied
+        self._gains = gains
+        self._motor_gram = np.matmul(self._motor_in, self._motor_in.transpose(0, 2, 1))
+        self._m2 = np.einsum("bss->bs", self._motor_gram).astype(np.float32)
+        self._p0_m = np.matmul(self._motor_in, self._u0_m)  # (B, S, N)
+        self._coef_m = np.zeros((b, patterns.shape[1], n), np.float32)
+        self._scale_v = np.ones((b, n), np.float32)
+        self._scale_m = np.ones((b, n), np.float32)
+        self._bias = np.stack([layer._bias for layer in layers]).astype(np.float32)
+        self._trace = np.stack([layer._trace for layer in layers]).astype(np.float32)
+        self._beta = np.array([layer.beta for layer in layers], np.float32)[:, None]
+        self._bias_step = np.array([layer._bias_step for layer in layers], np.float32)[:, None]
+        self._rows = np.arange(b)
+        self._since_fold = 0
+
+    # ---------------------------------------------------------------- the interaction
+
+    def run(
+        self,
+        items: np.ndarray,
+        produced: np.ndarray,
+        keep_rates: bool = True,
+        active_rate: float = 0.5,
+    ) -> Trajectory:
+        """Step every network through its inputs, learning each timestep.
+
+        ``items``: ``(B, n_steps)`` rows of the bank shown; ``produced``: ``(B, n_steps)`` the
+        infant's expression (row of its motor patterns). Returns the :class:`Trajectory`.
+        """
+        items = np.asarray(items, np.intp)
+        produced = np.asarray(produced, np.intp)
+        b, n = self.n_networks, self.n_neurons
+        if items.ndim != 2 or items.shape[0] != b or produced.shape != items.shape:
+            raise ValueError(f"items, produced: expected ({b}, n_steps), got {items.shape}")
+        n_steps = items.shape[1]
+        rates_all = np.empty((b, n_steps, n), np.float32)
+        visual_drive = np.empty((b, n_steps), np.float32)
+        motor_drive = np.empty((b, n_steps), np.float32)
+        for start in range(0, n_steps, CHUNK):
+            stop = min(start + CHUNK, n_steps)
+            self._chunk(
+                items[:, start:stop],
+                produced[:, start:stop],
+                rates_all[:, start:stop],
+                visual_drive[:, start:stop],
+                motor_drive[:, start:stop],
+            )
+        mean_rate = rates_all.mean(axis=2)
+        active = np.count_nonzero(rates_all >= np.float32(active_rate), axis=2).astype(np.int32)
+        return Trajectory(
+            mean_rate=mean_rate.astype(np.float32),
+            active=active,
+            visual_drive=visual_drive,
+            motor_drive=motor_drive,
+            rates=rates_all if keep_rates else None,
+        )
+
+    def _chunk(
+        self,
+        items: np.ndarray,
+        produced: np.ndarray,
+        rates_out: np.ndarray,
+        visual_out: np.ndarray,
+        motor_out: np.ndarray,
+    ) -> None:
+        """One chunk of timesteps for every network, then fold the updates into C and U0."""
+        rows, n = self._rows, self.n_neurons
+        length = items.shape[1]
+        col = rows[:, None]
+        # raw visual drive of every timestep from the weights at the chunk's start: (B, L, N)
+        base = np.matmul(self._gram[items], self._coef)
+        base += self._p0[col, items]
+        within = self._gram[items[:, :, None], items[:, None, :]]  # (B, L, L)
+        updates = np.zeros((self.n_networks, length, n), np.float32)  # raw increments, Y
+        learn = self._alpha > 0
+        target, target2 = self._target, self._target * self._target
+        scale_v, scale_m = self._scale_v, self._scale_m
+        x2 = self._x2[items]  # (B, L)
+        hv = np.empty((self.n_networks, n), np.float32)
+        hm = np.empty_like(hv)
+        h = np.empty_like(hv)
+        for j in range(length):
+            if j and learn:
+                np.matmul(within[:, j : j + 1, :j], updates[:, :j], out=hv[:, None])
+                hv += base[:, j]
+            else:
+                hv[...] = base[:, j]
+            hv *= scale_v
+            s = produced[:, j]
+            np.matmul(self._motor_gram[rows, s][:, None, :], self._coef_m, out=hm[:, None])
+            hm += self._p0_m[rows, s]
+            hm *= scale_m
+            np.add(hv, hm, out=h)
+            visual_out[:, j] = hv.sum(axis=1) / np.float32(n)
+            motor_out[:, j] = hm.sum(axis=1) / np.float32(n)
+            rates = rates_out[:, j]
+            self._compete(h - self._bias if self._gamma > 0 else h, rates)
+            if learn:
+                coef = (self._trace if self._eta > 0 else rates) * self._alpha
+                xv2 = x2[:, j, None]
+                xm2 = self._m2[rows, s][:, None]
+                update = updates[:, j]
+                np.divide(coef, scale_v, out=update)
+                self._coef[rows, items[:, j]] += update
+                self._coef_m[rows, s] += coef / scale_m
+                if self._joint:
+                    factor = target / np.sqrt(_norm2(coef, h, xv2 + xm2, target2))
+                    scale_v *= factor
+                    scale_m *= factor
+                else:
+                    scale_v *= target / np.sqrt(_norm2(coef, hv, xv2, target2))
+                    scale_m *= target / np.sqrt(_norm2(coef, hm, xm2, target2))
+            if self._gamma > 0:
+                self._bias += (rates - self._target_rate) * self._bias_step
+            if self._eta > 0:
+                self._trace *= self._eta
+                self._trace += (1 - self._eta) * rates
+        self._since_fold += length
+        if learn and self._since_fold >= FOLD_EVERY:
+            self._fold()
+
+    def _compete(self, h: np.ndarray, out: np.ndarray) -> None:
+        """Rates of every network from its activations (see ``MirrorLayer._compete``)."""
+        _compete(h, self._k, self._kwta, self._beta, out)
+
+    def _fold(self) -> None:
+        """Fold the scale factors into U0 and C (every network, every chunk)."""
+        sv = self._scale_v[:, None, :]
+        sm = self._scale_m[:, None, :]
+        self._coef *= sv
+        self._p0 *= sv
+        self._p0_probe *= sv
+        self._coef_m *= sm
+        self._p0_m *= sm
+        self._u0_m *= sm
+        self._scale_v.fill(1.0)
+        self._scale_m.fill(1.0)
+
+    # ---------------------------------------------------------------- the test phase
+
+    def respond_visual(self, network: int, probes: np.ndarray) -> np.ndarray:
+        """Rates of one network to probe rows ``probes`` with the motor input at zero: (n, N)."""
+        probes = np.asarray(probes, np.intp)
+        drive = (
+            self._p0_probe[network, probes] + self._probe_gram[:, probes].T @ self._coef[network]
+        )
+        return self._respond(network, drive * self._scale_v[network])
+
+    def respond_motor(self, network: int, motor: np.ndarray) -> np.ndarray:
+        """Rates of one network to motor inputs ``(n, n_motor)`` (before the gain), visual 0."""
+        motor = np.asarray(motor, np.float32)
+        raw = (
+            motor @ self._u0_m[network]
+            + (motor @ self._motor_in[network].T) @ self._coef_m[network]
+        )
+        return self._respond(network, self._gains[network] * (raw * self._scale_m[network]))
+
+    def _respond(self, network: int, h: np.ndarray) -> np.ndarray:
+        h = h - self._bias[network]
+        out = np.empty_like(h)
+        _compete(h, self._k, self._kwta, self._beta[network], out)
+        return out
+
+
+def _compete(h: np.ndarray, k: int, kwta: bool, beta: np.ndarray, out: np.ndarray) -> None:
+    """Rates from activations, row by row: k-WTA, or sigmoid around the percentile threshold.
+
+    The threshold is the midpoint between the k-th and (k+1)-th largest activation of each
+    row (a full sort of 256 values is faster than ``np.partition`` at two ranks), and the
+    logistic 1 / (1 + exp(-2 beta (h - theta))) is taken as 0.5 + 0.5 tanh(beta (h - theta)),
+    the same function, which numpy vectorises (about 10x faster than ``scipy.special.expit``).
+    """
+    n = h.shape[1]
+    if kwta:
+        winners = np.argpartition(h, n - k, axis=1)[:, n - k :]
+        out.fill(0.0)
+        np.put_along_axis(out, winners, 1.0, axis=1)
+        return
+    ordered = np.sort(h, axis=1)
+    if k < n:
+        theta = np.float32(0.5) * (ordered[:, n - k - 1] + ordered[:, n - k])
+    else:
+        theta = ordered[:, 0]
+    np.subtract(h, theta[:, None], out=out)
+    out *= beta
+    np.tanh(out, out=out)
+    out *= np.float32(0.5)
+    out += np.float32(0.5)
+
+
+def _norm2(coef: np.ndarray, drive: np.ndarray, x2: np.ndarray, target2: np.float32) -> np.ndarray:
+    """|w + a x|^2 = |w|^2 + 2 a (w . x) + a^2 |x|^2, with w . x the drive, |w| the target."""
+    out = coef * (np.float32(0.5) * x2)
+    out += drive
+    out *= coef
+    out *= 2
+    out += target2
+    return out

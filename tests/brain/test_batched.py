@@ -1,0 +1,126 @@
+"""The batched mirror layer against the dense reference, and batch-size independence."""
+
+import numpy as np
+import pytest
+
+from dyad.brain.batched import CHUNK, BankMirror
+from dyad.brain.mirror import MirrorConfig, MirrorLayer, MotorConfig, MotorModule
+
+N_VISUAL, K, N_STEPS = 48, 30, 3 * CHUNK + 17  # several chunks and a fold, a partial chunk
+
+
+def bank(seed: int = 0) -> np.ndarray:
+    """Sparse non-negative layer-4-like rows."""
+    rng = np.random.default_rng(seed)
+    rows = rng.random((K, N_VISUAL), dtype=np.float32)
+    return np.where(rng.random((K, N_VISUAL)) < 0.3, rows, 0).astype(np.float32)
+
+
+def networks(config: MirrorConfig, seeds, rows: np.ndarray):
+    """Calibrated (motor module, mirror layer) pairs, one per seed."""
+    out = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        motor = MotorModule(MotorConfig(units_per_expression=6), 2, rng)
+        layer = MirrorLayer(config.for_expressions(2), N_VISUAL, motor.n_motor, rng)
+        picks = rng.integers(K, size=16)
+        layer.calibrate(rows[picks], motor.patterns[rng.integers(2, size=16)])
+        out.append((motor, layer))
+    return out
+
+
+def inputs(seeds):
+    """Bank rows and produced expressions per network: (B, N_STEPS) each."""
+    items = np.stack([np.random.default_rng(100 + s).integers(K, size=N_STEPS) for s in seeds])
+    produced = np.stack([(np.arange(N_STEPS) // (3 + s)) % 2 for s in seeds])
+    return items, produced
+
+
+CONFIGS = {
+    "default": MirrorConfig(n_neurons=24),
+    "kwta": MirrorConfig(n_neurons=24, competition="kwta"),
+    "joint": MirrorConfig(n_neurons=24, normalisation="joint"),
+    "trace": MirrorConfig(n_neurons=24, trace_eta=0.6),
+    "no_homeostasis": MirrorConfig(n_neurons=24, homeostasis=0.0),
+    "frozen": MirrorConfig(n_neurons=24, learning_rate=0.0, homeostasis=0.0),
+    "fast": MirrorConfig(n_neurons=24, learning_rate=0.05, sparseness=0.75),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_batched_layer_follows_the_dense_reference(name):
+    rows, probes = bank(0), bank(1)
+    seeds = (0, 1, 2)
+    nets = networks(CONFIGS[name], seeds, rows)
+    engine = BankMirror([layer for _, layer in nets], rows, [m.patterns for m, _ in nets], probes)
+    items, produced = inputs(seeds)
+    untrained = engine.respond_visual(0, np.arange(K))
+    trajectory = engine.run(items, produced)
+    for b, (motor, layer) in enumerate(nets):
+        dense = np.stack(
+            [
+                layer.step(rows[items[b, t]], motor.patterns[produced[b, t]]).copy()
+                for t in range(N_STEPS)
+            ]
+        )
+        # float32 rounding in another order: rates agree far below any class criterion
+        np.testing.assert_allclose(trajectory.rates[b], dense, atol=2e-4, rtol=0)
+        np.testing.assert_allclose(trajectory.mean_rate[b], dense.mean(axis=1), atol=2e-5)
+        visual = layer.respond(probes, np.zeros((K, motor.n_motor), np.float32))
+        np.testing.assert_allclose(engine.respond_visual(b, np.arange(K)), visual, atol=2e-4)
+        trials = motor.patterns[np.arange(10) % 2]
+        motor_only = layer.respond(np.zeros((10, N_VISUAL), np.float32), trials)
+        np.testing.assert_allclose(engine.respond_motor(b, trials), motor_only, atol=2e-4)
+    # learning happened (or not, when frozen): the test above compares something that moved
+    moved = np.abs(engine.respond_visual(0, np.arange(K)) - untrained).max()
+    assert (moved < 1e-6) if name == "frozen" else (moved > 0.01)
+
+
+def test_a_network_gives_the_same_numbers_alone_or_in_a_batch():
+    rows, probes = bank(0), bank(1)
+    config = CONFIGS["default"]
+    seeds = (3, 4, 5, 6, 7)
+    items, produced = inputs(seeds)
+    many = BankMirror(
+        [layer for _, layer in networks(config, seeds, rows)],
+        rows,
+        [m.patterns for m, _ in networks(config, seeds, rows)],
+        probes,
+    )
+    together = many.run(items, produced)
+    for b, seed in enumerate(seeds):
+        ((motor, layer),) = networks(config, [seed], rows)
+        alone = BankMirror([layer], rows, [motor.patterns], probes)
+        single = alone.run(items[b : b + 1], produced[b : b + 1])
+        np.testing.assert_array_equal(single.rates[0], together.rates[b])
+        np.testing.assert_array_equal(single.visual_drive[0], together.visual_drive[b])
+        np.testing.assert_array_equal(single.motor_drive[0], together.motor_drive[b])
+        np.testing.assert_array_equal(
+            alone.respond_visual(0, np.arange(K)), many.respond_visual(b, np.arange(K))
+        )
+
+
+def test_one_draw_of_all_items_equals_one_draw_per_timestep():
+    # run_batch draws every timestep's bank item at once; InfantBrain.experience draws one
+    # per call: the same stream must give the same items
+    for n_bank in (1, 7, 16, 200, 1000, 2**20 + 3):
+        one_by_one = np.random.default_rng(n_bank)
+        at_once = np.random.default_rng(n_bank)
+        expected = [int(one_by_one.integers(n_bank)) for _ in range(500)]
+        np.testing.assert_array_equal(at_once.integers(n_bank, size=500), expected)
+
+
+def test_bad_inputs_are_refused():
+    rows, probes = bank(0), bank(1)
+    nets = networks(CONFIGS["default"], (0,), rows)
+    layers, patterns = [layer for _, layer in nets], [m.patterns for m, _ in nets]
+    with pytest.raises(ValueError, match="bank"):
+        BankMirror(layers, rows[:, :5], patterns, probes)
+    with pytest.raises(ValueError, match="at least one"):
+        BankMirror([], rows, [], probes)
+    other = networks(MirrorConfig(n_neurons=12), (1,), rows)[0][1]
+    with pytest.raises(ValueError, match="one config"):
+        BankMirror([*layers, other], rows, patterns * 2, probes)
+    engine = BankMirror(layers, rows, patterns, probes)
+    with pytest.raises(ValueError, match="n_steps"):
+        engine.run(np.zeros((2, 5), int), np.zeros((2, 5), int))
