@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import resource
@@ -184,12 +185,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     for label, s in summaries.items():
         counts = " | ".join(str(s["preferred"][e]) for e in config.expressions)
         lines.append(f"| {label} | {s['n_selective']} | {counts} | {s['mean_information']:.3f} |")
-    output = args.output or (None if args.quick else RESULTS)
-    if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return {
+    record = {
         "pretraining_s": pretraining,
         "train_s": timings[f"train 4 layers ({epochs} epochs), {threads} threads"],
         "train_1thread_s": one_thread,
@@ -197,7 +193,18 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "identical_weights": identical,
         "load_before": load_before,
         "load_after": load_after,
+        "timings_s": timings,
+        "warm_up_s": warm_up,
+        "peak_rss_mb": peak,
+        "epochs": list(config.visnet.epochs),
     }
+    output = args.output or (None if args.quick else RESULTS)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text("\n".join(lines) + "\n")
+        output.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    print("\n".join(lines))
+    return record
 
 
 if __name__ == "__main__":

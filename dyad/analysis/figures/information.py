@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,20 +29,13 @@ def plot_information_curves(
     path: str | os.PathLike,
     max_bits: float,
     formats: Sequence[str] = ("png",),
-    *,
-    hue: str | None = None,
-    units: str | None = None,
-    layer: str | None = None,
-    title: str | None = None,
+    **options: Any,
 ) -> list[Path]:
-    """Draw :func:`draw_information_curves` and write it once per format; return the paths."""
-    return draw_and_save(
-        lambda: draw_information_curves(
-            info, max_bits, hue=hue, units=units, layer=layer, title=title
-        ),
-        path,
-        formats,
-    )
+    """Draw :func:`draw_information_curves` and write it once per format; return the paths.
+
+    ``options`` are that function's keywords (``hue``, ``units``, ``layer``, ``title``).
+    """
+    return draw_and_save(partial(draw_information_curves, info, max_bits, **options), path, formats)
 
 
 def information_curves(
