@@ -102,7 +102,8 @@ def draw_information_curves(
     hues = list(dict.fromkeys(c[0][hue] for c in curves)) if hue else [None]
     hue_colours = dict(zip(hues, _HUE_COLOURS, strict=False)) if hue else {}
 
-    figure = new_figure(2.6 * len(hues) + 1.6, 2.7 + (0.25 if title else 0))
+    # 3 in per panel: room for an x label that names the layer, e.g. "(mirror layer, 256 neurons)"
+    figure = new_figure(3.0 * len(hues) + 1.6, 2.7 + (0.25 if title else 0))
     panels = figure.subplots(1, len(hues), sharex=True, sharey=True, squeeze=False)[0]
     n_cells = max(int(np.max(r)) + 1 for _, r, _ in curves)
     for axes, value in zip(panels, hues, strict=True):
