@@ -232,6 +232,24 @@ def sweep_rows(folder: Path) -> list[Row]:
     ]
 
 
+def scaling_rows(folder: Path) -> list[Row]:
+    sizes = _json(folder, "scaling.json")["sizes"]
+    rows = []
+    for size, record in sizes.items():
+        median = record["median"]
+        rows.append(
+            Row(
+                f"one warm run at the {size} size, whole process (sweep-worker settings)",
+                median["process_wall_s"],
+                "s",
+                "the run alone, in that process",
+                median["run_wall_s"],
+                "× baseline",
+            )
+        )
+    return rows
+
+
 @dataclasses.dataclass
 class Benchmark:
     """A bench_*.py script: how to run it (full or quick) and read its results."""
@@ -259,6 +277,9 @@ BENCHMARKS = {
     "interaction": Benchmark(
         "bench_interaction", {"RESULTS": "interaction.md"}, [], ["--rounds", "1"], interaction_rows
     ),
+    "scaling": Benchmark(
+        "bench_scaling", {}, [], ["--runs", "1", "--sizes", "tiny", "small"], scaling_rows
+    ),
     "sweep": Benchmark(
         "bench_sweep", {"RESULTS": "sweep.md"}, ["--quick"], ["--quick"], sweep_rows
     ),
@@ -269,6 +290,7 @@ _OUTPUT_OPTIONS = {
     "visnet": ("--output", "dir"),
     "pretrain": ("--output", "pretrain.md"),
     "startup": ("--output", "dir"),
+    "scaling": ("--output", "dir"),
 }
 
 
