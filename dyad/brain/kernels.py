@@ -8,7 +8,7 @@ check that both agree.
 Threads. The row loops (activation, learning, batch activations) run in parallel over blocks
 of :data:`ROW_BLOCK` postsynaptic rows (``numba.prange``): each row's arithmetic is the same
 whatever the number of threads, and no sum runs across rows, so the weights are bit-identical
-on 1 or 2 threads (tests/brain/test_layer.py). The competition (a partition over the sheet)
+on 1 or 2 threads (tests/brain/test_visnet.py). The competition (a partition over the sheet)
 stays on one thread. The number of threads is numba's: one per core by default,
 ``NUMBA_NUM_THREADS`` for a process, ``numba.set_num_threads`` or :func:`threads` for a
 stretch of code. Sweep workers run one thread each, so that processes, not threads, share the
@@ -61,10 +61,13 @@ from numba import types
 from numba.extending import overload
 
 # OpenMP worker threads sleep between parallel regions instead of spinning (libgomp's default
-# spins for a while). A spinning worker uses up its share of a busy core between passes, then
-# is descheduled when the next pass needs it: measured on 2 shared cores, a learning pass took
-# 13–50 ms on two spinning threads against 1.3–1.9 ms on one, and 1.4–1.8 ms on two sleeping
-# ones. Read when numba first starts its threads; a value set by the user is kept.
+# spins for a while). On the shared 2-core development VM, a learning pass at the classic size
+# took 1.3-1.9 ms on one thread; on two spinning threads (libgomp's default) 1.0-1.4 ms in some
+# runs and 13-50 ms in others, when the spinning worker lost its core; on two sleeping threads
+# 1.2-1.8 ms, never worse. GOMP_SPINCOUNT=100000 (spin ~0.1 ms, then sleep) trained 1.7x as
+# fast as one thread in one run and 2.7x as slow in the next, so sleeping is the default, and
+# a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT is kept (libgomp reads them when numba first
+# starts its threads). See docs/scaling.md.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 _FAST = {"reassoc", "contract"}
