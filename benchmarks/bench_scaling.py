@@ -25,6 +25,7 @@ Run:  uv run python benchmarks/bench_scaling.py [--runs 3] [--sizes tiny small d
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import resource
@@ -40,30 +41,27 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 
-TINY = """
-[vision.faces]
-supersample = 1
-[vision.visnet]
-layer_side = 8
-fan_in = [30, 20, 20, 20]
-l1_fan_in = [20, 7, 3]
-fan_in_radius = [4.0, 2.0, 3.0, 3.0]
-inhibition_radius = [1.0, 1.0, 1.5, 2.0]
-inhibition_width = [5, 5, 5, 7]
-sparseness = [0.9, 0.9, 0.85, 0.85]
-epochs = [1, 1, 1, 1]
-[vision.visnet.v1]
-image_size = 32
-wavelengths = [2.0, 4.0, 8.0]
-[motor]
-units_per_expression = 8
-[mirror]
-n_neurons = 16
-"""
+
+def tests_tiny_network() -> dict:
+    """The tests' tiny network (``TINY_NETWORK_TOML`` in tests/conftest.py), read, not imported.
+
+    Its ``[output]`` table is dropped: every size here logs the mirror rates alike.
+    """
+    tree = ast.parse((ROOT / "tests" / "conftest.py").read_text())
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        if isinstance(target, ast.Name) and target.id == "TINY_NETWORK_TOML":
+            network = tomllib.loads(ast.literal_eval(node.value))
+            network.pop("output", None)
+            return network
+    raise LookupError("tests/conftest.py: TINY_NETWORK_TOML not found")
+
 
 #: each size's changes to scenarios/perfect.toml
 SIZES: dict[str, dict] = {
-    "tiny": tomllib.loads(TINY),
+    "tiny": tests_tiny_network(),
     "small": {"vision": {"preset": "small"}},
     "default": {},
     "classic": {
