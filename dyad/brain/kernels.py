@@ -236,7 +236,7 @@ def drive_norms(x, presynaptic, weights, drive, weight_sq, input_sq):  # pragma:
     """
     n = weights.shape[0]
     for block in numba.prange(_n_blocks(n)):
-        for i in range(block * ROW_BLOCK, min(n, (block + 1) * ROW_BLOCK)):
+        for i in _block_rows(block, n):
             drive[i], weight_sq[i], input_sq[i] = _drive_row(x, presynaptic, weights, i)
 
 
@@ -244,6 +244,19 @@ def drive_norms(x, presynaptic, weights, drive, weight_sq, input_sq):  # pragma:
 def _n_blocks(n):  # pragma: no cover
     """Blocks of :data:`ROW_BLOCK` rows that cover ``n`` rows."""
     return (n + ROW_BLOCK - 1) // ROW_BLOCK
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _block_rows(block, n):  # pragma: no cover
+    """Return the rows of block ``block``: block · ROW_BLOCK up to (not incl.) the next block."""
+    return range(block * ROW_BLOCK, min(n, (block + 1) * ROW_BLOCK))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _step_size(post, i, rate):  # pragma: no cover
+    """Row i's a = α post_i, or 0 when post_i is 0 (the row does not learn)."""
+    p = post[i]
+    return rate * np.float64(p) if p != 0.0 else 0.0
 
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True, inline="always")
@@ -300,6 +313,21 @@ def _negligible_centred(a, ww, xx, mean_norm):  # pragma: no cover
     return bound * bound < NEGLIGIBLE * ww
 
 
+@numba.njit(cache=True, fastmath=_FAST, nogil=True, inline="always")
+def _drive_row_trace(
+    x, presynaptic, weights, i, trace, rate, drive, weight_sq, input_sq
+):  # pragma: no cover
+    """Sum row i, store its (h, ‖w‖², ‖x‖²), and return them with its trace-rule step a.
+
+    a = α ȳ_i, 0 when the trace is 0 (the row does not learn).
+    """
+    h, ww, xx = _drive_row(x, presynaptic, weights, i)
+    drive[i] = h
+    weight_sq[i] = ww
+    input_sq[i] = xx
+    return h, ww, xx, _step_size(trace, i, rate)
+
+
 # The classic and centred rules get separate kernels rather than one with a runtime flag: with
 # both row updates in one loop the compiler stops vectorising them (measured: ~1.6× slower).
 
@@ -326,15 +354,11 @@ def learn(x, presynaptic, weights, post, rate, drive, weight_sq, input_sq):  # p
     n = weights.shape[0]
     for block in numba.prange(_n_blocks(n)):
         inputs, _ = _work_rows(weights.shape[1])
-        for i in range(block * ROW_BLOCK, min(n, (block + 1) * ROW_BLOCK)):
-            p = post[i]
-            if p == 0.0:
-                continue
-            a = rate * np.float64(p)
-            if _negligible(a, weight_sq[i], input_sq[i]):
-                continue
-            row_x = _row_inputs(x, presynaptic, i, inputs)
-            _learn_row(row_x, weights, i, a, drive[i], weight_sq[i], input_sq[i])
+        for i in _block_rows(block, n):
+            a = _step_size(post, i, rate)
+            if a != 0.0 and not _negligible(a, weight_sq[i], input_sq[i]):
+                row_x = _row_inputs(x, presynaptic, i, inputs)
+                _learn_row(row_x, weights, i, a, drive[i], weight_sq[i], input_sq[i])
 
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True, parallel=True)
@@ -360,15 +384,11 @@ def learn_centred(
     n = weights.shape[0]
     for block in numba.prange(_n_blocks(n)):
         inputs, row = _work_rows(weights.shape[1])
-        for i in range(block * ROW_BLOCK, min(n, (block + 1) * ROW_BLOCK)):
-            p = post[i]
-            if p == 0.0:
-                continue
-            a = rate * np.float64(p)
-            if _negligible_centred(a, weight_sq[i], input_sq[i], mean_norm[i]):
-                continue
-            _centred_row(x, presynaptic, mean, i, inputs)
-            _learn_row_centred(inputs, weights, i, a, row)
+        for i in _block_rows(block, n):
+            a = _step_size(post, i, rate)
+            if a != 0.0 and not _negligible_centred(a, weight_sq[i], input_sq[i], mean_norm[i]):
+                _centred_row(x, presynaptic, mean, i, inputs)
+                _learn_row_centred(inputs, weights, i, a, row)
 
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True, parallel=True)
@@ -387,19 +407,12 @@ def drive_learn_trace(
     n = weights.shape[0]
     for block in numba.prange(_n_blocks(n)):
         inputs, _ = _work_rows(weights.shape[1])
-        for i in range(block * ROW_BLOCK, min(n, (block + 1) * ROW_BLOCK)):
-            h, ww, xx = _drive_row(x, presynaptic, weights, i)
-            drive[i] = h
-            weight_sq[i] = ww
-            input_sq[i] = xx
-            p = trace[i]
-            if p == 0.0:
-                continue
-            a = rate * np.float64(p)
-            if _negligible(a, ww, xx):
-                continue
-            row_x = _row_inputs(x, presynaptic, i, inputs)
-            _learn_row(row_x, weights, i, a, h, ww, xx)
+        for i in _block_rows(block, n):
+            h, ww, xx, a = _drive_row_trace(
+                x, presynaptic, weights, i, trace, rate, drive, weight_sq, input_sq
+            )
+            if a != 0.0 and not _negligible(a, ww, xx):
+                _learn_row(_row_inputs(x, presynaptic, i, inputs), weights, i, a, h, ww, xx)
 
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True, parallel=True)
@@ -410,19 +423,13 @@ def drive_learn_trace_centred(
     n = weights.shape[0]
     for block in numba.prange(_n_blocks(n)):
         inputs, row = _work_rows(weights.shape[1])
-        for i in range(block * ROW_BLOCK, min(n, (block + 1) * ROW_BLOCK)):
-            h, ww, xx = _drive_row(x, presynaptic, weights, i)
-            drive[i] = h
-            weight_sq[i] = ww
-            input_sq[i] = xx
-            p = trace[i]
-            if p == 0.0:
-                continue
-            a = rate * np.float64(p)
-            if _negligible_centred(a, ww, xx, mean_norm[i]):
-                continue
-            _centred_row(x, presynaptic, mean, i, inputs)
-            _learn_row_centred(inputs, weights, i, a, row)
+        for i in _block_rows(block, n):
+            _, ww, xx, a = _drive_row_trace(
+                x, presynaptic, weights, i, trace, rate, drive, weight_sq, input_sq
+            )
+            if a != 0.0 and not _negligible_centred(a, ww, xx, mean_norm[i]):
+                _centred_row(x, presynaptic, mean, i, inputs)
+                _learn_row_centred(inputs, weights, i, a, row)
 
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True, parallel=True)
@@ -433,7 +440,7 @@ def batch_drive(x, presynaptic, weights, out):  # pragma: no cover
     for task in numba.prange(x.shape[0] * blocks):
         b, block = divmod(np.int64(task), blocks)
         row = x[b]
-        for i in range(block * ROW_BLOCK, min(n, (block + 1) * ROW_BLOCK)):
+        for i in _block_rows(block, n):
             h = 0.0
             for j in range(f):
                 h += np.float64(weights[i, j]) * np.float64(row[presynaptic[i, j]])
@@ -447,7 +454,7 @@ def batch_drive_gathered(gathered, weights, out):  # pragma: no cover
     blocks = _n_blocks(n)
     for task in numba.prange(gathered.shape[0] * blocks):
         b, block = divmod(np.int64(task), blocks)
-        for i in range(block * ROW_BLOCK, min(n, (block + 1) * ROW_BLOCK)):
+        for i in _block_rows(block, n):
             h = 0.0
             for j in range(f):
                 h += np.float64(weights[i, j]) * np.float64(gathered[b, i, j])
