@@ -9,8 +9,10 @@ four layers; then the held-out evaluation on faces pre-training never showed (tr
 untrained) that ``dyad pretrain`` prints. Target: pre-training at most 60 s on 2 cores.
 
 The four layers are trained twice from the same inputs and seed: on one thread (the baseline)
-and on numba's default threads (one per core), and the two networks' weights are checked to be
-bit-identical. The pre-training total counts the default-threads training.
+and as ``fit`` trains by default, on up to numba's threads (one per core), each epoch on one
+thread or on all, whichever its first presentations ran faster on
+(:class:`dyad.brain.kernels.ThreadChooser`); the choices are reported, and the two networks'
+weights are checked to be bit-identical. The pre-training total counts the default training.
 
 Numba kernels are compiled (or loaded from numba's cache) by a tiny warm-up run first, so the
 timings are of the computation itself; the warm-up time is reported separately. Peak memory is
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import os
 import platform
 import resource
@@ -57,6 +60,19 @@ def machine() -> str:
         f"{platform.release()}, Python {platform.python_version()}, numpy {numpy.__version__}, "
         f"numba {numba.__version__}, dyad {__version__} ({commit or 'no git'})"
     )
+
+
+class ChoiceLog(logging.Handler):
+    """Collects the per-epoch thread choices ``VisNet.fit`` logs for each layer."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "threads per epoch" in message:
+            self.lines.append(message.removeprefix("VisNet "))
 
 
 def peak_rss_mb() -> float:
@@ -120,11 +136,15 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         baseline.fit_gathered(gathered)
     one_thread = time.perf_counter() - clock
     total += one_thread  # the baseline is not part of the pre-training total
+    choices = ChoiceLog()
+    logging.getLogger("dyad.brain.visnet").addHandler(choices)
+    logging.getLogger("dyad.brain.visnet").setLevel(logging.DEBUG)
     clock = time.perf_counter()
     visnet.fit_gathered(gathered)
-    timings[f"train 4 layers ({epochs} epochs), {threads} threads"] = time.perf_counter() - clock
+    train_label = f"train 4 layers ({epochs} epochs), up to {threads} threads"
+    timings[train_label] = time.perf_counter() - clock
     pretraining = time.perf_counter() - total
-    train_ratio = one_thread / timings[f"train 4 layers ({epochs} epochs), {threads} threads"]
+    train_ratio = one_thread / timings[train_label]
     identical = all(
         np.array_equal(value, visnet.to_arrays()[key])
         for key, value in baseline.to_arrays().items()
@@ -166,8 +186,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         f"| **pre-training total** (build + render + V1 + train) | **{pretraining:.2f}** |",
         f"| baseline: train 4 layers on 1 thread | {one_thread:.2f} |",
         "",
-        f"Training on {threads} threads is {train_ratio:.2f}× as fast as on 1 thread in this "
-        f"run; the weights are bit-identical: **{'yes' if identical else 'NO'}**.",
+        f"Training on up to {threads} threads is {train_ratio:.2f}× as fast as on 1 thread in "
+        f"this run; the weights are bit-identical: **{'yes' if identical else 'NO'}**. "
+        "Threads each epoch ran on (chosen by timing its first presentations): "
+        + "; ".join(choices.lines)
+        + ".",
         "",
         f"Target ≤ 60 s for pre-training on 2 cores: **{target}**.",
         "",
@@ -187,9 +210,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         lines.append(f"| {label} | {s['n_selective']} | {counts} | {s['mean_information']:.3f} |")
     record = {
         "pretraining_s": pretraining,
-        "train_s": timings[f"train 4 layers ({epochs} epochs), {threads} threads"],
+        "train_s": timings[train_label],
         "train_1thread_s": one_thread,
         "threads": threads,
+        "threads_per_epoch": choices.lines,
         "identical_weights": identical,
         "load_before": load_before,
         "load_after": load_after,

@@ -14,6 +14,8 @@ stays on one thread. The number of threads is numba's: one per core by default,
 stretch of code. Sweep workers run one thread each, so that processes, not threads, share the
 cores. A pass at the classic size is short (tenths of a millisecond), so a second thread only
 pays while the other core is free: on a loaded machine the pass waits for a descheduled thread.
+So ``VisNet.fit`` times each epoch's first presentations on numba's threads and on one and
+trains the rest of the epoch on the faster (:class:`ThreadChooser`).
 
 Renormalisation without a second pass. The forward kernel returns, per neuron, the activation
 ``h = w·x``, ``‖w‖²`` and ``‖x‖²`` over the neuron's synapses. After the update
@@ -53,7 +55,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import numba
 import numpy as np
@@ -97,6 +100,65 @@ def threads(n: int) -> Iterator[None]:
         yield
     finally:
         numba.set_num_threads(previous)
+
+
+class ThreadChooser:
+    """Run each training presentation on numba's threads or on one, whichever is faster now.
+
+    On a shared machine a second thread helps only while the other core is free (see the
+    module docstring), and that changes from minute to minute. So at the start of every epoch
+    the first ``2 · probes`` presentations alternate between numba's current number of
+    threads and one, and the rest of the epoch runs on the setting with the lower median
+    time. The weights do not depend on the choice (:data:`ROW_BLOCK`), only the speed does.
+    With one thread to begin with (``NUMBA_NUM_THREADS=1``, ``numba.set_num_threads(1)``, a
+    sweep worker) there is nothing to choose.
+
+    Parameters
+    ----------
+    probes
+        Presentations timed per setting at the start of each epoch.
+    clock
+        Returns seconds (``time.perf_counter``); tests pass a fake one.
+    """
+
+    def __init__(self, probes: int = 8, clock: Callable[[], float] = time.perf_counter):
+        self.most = numba.get_num_threads()
+        self.probes = int(probes)
+        self.clock = clock
+        #: the number of threads the rest of each epoch used, one entry per epoch
+        self.choices: list[int] = []
+        self._times: dict[int, list[float]] = {}
+        self._count = 0
+
+    def new_epoch(self) -> None:
+        """Start timing both settings again."""
+        self._times = {self.most: [], 1: []}
+        self._count = 0
+
+    def run(self, present: Callable[[], object]) -> None:
+        """Call ``present()`` (one presentation) on the threads chosen for it."""
+        if self.most == 1:
+            present()
+            return
+        if self._count < 2 * self.probes:
+            n = self.most if self._count % 2 == 0 else 1
+            numba.set_num_threads(n)
+            started = self.clock()
+            present()
+            self._times[n].append(self.clock() - started)
+            self._count += 1
+            if self._count == 2 * self.probes:
+                faster = min(self._times, key=lambda k: float(np.median(self._times[k])))
+                numba.set_num_threads(faster)
+                self.choices.append(faster)
+            else:
+                numba.set_num_threads(self.most)
+            return
+        present()
+
+    def close(self) -> None:
+        """Give numba back the number of threads it had."""
+        numba.set_num_threads(self.most)
 
 
 # Row helpers take ``presynaptic=None`` for inputs that are already gathered, (N, F), and a

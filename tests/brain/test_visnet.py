@@ -163,6 +163,47 @@ def test_two_threads_train_the_same_weights_as_one_bit_for_bit(small_config, v1_
     assert not np.array_equal(untrained["layer4.weights"], arrays_1["layer4.weights"])
 
 
+def test_thread_chooser_uses_the_faster_setting_for_the_rest_of_each_epoch():
+    import numba
+
+    from dyad.brain import kernels
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here (NUMBA_NUM_THREADS=1 or a 1-core machine)")
+    now = [0.0]
+    seen: list[int] = []
+    cost = {}
+
+    def present():
+        n = numba.get_num_threads()
+        seen.append(n)
+        now[0] += cost[n]
+
+    with kernels.threads(2):
+        chooser = kernels.ThreadChooser(probes=2, clock=lambda: now[0])
+        cost.update({2: 3.0, 1: 1.0})  # a busy machine: one thread is faster
+        chooser.new_epoch()
+        for _ in range(7):
+            chooser.run(present)
+        assert seen == [2, 1, 2, 1, 1, 1, 1]
+        cost.update({2: 1.0, 1: 2.0})  # the other core is free again
+        chooser.new_epoch()
+        seen.clear()
+        for _ in range(6):
+            chooser.run(present)
+        assert seen == [2, 1, 2, 1, 2, 2]
+        chooser.close()
+        assert numba.get_num_threads() == 2
+        assert chooser.choices == [1, 2]
+    with kernels.threads(1):
+        single = kernels.ThreadChooser(probes=2, clock=lambda: now[0])
+        single.new_epoch()
+        seen.clear()
+        for _ in range(5):
+            single.run(present)
+        assert seen == [1] * 5 and single.choices == []
+
+
 @pytest.mark.parametrize("centre", [True, False])
 def test_arrays_round_trip_exact(small_config, v1_maps, centre):
     config = dataclasses.replace(small_config, epochs=(1, 1, 1, 1), centre_inputs=centre)
