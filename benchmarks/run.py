@@ -132,7 +132,7 @@ def visnet_rows(folder: Path) -> list[Row]:
             "speed-up",
         ),
         Row(
-            f"VisNet fit, per presentation, {two}",
+            f"VisNet fit, per presentation, up to {two}, the faster per epoch",
             med["fit_ms_per_presentation_2threads"],
             "ms",
             one,
@@ -150,7 +150,8 @@ def pretrain_rows(folder: Path) -> list[Row]:
     identical = "bit-identical" if record["identical_weights"] else "WEIGHTS DIFFER"
     return [
         Row(
-            f"pre-training: train 4 layers ({epochs} epochs), {threads} threads ({identical})",
+            f"pre-training: train 4 layers ({epochs} epochs), up to {threads} threads, the "
+            f"faster per epoch ({identical})",
             record["train_s"],
             "s",
             "1 thread",
@@ -158,7 +159,7 @@ def pretrain_rows(folder: Path) -> list[Row]:
             "speed-up",
         ),
         Row(
-            f"pre-training total, default scenario ({epochs} epochs), {threads} threads",
+            f"pre-training total, default scenario ({epochs} epochs), up to {threads} threads",
             record["pretraining_s"],
             "s",
             "same with 1-thread training",
