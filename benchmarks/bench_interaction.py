@@ -8,12 +8,18 @@ and of the whole run (pre-training loaded from the cache, banks, both test phase
 classification; no figures), plus peak memory. A breakdown times the pieces of one timestep
 separately: the Mesa framework with empty agents, the policy's choice, and the mirror step.
 
-Run:  uv run python benchmarks/bench_interaction.py [--rounds 5]
+The pre-training cache is ``--cache-dir`` (default ``$DYAD_CACHE_DIR``, else a new temporary
+folder, so the first run pre-trains). Besides results/interaction.md, the numbers go to
+results/interaction.json.
+
+Run:  uv run python benchmarks/bench_interaction.py [--rounds 5] [--cache-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import tempfile
 import time
@@ -56,10 +62,12 @@ def mesa_floor_us(n: int = 20_000) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--cache-dir", type=Path, default=os.environ.get("DYAD_CACHE_DIR"))
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     scenario = load_scenario(ROOT / "scenarios" / "lagged.toml")
-    cache = Path(tempfile.mkdtemp(prefix="dyad-bench-"))
+    cache = args.cache_dir or Path(tempfile.mkdtemp(prefix="dyad-bench-"))
     run_scenario(scenario, cache_dir=cache)  # pre-train and build banks once (cached)
 
     loop, whole = [], []
@@ -96,11 +104,15 @@ def main() -> None:
             layer.step(visual[t % 64], motor.patterns[(t // 10) % 2])
         mirror_us = (time.perf_counter() - start) / 2000 * 1e6
 
+    mesa_us = mesa_floor_us()
+    load_after = os.getloadavg()
     lines = [
         "# Interaction loop (scenarios/lagged.toml, 2,000 timesteps, default sizes)",
         "",
         f"Machine: {machine()}",
-        f"Rounds: {args.rounds}; medians over rounds (the machine may be shared: see spread).",
+        f"Rounds: {args.rounds}; medians over rounds (the machine may be shared: see spread). "
+        f"Load average before/after: {', '.join(f'{x:.2f}' for x in load_before)} / "
+        f"{', '.join(f'{x:.2f}' for x in load_after)}.",
         "",
         "| measure | median | min | max |",
         "|---|---|---|---|",
@@ -111,7 +123,7 @@ def main() -> None:
         "",
         "Per-timestep pieces (single measurement each):",
         "",
-        f"- Mesa framework, model with two empty agents: {mesa_floor_us():.1f} µs per step",
+        f"- Mesa framework, model with two empty agents: {mesa_us:.1f} µs per step",
         f"- lagged policy `choose`: {policy_us:.2f} µs",
         f"- mirror layer `step` with learning (256 neurons, 1,152 inputs, 1 BLAS thread): "
         f"{mirror_us:.0f} µs",
@@ -120,6 +132,18 @@ def main() -> None:
         "",
     ]
     RESULTS.write_text("\n".join(lines))
+    record = {
+        "rounds": args.rounds,
+        "load_before": load_before,
+        "load_after": load_after,
+        "loop_steps_per_s": loop,
+        "whole_run_steps_per_s": whole,
+        "mesa_empty_step_us": mesa_us,
+        "policy_choose_us": policy_us,
+        "mirror_step_us": mirror_us,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    RESULTS.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     print("\n".join(lines))
 
 

@@ -96,6 +96,7 @@ def main() -> None:
         default=os.environ.get("DYAD_CACHE_DIR"),
         help="pre-training cache (default: $DYAD_CACHE_DIR, else dyad's default)",
     )
+    parser.add_argument("--output", type=Path, default=RESULTS, help="folder for the results")
     args = parser.parse_args()
 
     env = dict(os.environ)
@@ -138,8 +139,8 @@ def main() -> None:
         "samples_s": samples,
         "median_s": {k: statistics.median(v) for k, v in samples.items()},
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "startup.json").write_text(json.dumps(record, indent=2) + "\n")
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "startup.json").write_text(json.dumps(record, indent=2) + "\n")
 
     rows = [
         "| measure | median (s) | × `python -c pass` | goal (s) | runs |",
@@ -158,7 +159,7 @@ def main() -> None:
         f"average (1, 5, 15 min) {load_before} before, {load_after} after. Medians of fresh "
         "processes; the simulation's pre-training cache was warm.\n\n" + "\n".join(rows) + "\n"
     )
-    (RESULTS / "startup.md").write_text(text)
+    (args.output / "startup.md").write_text(text)
     print(text)
 
 

@@ -3,8 +3,19 @@
 These are the hot loops of :class:`dyad.brain.layer.CompetitiveLayer` with the ``"numba"``
 back-end: the sparse gather-dot that computes activations, the competition, and the weight
 update with its renormalisation. The plain-numpy code in ``layer.py`` is the reference; tests
-check that both agree. Kernels are single-threaded (no numba thread pool), so they never
-compete with BLAS or FFT threads or with other processes on a small machine.
+check that both agree.
+
+Threads. The row loops (activation, learning, batch activations) run in parallel over blocks
+of :data:`ROW_BLOCK` postsynaptic rows (``numba.prange``): each row's arithmetic is the same
+whatever the number of threads, and no sum runs across rows, so the weights are bit-identical
+on 1 or 2 threads (tests/brain/test_visnet.py). The competition (a partition over the sheet)
+stays on one thread. The number of threads is numba's: one per core by default,
+``NUMBA_NUM_THREADS`` for a process, ``numba.set_num_threads`` or :func:`threads` for a
+stretch of code. Sweep workers run one thread each, so that processes, not threads, share the
+cores. A pass at the classic size is short (tenths of a millisecond), so a second thread only
+pays while the other core is free: on a loaded machine the pass waits for a descheduled thread.
+So ``VisNet.fit`` times each epoch's first presentations on numba's threads and on one and
+trains the rest of the epoch on the faster (:class:`ThreadChooser`).
 
 Renormalisation without a second pass. The forward kernel returns, per neuron, the activation
 ``h = w·x``, ``‖w‖²`` and ``‖x‖²`` over the neuron's synapses. After the update
@@ -41,12 +52,26 @@ no assumptions about NaN or infinity are made.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import time
+from collections.abc import Callable, Iterator
 
 import numba
 import numpy as np
 from numba import types
 from numba.extending import overload
+
+# OpenMP worker threads sleep between parallel regions instead of spinning (libgomp's default
+# spins for a while). On the shared 2-core development VM, a learning pass at the classic size
+# took 1.3-1.9 ms on one thread; on two spinning threads (libgomp's default) 1.0-1.4 ms in some
+# runs and 13-50 ms in others, when the spinning worker lost its core; on two sleeping threads
+# 1.2-1.8 ms, never worse. GOMP_SPINCOUNT=100000 (spin ~0.1 ms, then sleep) trained 1.7x as
+# fast as one thread in one run and 2.7x as slow in the next, so sleeping is the default, and
+# a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT is kept (libgomp reads them when numba first
+# starts its threads). See docs/scaling.md.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 _FAST = {"reassoc", "contract"}
 
@@ -54,6 +79,86 @@ _FAST = {"reassoc", "contract"}
 #: unit in the last place of the row's length), is not applied: it cannot change the row at
 #: float32 resolution. Far-below-threshold neurons (rates ~1e-10 to 1e-30) make most rows so.
 NEGLIGIBLE = 2.0**-48
+
+#: Rows per parallel task. The row loops run over blocks of this many rows with
+#: ``numba.prange``; each block allocates its own work rows once. The blocks, and each row's
+#: arithmetic, do not depend on the number of threads, so results are bit-identical whatever
+#: ``numba.set_num_threads`` says.
+ROW_BLOCK = 32
+
+
+@contextlib.contextmanager
+def threads(n: int) -> Iterator[None]:
+    """Run the kernels on at most ``n`` threads meanwhile (the calling thread's setting).
+
+    The default is numba's, one thread per core (``NUMBA_NUM_THREADS`` sets it for a whole
+    process). Results do not depend on ``n``: see :data:`ROW_BLOCK`.
+    """
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+class ThreadChooser:
+    """Run each training presentation on numba's threads or on one, whichever is faster now.
+
+    On a shared machine a second thread helps only while the other core is free (see the
+    module docstring), and that changes from minute to minute. So at the start of every epoch
+    the first ``2 · probes`` presentations alternate between numba's current number of
+    threads and one, and the rest of the epoch runs on the setting with the lower median
+    time. The weights do not depend on the choice (:data:`ROW_BLOCK`), only the speed does.
+    With one thread to begin with (``NUMBA_NUM_THREADS=1``, ``numba.set_num_threads(1)``, a
+    sweep worker) there is nothing to choose.
+
+    Parameters
+    ----------
+    probes
+        Presentations timed per setting at the start of each epoch.
+    clock
+        Returns seconds (``time.perf_counter``); tests pass a fake one.
+    """
+
+    def __init__(self, probes: int = 8, clock: Callable[[], float] = time.perf_counter):
+        self.most = numba.get_num_threads()
+        self.probes = int(probes)
+        self.clock = clock
+        #: the number of threads the rest of each epoch used, one entry per epoch
+        self.choices: list[int] = []
+        self._times: dict[int, list[float]] = {}
+        self._count = 0
+
+    def new_epoch(self) -> None:
+        """Start timing both settings again."""
+        self._times = {self.most: [], 1: []}
+        self._count = 0
+
+    def run(self, present: Callable[[], object]) -> None:
+        """Call ``present()`` (one presentation) on the threads chosen for it."""
+        if self.most == 1:
+            present()
+            return
+        if self._count < 2 * self.probes:
+            n = self.most if self._count % 2 == 0 else 1
+            numba.set_num_threads(n)
+            started = self.clock()
+            present()
+            self._times[n].append(self.clock() - started)
+            self._count += 1
+            if self._count == 2 * self.probes:
+                faster = min(self._times, key=lambda k: float(np.median(self._times[k])))
+                numba.set_num_threads(faster)
+                self.choices.append(faster)
+            else:
+                numba.set_num_threads(self.most)
+            return
+        present()
+
+    def close(self) -> None:
+        """Give numba back the number of threads it had."""
+        numba.set_num_threads(self.most)
 
 
 # Row helpers take ``presynaptic=None`` for inputs that are already gathered, (N, F), and a
@@ -173,7 +278,7 @@ def _centred_row_impl(x, presynaptic, mean, i, out):  # pragma: no cover
     return centred_row
 
 
-@numba.njit(cache=True, fastmath=_FAST, nogil=True)
+@numba.njit(cache=True, fastmath=_FAST, nogil=True, parallel=True)
 def drive_norms(x, presynaptic, weights, drive, weight_sq, input_sq):  # pragma: no cover
     """Compute the activations and squared lengths for one input.
 
@@ -191,8 +296,29 @@ def drive_norms(x, presynaptic, weights, drive, weight_sq, input_sq):  # pragma:
     drive, weight_sq, input_sq : (N,) float64 ndarray
         Output: the activation h = w·x, ‖w‖² and ‖x‖² of each neuron.
     """
-    for i in range(weights.shape[0]):
-        drive[i], weight_sq[i], input_sq[i] = _drive_row(x, presynaptic, weights, i)
+    n = weights.shape[0]
+    for block in numba.prange(_n_blocks(n)):
+        for i in _block_rows(block, n):
+            drive[i], weight_sq[i], input_sq[i] = _drive_row(x, presynaptic, weights, i)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _n_blocks(n):  # pragma: no cover
+    """Blocks of :data:`ROW_BLOCK` rows that cover ``n`` rows."""
+    return (n + ROW_BLOCK - 1) // ROW_BLOCK
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _block_rows(block, n):  # pragma: no cover
+    """Return the rows of block ``block``: block · ROW_BLOCK up to (not incl.) the next block."""
+    return range(block * ROW_BLOCK, min(n, (block + 1) * ROW_BLOCK))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _step_size(post, i, rate):  # pragma: no cover
+    """Row i's a = α post_i, or 0 when post_i is 0 (the row does not learn)."""
+    p = post[i]
+    return rate * np.float64(p) if p != 0.0 else 0.0
 
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True, inline="always")
@@ -249,11 +375,26 @@ def _negligible_centred(a, ww, xx, mean_norm):  # pragma: no cover
     return bound * bound < NEGLIGIBLE * ww
 
 
+@numba.njit(cache=True, fastmath=_FAST, nogil=True, inline="always")
+def _drive_row_trace(
+    x, presynaptic, weights, i, trace, rate, drive, weight_sq, input_sq
+):  # pragma: no cover
+    """Sum row i, store its (h, ‖w‖², ‖x‖²), and return them with its trace-rule step a.
+
+    a = α ȳ_i, 0 when the trace is 0 (the row does not learn).
+    """
+    h, ww, xx = _drive_row(x, presynaptic, weights, i)
+    drive[i] = h
+    weight_sq[i] = ww
+    input_sq[i] = xx
+    return h, ww, xx, _step_size(trace, i, rate)
+
+
 # The classic and centred rules get separate kernels rather than one with a runtime flag: with
 # both row updates in one loop the compiler stops vectorising them (measured: ~1.6× slower).
 
 
-@numba.njit(cache=True, fastmath=_FAST, nogil=True)
+@numba.njit(cache=True, fastmath=_FAST, nogil=True, parallel=True)
 def learn(x, presynaptic, weights, post, rate, drive, weight_sq, input_sq):  # pragma: no cover
     """Apply the classic rule w_i ← (w_i + α post_i x_i) / ‖·‖ for post_i ≠ 0, in place.
 
@@ -272,19 +413,17 @@ def learn(x, presynaptic, weights, post, rate, drive, weight_sq, input_sq):  # p
         The forward pass's sums for the same ``x`` and ``weights`` (:func:`drive_norms`),
         which give the new length in closed form.
     """
-    inputs, _ = _work_rows(weights.shape[1])
-    for i in range(weights.shape[0]):
-        p = post[i]
-        if p == 0.0:
-            continue
-        a = rate * np.float64(p)
-        if _negligible(a, weight_sq[i], input_sq[i]):
-            continue
-        row_x = _row_inputs(x, presynaptic, i, inputs)
-        _learn_row(row_x, weights, i, a, drive[i], weight_sq[i], input_sq[i])
+    n = weights.shape[0]
+    for block in numba.prange(_n_blocks(n)):
+        inputs, _ = _work_rows(weights.shape[1])
+        for i in _block_rows(block, n):
+            a = _step_size(post, i, rate)
+            if a != 0.0 and not _negligible(a, weight_sq[i], input_sq[i]):
+                row_x = _row_inputs(x, presynaptic, i, inputs)
+                _learn_row(row_x, weights, i, a, drive[i], weight_sq[i], input_sq[i])
 
 
-@numba.njit(cache=True, fastmath=_FAST, nogil=True)
+@numba.njit(cache=True, fastmath=_FAST, nogil=True, parallel=True)
 def learn_centred(
     x, presynaptic, weights, mean, mean_norm, post, rate, weight_sq, input_sq
 ):  # pragma: no cover
@@ -304,19 +443,17 @@ def learn_centred(
     post, rate, weight_sq, input_sq
         As in :func:`learn`.
     """
-    inputs, row = _work_rows(weights.shape[1])
-    for i in range(weights.shape[0]):
-        p = post[i]
-        if p == 0.0:
-            continue
-        a = rate * np.float64(p)
-        if _negligible_centred(a, weight_sq[i], input_sq[i], mean_norm[i]):
-            continue
-        _centred_row(x, presynaptic, mean, i, inputs)
-        _learn_row_centred(inputs, weights, i, a, row)
+    n = weights.shape[0]
+    for block in numba.prange(_n_blocks(n)):
+        inputs, row = _work_rows(weights.shape[1])
+        for i in _block_rows(block, n):
+            a = _step_size(post, i, rate)
+            if a != 0.0 and not _negligible_centred(a, weight_sq[i], input_sq[i], mean_norm[i]):
+                _centred_row(x, presynaptic, mean, i, inputs)
+                _learn_row_centred(inputs, weights, i, a, row)
 
 
-@numba.njit(cache=True, fastmath=_FAST, nogil=True)
+@numba.njit(cache=True, fastmath=_FAST, nogil=True, parallel=True)
 def drive_learn_trace(
     x, presynaptic, weights, trace, rate, drive, weight_sq, input_sq
 ):  # pragma: no cover
@@ -329,64 +466,57 @@ def drive_learn_trace(
     :func:`drive_norms` followed by :func:`learn` with ``post = trace`` (tests check that the
     results agree); ``drive`` holds the activation with the weights *before* the update.
     """
-    inputs, _ = _work_rows(weights.shape[1])
-    for i in range(weights.shape[0]):
-        h, ww, xx = _drive_row(x, presynaptic, weights, i)
-        drive[i] = h
-        weight_sq[i] = ww
-        input_sq[i] = xx
-        p = trace[i]
-        if p == 0.0:
-            continue
-        a = rate * np.float64(p)
-        if _negligible(a, ww, xx):
-            continue
-        row_x = _row_inputs(x, presynaptic, i, inputs)
-        _learn_row(row_x, weights, i, a, h, ww, xx)
+    n = weights.shape[0]
+    for block in numba.prange(_n_blocks(n)):
+        inputs, _ = _work_rows(weights.shape[1])
+        for i in _block_rows(block, n):
+            h, ww, xx, a = _drive_row_trace(
+                x, presynaptic, weights, i, trace, rate, drive, weight_sq, input_sq
+            )
+            if a != 0.0 and not _negligible(a, ww, xx):
+                _learn_row(_row_inputs(x, presynaptic, i, inputs), weights, i, a, h, ww, xx)
 
 
-@numba.njit(cache=True, fastmath=_FAST, nogil=True)
+@numba.njit(cache=True, fastmath=_FAST, nogil=True, parallel=True)
 def drive_learn_trace_centred(
     x, presynaptic, weights, mean, mean_norm, trace, rate, drive, weight_sq, input_sq
 ):  # pragma: no cover
     """As :func:`drive_learn_trace` with the centred rule (:func:`learn_centred`)."""
-    inputs, row = _work_rows(weights.shape[1])
-    for i in range(weights.shape[0]):
-        h, ww, xx = _drive_row(x, presynaptic, weights, i)
-        drive[i] = h
-        weight_sq[i] = ww
-        input_sq[i] = xx
-        p = trace[i]
-        if p == 0.0:
-            continue
-        a = rate * np.float64(p)
-        if _negligible_centred(a, ww, xx, mean_norm[i]):
-            continue
-        _centred_row(x, presynaptic, mean, i, inputs)
-        _learn_row_centred(inputs, weights, i, a, row)
+    n = weights.shape[0]
+    for block in numba.prange(_n_blocks(n)):
+        inputs, row = _work_rows(weights.shape[1])
+        for i in _block_rows(block, n):
+            _, ww, xx, a = _drive_row_trace(
+                x, presynaptic, weights, i, trace, rate, drive, weight_sq, input_sq
+            )
+            if a != 0.0 and not _negligible_centred(a, ww, xx, mean_norm[i]):
+                _centred_row(x, presynaptic, mean, i, inputs)
+                _learn_row_centred(inputs, weights, i, a, row)
 
 
-@numba.njit(cache=True, fastmath=_FAST, nogil=True)
+@numba.njit(cache=True, fastmath=_FAST, nogil=True, parallel=True)
 def batch_drive(x, presynaptic, weights, out):  # pragma: no cover
     """Compute the activations for a batch: x (n, n_pre) float32 → out (n, N) float32."""
-    n_inputs = x.shape[0]
     n, f = weights.shape
-    for b in range(n_inputs):
+    blocks = _n_blocks(n)
+    for task in numba.prange(x.shape[0] * blocks):
+        b, block = divmod(np.int64(task), blocks)
         row = x[b]
-        for i in range(n):
+        for i in _block_rows(block, n):
             h = 0.0
             for j in range(f):
                 h += np.float64(weights[i, j]) * np.float64(row[presynaptic[i, j]])
             out[b, i] = h
 
 
-@numba.njit(cache=True, fastmath=_FAST, nogil=True)
+@numba.njit(cache=True, fastmath=_FAST, nogil=True, parallel=True)
 def batch_drive_gathered(gathered, weights, out):  # pragma: no cover
     """Compute the activations for a pre-gathered batch: (n, N, F) float32 → out (n, N)."""
-    n_inputs = gathered.shape[0]
     n, f = weights.shape
-    for b in range(n_inputs):
-        for i in range(n):
+    blocks = _n_blocks(n)
+    for task in numba.prange(gathered.shape[0] * blocks):
+        b, block = divmod(np.int64(task), blocks)
+        for i in _block_rows(block, n):
             h = 0.0
             for j in range(f):
                 h += np.float64(weights[i, j]) * np.float64(gathered[b, i, j])

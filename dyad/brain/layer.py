@@ -307,12 +307,15 @@ class CompetitiveLayer:
         self._profile = np.exp(-(offsets**2) / inhibition_radius**2)
         self._contrast = float(inhibition_contrast)
         self._centre_gain = 1.0 + self._contrast * float(self._profile.sum() ** 2)
-        if backend == "numba":
-            from dyad.brain import kernels
-
-            self._kernels = kernels
-        elif backend != "numpy":
+        if backend not in ("numpy", "numba"):
             raise ValueError(f"backend: expected 'numpy' or 'numba', got {backend!r}")
+
+    @property
+    def _kernels(self):
+        """The compiled kernels, imported with numba on the first compiled call, not before."""
+        from dyad.brain import kernels
+
+        return kernels
 
     # -- centring ----------------------------------------------------------------------------
 

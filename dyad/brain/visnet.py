@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Literal, Self
 
 import numpy as np
@@ -267,14 +268,39 @@ class VisNetConfig:
 
 def _resolve_backend(backend: str) -> Backend:
     if backend == "auto":
-        try:
-            import numba  # noqa: F401
-        except ImportError:  # pragma: no cover - numba is a dependency
-            return "numpy"
-        return "numba"
+        # Look numba up without importing it (about 0.5 s): a network loaded from the cache
+        # whose layer-4 banks are cached too never runs a kernel.
+        import importlib.util
+
+        return "numba" if importlib.util.find_spec("numba") is not None else "numpy"
     if backend not in ("numpy", "numba"):
         raise ValueError(f"backend: expected 'auto', 'numpy' or 'numba', got {backend!r}")
     return backend  # type: ignore[return-value]
+
+
+class _OneThreadAsIs:
+    """The numpy back-end's stand-in for :class:`dyad.brain.kernels.ThreadChooser`."""
+
+    choices: list[int] = []
+
+    def new_epoch(self) -> None:
+        """Nothing to time."""
+
+    def run(self, present: Callable[[], object]) -> None:
+        """Call ``present()``."""
+        present()
+
+    def close(self) -> None:
+        """Nothing to restore."""
+
+
+def _thread_chooser(backend: str):
+    """Return a :class:`~dyad.brain.kernels.ThreadChooser` for numba, else a stand-in."""
+    if backend != "numba":
+        return _OneThreadAsIs()
+    from dyad.brain.kernels import ThreadChooser
+
+    return ThreadChooser()
 
 
 class VisNet:
@@ -596,20 +622,28 @@ class VisNet:
             stage = f"VisNet layer {index + 1}"
             if progress is not None:
                 progress(stage, 0, epochs)
-            for epoch in range(epochs):
-                backwards = epoch % 2 == 1
-                objects = range(n_objects - 1, -1, -1) if backwards else range(n_objects)
-                transforms = (
-                    range(n_transforms - 1, -1, -1)
-                    if backwards and self.config.transform_order == "alternating"
-                    else range(n_transforms)
-                )
-                for obj in objects:
-                    layer.reset_trace()
-                    for t in transforms:
-                        layer.step(inputs[obj, t], learn=True, gathered=gathered)
-                if progress is not None:
-                    progress(stage, epoch + 1, epochs)
+            threads = _thread_chooser(self.backend)
+            try:
+                for epoch in range(epochs):
+                    backwards = epoch % 2 == 1
+                    objects = range(n_objects - 1, -1, -1) if backwards else range(n_objects)
+                    transforms = (
+                        range(n_transforms - 1, -1, -1)
+                        if backwards and self.config.transform_order == "alternating"
+                        else range(n_transforms)
+                    )
+                    threads.new_epoch()
+                    for obj in objects:
+                        layer.reset_trace()
+                        for t in transforms:
+                            threads.run(
+                                partial(layer.step, inputs[obj, t], learn=True, gathered=gathered)
+                            )
+                    if progress is not None:
+                        progress(stage, epoch + 1, epochs)
+            finally:
+                threads.close()
+            logger.debug("VisNet layer %d: threads per epoch %s", index + 1, threads.choices)
             layer.reset_trace()
             logger.debug("trained VisNet layer %d for %d epochs", index + 1, epochs)
         return self

@@ -136,6 +136,74 @@ def test_fixed_seed_reproduces_bit_for_bit(small_config, v1_maps):
     assert not np.array_equal(other.layers[0].presynaptic, nets[0].layers[0].presynaptic)
 
 
+@pytest.mark.parametrize(("rule", "centre"), [("trace", True), ("trace", False), ("hebb", True)])
+def test_two_threads_train_the_same_weights_as_one_bit_for_bit(small_config, v1_maps, rule, centre):
+    """The parallel kernels split rows, never a row's sums, so threads cannot change a bit."""
+    import numba
+
+    from dyad.brain import kernels
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here (NUMBA_NUM_THREADS=1 or a 1-core machine)")
+    config = dataclasses.replace(small_config, epochs=(2, 2, 2, 2), rule=rule, centre_inputs=centre)
+    trained = {}
+    for n_threads in (1, 2):
+        with kernels.threads(n_threads):
+            assert numba.get_num_threads() == n_threads
+            net = VisNet(config, np.random.default_rng(42), backend="numba").fit(v1_maps)
+            trained[n_threads] = (net.to_arrays(), net.layer_rates(v1_maps[0]))
+    (arrays_1, rates_1), (arrays_2, rates_2) = trained[1], trained[2]
+    assert arrays_1.keys() == arrays_2.keys()
+    for key, value in arrays_1.items():
+        assert np.array_equal(value, arrays_2[key]), key
+    for a, b in zip(rates_1, rates_2, strict=True):
+        assert np.array_equal(a, b)
+    # the weights did learn (a network that never changed would pass trivially)
+    untrained = VisNet(config, np.random.default_rng(42), backend="numba").to_arrays()
+    assert not np.array_equal(untrained["layer4.weights"], arrays_1["layer4.weights"])
+
+
+def test_thread_chooser_uses_the_faster_setting_for_the_rest_of_each_epoch():
+    import numba
+
+    from dyad.brain import kernels
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here (NUMBA_NUM_THREADS=1 or a 1-core machine)")
+    now = [0.0]
+    seen: list[int] = []
+    cost = {}
+
+    def present():
+        n = numba.get_num_threads()
+        seen.append(n)
+        now[0] += cost[n]
+
+    with kernels.threads(2):
+        chooser = kernels.ThreadChooser(probes=2, clock=lambda: now[0])
+        cost.update({2: 3.0, 1: 1.0})  # a busy machine: one thread is faster
+        chooser.new_epoch()
+        for _ in range(7):
+            chooser.run(present)
+        assert seen == [2, 1, 2, 1, 1, 1, 1]
+        cost.update({2: 1.0, 1: 2.0})  # the other core is free again
+        chooser.new_epoch()
+        seen.clear()
+        for _ in range(6):
+            chooser.run(present)
+        assert seen == [2, 1, 2, 1, 2, 2]
+        chooser.close()
+        assert numba.get_num_threads() == 2
+        assert chooser.choices == [1, 2]
+    with kernels.threads(1):
+        single = kernels.ThreadChooser(probes=2, clock=lambda: now[0])
+        single.new_epoch()
+        seen.clear()
+        for _ in range(5):
+            single.run(present)
+        assert seen == [1] * 5 and single.choices == []
+
+
 @pytest.mark.parametrize("centre", [True, False])
 def test_arrays_round_trip_exact(small_config, v1_maps, centre):
     config = dataclasses.replace(small_config, epochs=(1, 1, 1, 1), centre_inputs=centre)

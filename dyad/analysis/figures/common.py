@@ -174,16 +174,26 @@ def new_figure(width: float, height: float):
     return Figure(figsize=(width, height), layout="constrained")
 
 
+#: per format: metadata that would make files differ between identical runs, left out
+_METADATA = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
+#: fast PNG compression: about a third of the encoding time of the default level, files
+#: ~15 % larger (a run's figures are written once and mostly looked at on screen)
+_PNG_OPTIONS = {"compress_level": 1}
+
+
 def save(figure, path: str | os.PathLike, formats: Sequence[str]) -> list[Path]:
-    """Write ``figure`` once per format (parents created); return the paths written."""
+    """Write ``figure`` once per format (parents created); return the paths written.
+
+    The figure is saved at its own size: its constrained layout already keeps titles, labels
+    and outside legends inside it, so a tight bounding box (which draws the figure an extra
+    time per file) would only trim a few pixels of margin.
+    """
     paths = output_paths(path, formats)
     paths[0].parent.mkdir(parents=True, exist_ok=True)
     for target in paths:
         fmt = target.suffix[1:]
-        metadata = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
-        figure.savefig(
-            target, format=fmt, metadata=metadata[fmt], bbox_inches="tight", pad_inches=0.04
-        )
+        options = {"pil_kwargs": _PNG_OPTIONS} if fmt == "png" else {}
+        figure.savefig(target, format=fmt, metadata=_METADATA[fmt], **options)
         log.debug("wrote %s", target)
     return paths
 
@@ -191,8 +201,9 @@ def save(figure, path: str | os.PathLike, formats: Sequence[str]) -> list[Path]:
 def categories(values: pd.Series) -> list[str]:
     """Distinct values in a meaningful order: categorical order, else first appearance."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        present = set(values.dropna().astype(str))
-        return [str(c) for c in values.cat.categories if str(c) in present]
+        # through the integer codes: converting every value to str costs ~0.5 s per 100,000
+        used = np.unique(values.cat.codes.to_numpy())
+        return [str(values.cat.categories[code]) for code in used if code >= 0]
     return [str(v) for v in pd.unique(values.dropna())]
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -103,15 +105,14 @@ def plot_firing_rates(
     neurons: pd.DataFrame,
     path: str | os.PathLike,
     formats: Sequence[str] = ("png",),
-    *,
-    expressions: Sequence[str] | None = None,
-    title: str | None = None,
+    **options: Any,
 ) -> list[Path]:
-    """Draw :func:`draw_firing_rates` and write it once per format; return the paths."""
+    """Draw :func:`draw_firing_rates` and write it once per format; return the paths.
+
+    ``options`` are that function's keywords (``expressions``, ``title``).
+    """
     return draw_and_save(
-        lambda: draw_firing_rates(test_responses, neurons, expressions=expressions, title=title),
-        path,
-        formats,
+        partial(draw_firing_rates, test_responses, neurons, **options), path, formats
     )
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,20 +29,13 @@ def plot_information_curves(
     path: str | os.PathLike,
     max_bits: float,
     formats: Sequence[str] = ("png",),
-    *,
-    hue: str | None = None,
-    units: str | None = None,
-    layer: str | None = None,
-    title: str | None = None,
+    **options: Any,
 ) -> list[Path]:
-    """Draw :func:`draw_information_curves` and write it once per format; return the paths."""
-    return draw_and_save(
-        lambda: draw_information_curves(
-            info, max_bits, hue=hue, units=units, layer=layer, title=title
-        ),
-        path,
-        formats,
-    )
+    """Draw :func:`draw_information_curves` and write it once per format; return the paths.
+
+    ``options`` are that function's keywords (``hue``, ``units``, ``layer``, ``title``).
+    """
+    return draw_and_save(partial(draw_information_curves, info, max_bits, **options), path, formats)
 
 
 def information_curves(
@@ -107,7 +102,8 @@ def draw_information_curves(
     hues = list(dict.fromkeys(c[0][hue] for c in curves)) if hue else [None]
     hue_colours = dict(zip(hues, _HUE_COLOURS, strict=False)) if hue else {}
 
-    figure = new_figure(2.6 * len(hues) + 1.6, 2.7 + (0.25 if title else 0))
+    # 3 in per panel: room for an x label that names the layer, e.g. "(mirror layer, 256 neurons)"
+    figure = new_figure(3.0 * len(hues) + 1.6, 2.7 + (0.25 if title else 0))
     panels = figure.subplots(1, len(hues), sharex=True, sharey=True, squeeze=False)[0]
     n_cells = max(int(np.max(r)) + 1 for _, r, _ in curves)
     for axes, value in zip(panels, hues, strict=True):

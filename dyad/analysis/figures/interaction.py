@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,17 +40,13 @@ def plot_interaction(
     interaction: pd.DataFrame,
     path: str | os.PathLike,
     formats: Sequence[str] = ("png",),
-    *,
-    window: int | None = None,
-    expressions: Sequence[str] | None = None,
-    title: str | None = None,
+    **options: Any,
 ) -> list[Path]:
-    """Draw :func:`draw_interaction` and write it once per format; return the paths."""
-    return draw_and_save(
-        lambda: draw_interaction(interaction, window=window, expressions=expressions, title=title),
-        path,
-        formats,
-    )
+    """Draw :func:`draw_interaction` and write it once per format; return the paths.
+
+    ``options`` are that function's keywords (``window``, ``expressions``, ``title``).
+    """
+    return draw_and_save(partial(draw_interaction, interaction, **options), path, formats)
 
 
 def moving_window(n_steps: int) -> int:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -93,27 +95,14 @@ def plot_class_counts(
     x: str,
     path: str | os.PathLike,
     formats: Sequence[str] = ("png",),
-    *,
-    classes: Sequence[str] | None = None,
-    series: str | None = None,
-    ylabel: str | None = None,
-    n_neurons: float | None = None,
-    title: str | None = None,
+    **options: Any,
 ) -> list[Path]:
-    """Draw :func:`draw_class_counts` and write it once per format; return the paths."""
-    return draw_and_save(
-        lambda: draw_class_counts(
-            runs,
-            x,
-            classes=classes,
-            series=series,
-            ylabel=ylabel,
-            n_neurons=n_neurons,
-            title=title,
-        ),
-        path,
-        formats,
-    )
+    """Draw :func:`draw_class_counts` and write it once per format; return the paths.
+
+    ``options`` are that function's keywords (``classes``, ``series``, ``ylabel``,
+    ``n_neurons``, ``title``).
+    """
+    return draw_and_save(partial(draw_class_counts, runs, x, **options), path, formats)
 
 
 def draw_class_counts(
@@ -315,20 +304,14 @@ def plot_outcome_shares(
     x: str,
     path: str | os.PathLike,
     formats: Sequence[str] = ("png",),
-    *,
-    series: str | None = None,
-    classes: Sequence[str] | None = None,
-    threshold: float = 0.5,
-    title: str | None = None,
+    **options: Any,
 ) -> list[Path]:
-    """Draw :func:`draw_outcome_shares` and write it once per format; return the paths."""
-    return draw_and_save(
-        lambda: draw_outcome_shares(
-            runs, x, series=series, classes=classes, threshold=threshold, title=title
-        ),
-        path,
-        formats,
-    )
+    """Draw :func:`draw_outcome_shares` and write it once per format; return the paths.
+
+    ``options`` are that function's keywords (``series``, ``classes``, ``threshold``,
+    ``title``).
+    """
+    return draw_and_save(partial(draw_outcome_shares, runs, x, **options), path, formats)
 
 
 def draw_outcome_shares(
