@@ -91,7 +91,8 @@ def main() -> None:
         policy.choose(t, history[: t + 4])
     policy_us = (time.perf_counter() - start) / 2000 * 1e6
 
-    from dyad.brain.mirror import MirrorLayer, MotorModule
+    from dyad.brain.mirror import MirrorLayer
+    from dyad.brain.motor import MotorModule
 
     rng = np.random.default_rng(0)
     motor = MotorModule(scenario.motor, 2, rng)

@@ -26,7 +26,8 @@ from bench_pretrain import machine
 from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
-from dyad.brain.mirror import MirrorConfig, MirrorLayer, MotorConfig, MotorModule
+from dyad.brain.mirror import MirrorConfig, MirrorLayer
+from dyad.brain.motor import MotorConfig, MotorModule
 
 RESULTS = Path(__file__).resolve().parent / "results" / "mirror.md"
 N_VISUAL = 1024

@@ -40,7 +40,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from dyad.brain import kernels
-from dyad.brain.layer import inhibition_filter, wrap_filter
+from dyad.brain.connectivity import inhibition_filter, wrap_filter
 from dyad.brain.v1 import V1
 from dyad.brain.visnet import VisNet, VisNetConfig
 from dyad.faces import FaceConfig, ParametricFaces

@@ -248,7 +248,8 @@ def wire_run(
     through exactly the interaction ``dyad simulate`` runs.
     """
     from dyad.brain.infant import InfantBrain
-    from dyad.brain.mirror import MirrorLayer, MotorModule
+    from dyad.brain.mirror import MirrorLayer
+    from dyad.brain.motor import MotorModule
     from dyad.policies import PolicyContext
     from dyad.schedules import infant_schedule, parent_schedule
 

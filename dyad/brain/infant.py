@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dyad.brain.mirror import MirrorLayer, MotorModule
+from dyad.brain.mirror import MirrorLayer
+from dyad.brain.motor import MotorModule
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,14 @@ from typing import Annotated, Literal, Self
 import numpy as np
 from pydantic import AfterValidator, Field, StrictBool, model_validator
 
-from dyad.brain.layer import Backend, CompetitiveLayer, n_winners, sample_presynaptic, unit_rows
+from dyad.brain.connectivity import sample_presynaptic
+from dyad.brain.layer import (
+    CompetitiveLayer,
+    n_winners,
+    resolve_backend,
+    thread_chooser,
+    unit_rows,
+)
 from dyad.brain.v1 import V1Config
 from dyad.errors import ConfigError
 from dyad.validation import Int, Real, auto_or, frozen_config, integer, real
@@ -266,43 +273,6 @@ class VisNetConfig:
             )
 
 
-def _resolve_backend(backend: str) -> Backend:
-    if backend == "auto":
-        # Look numba up without importing it (about 0.5 s): a network loaded from the cache
-        # whose layer-4 banks are cached too never runs a kernel.
-        import importlib.util
-
-        return "numba" if importlib.util.find_spec("numba") is not None else "numpy"
-    if backend not in ("numpy", "numba"):
-        raise ValueError(f"backend: expected 'auto', 'numpy' or 'numba', got {backend!r}")
-    return backend  # type: ignore[return-value]
-
-
-class _OneThreadAsIs:
-    """The numpy back-end's stand-in for :class:`dyad.brain.kernels.ThreadChooser`."""
-
-    choices: list[int] = []
-
-    def new_epoch(self) -> None:
-        """Nothing to time."""
-
-    def run(self, present: Callable[[], object]) -> None:
-        """Call ``present()``."""
-        present()
-
-    def close(self) -> None:
-        """Nothing to restore."""
-
-
-def _thread_chooser(backend: str):
-    """Return a :class:`~dyad.brain.kernels.ThreadChooser` for numba, else a stand-in."""
-    if backend != "numba":
-        return _OneThreadAsIs()
-    from dyad.brain.kernels import ThreadChooser
-
-    return ThreadChooser()
-
-
 class VisNet:
     """The VisNet stack: connectivity, weights, forward passes and layer-by-layer training.
 
@@ -328,7 +298,7 @@ class VisNet:
         self.config._require_resolved()
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-        self.backend = _resolve_backend(backend)
+        self.backend = resolve_backend(backend)
         arrays: dict[str, np.ndarray] = {}
         for layer in range(self.config.n_layers):
             presynaptic = self._sample_layer(layer, rng)
@@ -466,7 +436,7 @@ class VisNet:
             raise ConfigError(problems)
         net = cls.__new__(cls)
         net.config = config
-        net.backend = _resolve_backend(backend)
+        net.backend = resolve_backend(backend)
         net.layers = net._build_layers(arrays)
         if config.centre_inputs:
             for i, layer in enumerate(net.layers):
@@ -622,7 +592,7 @@ class VisNet:
             stage = f"VisNet layer {index + 1}"
             if progress is not None:
                 progress(stage, 0, epochs)
-            threads = _thread_chooser(self.backend)
+            threads = thread_chooser(self.backend)
             try:
                 for epoch in range(epochs):
                     backwards = epoch % 2 == 1

@@ -4,7 +4,7 @@ A scenario says everything a run depends on besides the seed and the code versio
 expressions and schedule, the parents (face identity, mimicry policy and its parameters), the
 visual pre-training, the motor module, the mirror layer, the run length and the output. The
 brain's own configs (:class:`~dyad.brain.visnet.VisNetConfig`,
-:class:`~dyad.brain.mirror.MotorConfig`, :class:`~dyad.brain.mirror.MirrorConfig`,
+:class:`~dyad.brain.motor.MotorConfig`, :class:`~dyad.brain.mirror.MirrorConfig`,
 :class:`~dyad.faces.TransformConfig`) are embedded directly and validated once with the rest.
 """
 
@@ -25,7 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from dyad.brain.mirror import MirrorConfig, MotorConfig
+from dyad.brain.mirror import MirrorConfig
+from dyad.brain.motor import MotorConfig
 from dyad.brain.visnet import VisNetConfig
 from dyad.faces import EXPRESSIONS, TransformConfig
 from dyad.validation import CONFIG

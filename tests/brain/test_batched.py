@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from dyad.brain.batched import CHUNK, BankMirror
-from dyad.brain.mirror import MirrorConfig, MirrorLayer, MotorConfig, MotorModule
+from dyad.brain.mirror import MirrorConfig, MirrorLayer
+from dyad.brain.motor import MotorConfig, MotorModule
 
 N_VISUAL, K, N_STEPS = 48, 30, 3 * CHUNK + 17  # several chunks and a fold, a partial chunk
 

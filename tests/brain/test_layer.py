@@ -3,14 +3,8 @@
 import numpy as np
 import pytest
 
-from dyad.brain.layer import (
-    CompetitiveLayer,
-    inhibition_filter,
-    n_winners,
-    sample_presynaptic,
-    unit_rows,
-    wrap_filter,
-)
+from dyad.brain.connectivity import inhibition_filter, sample_presynaptic, wrap_filter
+from dyad.brain.layer import CompetitiveLayer, n_winners, unit_rows
 from dyad.errors import ConfigError
 
 CLASSIC_INHIBITION = ((1.38, 1.5, 7), (2.7, 1.5, 11), (4.0, 1.6, 17), (6.0, 1.4, 25))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from dyad.brain.mirror import MirrorConfig, MirrorLayer, MotorConfig, MotorModule, n_winners
+from dyad.brain.mirror import MirrorConfig, MirrorLayer, n_winners
+from dyad.brain.motor import MotorConfig, MotorModule
 from dyad.errors import ConfigError
 
 N_VISUAL, N_MOTOR = 40, 16

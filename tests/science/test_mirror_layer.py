@@ -16,7 +16,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from dyad.analysis.classify import Classification, classify_arrays
-from dyad.brain.mirror import MirrorConfig, MirrorLayer, MotorConfig, MotorModule
+from dyad.brain.mirror import MirrorConfig, MirrorLayer
+from dyad.brain.motor import MotorConfig, MotorModule
 
 HOLD = 10
 N_L4 = 256
