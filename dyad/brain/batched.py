@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dyad.brain.mirror import MirrorLayer
+from dyad.brain.mirror import MirrorLayer, float32_rows
 
 #: timesteps per chunk: one (N x K) @ (K x CHUNK) product per chunk and network
 CHUNK = 64
@@ -100,12 +100,8 @@ class BankMirror:
                 first.n_motor,
             ):
                 raise ValueError("layers: expected one config, n_visual and n_motor for all")
-        bank = np.ascontiguousarray(bank, dtype=np.float32)
-        probe_rows = np.ascontiguousarray(probe_rows, dtype=np.float32)
-        if bank.ndim != 2 or bank.shape[1] != first.n_visual:
-            raise ValueError(f"bank: expected (K, {first.n_visual}), got {bank.shape}")
-        if probe_rows.ndim != 2 or probe_rows.shape[1] != first.n_visual:
-            raise ValueError(f"probe_rows: expected (P, {first.n_visual}), got {probe_rows.shape}")
+        bank = float32_rows("bank", bank, first.n_visual, "K")
+        probe_rows = float32_rows("probe_rows", probe_rows, first.n_visual, "P")
         self.config = config = first.config
         self.n_networks = b = len(layers)
         self.n_neurons = n = first.n_neurons

@@ -68,6 +68,17 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
+def float32_rows(name: str, values: object, width: int, rows: str = "n") -> np.ndarray:
+    """Return ``values`` as a C-contiguous float32 ``(rows, width)`` array, else raise.
+
+    The one shape check of a batch of inputs (``ValueError`` naming ``name`` and the shape).
+    """
+    array = np.ascontiguousarray(values, dtype=np.float32)
+    if array.ndim != 2 or array.shape[1] != width:
+        raise ValueError(f"{name}: expected shape ({rows}, {width}), got {array.shape}")
+    return array
+
+
 def n_winners(n_neurons: int, sparseness: float) -> int:
     """Return the number of neurons at or above threshold, k = int(N (1 - p)) (model.md §5.3).
 
@@ -282,12 +293,8 @@ class MirrorLayer:
         ``beta = slope / std(h)``, std(h) being the spread of h across neurons, averaged (RMS)
         over the batch: the scale on which competition acts.
         """
-        xv = np.asarray(visual_batch, dtype=np.float32)
-        xm = np.asarray(motor_batch, dtype=np.float32)
-        if xv.ndim != 2 or xv.shape[1] != self.n_visual:
-            raise ValueError(f"visual_batch: expected shape (n, {self.n_visual}), got {xv.shape}")
-        if xm.ndim != 2 or xm.shape[1] != self.n_motor:
-            raise ValueError(f"motor_batch: expected shape (n, {self.n_motor}), got {xm.shape}")
+        xv = float32_rows("visual_batch", visual_batch, self.n_visual)
+        xm = float32_rows("motor_batch", motor_batch, self.n_motor)
         if len(xv) < 1 or len(xm) < 1:
             raise ValueError("calibrate: expected at least one visual and one motor sample")
         hv = self._drive(xv, self._uv_t, self._scale_v)
