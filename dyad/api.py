@@ -111,7 +111,7 @@ def load_scenario(
     A ``Scenario`` without overrides is already valid and is returned as it is.
     """
     from dyad.config import Scenario
-    from dyad.model import resolve_scenario
+    from dyad.config.reading import resolve_scenario
 
     changes = parse_overrides(overrides)
     if isinstance(scenario, Scenario) and not changes:
@@ -284,7 +284,7 @@ def sweep(
 
     Every run is validated before any starts; the visual system is pre-trained once, here.
     """
-    from dyad.model import find_scenario
+    from dyad.config.reading import find_scenario
     from dyad.resources import check_sweep
     from dyad.sweeps import MAX_RUNS, plan_sweep, run_sweep
 

@@ -29,11 +29,11 @@ from dyad._io import is_int
 from dyad.agents import Infant, Parent
 from dyad.analysis import NEURON_CLASSES, class_column
 from dyad.brain.infant import InfantBrain
+from dyad.config.reading import resolve_scenario
 from dyad.errors import ConfigError
 from dyad.recording import InteractionRecorder
 
 #: the folder of the scenarios shipped with dyad (a source checkout's ``scenarios/``)
-SHIPPED_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 class DyadModel(mesa.Model):
@@ -311,59 +311,6 @@ class DyadModel(mesa.Model):
 
 def _is_count(value: Any, minimum: int) -> bool:
     return is_int(value) and value >= minimum
-
-
-def resolve_scenario(
-    scenario_file: Any,
-    overrides: Mapping[str, Any] | None = None,
-    plugin_dirs: Sequence[Path] = (),
-):
-    """Return a validated :class:`~dyad.config.Scenario` from a file, a shipped name, a dict or one.
-
-    A name without ``.toml`` that is not a file is looked up as ``scenarios/<name>.toml``, in
-    the working folder and then among the scenarios shipped with dyad.
-    """
-    from dyad.config import (
-        Scenario,
-        apply_overrides,
-        check_scenario,
-        read_scenario,
-    )
-
-    overrides = dict(overrides or {})
-    if isinstance(scenario_file, Scenario):
-        raw = scenario_file.to_dict()
-        source = f"scenario {scenario_file.name!r}"
-        if overrides:
-            raw = apply_overrides(raw, overrides, source=source)
-        return check_scenario(raw, source=source, plugin_dirs=plugin_dirs)
-    if isinstance(scenario_file, Mapping):
-        raw = dict(scenario_file)
-        if overrides:
-            raw = apply_overrides(raw, overrides, source="<scenario>")
-        return check_scenario(raw, plugin_dirs=plugin_dirs)
-    if not isinstance(scenario_file, str | Path):
-        raise ConfigError(
-            f"scenario_file: expected a TOML file, a scenario name or a dict, got {scenario_file!r}"
-        )
-    path = find_scenario(scenario_file)
-    return check_scenario(read_scenario(path, overrides), source=str(path), plugin_dirs=plugin_dirs)
-
-
-def find_scenario(name: str | Path) -> Path:
-    """Return the file of a scenario given as a path or as the name of a shipped scenario."""
-    path = Path(name)
-    if path.is_file() or path.suffix == ".toml" or len(path.parts) > 1:
-        return path
-    for folder in (Path("scenarios"), SHIPPED_SCENARIOS):
-        candidate = folder / f"{path.name}.toml"
-        if candidate.is_file():
-            return candidate
-    shipped = sorted(p.stem for p in SHIPPED_SCENARIOS.glob("*.toml"))
-    raise ConfigError(
-        f"{name}: no such scenario file or shipped scenario; expected a TOML file or one of: "
-        + ", ".join(shipped)
-    )
 
 
 #: visual systems loaded in this process, newest last (see :func:`cached_vision`)

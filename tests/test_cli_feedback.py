@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import TINY_NETWORK_TOML
 
 from dyad.cli import cli
 
@@ -134,3 +136,27 @@ def test_shell_completion_is_offered(tmp_path):
     assert "_dyad_completion" in done.stdout
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "_DYAD_COMPLETE=bash_source dyad" in readme
+
+
+def test_a_run_does_not_import_mesa(tmp_path):
+    """Runs go through dyad.batch; Mesa (about 1.5 s to import) is for the live model only."""
+    probe = textwrap.dedent(
+        """
+        import sys
+        import dyad
+        dyad.simulate(sys.argv[1], overrides=["run.steps=50"])
+        print("mesa" in sys.modules)
+        """
+    )
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text('name = "tiny"\n' + TINY_NETWORK_TOML, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(scenario)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "DYAD_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"

@@ -11,8 +11,9 @@ import pytest
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from dyad.config import validate_scenario
+from dyad.config.reading import find_scenario
 from dyad.errors import ConfigError
-from dyad.model import DyadModel, find_scenario
+from dyad.model import DyadModel
 from dyad.simulation import run_scenario
 
 

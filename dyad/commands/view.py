@@ -78,7 +78,8 @@ def view(
 
     from dyad.commands.options import plugin_paths
     from dyad.config import parse_override
-    from dyad.model import cached_vision, find_scenario, resolve_scenario
+    from dyad.config.reading import find_scenario, resolve_scenario
+    from dyad.model import cached_vision
     from dyad.view.faces import bank_images
 
     plugin_dirs = plugin_paths(plugins_dirs)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import copy
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dyad.config.checks import validate_scenario
+from dyad.config.checks import check_scenario, validate_scenario
 from dyad.config.scenario import Scenario
 from dyad.errors import ConfigError
+
+#: the scenarios shipped with dyad (``scenarios/`` beside the package)
+SHIPPED_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -151,3 +154,49 @@ def parse_override(text: str) -> tuple[str, Any]:
     except tomllib.TOMLDecodeError:
         value = value_text
     return key, value
+
+
+def resolve_scenario(
+    scenario_file: Any,
+    overrides: Mapping[str, Any] | None = None,
+    plugin_dirs: Sequence[Path] = (),
+):
+    """Return a validated :class:`~dyad.config.Scenario` from a file, a shipped name, a dict or one.
+
+    A name without ``.toml`` that is not a file is looked up as ``scenarios/<name>.toml``, in
+    the working folder and then among the scenarios shipped with dyad.
+    """
+    overrides = dict(overrides or {})
+    if isinstance(scenario_file, Scenario):
+        raw = scenario_file.to_dict()
+        source = f"scenario {scenario_file.name!r}"
+        if overrides:
+            raw = apply_overrides(raw, overrides, source=source)
+        return check_scenario(raw, source=source, plugin_dirs=plugin_dirs)
+    if isinstance(scenario_file, Mapping):
+        raw = dict(scenario_file)
+        if overrides:
+            raw = apply_overrides(raw, overrides, source="<scenario>")
+        return check_scenario(raw, plugin_dirs=plugin_dirs)
+    if not isinstance(scenario_file, str | Path):
+        raise ConfigError(
+            f"scenario_file: expected a TOML file, a scenario name or a dict, got {scenario_file!r}"
+        )
+    path = find_scenario(scenario_file)
+    return check_scenario(read_scenario(path, overrides), source=str(path), plugin_dirs=plugin_dirs)
+
+
+def find_scenario(name: str | Path) -> Path:
+    """Return the file of a scenario given as a path or as the name of a shipped scenario."""
+    path = Path(name)
+    if path.is_file() or path.suffix == ".toml" or len(path.parts) > 1:
+        return path
+    for folder in (Path("scenarios"), SHIPPED_SCENARIOS):
+        candidate = folder / f"{path.name}.toml"
+        if candidate.is_file():
+            return candidate
+    shipped = sorted(p.stem for p in SHIPPED_SCENARIOS.glob("*.toml"))
+    raise ConfigError(
+        f"{name}: no such scenario file or shipped scenario; expected a TOML file or one of: "
+        + ", ".join(shipped)
+    )

@@ -49,7 +49,7 @@ def test_view_on_a_taken_port_is_bad_input():
 
 def test_model_params_offer_every_policy_and_its_parameters(tmp_path):
     from dyad.config import load_scenario
-    from dyad.model import find_scenario
+    from dyad.config.reading import find_scenario
     from dyad.view.controls import model_params
 
     scenario = load_scenario(find_scenario("lagged"))
