@@ -287,6 +287,7 @@ def sweep(
     from dyad.config.reading import find_scenario
     from dyad.resources import check_sweep
     from dyad.sweeps import MAX_RUNS, plan_sweep, run_sweep
+    from dyad.sweeps.batching import batch_size_for, check_batch_size
 
     if workers is not None and address is not None:
         raise ConfigError("workers: a Dask cluster (address) has its own workers; give one")
@@ -306,7 +307,8 @@ def sweep(
     )
     # a Dask cluster's machines are not this one: check that one run fits, at least
     concurrent = 1 if address is not None else workers or os.cpu_count() or 1
-    check_sweep(plan.estimates, len(plan.runs), concurrent, max_memory, str(path))
+    batch = batch_size_for(len(plan.runs), concurrent, check_batch_size(batch_size, "batch_size"))
+    check_sweep(plan.estimates, len(plan.runs), concurrent, max_memory, str(path), batch)
     folder = Path(output) if output is not None else default_output(plan.scenario)
     status = run_sweep(
         plan,

@@ -106,6 +106,10 @@ def layer4_size(scenario: Scenario) -> int:
     return int(scenario.vision.visnet.layer_side) ** 2
 
 
+#: the parts of :func:`estimate_run` each run of a batch holds on its own (the rest is shared)
+PER_RUN_PARTS = ("mirror weights", "mirror-rate log", "per-step record", "test responses")
+
+
 def estimate_run(scenario: Scenario) -> Estimate:
     """Estimate the memory one run of ``scenario`` needs at its peak, and its interaction time.
 
@@ -326,11 +330,14 @@ def check_sweep(
     workers: int,
     max_memory: str | int | None = None,
     source: str = "sweep",
+    batch_size: int = 1,
 ) -> Estimate:
     """Refuse a sweep, before it starts, if its runs at once need more memory than allowed.
 
     The sweep's own process holds the layer-4 banks while pre-training, so the banks count
-    once more than the runs do.
+    once more than the runs do. A worker stepping a batch of runs together holds one copy of
+    what they share (the interpreter, the visual system and its banks) and each run's own
+    parts (:data:`PER_RUN_PARTS`) once per run of the batch.
 
     Parameters
     ----------
@@ -344,6 +351,8 @@ def check_sweep(
         ``--max-memory``, if given (see :func:`memory_limit`).
     source : str
         The sweep scenario's file name, for the message.
+    batch_size : int
+        The most runs a worker steps together (see :mod:`dyad.sweeps.batching`).
 
     Returns
     -------
@@ -359,17 +368,27 @@ def check_sweep(
     label, worst = max(estimates.items(), key=lambda item: item[1].peak_bytes)
     limit, origin = memory_limit(max_memory)
     concurrent = max(1, min(workers, n_runs))
-    total = concurrent * worst.peak_bytes + worst.parts.get("layer-4 banks", 0) + BASELINE_BYTES
+    batch = max(1, min(int(batch_size), math.ceil(n_runs / concurrent)))
+    per_run = sum(worst.parts.get(part, 0) for part in PER_RUN_PARTS)
+    per_worker = worst.peak_bytes + (batch - 1) * per_run
+    shared = worst.parts.get("layer-4 banks", 0) + BASELINE_BYTES
+    total = concurrent * per_worker + shared
     if limit is not None and total > limit:
         where = f" at {label}" if label else ""
-        single = worst.peak_bytes + worst.parts.get("layer-4 banks", 0) + BASELINE_BYTES
-        fewer = (
-            f"use fewer --workers (each run{where} needs {worst.describe()}), "
-            if single <= limit and concurrent > 1
-            else ""
+        single = worst.peak_bytes + shared
+        advice = []
+        if single <= limit and batch > 1:
+            advice.append("use a smaller --batch-size")
+        if single <= limit and concurrent > 1:
+            advice.append(f"use fewer --workers (each run{where} needs {worst.describe()})")
+        fewer = "".join(f"{line}, " for line in advice)
+        at_once = (
+            f"{concurrent} runs at once"
+            if batch == 1
+            else f"{concurrent} worker(s) stepping batches of up to {batch} runs"
         )
         raise ResourceError(
-            f"{source}: {concurrent} runs at once need about {format_bytes(total)} of memory "
+            f"{source}: {at_once} need about {format_bytes(total)} of memory "
             f"(one run{where}: {worst.describe()}), more than the limit of "
             f"{format_bytes(limit)} ({origin}); {fewer}{_raise_hint()}"
         )

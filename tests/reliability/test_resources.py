@@ -300,3 +300,23 @@ def test_resource_use_of_this_process_is_not_touched():
     huge = Scenario.model_validate({"name": "huge", "run": {"steps": 10**9}})
     assert estimate_run(huge).peak_bytes > 2**40
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KiB
+
+
+def test_a_worker_stepping_a_batch_counts_each_runs_own_memory(tmp_path):
+    """A batch shares the visual system but holds every run's weights, logs and tables."""
+    from dyad.resources import PER_RUN_PARTS, check_sweep
+
+    sets = {"run.steps": 200_000, "mirror.n_neurons": 256, "output.mirror_rates": True}
+    estimate = estimate_run(tiny(tmp_path, sets))
+    per_run = sum(estimate.parts.get(part, 0) for part in PER_RUN_PARTS)
+    assert per_run > 0.5 * (estimate.peak_bytes - BASELINE_BYTES)  # the rate log dominates
+    shared = estimate.parts["layer-4 banks"] + BASELINE_BYTES
+    # room for one worker with a batch of 4, not 32
+    limit = estimate.peak_bytes + shared + 3 * per_run + per_run // 2
+    check_sweep({"": estimate}, 64, 1, limit, "sweep.toml", batch_size=1)
+    check_sweep({"": estimate}, 64, 1, limit, "sweep.toml", batch_size=4)
+    with pytest.raises(ResourceError, match="batches of up to 32 runs") as refused:
+        check_sweep({"": estimate}, 64, 1, limit, "sweep.toml", batch_size=32)
+    assert "use a smaller --batch-size" in str(refused.value)
+    # a batch never counts more runs than a worker gets
+    check_sweep({"": estimate}, 4, 1, limit, "sweep.toml", batch_size=32)
