@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The kernels' 1-vs-2-thread identity tests need two numba threads on every machine: numba runs
+# more threads than cores, so a one-core machine or NUMBA_NUM_THREADS=1 gets 2 here (read when
+# numba is first imported, which is after this file).
+if int(os.environ.get("NUMBA_NUM_THREADS") or os.cpu_count() or 1) < 2:
+    os.environ["NUMBA_NUM_THREADS"] = "2"
 
 #: face transforms for science tests at the small size: the scenario defaults' geometric ranges
 #: halved (±2 px at 128 px, ×0.95–1.05, ±4°). The small network (64-px faces, 16×16 layers)
