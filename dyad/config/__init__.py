@@ -25,7 +25,7 @@ from dyad.config.checks import (
 from dyad.config.documented import (
     DOCUMENTED_EXPRESSIONS,
     DOCUMENTED_ROTATION,
-    DOCUMENTED_SCALE,
+    DOCUMENTED_SCALE_SPREAD,
     DOCUMENTED_TRANSLATION,
     scenario_warnings,
 )
@@ -55,7 +55,7 @@ from dyad.config.scenario import (
 __all__ = [
     "DOCUMENTED_EXPRESSIONS",
     "DOCUMENTED_ROTATION",
-    "DOCUMENTED_SCALE",
+    "DOCUMENTED_SCALE_SPREAD",
     "DOCUMENTED_TRANSLATION",
     "PARENT_PATH_FIELDS",
     "FacesSection",

@@ -140,7 +140,8 @@ class FacesSection(Section):
         default_factory=TransformConfig.learnable,
         description="random changes per image: position, size, tilt, yaw, lighting, contrast, "
         "pixel noise and expression intensity; by default model.md's ranges with the shift "
-        "at ±4 px, the widest at which VisNet learns expression cells (docs/vision.md)",
+        "at ±4 px, the widest at which VisNet learns expression cells, and the face drawn "
+        "×1.4 (scale ×1.26–1.54) so that it fills the view (docs/vision.md)",
     )
 
     @field_validator("transforms", mode="before")
