@@ -234,6 +234,8 @@ def test_face_transforms_default_to_the_learnable_ranges_and_merge_key_by_key():
     scenario = load_scenario(SCENARIOS / "perfect.toml")
     assert scenario.vision.faces.transforms == TransformConfig.learnable()
     assert scenario.vision.faces.transforms.translation == 4.0
+    # the face drawn x1.4, scaled x0.9-1.1 about that
+    assert scenario.vision.faces.transforms.scale == (1.26, 1.54)
     # one key given: the others keep the scenario default, not the bare dataclass's
     noisier = load_scenario(
         SCENARIOS / "perfect.toml", overrides={"vision.faces.transforms.noise": 6.0}
@@ -266,6 +268,14 @@ def test_settings_beyond_the_documented_results_are_named_in_warnings():
     assert line.startswith("mirror.sparseness: 0.9 differs from 1 - 1/S = 0.5")
     (line,) = scenario_warnings(load_scenario(perfect, {"vision.faces.transforms.translation": 8}))
     assert line.startswith("vision.faces.transforms: beyond")
+    # the scale range counts relative to the face's size: ±10 % about it is documented
+    for documented in ([0.9, 1.1], [1.26, 1.54], [1.62, 1.98]):
+        scaled = {"vision.faces.transforms.scale": documented}
+        assert scenario_warnings(load_scenario(perfect, scaled)) == [], documented
+    (line,) = scenario_warnings(
+        load_scenario(perfect, {"vision.faces.transforms.scale": [1.0, 1.5]})
+    )
+    assert line.startswith("vision.faces.transforms: beyond") and "±10 %" in line
 
 
 def test_a_run_beyond_the_documented_results_warns_and_records_it(tiny_raw, cache_dir, caplog):
