@@ -42,7 +42,7 @@ def _relative(path: Path, start: Path) -> str:
 def _css_width(png: Path) -> int:
     """Return the figure's width in CSS pixels at its print size (96 CSS px per inch).
 
-    Figures are drawn at print size (e.g. 8 in wide at 300 dpi), so this shows text at the
+    Figures are drawn at print size (e.g. 8 in wide at 200 dpi), so this shows text at the
     size it was designed for: a small sweep figure is not blown up to the page's width, and
     the wide heat maps keep readable ticks (on a phone they shrink; the link opens them).
     """
