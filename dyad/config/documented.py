@@ -5,7 +5,7 @@ from __future__ import annotations
 from dyad.config.scenario import Scenario
 
 #: the most expressions for which docs/results.md shows the documented results (3 only with
-#: photometric changes: with geometric ones, one of them gets no mirror neurons)
+#: photometric changes: with geometric ones, only happy gets mirror neurons)
 DOCUMENTED_EXPRESSIONS = 3
 #: the widest transforms at which docs/vision.md shows VisNet's learnt tolerance
 DOCUMENTED_TRANSLATION = 4.0
@@ -39,7 +39,7 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
         warnings.append(
             f"infant.expressions: {n_expressions} expressions with faces that move, scale or "
             "tilt (vision.faces.transforms); the documented results for 3 expressions hold with "
-            "photometric changes only: at full size with these transforms sad got no mirror "
+            "photometric changes only: at full size with these transforms only happy got mirror "
             "neurons (docs/results.md, 'More than two expressions')"
         )
     sparseness = scenario.mirror.sparseness

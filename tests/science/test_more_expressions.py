@@ -12,7 +12,7 @@ parent's face and on a face never seen, when the faces change in lighting only
 What does not hold, and is not asserted here: with the faces also moving, scaling and
 tilting, layer 4 does not tell all three expressions apart. At the small size with halved
 ranges one of two seeds gave 42 mirror and 21 motor-only of 64; at full size with the
-defaults sad got no mirror neurons (docs/results.md, "More than two expressions").
+defaults only happy got mirror neurons (docs/results.md, "More than two expressions").
 """
 
 from __future__ import annotations
