@@ -75,6 +75,19 @@ def check_int(name: str, value: object, low: int, high: int | None = None) -> in
     return int(value)
 
 
+def check_seed(name: str, seed: object) -> int | None:
+    """Return a seed as an int (None stays None) if it is a non-negative integer, else raise.
+
+    Python and numpy integers, not bools. One rule for the Python API (``seed``) and the
+    command line (``--seed``): ``"<name>: expected a non-negative integer, got <seed>"``.
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigError(f"{name}: expected a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
 def check_number(name: str, value: object, low: float, high: float) -> float:
     """Return ``value`` as a float if it is a finite number in [low, high] (not a bool), else raise.
 
