@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from dyad.errors import ConfigError
+
 
 def path_option(*decls: str, help: str, default: Path | None = None, **extra: Any):
     """Return an option naming a file or folder (a :class:`~pathlib.Path`), its default shown."""
@@ -38,9 +40,9 @@ def overwrite_option(help: str):
 
 
 def _non_negative_seed(ctx: click.Context, param: click.Parameter, value: int | None):
-    from dyad.validation import check_seed
-
-    return check_seed("--seed", value)
+    if value is not None and value < 0:
+        raise ConfigError(f"--seed: expected a non-negative integer, got {value}")
+    return value
 
 
 #: the command's argument naming a scenario (a TOML file or a shipped scenario's name)
