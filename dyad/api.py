@@ -119,11 +119,6 @@ def load_scenario(
     return resolve_scenario(scenario, changes, plugin_paths(plugins))
 
 
-def _check_seed(seed: Any) -> None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ConfigError(f"seed: expected a non-negative integer, got {seed!r}")
-
-
 def _describe(scenario: Any) -> str:
     if isinstance(scenario, str | os.PathLike):
         return str(scenario)
@@ -186,8 +181,9 @@ def simulate(
     """
     from dyad.resources import check_run
     from dyad.simulation import run_scenario
+    from dyad.validation import check_seed
 
-    _check_seed(seed)
+    seed = check_seed("seed", seed)
     dirs = plugin_paths(plugins)
     resolved = load_scenario(scenario, overrides=overrides, plugins=dirs)
     check_run(resolved, max_memory, source=_describe(scenario))
@@ -358,8 +354,6 @@ def report(
     from dyad.reporting import build_report
 
     folders = [results] if isinstance(results, str | os.PathLike) else list(results)
-    if not folders:
-        raise ConfigError("results: expected at least one run or sweep folder")
     return build_report(
         [Path(f) for f in folders],
         None if output is None else Path(output),
@@ -400,9 +394,10 @@ def pretrain(
     ``rebuild`` trains anyway and replaces the cached file.
     """
     from dyad.progress import progress_callback
+    from dyad.validation import check_seed
     from dyad.vision import pretrain as _pretrain
 
-    _check_seed(seed)
+    seed = check_seed("seed", seed)
     if scenario is not None:
         given = {
             "size": size,

@@ -25,13 +25,13 @@ import numpy as np
 import pandas as pd
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
-from dyad._io import is_int
 from dyad.agents import Infant, Parent
 from dyad.analysis import NEURON_CLASSES, class_column
 from dyad.brain.infant import InfantBrain
 from dyad.config.reading import resolve_scenario
 from dyad.errors import ConfigError
 from dyad.recording import InteractionRecorder
+from dyad.validation import check_int, check_seed
 
 #: the folder of the scenarios shipped with dyad (a source checkout's ``scenarios/``)
 
@@ -111,10 +111,9 @@ class DyadModel(mesa.Model):
                 "scenario: Mesa reserves this name for its own Scenario objects; "
                 "pass a dyad scenario as scenario_file="
             )
-        if probe_every is not None and not _is_count(probe_every, minimum=0):
-            raise ConfigError(f"probe_every: expected an integer >= 0, got {probe_every!r}")
-        if not _is_count(recent_steps, minimum=1):
-            raise ConfigError(f"recent_steps: expected an integer >= 1, got {recent_steps!r}")
+        if probe_every is not None:
+            probe_every = check_int("probe_every", probe_every, 0)
+        recent_steps = check_int("recent_steps", recent_steps, 1)
         self.config = None
         self.pretrained = None
         test_trials, motor_flip, probe_seed = 20, 0.05, 0
@@ -309,10 +308,6 @@ class DyadModel(mesa.Model):
 # Building a model from a scenario
 
 
-def _is_count(value: Any, minimum: int) -> bool:
-    return is_int(value) and value >= minimum
-
-
 #: visual systems loaded in this process, newest last (see :func:`cached_vision`)
 _VISION_MEMO: dict[tuple, tuple] = {}
 _VISION_MEMO_SIZE = 4
@@ -360,11 +355,7 @@ def build_from_scenario(
 
     folders = plugin_folders(plugin_dirs)
     scenario = resolve_scenario(scenario_file, overrides, folders)
-    if seed is None:
-        seed = scenario.seed
-    if not _is_count(seed, minimum=0):
-        raise ConfigError(f"seed: expected a non-negative integer, got {seed!r}")
-    seed = int(seed)
+    seed = check_seed("seed", scenario.seed if seed is None else seed)
     pretrained, training_bank, test_bank = cached_vision(scenario, cache_dir)
 
     expressions = tuple(scenario.infant.expressions)

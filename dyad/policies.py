@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from dyad._io import is_int
 from dyad.errors import ConfigError
 from dyad.hookspecs import hookimpl
 
@@ -85,7 +86,7 @@ class PolicyContext:
                 problems.append(f"expressions: expected distinct names, got {list(expressions)!r}")
         for field in ("n_steps", "hold_length"):
             value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            if not is_int(value) or value < 1:
                 problems.append(f"{field}: expected an integer >= 1, got {value!r}")
         if problems:
             raise ConfigError(problems)

@@ -19,10 +19,10 @@ import functools
 import math
 from typing import Annotated, Any, Literal
 
-import numpy as np
 from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, Tag, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from dyad._io import is_int
 from dyad.errors import ConfigError
 
 #: settings shared by every configuration: unknown keys are errors, infinities and NaN are not
@@ -68,11 +68,23 @@ def check_int(name: str, value: object, low: int, high: int | None = None) -> in
     For plain function arguments (configurations declare :data:`Int` fields instead): a
     :class:`~dyad.errors.ConfigError` ``"<name>: expected an integer >= <low>, got <value>"``.
     """
-    bad = isinstance(value, bool) or not isinstance(value, int | np.integer)
-    if bad or value < low or (high is not None and value > high):
+    if not is_int(value) or value < low or (high is not None and value > high):
         bound = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
         raise ConfigError(f"{name}: expected {bound}, got {value!r}")
     return int(value)
+
+
+def check_seed(name: str, seed: object) -> int | None:
+    """Return a seed as an int (None stays None) if it is a non-negative integer, else raise.
+
+    Python and numpy integers, not bools; the :class:`~dyad.errors.ConfigError` reads
+    ``"<name>: expected a non-negative integer, got <seed>"``.
+    """
+    if seed is None:
+        return None
+    if not is_int(seed) or seed < 0:
+        raise ConfigError(f"{name}: expected a non-negative integer, got {seed!r}")
+    return int(seed)
 
 
 def check_number(name: str, value: object, low: float, high: float) -> float:

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.special import rel_entr
 
 from dyad.errors import ConfigError
+from dyad.validation import check_int
 
 #: floor for likelihoods and standard deviations in the decoder (as in [AEm])
 DECODER_EPS = 1e-3
@@ -40,8 +41,8 @@ def _check_inputs(
         )
     if not np.issubdtype(stimuli.dtype, np.integer):
         raise ConfigError(f"stimuli: expected integer stimulus labels, got dtype {stimuli.dtype}")
-    if n_bins is not None and (not isinstance(n_bins, int | np.integer) or n_bins < 2):
-        raise ConfigError(f"n_bins: expected an integer >= 2, got {n_bins!r}")
+    if n_bins is not None:
+        check_int("n_bins", n_bins, 2)
     if not np.all(np.isfinite(rates)):
         raise ConfigError("rates: expected finite values, got NaN or infinity")
     labels, codes = np.unique(stimuli, return_inverse=True)
@@ -293,9 +294,8 @@ def multiple_cell_information(
     """
     if rng is None:
         raise ConfigError("rng: expected a numpy.random.Generator, got None")
-    for name, value in (("cells_per_stimulus", cells_per_stimulus), ("max_ensemble", max_ensemble)):
-        if not isinstance(value, int | np.integer) or value < 1:
-            raise ConfigError(f"{name}: expected an integer >= 1, got {value!r}")
+    check_int("cells_per_stimulus", cells_per_stimulus, 1)
+    check_int("max_ensemble", max_ensemble, 1)
     if n_iterations is not None and (
         not isinstance(n_iterations, int | np.integer) or n_iterations < 1
     ):

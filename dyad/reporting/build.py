@@ -71,7 +71,7 @@ def build_report(
     """
     step = progress or (lambda _: None)
     if not results:
-        raise ConfigError("results: expected at least one results folder")
+        raise ConfigError("results: expected at least one run or sweep folder")
     given_formats = tuple(formats)
     formats = tuple(dict.fromkeys(("png", *formats)))
     unknown = [f for f in formats if f not in FORMATS]
