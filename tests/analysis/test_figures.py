@@ -565,3 +565,27 @@ def test_the_simulation_never_imports_matplotlib():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_long_figure_titles_wrap_to_the_figure_width_instead_of_being_cut():
+    """Figures are saved at their own size, so a title wider than the figure lost both ends."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from dyad.analysis.figures.common import new_figure, set_title, style, wrap_title
+
+    title = "noise_sweep · noisy parent (mode = timestep) · 2,000 timesteps · 5 seeds per point"
+    assert wrap_title("perfect · seed 1", 54) == "perfect · seed 1"
+    lines = wrap_title(title, 54).split("\n")
+    assert lines == [
+        "noise_sweep · noisy parent (mode = timestep)",
+        "2,000 timesteps · 5 seeds per point",
+    ]
+    with style():
+        figure = new_figure(5.0, 3.2)
+        figure.add_subplot().plot([0, 1])
+        set_title(figure, title)
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()
+        box = figure._suptitle.get_window_extent(canvas.get_renderer())
+    assert figure._suptitle.get_text() == "\n".join(lines)
+    assert 0 <= box.x0 and box.x1 <= figure.bbox.width

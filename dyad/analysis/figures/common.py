@@ -178,6 +178,39 @@ def new_figure(width: float, height: float):
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def set_title(figure, title: str) -> None:
+    """Give ``figure`` the title ``title``, wrapped so that no line is wider than the figure.
+
+    Figures are saved at their own size (:func:`save`), so a title wider than the figure would
+    be cut at both edges. Lines break at the title's " · " separators where it has them, else
+    at spaces; a character is taken as 0.58 of the font size wide (sans-serif text averages
+    about 0.5, so the estimate errs on the safe side).
+    """
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
+
+    size = FontProperties(size=matplotlib.rcParams["figure.titlesize"]).get_size_in_points()
+    max_chars = max(16, int(figure.get_figwidth() * 72 / (0.58 * size)))
+    figure.suptitle(wrap_title(title, max_chars))
+
+
+def wrap_title(title: str, max_chars: int) -> str:
+    """Return ``title`` on lines of at most ``max_chars`` characters where it can be broken.
+
+    Breaks go at " · " separators first (the separator is dropped at a break), then at
+    spaces; a single word longer than a line stays whole.
+    """
+    import textwrap
+
+    lines: list[str] = []
+    for part in title.split(" · "):
+        if lines and len(lines[-1]) + 3 + len(part) <= max_chars:
+            lines[-1] += " · " + part
+        else:
+            lines.extend(textwrap.wrap(part, max_chars, break_long_words=False) or [part])
+    return "\n".join(lines)
+
+
 #: per format: metadata that would make files differ between identical runs, left out
 _METADATA = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
 #: fast PNG compression: about a third of the encoding time of the default level, files

@@ -21,6 +21,7 @@ from dyad.analysis.figures.common import (
     draw_and_save,
     new_figure,
     require,
+    set_title,
 )
 from dyad.analysis.figures.ordering import (
     NEURON_COLUMNS,
@@ -264,5 +265,5 @@ def draw_firing_rates(
         columnspacing=1.2,
     )
     if title:
-        figure.suptitle(title)
+        set_title(figure, title)
     return figure

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dyad.analysis.figures.common import draw_and_save, new_figure, require
+from dyad.analysis.figures.common import draw_and_save, new_figure, require, set_title
 from dyad.errors import ResultsError
 
 _HUE_COLOURS = ("#0173b2", "#d55e00", "#029e73", "#cc78bc")
@@ -139,5 +139,5 @@ def draw_information_curves(
     ]
     panels[-1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5))
     if title:
-        figure.suptitle(title)
+        set_title(figure, title)
     return figure

@@ -29,6 +29,7 @@ from dyad.analysis.figures.common import (
     new_figure,
     require,
     series_style,
+    set_title,
 )
 from dyad.errors import ResultsError
 
@@ -201,5 +202,5 @@ def draw_interaction(
         last = bottom
     last.set_xlabel(f"timestep (all {n:,} of the run)")
     if title:
-        figure.suptitle(title)
+        set_title(figure, title)
     return figure

@@ -30,6 +30,7 @@ from dyad.analysis.figures.common import (
     require,
     seeds_note,
     series_style,
+    set_title,
 )
 from dyad.errors import ResultsError
 
@@ -182,7 +183,7 @@ def draw_class_counts(
         axes.set_ylabel(ylabel)
         axes.set_ylim(0, top)
         if title:
-            figure.suptitle(title)
+            set_title(figure, title)
         return figure
 
     n_cols = min(3, len(drawn))
@@ -234,7 +235,7 @@ def draw_class_counts(
         title_fontsize=8.5,
     )
     if title:
-        figure.suptitle(title)
+        set_title(figure, title)
     return figure
 
 
@@ -384,5 +385,5 @@ def draw_outcome_shares(
             title_fontsize=8.5,
         )
     if title:
-        figure.suptitle(title)
+        set_title(figure, title)
     return figure
