@@ -214,3 +214,17 @@ def test_photo_labels_without_photos_is_an_error(tmp_path):
             "parents": [{"name": "a"}, {"name": "b", "photo_labels": "labels.csv"}],
         }
         validate_scenario(raw, source="x.toml")
+
+
+def test_photos_keep_their_framing_while_the_drawn_face_is_enlarged(tmp_path):
+    """The scenarios draw the parametric face ×1.4 (scale ×1.26–1.54); a photo is not zoomed."""
+    from dyad.faces import TransformConfig
+
+    write_photos(tmp_path / "photos")
+    scenario = load_scenario(write_scenario(tmp_path))
+    config = pretrain_config(scenario)
+    assert config.faces.transforms.scale == (1.26, 1.54)
+    photos = config.photo_sets[0].faces(config.faces)
+    assert photos.transforms.scale == pytest.approx((0.9, 1.1))
+    assert photos.transforms.translation == config.faces.transforms.translation
+    assert TransformConfig.photometric().about_one().scale == (1.0, 1.0)

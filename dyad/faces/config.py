@@ -6,6 +6,7 @@ identity and the renderer's settings (model.md §13).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 import numpy as np
@@ -141,6 +142,17 @@ class TransformConfig:
         where at ×1 some did not (docs/vision.md, "Results at full size"; docs/results.md).
         """
         return cls(translation=4.0, scale=LEARNABLE_SCALE)
+
+    def about_one(self) -> TransformConfig:
+        """Return these ranges with the scale range centred on ×1, its spread kept.
+
+        Photographs keep the framing they were taken with: the drawn face's enlargement
+        (×1.4 in the scenarios, :data:`LEARNABLE_SCALE`) would crop them, so a parent's photos
+        are scaled by ``scale / mid-range`` instead (×0.9–1.1 for the default ×1.26–1.54).
+        """
+        low, high = self.scale
+        middle = (low + high) / 2.0
+        return dataclasses.replace(self, scale=(low / middle, high / middle))
 
     @classmethod
     def photometric(cls) -> TransformConfig:

@@ -63,13 +63,14 @@ class PhotoSet:
         """Return the photos as a face source.
 
         It has the image size, background and transforms of ``config`` (the parametric faces'
-        settings).
+        settings), the scale range centred on ×1 (:meth:`~dyad.faces.TransformConfig.about_one`):
+        photos keep their own framing rather than the drawn face's enlargement.
         """
         return PhotoFaces(
             self.folder,
             size=config.size,
             labels_csv=self.labels,
-            transforms=config.transforms,
+            transforms=config.transforms.about_one(),
             background=config.background,
         )
 
