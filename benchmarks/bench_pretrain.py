@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         f"Machine: {machine()}.",
         "",
         "A scenario's default pre-training (`dyad.simulation.pretrain_config`): 128-px faces "
-        "moving ±4 px, ×0.9–1.1, ±8°, "
+        "drawn ×1.4, moving ±4 px, ×0.9–1.1 about that size, ±8°, "
         f"{len(config.training_faces)} faces (the parent and {config.n_other_faces} others) × "
         f"{config.n_train_transforms} transforms × {len(config.expressions)} expressions, "
         "interleaved, 32 V1 maps, four dense 32×32 layers, layer 1 on the coarse maps, "
