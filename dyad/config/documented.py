@@ -40,7 +40,8 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
             f"infant.expressions: {n_expressions} expressions with faces that move, scale or "
             "tilt (vision.faces.transforms); the documented results for 3 expressions hold with "
             "photometric changes only: at full size with these transforms only happy got mirror "
-            "neurons (docs/results.md, 'More than two expressions')"
+            "neurons; all three did with vision.visnet.learning_rate = [0.01, 0.01, 0.01, 0.01] "
+            "(docs/results.md, 'More than two expressions')"
         )
     sparseness = scenario.mirror.sparseness
     if sparseness != "auto" and abs(sparseness - (1 - 1 / n_expressions)) > 0.01:
