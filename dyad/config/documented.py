@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dyad.config.scenario import Scenario
+from dyad.faces.config import LEARNABLE_SCALE
 
 #: the most expressions for which docs/results.md shows the documented results (3 only with
 #: photometric changes: with geometric ones, only happy gets mirror neurons)
@@ -58,6 +59,7 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
         warnings.append(
             "vision.faces.transforms: beyond the ranges VisNet is shown to learn to tolerate "
             f"(±{DOCUMENTED_TRANSLATION:g} px, ±{DOCUMENTED_ROTATION:g}°, a scale range of "
-            "±10 % about the face's size, e.g. ×1.26–1.54; docs/vision.md, 'Tolerance')"
+            f"±10 % about the face's size, e.g. ×{LEARNABLE_SCALE[0]:g}–{LEARNABLE_SCALE[1]:g}; "
+            "docs/vision.md, 'Tolerance')"
         )
     return warnings
