@@ -146,6 +146,23 @@ def test_small_vision_preset_with_overrides():
     assert scenario.vision.visnet.epochs == (1, 1, 1, 1)
 
 
+def test_each_preset_brings_its_own_pretraining_set_and_learning_rate():
+    """Classic: many people seen a few times at 0.015 (docs/vision.md); small: as measured."""
+    classic = load_scenario(SCENARIOS / "perfect.toml")
+    assert (classic.vision.other_faces, classic.vision.n_train_transforms) == (80, 4)
+    assert classic.vision.visnet.learning_rate == (0.015,) * 4
+    small = load_scenario(SCENARIOS / "perfect.toml", overrides={"vision.preset": "small"})
+    assert (small.vision.other_faces, small.vision.n_train_transforms) == (15, 20)
+    assert small.vision.visnet.learning_rate == (0.1,) * 4
+    # keys given in the scenario win over the preset's, one by one
+    given = load_scenario(
+        SCENARIOS / "perfect.toml",
+        overrides={"vision.other_faces": 3, "vision.visnet.learning_rate": [0.1] * 4},
+    )
+    assert (given.vision.other_faces, given.vision.n_train_transforms) == (3, 4)
+    assert given.vision.visnet.learning_rate == (0.1,) * 4
+
+
 def test_visnet_parameters_are_checked_before_any_work(tmp_path):
     path = write(tmp_path, 'name = "x"\n[vision.visnet]\nsparseness = [0.9, 0.9, 0.9, 1.2]\n')
     (line,) = problems(path)
@@ -250,11 +267,18 @@ def test_settings_beyond_the_documented_results_are_named_in_warnings():
     perfect = SCENARIOS / "perfect.toml"
     assert scenario_warnings(load_scenario(perfect)) == []
     three = ["happy", "sad", "surprise"]
-    # three expressions hold with photometric changes only (docs/results.md)
-    (line,) = scenario_warnings(load_scenario(perfect, {"infant.expressions": three}))
-    assert line.startswith("infant.expressions: 3 expressions with faces that move")
+    # three expressions hold with faces that move at VisNet's classic learning rate, or with
+    # photometric changes only (docs/results.md)
+    assert scenario_warnings(load_scenario(perfect, {"infant.expressions": three})) == []
+    fast = {"infant.expressions": three, "vision.visnet.learning_rate": [0.1] * 4}
+    (line,) = scenario_warnings(load_scenario(perfect, fast))
+    assert line.startswith("vision.visnet.learning_rate: [0.1, 0.1, 0.1, 0.1] with 3 expressions")
+    assert (
+        scenario_warnings(load_scenario(perfect, {**fast, "infant.expressions": ["happy", "sad"]}))
+        == []
+    )
     still = {
-        "infant.expressions": three,
+        **fast,
         "vision.faces.transforms.translation": 0.0,
         "vision.faces.transforms.rotation": 0.0,
         "vision.faces.transforms.scale": [1.0, 1.0],
