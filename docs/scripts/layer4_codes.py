@@ -13,10 +13,14 @@ Writes ``docs/figures/layer4_codes.png`` and prints a Markdown table.
 
 With ``--diagnose`` it also separates the person from the movement: cells on new transforms
 of faces pre-training did show, cells on the unseen faces without geometric changes, and which
-held-out images the most informative cells misread.
+held-out images the most informative cells misread. With ``--layers`` it follows the
+expression through the hierarchy: the read-out from V1 (every 4th pixel) and from each layer,
+trained and untrained, and the cosine between the expressions' centred mean layer-4 codes
+(expressions whose codes point the same way cannot get mirror neurons of their own).
 
     uv run python docs/scripts/layer4_codes.py [SCENARIO] [--faces 4] [--set vision.seed=1]
     uv run python docs/scripts/layer4_codes.py --diagnose
+    uv run python docs/scripts/layer4_codes.py --layers --set 'infant.expressions=[...]'
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--figure", type=Path, default=FIGURE)
     parser.add_argument("--diagnose", action="store_true", help="person against movement")
+    parser.add_argument("--layers", action="store_true", help="read-out layer by layer")
     args = parser.parse_args()
     scenario = load_scenario(args.scenario, dict(map(parse_override, args.overrides)))
     trained = pretrain(pretrain_config(scenario), progress=ClickProgress())
@@ -106,7 +111,28 @@ def main() -> None:
         )
     if args.diagnose:
         print(json.dumps(diagnose(trained, images, args.faces)))
+    if args.layers:
+        print(json.dumps(layers(trained, images, expression, person)))
     plot(rows, curves, scenario, args)
+
+
+def layers(trained, images: np.ndarray, expression, person) -> dict[str, object]:
+    """Read-out of the expression from V1 and each layer; cosines of centred L4 class means."""
+    flat = images.reshape(-1, *images.shape[-2:])
+    result: dict[str, object] = {}
+    for label, network in (("trained", trained), ("untrained", trained.untrained())):
+        v1 = network.v1.filter(flat)
+        rates = [r.reshape(len(flat), -1) for r in network.visnet.layer_rates(v1)]
+        result[f"{label}_readout"] = {
+            "V1": round(readout(v1[:, :, ::4, ::4].reshape(len(flat), -1), expression, person), 3),
+            **{f"L{i + 1}": round(readout(r, expression, person), 3) for i, r in enumerate(rates)},
+        }
+        means = np.stack([rates[-1][expression == e].mean(0) for e in np.unique(expression)])
+        centred = means - rates[-1].mean(0)
+        unit = centred / np.linalg.norm(centred, axis=1, keepdims=True)
+        cosines = unit @ unit.T
+        result[f"{label}_L4_mean_cosines"] = [[round(float(c), 2) for c in row] for row in cosines]
+    return result
 
 
 def cell_counts(network, images: np.ndarray) -> dict[str, float]:

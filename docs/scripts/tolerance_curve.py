@@ -22,6 +22,7 @@ import numpy as np
 from dyad.analysis.information import max_information
 from dyad.config import validate_scenario
 from dyad.faces import TransformConfig
+from dyad.faces.config import LEARNABLE_SCALE
 from dyad.simulation import pretrain_config
 from dyad.vision import pretrain
 
@@ -35,18 +36,23 @@ SWEEPS = (
 )
 
 
-def transforms(kind: str, value: float) -> TransformConfig:
-    """Photometric changes on, one geometric transform at ``value``, the others off."""
-    off = dataclasses.replace(TransformConfig.photometric())
+def transforms(kind: str, value: float, size: float) -> TransformConfig:
+    """Photometric changes on, one geometric transform at ``value``, the others off.
+
+    ``size`` is the face's size in the view (the classic scenarios draw it ×1.4, the small
+    science tests ×1); the scale range is ± ``value`` about it.
+    """
+    off = dataclasses.replace(TransformConfig.photometric(), scale=(size, size))
     if kind == "scale":
-        return dataclasses.replace(off, scale=(1.0 - value, 1.0 + value))
+        return dataclasses.replace(off, scale=(size * (1.0 - value), size * (1.0 + value)))
     return dataclasses.replace(off, **{kind: value})
 
 
 def measure(preset: str, kind: str, value: float, seed: int, n_faces: int) -> dict:
     raw = {"name": "tolerance", "vision": {"preset": preset, "seed": seed}}
     config = pretrain_config(validate_scenario(raw))
-    faces = dataclasses.replace(config.faces, transforms=transforms(kind, value))
+    size = sum(LEARNABLE_SCALE) / 2 if preset == "classic" else 1.0
+    faces = dataclasses.replace(config.faces, transforms=transforms(kind, value, size))
     config = dataclasses.replace(config, faces=faces)
     trained = pretrain(config)
     images = trained.heldout_images(n_faces)
