@@ -174,7 +174,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         f"{len(config.training_faces)} faces (the parent and {config.n_other_faces} others) × "
         f"{config.n_train_transforms} transforms × {len(config.expressions)} expressions, "
         "interleaved, 32 V1 maps, four dense 32×32 layers, layer 1 on the coarse maps, "
-        f"centred rule, seed {config.seed}, no cache. Command: "
+        f"centred rule at a learning rate of {config.visnet.learning_rate[0]:g}, "
+        f"seed {config.seed}, no cache. Command: "
         "`uv run python benchmarks/bench_pretrain.py`.",
         "",
         f"Load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in load_before)}; "
