@@ -119,13 +119,16 @@ def main() -> None:
 def layers(trained, images: np.ndarray, expression, person) -> dict[str, object]:
     """Read-out of the expression from V1 and each layer; cosines of centred L4 class means."""
     flat = images.reshape(-1, *images.shape[-2:])
-    result: dict[str, object] = {}
+    v1 = trained.v1.filter(flat)  # V1 does not learn: the untrained network shares it
+    result: dict[str, object] = {
+        "V1_readout": round(
+            readout(v1[:, :, ::4, ::4].reshape(len(flat), -1), expression, person), 3
+        )
+    }
     for label, network in (("trained", trained), ("untrained", trained.untrained())):
-        v1 = network.v1.filter(flat)
         rates = [r.reshape(len(flat), -1) for r in network.visnet.layer_rates(v1)]
         result[f"{label}_readout"] = {
-            "V1": round(readout(v1[:, :, ::4, ::4].reshape(len(flat), -1), expression, person), 3),
-            **{f"L{i + 1}": round(readout(r, expression, person), 3) for i, r in enumerate(rates)},
+            f"L{i + 1}": round(readout(r, expression, person), 3) for i, r in enumerate(rates)
         }
         means = np.stack([rates[-1][expression == e].mean(0) for e in np.unique(expression)])
         centred = means - rates[-1].mean(0)

@@ -156,6 +156,16 @@ class FacesSection(Section):
         return value
 
 
+#: the pre-training set each preset starts from: many people seen a few times each at the
+#: classic size (80 other people × 4 transforms: layer 4 then codes the expression, not the
+#: person; docs/vision.md), fewer people seen more often at the small size, where the science
+#: tests were measured
+_PRETRAINING_SETS: dict[str, dict[str, int]] = {
+    "classic": {"other_faces": 80, "n_train_transforms": 4},
+    "small": {"other_faces": 15, "n_train_transforms": 20},
+}
+
+
 class VisionSection(Section):
     """Pre-training of the infant's visual system on the parents' faces (cached).
 
@@ -174,7 +184,7 @@ class VisionSection(Section):
         "and cached)",
     )
     n_train_transforms: PositiveInt = Field(
-        4,
+        _PRETRAINING_SETS["classic"]["n_train_transforms"],
         description="random transforms per face and expression shown in pre-training "
         "(preset's default: classic 4, small 20)",
     )
@@ -182,7 +192,7 @@ class VisionSection(Section):
         20, description="held-out transforms per face and expression for the test phase"
     )
     other_faces: NonNegativeInt = Field(
-        80,
+        _PRETRAINING_SETS["classic"]["other_faces"],
         le=1000,
         description="faces of other people (drawn from vision.seed) shown in pre-training "
         "beside the parents', so VisNet learns the expression rather than the person "
@@ -229,16 +239,6 @@ _VISNET_PRESETS = {
     "small": lambda: VisNetConfig.small(
         sparseness="auto", l1_fan_in=(0, 0, 33, 33), epochs=(40, 40, 40, 40)
     ),
-}
-
-
-#: the pre-training set each preset starts from: many people seen a few times each at the
-#: classic size (80 other people × 4 transforms: layer 4 then codes the expression, not the
-#: person; docs/vision.md), fewer people seen more often at the small size, where the science
-#: tests were measured
-_PRETRAINING_SETS: dict[str, dict[str, int]] = {
-    "classic": {"other_faces": 80, "n_train_transforms": 4},
-    "small": {"other_faces": 15, "n_train_transforms": 20},
 }
 
 
