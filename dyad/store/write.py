@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dyad import __version__
@@ -33,6 +34,7 @@ from dyad.store.layout import (
     MANIFEST,
     RESERVED_KEYS,
 )
+from dyad.store.parquet import write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +48,16 @@ def categorize(table: pd.DataFrame) -> pd.DataFrame:
     are left untouched; the input is not modified.
     """
     converted = {}
-    for name in table.columns:
+    for name, dtype in table.dtypes.items():
+        # the dtype first: most columns are numbers or categoricals already, and a column
+        # taken out of the frame costs more than the check
+        if isinstance(dtype, pd.CategoricalDtype) or (
+            isinstance(dtype, np.dtype) and dtype.kind in "biufcmM"
+        ):
+            continue
+        if not (pd.api.types.is_string_dtype(dtype) or dtype == np.dtype(object)):
+            continue
         column = table[name]
-        if not (pd.api.types.is_string_dtype(column.dtype) or column.dtype == object):
-            continue
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            continue
         values = column.dropna()
         if len(values) == 0 or not all(isinstance(v, str) for v in pd.unique(values)):
             continue
@@ -227,8 +233,13 @@ def _write_parquet(table: pd.DataFrame, handle) -> None:
     filling a page; for a run's 512,000-row ``mirror_rates`` table that halves the writing time
     (48 → 25 ms) and the file is smaller (840 → 680 kB). The values read back are the same.
     """
-    categorical = [str(c) for c in table.columns if isinstance(table[c].dtype, pd.CategoricalDtype)]
-    table.to_parquet(handle, engine="pyarrow", compression="zstd", use_dictionary=categorical)
+    categorical = [
+        str(name)
+        for name, dtype in zip(table.columns, table.dtypes, strict=True)
+        if isinstance(dtype, pd.CategoricalDtype)
+    ]
+    # to_parquet(engine="pyarrow") without its fixed costs, the same file (dyad.store.parquet)
+    write_parquet(table, handle, compression="zstd", use_dictionary=categorical)
 
 
 def _copy_into(source: Path, handle) -> None:
