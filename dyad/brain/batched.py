@@ -22,8 +22,9 @@ are folded into ``U0`` and ``C``.
 Every operation acts on each network's own rows, with the same shapes whatever the number of
 networks, so a network gives the same numbers bit for bit in a batch of one or of many. Against
 the dense :class:`~dyad.brain.mirror.MirrorLayer` (the reference) the results agree to float32
-rounding: the sums are taken in another order, and weights below ``1e-30`` are not flushed to
-zero (their contribution is below rounding). ``docs/mirror.md`` gives the measured tolerance.
+rounding: the sums are taken in another order, and values below ``1e-30`` are flushed to zero
+at each fold rather than weights at each step (their contribution is below rounding either
+way). ``docs/mirror.md`` gives the measured tolerance.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dyad.brain.mirror import MirrorLayer, float32_rows
+from dyad.brain.layer import resolve_backend
+from dyad.brain.mirror import _FLUSH_BELOW, MirrorLayer, float32_rows
 
 #: timesteps per chunk: one (N x K) @ (K x CHUNK) product per chunk and network
 CHUNK = 64
@@ -79,6 +81,10 @@ class BankMirror:
     probe_rows:
         ``(P, n_visual)``: visual inputs the test phase shows (held-out transforms);
         :meth:`respond_visual` takes indices into them.
+    backend:
+        ``"numba"`` runs each chunk's timestep loop compiled
+        (:func:`dyad.brain.bank_kernels.chunk_steps`), ``"numpy"`` as numpy calls on
+        ``(B, N)`` arrays (the reference); ``"auto"`` (default) is numba when installed.
     """
 
     def __init__(
@@ -87,6 +93,7 @@ class BankMirror:
         bank: np.ndarray,
         motor_patterns: Sequence[np.ndarray],
         probe_rows: np.ndarray,
+        backend: str = "auto",
     ) -> None:
         if not layers:
             raise ValueError("layers: expected at least one mirror layer")
@@ -144,6 +151,7 @@ class BankMirror:
         self._bias_step = np.array([layer._bias_step for layer in layers], np.float32)[:, None]
         self._rows = np.arange(b)
         self._since_fold = 0
+        self.backend = resolve_backend(backend)
 
     # ---------------------------------------------------------------- the interaction
 
@@ -196,22 +204,53 @@ class BankMirror:
         motor_out: np.ndarray,
     ) -> None:
         """One chunk of timesteps for every network, then fold the updates into C and U0."""
-        rows, n = self._rows, self.n_neurons
+        col = self._rows[:, None]
         length = items.shape[1]
-        col = rows[:, None]
         # raw visual drive of every timestep from the weights at the chunk's start: (B, L, N)
         base = np.matmul(self._gram[items], self._coef)
         base += self._p0[col, items]
         within = self._gram[items[:, :, None], items[:, None, :]]  # (B, L, L)
-        updates = np.zeros((self.n_networks, length, n), np.float32)  # raw increments, Y
+        updates = np.zeros((self.n_networks, length, self.n_neurons), np.float32)  # Y
+        x2 = self._x2[items]  # (B, L)
+        if self.backend == "numba":
+            from dyad.brain.bank_kernels import chunk_steps
+
+            chunk_steps(
+                base, within, items, produced, x2, self._coef, self._coef_m, self._p0_m,
+                self._motor_gram, self._m2, self._scale_v, self._scale_m, self._bias,
+                self._trace, self._beta[:, 0], self._bias_step[:, 0], updates, rates_out,
+                visual_out, motor_out, self._k, self._kwta, self._alpha, self._eta,
+                self._gamma, self._joint, self._target, self._target_rate,
+            )  # fmt: skip
+        else:
+            self._steps_numpy(
+                base, within, items, produced, x2, updates, rates_out, visual_out, motor_out
+            )
+        self._since_fold += length
+        if self._alpha > 0 and self._since_fold >= FOLD_EVERY:
+            self._fold()
+
+    def _steps_numpy(
+        self,
+        base: np.ndarray,
+        within: np.ndarray,
+        items: np.ndarray,
+        produced: np.ndarray,
+        x2: np.ndarray,
+        updates: np.ndarray,
+        rates_out: np.ndarray,
+        visual_out: np.ndarray,
+        motor_out: np.ndarray,
+    ) -> None:
+        """The chunk's timesteps as numpy calls on ``(B, N)`` arrays (the reference)."""
+        rows, n = self._rows, self.n_neurons
         learn = self._alpha > 0
         target, target2 = self._target, self._target * self._target
         scale_v, scale_m = self._scale_v, self._scale_m
-        x2 = self._x2[items]  # (B, L)
         hv = np.empty((self.n_networks, n), np.float32)
         hm = np.empty_like(hv)
         h = np.empty_like(hv)
-        for j in range(length):
+        for j in range(items.shape[1]):
             if j and learn:
                 np.matmul(within[:, j : j + 1, :j], updates[:, :j], out=hv[:, None])
                 hv += base[:, j]
@@ -247,9 +286,6 @@ class BankMirror:
             if self._eta > 0:
                 self._trace *= self._eta
                 self._trace += (1 - self._eta) * rates
-        self._since_fold += length
-        if learn and self._since_fold >= FOLD_EVERY:
-            self._fold()
 
     def _compete(self, h: np.ndarray, out: np.ndarray) -> None:
         """Rates of every network from its activations (see ``MirrorLayer._compete``)."""
@@ -257,14 +293,26 @@ class BankMirror:
 
     def _fold(self) -> None:
         """Fold the scale factors into U0 and C (every network, every chunk)."""
-        sv = self._scale_v[:, None, :]
-        sm = self._scale_m[:, None, :]
-        self._coef *= sv
-        self._p0 *= sv
-        self._p0_probe *= sv
-        self._coef_m *= sm
-        self._p0_m *= sm
-        self._u0_m *= sm
+        # everything here is >= 0; what shrinks below 1e-30 is flushed to 0, as the dense
+        # layer does with its weights: the layer forgets in about 100 timesteps, so old
+        # coefficients shrink by ~1e-3 per fold and would become subnormal floats, which
+        # made the chunk's (N x K) @ (K x L) products up to 6x slower
+        parts = (
+            (self._coef, self._scale_v),
+            (self._p0, self._scale_v),
+            (self._p0_probe, self._scale_v),
+            (self._coef_m, self._scale_m),
+            (self._p0_m, self._scale_m),
+            (self._u0_m, self._scale_m),
+        )
+        for values, scale in parts:
+            if self.backend == "numba":
+                from dyad.brain.bank_kernels import scale_and_flush
+
+                scale_and_flush(values, scale, _FLUSH_BELOW)
+            else:
+                values *= scale[:, None, :]
+                values[values < _FLUSH_BELOW] = 0.0
         self._scale_v.fill(1.0)
         self._scale_m.fill(1.0)
 

@@ -48,12 +48,15 @@ CONFIGS = {
 }
 
 
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_batched_layer_follows_the_dense_reference(name):
+def test_batched_layer_follows_the_dense_reference(name, backend):
     rows, probes = bank(0), bank(1)
     seeds = (0, 1, 2)
     nets = networks(CONFIGS[name], seeds, rows)
-    engine = BankMirror([layer for _, layer in nets], rows, [m.patterns for m, _ in nets], probes)
+    engine = BankMirror(
+        [layer for _, layer in nets], rows, [m.patterns for m, _ in nets], probes, backend
+    )
     items, produced = inputs(seeds)
     untrained = engine.respond_visual(0, np.arange(K))
     trajectory = engine.run(items, produced)
@@ -77,7 +80,8 @@ def test_batched_layer_follows_the_dense_reference(name):
     assert (moved < 1e-6) if name == "frozen" else (moved > 0.01)
 
 
-def test_a_network_gives_the_same_numbers_alone_or_in_a_batch():
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_a_network_gives_the_same_numbers_alone_or_in_a_batch(backend):
     rows, probes = bank(0), bank(1)
     config = CONFIGS["default"]
     seeds = (3, 4, 5, 6, 7)
@@ -87,11 +91,12 @@ def test_a_network_gives_the_same_numbers_alone_or_in_a_batch():
         rows,
         [m.patterns for m, _ in networks(config, seeds, rows)],
         probes,
+        backend,
     )
     together = many.run(items, produced)
     for b, seed in enumerate(seeds):
         ((motor, layer),) = networks(config, [seed], rows)
-        alone = BankMirror([layer], rows, [motor.patterns], probes)
+        alone = BankMirror([layer], rows, [motor.patterns], probes, backend)
         single = alone.run(items[b : b + 1], produced[b : b + 1])
         np.testing.assert_array_equal(single.rates[0], together.rates[b])
         np.testing.assert_array_equal(single.visual_drive[0], together.visual_drive[b])
@@ -99,6 +104,32 @@ def test_a_network_gives_the_same_numbers_alone_or_in_a_batch():
         np.testing.assert_array_equal(
             alone.respond_visual(0, np.arange(K)), many.respond_visual(b, np.arange(K))
         )
+
+
+def test_the_compiled_loop_follows_the_numpy_one():
+    # the two back-ends of one batch: float32 rounding in another order, nothing more
+    rows, probes = bank(0), bank(1)
+    seeds = (0, 1)
+    items, produced = inputs(seeds)
+    runs = {}
+    for backend in ("numba", "numpy"):
+        nets = networks(CONFIGS["default"], seeds, rows)
+        engine = BankMirror(
+            [layer for _, layer in nets], rows, [m.patterns for m, _ in nets], probes, backend
+        )
+        runs[backend] = (engine.run(items, produced), engine)
+    (fast, fast_engine), (slow, slow_engine) = runs["numba"], runs["numpy"]
+    np.testing.assert_allclose(fast.rates, slow.rates, atol=2e-5, rtol=0)
+    np.testing.assert_allclose(fast.visual_drive, slow.visual_drive, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(fast.motor_drive, slow.motor_drive, rtol=1e-5, atol=1e-7)
+    for b in range(len(seeds)):
+        np.testing.assert_allclose(
+            fast_engine.respond_visual(b, np.arange(K)),
+            slow_engine.respond_visual(b, np.arange(K)),
+            atol=2e-5,
+        )
+    with pytest.raises(ValueError, match="backend"):
+        BankMirror([nets[0][1]], rows, [nets[0][0].patterns], probes, "fortran")
 
 
 def test_one_draw_of_all_items_equals_one_draw_per_timestep():
