@@ -101,13 +101,19 @@ class InteractionRecorder:
         )
 
     def mirror_rates_table(self) -> pd.DataFrame:
-        """Long table ``t, neuron, rate`` of the logged mirror-layer rates."""
+        """Long table ``t, neuron, rate`` of the logged mirror-layer rates.
+
+        The columns are new arrays (the rates copied: the recorder may log on), handed over
+        with ``copy=False``: otherwise pandas copies them again and packs ``t`` and ``neuron``
+        into one block, which for a default run's 512,000 rows took 5 of its 5.5 ms.
+        """
         n_logged, n_neurons = self.mirror_rates.shape
         steps = np.arange(n_logged, dtype=np.int32) * self.log_every
         return pd.DataFrame(
             {
                 "t": np.repeat(steps, n_neurons),
                 "neuron": np.tile(np.arange(n_neurons, dtype=np.int32), n_logged),
-                "rate": self.mirror_rates.reshape(-1),
-            }
+                "rate": self.mirror_rates.reshape(-1).copy(),
+            },
+            copy=False,
         )

@@ -38,6 +38,17 @@ def probe_table(
     The run's ``test_responses`` table is the ``before`` and ``after`` probes stacked (the
     table keeps its name on disk, so existing results folders still load).
     """
+    columns = _probe_columns(responses, expressions, parent_names)
+    n_rows = len(columns["rate"])
+    # typed as dyad.store.categorize types the stacked table's column
+    label = _labels([n_rows], [PHASES.index(phase)], PHASES) if phase in PHASES else phase
+    return pd.DataFrame({"phase": label, **columns}, copy=False)
+
+
+def _probe_columns(
+    responses: ProbeResponses, expressions: Sequence[str], parent_names: Sequence[str]
+) -> dict[str, Any]:
+    """Return the columns of :func:`probe_table` but ``phase``: new arrays and categoricals."""
     visual = responses.visual  # (n_parents, S, trials, N)
     motor = responses.motor  # (S, trials, N)
     n_parents, n_expr, n_trials, n_neurons = visual.shape
@@ -53,29 +64,21 @@ def probe_table(
         np.arange(n_expr), np.arange(motor.shape[1]), np.arange(n_neurons), indexing="ij"
     )
     parent_codes = np.concatenate([v_parent.ravel(), np.full(m_expr.size, -1)])
-    return pd.DataFrame(
-        {
-            # typed as dyad.store.categorize types the stacked table's column
-            "phase": from_codes(
-                np.full(visual.size + motor.size, PHASES.index(phase), np.int8), list(PHASES)
-            )
-            if phase in PHASES
-            else phase,
-            "condition": from_codes(
-                np.repeat(np.array([0, 1], np.int8), [visual.size, motor.size]),
-                ["visual", "motor"],
-            ),
-            "expression": from_codes(
-                np.concatenate([v_expr.ravel(), m_expr.ravel()]), list(expressions)
-            ),
-            "parent": from_codes(parent_codes, list(parent_names)),
-            "trial": np.concatenate(
-                [(v_parent * n_trials + v_trial).ravel(), m_trial.ravel()]
-            ).astype(np.int32),
-            "neuron": np.concatenate([v_neuron.ravel(), m_neuron.ravel()]).astype(np.int32),
-            "rate": np.concatenate([visual.ravel(), motor.ravel()]).astype(np.float32),
-        }
-    )
+    return {
+        "condition": from_codes(
+            np.repeat(np.array([0, 1], np.int8), [visual.size, motor.size]),
+            ["visual", "motor"],
+        ),
+        "expression": from_codes(
+            np.concatenate([v_expr.ravel(), m_expr.ravel()]), list(expressions)
+        ),
+        "parent": from_codes(parent_codes, list(parent_names)),
+        "trial": np.concatenate([(v_parent * n_trials + v_trial).ravel(), m_trial.ravel()]).astype(
+            np.int32
+        ),
+        "neuron": np.concatenate([v_neuron.ravel(), m_neuron.ravel()]).astype(np.int32),
+        "rate": np.concatenate([visual.ravel(), motor.ravel()]).astype(np.float32),
+    }
 
 
 def classify_per_parent(test_responses: pd.DataFrame, expressions: Sequence[str]) -> pd.DataFrame:
@@ -127,10 +130,38 @@ def _pooled(visual: np.ndarray) -> np.ndarray:
     return visual.transpose(1, 0, 2, 3).reshape(n_expr, n_faces * n_trials, n_neurons)
 
 
-def _with_phase(table: pd.DataFrame, phase: str) -> pd.DataFrame:
-    codes = np.full(len(table), PHASES.index(phase), np.int8)
-    table.insert(0, "phase", from_codes(codes, PHASES))
-    return table
+def _labels(
+    n_rows: Sequence[int], codes: Sequence[int], categories: Sequence[str]
+) -> pd.Categorical:
+    """Return a categorical column of stacked parts: part i's ``n_rows[i]`` rows ``codes[i]``."""
+    return from_codes(np.repeat(np.asarray(codes, np.int8), n_rows), list(categories))
+
+
+def _stacked(
+    parts: Sequence[dict[str, Any]], **labels: tuple[list[int], Sequence[str]]
+) -> pd.DataFrame:
+    """Return the rows of ``parts`` one after another, as ``pd.concat(parts)`` would.
+
+    ``parts``: column name -> array or categorical, the same columns and dtypes in each.
+    ``labels``: name -> (a code per part, categories): categorical columns telling the parts
+    apart; ``phase`` goes first, others last. Column by column, so nothing is copied twice
+    and no categoricals are unified (``pd.concat`` did both, table by table).
+    """
+    n_rows = [len(next(iter(part.values()))) for part in parts]
+    columns = {}
+    for name in parts[0]:
+        values = [part[name] for part in parts]
+        first = values[0]
+        if isinstance(first, pd.Categorical):
+            if any(v.dtype is not first.dtype and v.dtype != first.dtype for v in values):
+                raise ValueError(f"{name}: parts to stack have different categories")
+            codes = np.concatenate([v.codes for v in values])
+            columns[name] = pd.Categorical.from_codes(codes, dtype=first.dtype)
+        else:
+            columns[name] = np.concatenate(values)
+    named = {name: _labels(n_rows, *label) for name, label in labels.items()}
+    leading = {"phase": named.pop("phase")} if "phase" in named else {}
+    return pd.DataFrame({**leading, **columns, **named}, copy=False)
 
 
 def run_tables(
@@ -148,21 +179,19 @@ def run_tables(
     :class:`~dyad.brain.infant.ProbeResponses`; ``unseen`` (or None) the unseen face's visual
     probes per phase, ``(1, S, trials, N)``.
     """
-    from dyad.analysis.classify import neurons_table
+    from dyad.analysis.classify import neuron_columns
     from dyad.store import categorize
 
     expressions, names = list(expressions), list(parent_names)
-    test_responses = pd.concat(
-        [probe_table(probes[phase], phase, expressions, names) for phase in PHASES],
-        ignore_index=True,
+    phases = (list(range(len(PHASES))), PHASES)
+    test_responses = _stacked(
+        [_probe_columns(probes[phase], expressions, names) for phase in PHASES], phase=phases
     )
     by_phase = {
-        phase: neurons_table(_pooled(probes[phase].visual), probes[phase].motor, expressions)
+        phase: neuron_columns(_pooled(probes[phase].visual), probes[phase].motor, expressions)
         for phase in PHASES
     }
-    neurons = pd.concat(
-        [_with_phase(by_phase[phase].copy(), phase) for phase in PHASES], ignore_index=True
-    )
+    neurons = _stacked([by_phase[phase] for phase in PHASES], phase=phases)
     interaction = recorder.interaction_table(expressions, names)
     tables = {
         "interaction": interaction,
@@ -183,30 +212,29 @@ def _per_parent(
     unseen: dict[str, np.ndarray] | None,
     expressions: list[str],
     names: list[str],
-    pooled: dict[str, pd.DataFrame],
+    pooled: dict[str, dict[str, Any]],
 ) -> pd.DataFrame:
     """Build the ``neurons_by_parent`` table (as :func:`classify_per_parent`) from arrays.
 
-    ``pooled``: each phase's neurons table of all parents' faces pooled, which with a single
-    parent is that parent's own table (the same trials), so it is not classified again.
+    ``pooled``: each phase's neurons columns of all parents' faces pooled, which with a single
+    parent are that parent's own (the same trials), so they are not classified again.
     """
-    from dyad.analysis.classify import neurons_table
+    from dyad.analysis.classify import neuron_columns
 
     faces = [*names, UNSEEN_FACE] if unseen is not None else names
-    frames = []
-    for phase in PHASES:
+    parts, phase_codes, face_codes = [], [], []
+    for code, phase in enumerate(PHASES):
         visual = probes[phase].visual
         if unseen is not None:
             visual = np.concatenate([visual, unseen[phase]])
         for index in range(len(faces)):
             if index == 0 and len(names) == 1:
-                table = pooled[phase].copy()
+                parts.append(pooled[phase])
             else:
-                table = neurons_table(visual[index], probes[phase].motor, expressions)
-            table = _with_phase(table, phase)
-            table["parent"] = from_codes(np.full(len(table), index, np.int8), faces)
-            frames.append(table)
-    return pd.concat(frames, ignore_index=True)
+                parts.append(neuron_columns(visual[index], probes[phase].motor, expressions))
+            phase_codes.append(code)
+            face_codes.append(index)
+    return _stacked(parts, phase=(phase_codes, PHASES), parent=(face_codes, faces))
 
 
 def summarise(neurons: pd.DataFrame, interaction: pd.DataFrame) -> dict[str, Any]:

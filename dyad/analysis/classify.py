@@ -393,6 +393,17 @@ def neurons_table(
     :func:`classify_neurons` (without ``phase``). The run path calls it directly, so a run's
     classification never goes through a long table and back.
     """
+    return pd.DataFrame(neuron_columns(visual, motor, expressions), copy=False)
+
+
+def neuron_columns(
+    visual: np.ndarray, motor: np.ndarray, expressions: Sequence[str]
+) -> dict[str, np.ndarray | pd.Categorical]:
+    """Return the columns of :func:`neurons_table` (name -> new array or categorical).
+
+    For the run path, which stacks a run's phases and faces column by column
+    (:mod:`dyad.tables`) rather than building a frame for each and concatenating them.
+    """
     expressions = list(expressions)
     visual = np.asarray(visual, dtype=np.float64)
     motor = np.asarray(motor, dtype=np.float64)
@@ -415,7 +426,7 @@ def neurons_table(
     for condition, sel in (("visual", result.visual), ("motor", result.motor)):
         for s, name in enumerate(expressions):
             table[f"mean_{condition}_{name}"] = sel.means[s]
-    return pd.DataFrame(table)
+    return table
 
 
 def _categorical(names: np.ndarray, categories: Sequence[str]) -> pd.Categorical:
