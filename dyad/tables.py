@@ -270,17 +270,37 @@ def run_summary(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     neurons = tables["neurons"]
     summary = summarise(neurons[neurons["phase"] == "after"], tables["interaction"])
     if "neurons_by_parent" in tables:
-        by_parent = tables["neurons_by_parent"]
-        per_parent = by_parent[by_parent["phase"] == "after"]
-        summary["mirror_by_parent"] = {
+        summary["mirror_by_parent"] = _mirror_by_parent(tables["neurons_by_parent"])
+    return summary
+
+
+def _mirror_by_parent(by_parent: pd.DataFrame) -> dict[str, int]:
+    """Mirror neurons after the interaction per face, the faces in the ``parent`` order.
+
+    As ``groupby("parent", observed=True)`` counts them (the faces with rows after, in
+    category order), from the categorical codes: a tenth of the time.
+    """
+    after = (by_parent["phase"] == "after").to_numpy()
+    parent = by_parent["parent"]
+    if not isinstance(parent.dtype, pd.CategoricalDtype):
+        per_parent = by_parent[after]
+        return {
             str(name): int((group["neuron_class"] == "mirror").sum())
             for name, group in per_parent.groupby("parent", observed=True)
         }
-    return summary
+    codes = parent.cat.codes.to_numpy()[after]
+    mirror = (by_parent["neuron_class"] == "mirror").to_numpy()[after]
+    faces = parent.cat.categories
+    rows = np.bincount(codes[codes >= 0], minlength=len(faces))
+    counts = np.bincount(codes[(codes >= 0) & mirror], minlength=len(faces))
+    return {str(faces[i]): int(counts[i]) for i in np.flatnonzero(rows)}
 
 
 def _class_names(column: pd.Series) -> np.ndarray:
     """Return a class column's names as a numpy string array (missing values as "")."""
+    if isinstance(column.dtype, pd.CategoricalDtype):  # from the codes: far faster
+        names = np.asarray([*map(str, column.cat.categories), ""])
+        return names[column.cat.codes.to_numpy()]  # code -1 (missing) picks ""
     return column.astype(object).fillna("").to_numpy(dtype=str)
 
 

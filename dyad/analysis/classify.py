@@ -511,11 +511,20 @@ def selectivity_correlation(neurons: pd.DataFrame) -> float:
     mot_cols = [c for c in neurons.columns if c.startswith("mean_motor_")]
     if not vis_cols or not mot_cols:
         raise ValueError("neurons: expected mean_visual_* and mean_motor_* columns")
-    responsive = (neurons[vis_cols].max(axis=1) >= MIN_RATE) | (
-        neurons[mot_cols].max(axis=1) >= MIN_RATE
+    responsive = (_row_max(neurons, vis_cols) >= MIN_RATE) | (
+        _row_max(neurons, mot_cols) >= MIN_RATE
     )
-    d_v = neurons.loc[responsive, "d_visual"].to_numpy(dtype=np.float64)
-    d_m = neurons.loc[responsive, "d_motor"].to_numpy(dtype=np.float64)
+    d_v = neurons["d_visual"].to_numpy(dtype=np.float64)[responsive]
+    d_m = neurons["d_motor"].to_numpy(dtype=np.float64)[responsive]
     if len(d_v) < 3 or np.ptp(d_v) == 0 or np.ptp(d_m) == 0:
         return float("nan")
     return float(np.corrcoef(d_v, d_m)[0, 1])
+
+
+def _row_max(table: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """``table[columns].max(axis=1)`` in numpy (missing values skipped, as pandas does).
+
+    A tenth of the time of the pandas call, which dominated a run's summary.
+    """
+    values = [table[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in columns]
+    return np.fmax.reduce(values, axis=0)
