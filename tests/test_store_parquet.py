@@ -111,8 +111,24 @@ def test_only_frames_are_written():
 
 
 def test_arrays_of_another_type_than_the_schemas_are_not_cast(monkeypatch):
+    monkeypatch.setattr(parquet, "_schemas", {})
     table = pd.DataFrame({"t": np.arange(3, dtype=np.int32)})
     to_arrow(table)
-    key = parquet._schema_key(table)
-    monkeypatch.setitem(parquet._schemas, key, pa.schema([("t", pa.int8())]))
+    (key,) = parquet._schemas
+    parquet._schemas[key] = pa.schema([("t", pa.int8())])
     assert to_arrow(table).equals(pa.Table.from_pandas(table), check_metadata=True)
+    assert parquet._schemas[key].types == [pa.int32()]  # the right schema replaced it
+
+
+@pytest.mark.parametrize("categories", [[1, "a"], [b"a", "b"], [1.5, 2]])
+def test_odd_categories_convert_or_fail_as_from_pandas(categories):
+    table = pd.DataFrame({"x": pd.Categorical(categories)})
+    for _ in range(2):
+        try:
+            expected = pa.Table.from_pandas(table)
+        except pa.ArrowException as error:
+            with pytest.raises(type(error)) as ours:
+                to_arrow(table)
+            assert str(ours.value) == str(error)
+        else:
+            assert to_arrow(table).equals(expected, check_metadata=True)

@@ -43,27 +43,30 @@ def to_arrow(table: pd.DataFrame):
     """Return ``pyarrow.Table.from_pandas(table)`` (as ``to_parquet`` calls it), schema reused.
 
     The result equals ``from_pandas``'s, metadata included (tested): the columns are converted
-    by the same call, and the schema is ``from_pandas``'s own for the first frame of the same
-    :func:`_schema_key`.
+    as ``from_pandas`` converts them (:func:`_columns`), and the schema is ``from_pandas``'s own
+    for the first frame of the same key.
     """
     import pyarrow as pa
 
-    key = _schema_key(table)
-    schema = None if key is None else _schemas.get(key)
-    if schema is None:
-        arrow = _from_pandas(table)
-        if key is not None:
-            if len(_schemas) >= _SCHEMAS_KEPT:
-                _schemas.clear()  # a bound, not a policy: processes write a few shapes
-            _schemas[key] = arrow.schema  # single dict operations: safe across threads
-        return arrow
-    try:
-        arrays = [pa.array(column, from_pandas=True, safe=True) for _, column in table.items()]
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        return _from_pandas(table)  # raises the conversion's own error, naming the column
-    # the key implies the arrow types; checked, as from_arrays would cast silently
-    if [array.type for array in arrays] != schema.types:
+    converted = _columns(table) if _plain(table) else None
+    if converted is None:
         return _from_pandas(table)
+    described, arrays = converted
+    index = table.index
+    key = (
+        tuple(table.columns),
+        str(table.columns.dtype),
+        described,
+        (index.start, index.stop, index.step),
+    )
+    schema = _schemas.get(key)
+    # the key implies the arrow types; checked, as from_arrays would cast silently
+    if schema is None or [array.type for array in arrays] != schema.types:
+        arrow = _from_pandas(table)
+        if len(_schemas) >= _SCHEMAS_KEPT:
+            _schemas.clear()  # a bound, not a policy: processes write a few shapes
+        _schemas[key] = arrow.schema  # single dict operations: safe across threads
+        return arrow
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -98,31 +101,41 @@ def _plain(table: pd.DataFrame) -> bool:
     )
 
 
-def _schema_key(table: pd.DataFrame) -> tuple | None:
-    """Return what the schema of ``table`` depends on, or None if this module does not key it.
+def _columns(table: pd.DataFrame) -> tuple[tuple, list] | None:
+    """Return what the schema depends on per column, and the arrow arrays; None for others.
 
-    The schema's ``pandas`` metadata holds the column names and the columns index's dtype, each
-    column's dtype (for categoricals: the number of categories and whether they are ordered;
-    the codes' dtype follows from the number), the categories' dtype (in the arrow type) and
-    the range index's start, stop and step. Only plain frames (:func:`_plain`) of numeric,
-    boolean and categorical columns are keyed (None for others): for those this list is
-    complete. The arrow types follow from these; :func:`to_arrow` checks them anyway.
+    The schema's ``pandas`` metadata holds, besides the column names, the columns index's
+    dtype and the range index (in the key of :func:`to_arrow`), each column's dtype: for
+    categoricals the number of categories and whether they are ordered (the codes' dtype
+    follows from the number, the categories' from their dtype). Only numeric, boolean and
+    categorical columns are converted here (None for others): for those the list is complete.
+
+    Each column is converted as ``pa.array(column, from_pandas=True)`` converts it (numbers
+    from their numpy array; categoricals from their codes, missing where -1, and their
+    categories), without the ~25 µs per column it takes to inspect a Series.
     """
-    if not _plain(table):
-        return None
-    columns = []
-    for dtype in table.dtypes:
+    import pyarrow as pa
+
+    described, arrays = [], []
+    for _, column in table.items():
+        dtype = column.dtype
         if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
-            columns.append(dtype.str)
+            described.append(dtype.str)
+            arrays.append(pa.array(column.to_numpy(), from_pandas=True, safe=True))
         elif isinstance(dtype, pd.CategoricalDtype):
             categories = dtype.categories
-            columns.append((len(categories), dtype.ordered, repr(categories.dtype)))
+            described.append((len(categories), dtype.ordered, repr(categories.dtype)))
+            codes = column.array.codes
+            try:
+                dictionary = pa.array(categories, from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError):
+                return None  # from_pandas raises its own error, naming the column
+            indices = pa.array(codes, mask=codes == -1)
+            arrays.append(
+                pa.DictionaryArray.from_arrays(
+                    indices, dictionary, ordered=dtype.ordered, safe=True
+                )
+            )
         else:
             return None
-    index = table.index
-    return (
-        tuple(table.columns),
-        str(table.columns.dtype),
-        tuple(columns),
-        (index.start, index.stop, index.step),
-    )
+    return tuple(described), arrays
