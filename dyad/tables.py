@@ -21,6 +21,7 @@ from dyad.analysis import ACTIVE_RATE, NEURON_CLASSES, dominant_class
 from dyad.analysis.classify import from_codes
 
 if TYPE_CHECKING:
+    from dyad.analysis.classify import ModalityAnalysis
     from dyad.brain.infant import ProbeResponses
     from dyad.recording import InteractionRecorder
 
@@ -179,7 +180,7 @@ def run_tables(
     :class:`~dyad.brain.infant.ProbeResponses`; ``unseen`` (or None) the unseen face's visual
     probes per phase, ``(1, S, trials, N)``.
     """
-    from dyad.analysis.classify import neuron_columns
+    from dyad.analysis.classify import analyse_modality, analysed_columns
     from dyad.store import categorize
 
     expressions, names = list(expressions), list(parent_names)
@@ -187,8 +188,12 @@ def run_tables(
     test_responses = _stacked(
         [_probe_columns(probes[phase], expressions, names) for phase in PHASES], phase=phases
     )
+    # each phase's motor trials serve the pooled faces' table and each face's
+    motor = {phase: analyse_modality(probes[phase].motor) for phase in PHASES}
     by_phase = {
-        phase: neuron_columns(_pooled(probes[phase].visual), probes[phase].motor, expressions)
+        phase: analysed_columns(
+            analyse_modality(_pooled(probes[phase].visual)), motor[phase], expressions
+        )
         for phase in PHASES
     }
     neurons = _stacked([by_phase[phase] for phase in PHASES], phase=phases)
@@ -203,7 +208,9 @@ def run_tables(
         tables["mirror_rates"] = recorder.mirror_rates_table()
     if len(names) > 1 or unseen is not None:
         # kept out of test_responses, so the run's own classes and figures stay about the parents
-        tables["neurons_by_parent"] = _per_parent(probes, unseen, expressions, names, by_phase)
+        tables["neurons_by_parent"] = _per_parent(
+            probes, unseen, expressions, names, by_phase, motor
+        )
     return {name: categorize(table) for name, table in tables.items()}
 
 
@@ -213,13 +220,15 @@ def _per_parent(
     expressions: list[str],
     names: list[str],
     pooled: dict[str, dict[str, Any]],
+    motor: dict[str, ModalityAnalysis],
 ) -> pd.DataFrame:
     """Build the ``neurons_by_parent`` table (as :func:`classify_per_parent`) from arrays.
 
     ``pooled``: each phase's neurons columns of all parents' faces pooled, which with a single
     parent are that parent's own (the same trials), so they are not classified again.
+    ``motor``: each phase's motor trials analysed (the same for every face).
     """
-    from dyad.analysis.classify import neuron_columns
+    from dyad.analysis.classify import analyse_modality, analysed_columns
 
     faces = [*names, UNSEEN_FACE] if unseen is not None else names
     parts, phase_codes, face_codes = [], [], []
@@ -231,7 +240,8 @@ def _per_parent(
             if index == 0 and len(names) == 1:
                 parts.append(pooled[phase])
             else:
-                parts.append(neuron_columns(visual[index], probes[phase].motor, expressions))
+                face = analyse_modality(visual[index])
+                parts.append(analysed_columns(face, motor[phase], expressions))
             phase_codes.append(code)
             face_codes.append(index)
     return _stacked(parts, phase=(phase_codes, PHASES), parent=(face_codes, faces))

@@ -280,6 +280,23 @@ def _classes(
     mot: ModalitySelectivity,
 ) -> np.ndarray:
     """Class names from which modalities are selective and their preferred expressions."""
+    return _CLASS_NAMES[_class_codes(vis_selective, mot_selective, vis, mot)]
+
+
+#: the class names as an object array, indexed by class code
+_CLASS_NAMES = np.array(NEURON_CLASSES, dtype=object)
+
+
+def _class_codes(
+    vis_selective: np.ndarray,
+    mot_selective: np.ndarray,
+    vis: ModalitySelectivity,
+    mot: ModalitySelectivity,
+) -> np.ndarray:
+    """Class codes (int8 indices into ``NEURON_CLASSES``) as :func:`_classes` names them.
+
+    A table's class column is built from these directly, not from names matched back.
+    """
     both = vis_selective & mot_selective
     same = vis.preferred == mot.preferred
     return np.select(
@@ -290,9 +307,9 @@ def _classes(
             mot_selective & ~vis_selective,
             vis.fires & mot.fires,
         ],
-        list(NEURON_CLASSES[:5]),
-        default=NEURON_CLASSES[5],
-    ).astype(object)
+        list(range(5)),
+        default=5,
+    ).astype(np.int8)
 
 
 def information_classes(
@@ -306,12 +323,22 @@ def information_classes(
     expressions, same "fires" threshold for ``bimodal-unselective``).
     """
     vis, mot = classification.visual, classification.motor
+    return _CLASS_NAMES[_information_codes(vis, mot, info_visual, info_motor)]
+
+
+def _information_codes(
+    vis: ModalitySelectivity,
+    mot: ModalitySelectivity,
+    info_visual: np.ndarray,
+    info_motor: np.ndarray,
+) -> np.ndarray:
+    """Class codes of :func:`information_classes`."""
 
     def selective(sel: ModalitySelectivity, info: np.ndarray) -> np.ndarray:
         ordered = np.sort(sel.means, axis=0)
         return (np.asarray(info) >= MIN_INFORMATION) & (ordered[-1] > ordered[-2])
 
-    return _classes(selective(vis, info_visual), selective(mot, info_motor), vis, mot)
+    return _class_codes(selective(vis, info_visual), selective(mot, info_motor), vis, mot)
 
 
 def _condition_array(
@@ -404,38 +431,64 @@ def neuron_columns(
     For the run path, which stacks a run's phases and faces column by column
     (:mod:`dyad.tables`) rather than building a frame for each and concatenating them.
     """
-    expressions = list(expressions)
     visual = np.asarray(visual, dtype=np.float64)
     motor = np.asarray(motor, dtype=np.float64)
-    result = classify_arrays(visual, motor)
-    n_neurons = visual.shape[2]
-    info_visual = _information(visual)
-    info_motor = _information(motor)
-    info_class = information_classes(result, info_visual, info_motor)
+    result = classify_arrays(visual, motor)  # checks the shapes
+    return analysed_columns(
+        ModalityAnalysis(result.visual, _information(visual)),
+        ModalityAnalysis(result.motor, _information(motor)),
+        expressions,
+    )
+
+
+@dataclass(frozen=True)
+class ModalityAnalysis:
+    """What a neurons table takes from one modality's responses (:func:`analyse_modality`)."""
+
+    selectivity: ModalitySelectivity
+    #: (N,) float32: max over expressions of the single-cell information, bits
+    information: np.ndarray
+
+
+def analyse_modality(responses: np.ndarray) -> ModalityAnalysis:
+    """Return the selectivity and information of every neuron in one modality.
+
+    ``responses``: (S, n_trials, N) rates. Analysed once, one modality's trials serve every
+    neurons table that shares them (:func:`analysed_columns`): a run's motor probe serves the
+    table of all faces pooled and the table of each face.
+    """
+    responses = np.asarray(responses, dtype=np.float64)
+    return ModalityAnalysis(modality_selectivity(responses), _information(responses))
+
+
+def analysed_columns(
+    visual: ModalityAnalysis, motor: ModalityAnalysis, expressions: Sequence[str]
+) -> dict[str, np.ndarray | pd.Categorical]:
+    """Return the columns of :func:`neurons_table` from both modalities' analyses."""
+    expressions = list(expressions)
+    vis, mot = visual.selectivity, motor.selectivity
+    if vis.means.shape != mot.means.shape:
+        raise ValueError(
+            "visual, motor: expected the same expressions and neurons, got means of shapes "
+            f"{vis.means.shape} and {mot.means.shape}"
+        )
+    classes = _class_codes(vis.selective, mot.selective, vis, mot)
+    info_classes = _information_codes(vis, mot, visual.information, motor.information)
     table = {
-        "neuron": np.arange(n_neurons, dtype=np.int32),
-        "neuron_class": _categorical(result.neuron_class, NEURON_CLASSES),
-        "info_class": _categorical(info_class, NEURON_CLASSES),
-        "preferred_visual": from_codes(result.visual.preferred, expressions),
-        "preferred_motor": from_codes(result.motor.preferred, expressions),
-        "d_visual": result.visual.d.astype(np.float32),
-        "d_motor": result.motor.d.astype(np.float32),
-        "info_visual": info_visual,
-        "info_motor": info_motor,
+        "neuron": np.arange(vis.means.shape[1], dtype=np.int32),
+        "neuron_class": from_codes(classes, NEURON_CLASSES),
+        "info_class": from_codes(info_classes, NEURON_CLASSES),
+        "preferred_visual": from_codes(vis.preferred, expressions),
+        "preferred_motor": from_codes(mot.preferred, expressions),
+        "d_visual": vis.d.astype(np.float32),
+        "d_motor": mot.d.astype(np.float32),
+        "info_visual": visual.information.copy(),  # the analysis may serve other tables
+        "info_motor": motor.information.copy(),
     }
-    for condition, sel in (("visual", result.visual), ("motor", result.motor)):
+    for condition, sel in (("visual", vis), ("motor", mot)):
         for s, name in enumerate(expressions):
-            table[f"mean_{condition}_{name}"] = sel.means[s]
+            table[f"mean_{condition}_{name}"] = sel.means[s].copy()
     return table
-
-
-def _categorical(names: np.ndarray, categories: Sequence[str]) -> pd.Categorical:
-    """``pd.Categorical(names, categories)`` through integer codes (far faster for strings)."""
-    names = np.asarray(names, dtype=str)
-    codes = np.full(names.shape, -1, np.int8)
-    for code, name in enumerate(categories):
-        codes[names == name] = code
-    return from_codes(codes, categories)
 
 
 @lru_cache(maxsize=64)
