@@ -82,22 +82,27 @@ class InteractionRecorder:
     def interaction_table(
         self, expressions: Sequence[str], parent_names: Sequence[str]
     ) -> pd.DataFrame:
-        """One row per timestep: who showed what, congruence, mirror-layer summary."""
-        made = pd.Categorical.from_codes(self.infant_expression, expressions)
-        shown = pd.Categorical.from_codes(self.parent_expression, expressions)
+        """One row per timestep: who showed what, congruence, mirror-layer summary.
+
+        Built as :meth:`mirror_rates_table` is (new arrays handed over uncopied), the
+        categoricals with the dtype built once per categories (``from_codes``).
+        """
+        from dyad.analysis.classify import from_codes
+
         return pd.DataFrame(
             {
                 "t": np.arange(self.n_steps, dtype=np.int32),
-                "infant_expression": made,
-                "parent": pd.Categorical.from_codes(self.parent, parent_names),
-                "parent_expression": shown,
+                "infant_expression": from_codes(self.infant_expression, expressions),
+                "parent": from_codes(self.parent, parent_names),
+                "parent_expression": from_codes(self.parent_expression, expressions),
                 "congruent": self.infant_expression == self.parent_expression,
-                "transform": self.transform,
-                "mirror_mean_rate": self.mirror_mean_rate,
-                "mirror_active": self.mirror_active,
-                "visual_drive": self.visual_drive,
-                "motor_drive": self.motor_drive,
-            }
+                "transform": self.transform.copy(),
+                "mirror_mean_rate": self.mirror_mean_rate.copy(),
+                "mirror_active": self.mirror_active.copy(),
+                "visual_drive": self.visual_drive.copy(),
+                "motor_drive": self.motor_drive.copy(),
+            },
+            copy=False,
         )
 
     def mirror_rates_table(self) -> pd.DataFrame:
