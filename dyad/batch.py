@@ -166,12 +166,21 @@ def _run_batch(
                     )
                 except Exception as exc:
                     outcomes[run.index] = exc
+        from dyad.tables import layer4_stats
+
+        layer4 = layer4_stats(training_bank)  # the same for every run of the batch
         for run in prepared:
             if run.index not in results:
                 continue
             try:
                 outcomes[run.index] = _finish(
-                    run, results.pop(run.index), pretrained, training_bank, vision_s, len(runs)
+                    run,
+                    results.pop(run.index),
+                    pretrained,
+                    training_bank,
+                    vision_s,
+                    len(runs),
+                    layer4,
                 )
             except Exception as exc:
                 outcomes[run.index] = exc
@@ -316,8 +325,12 @@ def _finish(
     training_bank: np.ndarray,
     vision_s: float,
     batch_runs: int,
+    layer4: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ):
-    """One run's tables, summary and manifest (a :class:`dyad.store.Run`, not saved)."""
+    """One run's tables, summary and manifest (a :class:`dyad.store.Run`, not saved).
+
+    ``layer4``: :func:`dyad.tables.layer4_stats` of ``training_bank``, shared by the batch.
+    """
     from dyad.config import scenario_warnings
     from dyad.recording import InteractionRecorder
     from dyad.store import Run
@@ -353,6 +366,7 @@ def _finish(
         scenario.infant.expressions,
         names,
         scenario.output.mirror_rates,
+        layer4,
     )
     summary = run_summary(tables)
     batch = result["batch"]
