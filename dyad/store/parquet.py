@@ -30,13 +30,19 @@ _schemas: dict[tuple, Any] = {}
 def write_parquet(table: pd.DataFrame, handle, **options: Any) -> None:
     """Write ``table`` to the open binary file ``handle`` as ``to_parquet(engine="pyarrow")``.
 
-    ``options`` are passed to :func:`pyarrow.parquet.write_table` (compression, ...).
+    ``options`` are passed to :func:`pyarrow.parquet.write_table` (compression, ...). The
+    file is made in memory and handed to ``handle`` in one write: pyarrow writing through a
+    Python file object calls back into Python for every page and header, which cost a run
+    2-5 ms more than the one copy (the file is a fraction of the table's size in memory).
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     if not isinstance(table, pd.DataFrame):
         raise ValueError("to_parquet only supports IO with DataFrames")
-    pq.write_table(to_arrow(table), handle, **options)
+    sink = pa.BufferOutputStream()
+    pq.write_table(to_arrow(table), sink, **options)
+    handle.write(sink.getvalue())
 
 
 def to_arrow(table: pd.DataFrame):
