@@ -21,7 +21,6 @@ import math
 import numba
 import numpy as np
 
-
 #: Rates below this are 0, as in the numpy path, where 0.5 + 0.5 tanh(x) rounds to exactly 0
 #: below about 3e-8. The logistic would go on to ~1e-38 and below, and arithmetic on such
 #: subnormal float32 values (every learning step multiplies the rates) is ~100x slower.
@@ -30,7 +29,7 @@ TINY_RATE = np.float32(2.0**-24)
 
 @numba.njit(cache=True, nogil=True)
 def _split(values, k):  # pragma: no cover - compiled
-    """A value t with exactly k of ``values`` above it, by bisection; NaN if there is none.
+    """Return a value t with exactly k of ``values`` above it (bisection), else NaN.
 
     Each step counts the values above the midpoint of an interval holding the split (a
     comparison the compiler vectorises), so the threshold costs about 1 us for 256 values,
@@ -62,7 +61,7 @@ def _split(values, k):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _kth_pair(values, k):  # pragma: no cover - compiled
-    """The k-th and (k+1)-th largest of ``values`` (reordered in place), by quickselect."""
+    """Return the k-th and (k+1)-th largest of ``values`` (reordered in place; quickselect)."""
     n = values.size
     m = n - k
     lo = 0
@@ -172,6 +171,12 @@ def chunk_steps(
     target,
     target_rate,
 ):  # pragma: no cover - compiled; checked against the numpy path in tests
+    """Run one chunk of timesteps for every network; arrays marked (updated) change in place.
+
+    The arguments are :class:`~dyad.brain.batched.BankMirror`'s state and the chunk's inputs
+    (shapes beside each parameter); ``rates_out``, ``visual_out`` and ``motor_out`` receive
+    every timestep's rates and mean drives.
+    """
     n_networks, length, n = base.shape
     n_expr = coef_m.shape[1]
     learn = alpha > 0

@@ -242,7 +242,7 @@ class BankMirror:
         visual_out: np.ndarray,
         motor_out: np.ndarray,
     ) -> None:
-        """The chunk's timesteps as numpy calls on ``(B, N)`` arrays (the reference)."""
+        """Run the chunk's timesteps as numpy calls on ``(B, N)`` arrays (the reference)."""
         rows, n = self._rows, self.n_neurons
         learn = self._alpha > 0
         target, target2 = self._target, self._target * self._target
