@@ -31,7 +31,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from dyad.errors import ConfigError
-from dyad.validation import Int, Real, auto_or, frozen_config, real
+from dyad.validation import Int, Real, auto_or, check_int, frozen_config, real
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +62,6 @@ def _expit():
 
 _SGER = None
 _EXPIT = None
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def float32_rows(name: str, values: object, width: int, rows: str = "n") -> np.ndarray:
@@ -191,12 +187,9 @@ class MirrorLayer:
                 "mirror.sparseness: 'auto' (1 - 1/S) needs the number of expressions S; "
                 "build the layer from config.for_expressions(S)"
             )
-        for name, value in (("n_visual", n_visual), ("n_motor", n_motor)):
-            if not _is_int(value) or value < 1:
-                raise ConfigError(f"{name}: expected an integer >= 1, got {value!r}")
         self.config = config
-        self.n_visual = int(n_visual)
-        self.n_motor = int(n_motor)
+        self.n_visual = check_int("n_visual", n_visual, 1)
+        self.n_motor = check_int("n_motor", n_motor, 1)
         self.n_neurons = n = config.n_neurons
         self._k = config.n_winners
         self._alpha = np.float32(config.learning_rate)
