@@ -18,9 +18,10 @@ Parquet dictionary-encodes strings either way, but in memory a categorical colum
 test-responses table is about 3× smaller and reads about 4× faster.
 
 The package, one concern a module: :mod:`~dyad.store.layout` (file names and marks),
-:mod:`~dyad.store.write` (:func:`write_run`), :mod:`~dyad.store.folders` (checks, the lock,
-tidying) and :mod:`~dyad.store.read` (:func:`load_run`, :func:`load_runs`). Every public name
-is importable from ``dyad.store``.
+:mod:`~dyad.store.write` (:func:`write_run`), :mod:`~dyad.store.parquet` (the Parquet files
+``DataFrame.to_parquet`` writes, byte for byte, at a fraction of its fixed cost per table),
+:mod:`~dyad.store.folders` (checks, the lock, tidying) and :mod:`~dyad.store.read`
+(:func:`load_run`, :func:`load_runs`). Every public name is importable from ``dyad.store``.
 """
 
 from __future__ import annotations
