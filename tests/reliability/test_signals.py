@@ -25,6 +25,42 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 GRID = '[sweep]\nseeds = 2\n[sweep.grid]\n"parent.params.q" = [0.0, 0.5]\n'
 
+#: A parent that copies the infant and takes a millisecond per decision, so that a run lasts
+#: (steps) milliseconds whatever the speed of the machine and of the mirror layer: the tests
+#: need runs still going when their signals arrive.
+SLOW_POLICY = """
+import time
+
+from pydantic import Field
+
+from dyad import ParentPolicy, PolicyParams, hookimpl
+
+
+class Slow(ParentPolicy):
+    name = "slow"
+    description = "Copies the infant, a millisecond per decision (a test policy)."
+
+    class Params(PolicyParams):
+        q: float = Field(0.0, ge=0.0, le=1.0, description="unused: the sweep's grid axis")
+
+    def choose(self, t, infant_history):
+        time.sleep(0.001)
+        return int(infant_history[-1])
+
+
+@hookimpl
+def dyad_register_policies(register):
+    register(Slow)
+"""
+
+
+def slow_plugin(tmp_path: Path) -> Path:
+    """Write the slow parent's plugin file; its path for ``--plugins-dir``."""
+    path = tmp_path / "plugins" / "slow_parent.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(SLOW_POLICY)
+    return path
+
 
 def test_signals_within_the_window_count_once():
     stops = StopRequests(window=0.5)
@@ -37,11 +73,15 @@ def test_signals_within_the_window_count_once():
 
 
 def start_sweep(tmp_path: Path, cache_dir: Path, steps: int) -> tuple[subprocess.Popen, Path]:
-    """``dyad sweep`` with 2 workers in its own session (its pid is its process group)."""
-    scenario = write_tiny(tmp_path, policy="noisy", steps=steps, sweep=GRID)
+    """``dyad sweep`` with 2 workers in its own session (its pid is its process group).
+
+    The parent is the slow one: a run lasts about ``steps`` milliseconds.
+    """
+    scenario = write_tiny(tmp_path, policy="slow", steps=steps, sweep=GRID)
     output = tmp_path / "sweep"
     command = [str(Path(sys.executable).parent / "dyad"), "sweep", str(scenario)]
     command += ["--workers", "2", "--output", str(output), "--cache-dir", str(cache_dir)]
+    command += ["--plugins-dir", str(slow_plugin(tmp_path))]
     command += ["--quiet"]
     env = {**os.environ, "DYAD_LOAD_PLUGINS": ""}
     process = subprocess.Popen(
@@ -128,7 +168,7 @@ def stop(process: subprocess.Popen) -> None:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_one_ctrl_c_under_uv_lets_running_runs_finish(tmp_path, cache_dir):
     """SIGINT to the group and, milliseconds later, uv's forwarded copy: one Ctrl-C."""
-    process, output = start_sweep(tmp_path, cache_dir, steps=60000)
+    process, output = start_sweep(tmp_path, cache_dir, steps=6000)
     try:
         wait_until_running(process, output)
         assert records(output) == []  # both runs still running
@@ -148,7 +188,7 @@ def test_one_ctrl_c_under_uv_lets_running_runs_finish(tmp_path, cache_dir):
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_a_second_ctrl_c_stops_the_running_runs(tmp_path, cache_dir):
-    process, output = start_sweep(tmp_path, cache_dir, steps=400000)
+    process, output = start_sweep(tmp_path, cache_dir, steps=30000)
     try:
         workers = wait_until_running(process, output)
         os.killpg(process.pid, signal.SIGINT)
@@ -173,7 +213,7 @@ def test_a_second_ctrl_c_stops_the_running_runs(tmp_path, cache_dir):
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_workers_exit_when_the_sweep_is_killed(tmp_path, cache_dir):
     """Kill -9 of the sweep process used to leave its pool workers running as orphans."""
-    process, output = start_sweep(tmp_path, cache_dir, steps=400000)
+    process, output = start_sweep(tmp_path, cache_dir, steps=30000)
     try:
         workers = wait_until_running(process, output)
         assert all(alive(pid) for pid in workers)
@@ -196,15 +236,15 @@ def test_one_ctrl_c_under_uv_stops_simulate_with_one_line(tmp_path, cache_dir):
     only sets a flag), so the exit is "Aborted.", 130, no traceback. A regression guard: this
     held before the sweep changes too.
     """
-    scenario = write_tiny(tmp_path, steps=2_000_000)
+    scenario = write_tiny(tmp_path, policy="slow", steps=30000)
     command = [str(Path(sys.executable).parent / "dyad"), "simulate", str(scenario)]
     command += ["--cache-dir", str(cache_dir), "--output", str(tmp_path / "out"), "--quiet"]
-    command += ["--max-memory", "100G"]
+    command += ["--plugins-dir", str(slow_plugin(tmp_path))]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
     try:
-        time.sleep(8)  # imports, the cached visual system, then the interaction
+        time.sleep(8)  # imports, the cached visual system, then the slow parent's decisions
         assert process.poll() is None, process.communicate()
         os.killpg(process.pid, signal.SIGINT)
         os.kill(process.pid, signal.SIGINT)
@@ -221,7 +261,7 @@ def test_one_ctrl_c_under_uv_stops_simulate_with_one_line(tmp_path, cache_dir):
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_a_ctrl_c_while_workers_start_does_not_kill_them(tmp_path, cache_dir):
     """Workers used to die of a Ctrl-C that came before their initializer ignored SIGINT."""
-    process, output = start_sweep(tmp_path, cache_dir, steps=20000)
+    process, output = start_sweep(tmp_path, cache_dir, steps=2000)
     try:
         deadline = time.monotonic() + 240
         while True:
