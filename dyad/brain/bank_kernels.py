@@ -140,6 +140,17 @@ def _compete(shifted, work, k, kwta, gain, rates):  # pragma: no cover - compile
         rates[u] = rate if rate >= TINY_RATE else np.float32(0.0)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _weighted_rows(out, weights, rows, count):  # pragma: no cover - compiled
+    """Set ``out`` to the sum of ``weights[i] * rows[i]`` over the first ``count`` rows."""
+    out[:] = 0.0
+    for i in range(count):
+        g = weights[i]
+        row = rows[i]
+        for u in range(out.size):
+            out[u] += g * row[u]
+
+
 @numba.njit(cache=True, nogil=True)
 def chunk_steps(
     base,  # (B, L, N) raw visual drive from the weights at the chunk's start
@@ -199,20 +210,9 @@ def chunk_steps(
         trace_b = trace[b]
         for j in range(length):
             # drive: the chunk's start plus the updates so far, in the coefficient basis
-            hv[:] = 0.0
-            if learn:
-                for i in range(j):
-                    g = within[b, j, i]
-                    upd = updates[b, i]
-                    for u in range(n):
-                        hv[u] += g * upd[u]
+            _weighted_rows(hv, within[b, j], updates[b], j if learn else 0)
             s = produced[b, j]
-            hm[:] = 0.0
-            for e in range(n_expr):
-                g = motor_gram[b, s, e]
-                cm = coef_m[b, e]
-                for u in range(n):
-                    hm[u] += g * cm[u]
+            _weighted_rows(hm, motor_gram[b, s], coef_m[b], n_expr)
             base_j = base[b, j]
             p0 = p0_m[b, s]
             for u in range(n):
