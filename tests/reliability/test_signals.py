@@ -293,8 +293,11 @@ def test_a_ctrl_c_while_workers_start_does_not_kill_them(tmp_path, cache_dir):
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_a_ctrl_c_while_the_sweep_starts_stops_it_and_its_workers(tmp_path, cache_dir):
-    """Workers start while the sweep is planned: a Ctrl-C then stops the sweep (130), and the
-    workers with it, or, if the runs had begun, lets them finish. Nothing is left behind."""
+    """A Ctrl-C while the workers start stops the sweep (130) and leaves nothing behind.
+
+    Workers start while the sweep is planned: the sweep then stops with its workers, or, if
+    the runs had begun, lets them finish.
+    """
     process, output = start_sweep(tmp_path, cache_dir, steps=2000)
     try:
         workers = starting_workers(process)
