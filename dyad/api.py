@@ -284,7 +284,6 @@ def sweep(
     from dyad.resources import check_sweep
     from dyad.sweeps import MAX_RUNS, plan_sweep, run_sweep
     from dyad.sweeps.batching import batch_size_for, check_batch_size
-    from dyad.sweeps.executors import start_local_pool, stop_pool
 
     if workers is not None and address is not None:
         raise ConfigError("workers: a Dask cluster (address) has its own workers; give one")
@@ -294,27 +293,18 @@ def sweep(
         )
     path = find_scenario(scenario)
     dirs = plugin_paths(plugins)
-    # local workers start now and warm up (imports, compiled kernels) while the sweep is
-    # planned and checked; stopped again if that fails
-    pool = start_local_pool(workers) if address is None else None
-    try:
-        log.info("planning the sweep of %s", path)
-        plan = plan_sweep(
-            path,
-            parse_overrides(overrides),
-            seeds=seeds,
-            plugin_dirs=dirs,
-            max_runs=max_runs or MAX_RUNS,
-        )
-        # a Dask cluster's machines are not this one: check that one run fits, at least
-        concurrent = 1 if address is not None else workers or os.cpu_count() or 1
-        cap = check_batch_size(batch_size, "batch_size")
-        size = batch_size_for(len(plan.runs), concurrent, cap)
-        check_sweep(plan.estimates, len(plan.runs), concurrent, max_memory, str(path), size)
-    except BaseException:
-        if pool is not None:
-            stop_pool(pool)
-        raise
+    log.info("planning the sweep of %s", path)
+    plan = plan_sweep(
+        path,
+        parse_overrides(overrides),
+        seeds=seeds,
+        plugin_dirs=dirs,
+        max_runs=max_runs or MAX_RUNS,
+    )
+    # a Dask cluster's machines are not this one: check that one run fits, at least
+    concurrent = 1 if address is not None else workers or os.cpu_count() or 1
+    batch = batch_size_for(len(plan.runs), concurrent, check_batch_size(batch_size, "batch_size"))
+    check_sweep(plan.estimates, len(plan.runs), concurrent, max_memory, str(path), batch)
     folder = Path(output) if output is not None else default_output(plan.scenario)
     status = run_sweep(
         plan,
@@ -326,7 +316,6 @@ def sweep(
         progress=progress,
         timeout=timeout,
         batch_size=batch_size,
-        pool=pool,
     )
     result = load_sweep(status.folder)
     result.status = status

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dyad.brain.layer import resolve_backend
-from dyad.brain.mirror import _FLUSH_BELOW, MirrorConfig, MirrorLayer, float32_rows
+from dyad.brain.mirror import _FLUSH_BELOW, MirrorLayer, float32_rows
 
 #: timesteps per chunk: one (N x K) @ (K x CHUNK) product per chunk and network
 CHUNK = 64
@@ -376,28 +376,3 @@ def _norm2(coef: np.ndarray, drive: np.ndarray, x2: np.ndarray, target2: np.floa
     out *= 2
     out += target2
     return out
-
-
-def warm_up() -> None:
-    """Step a tiny batch once, so that numba loads the compiled loop from its cache now.
-
-    Two networks over more than one chunk: the arrays then have the types and layouts of a
-    sweep batch's (slices of a batch's arrays are not contiguous), so the machine code
-    loaded is what the batch uses (no compilation later). Nothing happens without numba.
-    """
-    from dyad.brain.motor import MotorConfig, MotorModule
-
-    if resolve_backend("auto") != "numba":
-        return
-    rng = np.random.default_rng(0)
-    bank = rng.random((3, 4), dtype=np.float32)
-    layers, patterns = [], []
-    for _ in range(2):
-        motor = MotorModule(MotorConfig(units_per_expression=2), 2, rng)
-        layer = MirrorLayer(MirrorConfig(n_neurons=4).for_expressions(2), 4, motor.n_motor, rng)
-        layer.calibrate(bank, motor.patterns[[0, 1, 0]])
-        layers.append(layer)
-        patterns.append(motor.patterns)
-    engine = BankMirror(layers, bank, patterns, bank)
-    steps = np.zeros((2, CHUNK + 1), np.intp)
-    engine.run(steps, steps, keep_rates=False)

@@ -20,7 +20,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 from dyad.errors import ConfigError, DyadError
-from dyad.sweeps.worker import _init_pool_worker, _shielded_submit, warm_up
+from dyad.sweeps.worker import _init_pool_worker
 
 
 def import_distributed():
@@ -34,54 +34,30 @@ def import_distributed():
     return distributed
 
 
-def start_local_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """Start a local pool of ``workers`` processes now (default ``os.cpu_count()``).
-
-    A ``ProcessPoolExecutor`` with an explicit ``spawn`` context (never the global start
-    method). One :func:`~dyad.sweeps.worker.warm_up` task per worker is submitted at once, so
-    the workers import what a batch needs and load the compiled kernels (about a second each)
-    while this process plans the sweep; :func:`open_executor` takes the pool over with
-    ``pool=``. The caller shuts it down if it never gets there (:func:`stop_pool`).
-    """
-    if workers is not None and workers < 1:
-        raise ConfigError(f"--workers: expected a positive integer, got {workers}")
-    n = workers or os.cpu_count() or 1
-    executor = ProcessPoolExecutor(
-        max_workers=n,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_pool_worker,
-        initargs=(os.getpid(),),
-    )
-    for _ in range(n):  # each submit starts one more worker while none is idle
-        _shielded_submit(executor, warm_up)
-    return executor
-
-
-def stop_pool(executor: ProcessPoolExecutor) -> None:
-    """Stop a local pool's workers now, whatever they are doing (planning failed, Ctrl-C)."""
-    _terminate_workers(executor)
-
-
 @contextlib.contextmanager
 def open_executor(
-    workers: int | None = None,
-    address: str | None = None,
-    timeout: float = 10.0,
-    pool: ProcessPoolExecutor | None = None,
+    workers: int | None = None, address: str | None = None, timeout: float = 10.0
 ) -> Iterator[tuple[Executor, str, int]]:
     """Return an executor for the runs, a description of it and how many runs to keep in flight.
 
     The executor is a ``concurrent.futures`` one.
 
-    Without ``address``: a local :class:`ProcessPoolExecutor` (:func:`start_local_pool`), or
-    ``pool``, one already started by it, which is shut down here at the end. With ``address``
-    (``tcp://host:port``): the executor of a Dask ``distributed.Client`` connected to that
-    scheduler. An unreachable scheduler, or one with no workers within ``timeout`` seconds, is
-    a one-line :class:`DyadError`.
+    Without ``address``: a local :class:`ProcessPoolExecutor` with an explicit ``spawn``
+    context (never the global start method) and ``workers`` processes (default
+    ``os.cpu_count()``). With ``address`` (``tcp://host:port``): the executor of a Dask
+    ``distributed.Client`` connected to that scheduler. An unreachable scheduler, or one with
+    no workers within ``timeout`` seconds, is a one-line :class:`DyadError`.
     """
     if address is None:
-        executor = pool if pool is not None else start_local_pool(workers)
-        n = executor._max_workers  # no public accessor exists
+        if workers is not None and workers < 1:
+            raise ConfigError(f"--workers: expected a positive integer, got {workers}")
+        n = workers or os.cpu_count() or 1
+        executor = ProcessPoolExecutor(
+            max_workers=n,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_pool_worker,
+            initargs=(os.getpid(),),
+        )
         try:
             yield executor, f"{n} local worker process{'es' if n != 1 else ''}", n
         finally:
@@ -161,6 +137,6 @@ def _terminate_workers(executor: Executor) -> None:
     """Stop a local pool's running runs now (a Dask task cannot be stopped from here)."""
     if isinstance(executor, ProcessPoolExecutor):
         # the pool's own worker processes (no public accessor exists)
-        for process in list((getattr(executor, "_processes", None) or {}).values()):
+        for process in list(getattr(executor, "_processes", {}).values()):
             process.terminate()
     executor.shutdown(wait=False, cancel_futures=True)

@@ -15,7 +15,7 @@ import signal
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ import pandas as pd
 
 from dyad._io import utc_now, write_json
 from dyad.config import Scenario
-from dyad.sweeps.executors import StopRequests, _terminate_workers, open_executor, stop_pool
+from dyad.sweeps.executors import StopRequests, _terminate_workers, open_executor
 from dyad.sweeps.journal import (
     RUNS_DIR,
     RUNS_MANIFEST,
@@ -112,7 +112,6 @@ def run_sweep(
     timeout: float = 10.0,
     on_run: Callable[[dict[str, Any]], None] | None = None,
     batch_size: int | str | None = None,
-    pool: ProcessPoolExecutor | None = None,
 ) -> SweepStatus:
     """Run (or resume) every run of ``plan`` into ``folder`` and write the summary table.
 
@@ -124,34 +123,8 @@ def run_sweep(
     runs are cancelled, running ones finish, partial folders are removed and the result has
     ``interrupted=True``. ``on_run`` is called in this process with each finished run's
     record. ``batch_size`` (``"auto"``/None, or a positive integer) caps how many runs of one
-    visual system a task runs together (:mod:`~dyad.sweeps.batching`). ``pool``: a local
-    pool already started by :func:`~dyad.sweeps.executors.start_local_pool` (its workers
-    warm up while the caller plans), used instead of a new one and shut down here.
+    visual system a task runs together (:mod:`~dyad.sweeps.batching`).
     """
-    try:
-        return _run_sweep(
-            plan, folder, workers, address, cache_dir, overwrite, progress, timeout, on_run,
-            batch_size, pool,
-        )  # fmt: skip
-    finally:
-        if pool is not None:  # not taken over (nothing to run, a bad folder): stop it
-            stop_pool(pool)
-
-
-def _run_sweep(
-    plan: SweepPlan,
-    folder: str | Path,
-    workers: int | None,
-    address: str | None,
-    cache_dir: str | Path | None,
-    overwrite: bool,
-    progress: bool,
-    timeout: float,
-    on_run: Callable[[dict[str, Any]], None] | None,
-    batch_size: int | str | None,
-    pool: ProcessPoolExecutor | None,
-) -> SweepStatus:
-    """Run the body of :func:`run_sweep`."""
     from dyad.store import FolderLock, check_writable
     from dyad.sweeps.batching import check_batch_size
 
@@ -175,7 +148,6 @@ def _run_sweep(
             progress,
             on_run,
             batch_size,
-            pool,
         )
 
 
@@ -192,7 +164,6 @@ def _run_locked(
     progress: bool,
     on_run: Callable[[dict[str, Any]], None] | None,
     batch_size: int | None = None,
-    pool: ProcessPoolExecutor | None = None,
 ) -> SweepStatus:
     """Run the body of :func:`run_sweep`, while its folder lock is held."""
     cache = None if cache_dir is None else str(Path(cache_dir).resolve())
@@ -221,7 +192,6 @@ def _run_locked(
             progress,
             on_run,
             batch_size,
-            pool,
         )
 
     records.update(finished)
@@ -274,7 +244,6 @@ def _dispatch(
     progress: bool,
     on_run: Callable[[dict[str, Any]], None] | None,
     batch_size: int | None = None,
-    pool: ProcessPoolExecutor | None = None,
 ) -> tuple[dict[str, dict[str, Any]], bool, str, tuple[int, int]]:
     """Connect, pre-train, prepare the folder and run ``todo`` in batches.
 
@@ -289,7 +258,7 @@ def _dispatch(
     interrupted = False
     where = f"the Dask scheduler at {address}" if address else "local worker processes"
     progress_step(f"{plan.name}: connecting to {where} ...", enabled=progress)
-    with open_executor(workers, address, timeout, pool) as (executor, described, capacity):
+    with open_executor(workers, address, timeout) as (executor, described, capacity):
         progress_step(f"{plan.name}: loading the visual system ...", enabled=progress)
         pretrain_sweep(plan, cache, progress)
         # first writes: only now that the scenario, the folder and the executor are good

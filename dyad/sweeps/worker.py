@@ -116,24 +116,6 @@ def execute_batch(
     return records
 
 
-def warm_up() -> None:
-    """Import what a batch needs and load the compiled mirror-layer loop, in a new worker.
-
-    Submitted once per worker when a local pool starts (:func:`~dyad.sweeps.executors.
-    start_local_pool`), so that the worker's second or so of start-up runs while the sweep
-    process is still planning, instead of before the worker's first batch.
-    """
-    import pyarrow.parquet  # noqa: F401
-    import threadpoolctl  # noqa: F401
-
-    import dyad.batch  # noqa: F401
-    import dyad.store.write  # noqa: F401
-    from dyad.brain.batched import warm_up as warm_up_layer
-
-    with _numba_threads(1):
-        warm_up_layer()
-
-
 def _failed(record: dict[str, Any], exc: BaseException, folder: str) -> None:
     """Mark ``record`` failed with ``exc`` and remove any partial files of its run folder."""
     from dyad.store import clean_partial
