@@ -134,9 +134,15 @@ class StopRequests:
 
 
 def _terminate_workers(executor: Executor) -> None:
-    """Stop a local pool's running runs now (a Dask task cannot be stopped from here)."""
+    """Stop a local pool's workers now (a Dask task cannot be stopped from here).
+
+    Used on a second Ctrl-C (the running runs stop) and once every batch is in (the workers
+    are idle, and exit at once instead of tearing down their modules).
+    """
     if isinstance(executor, ProcessPoolExecutor):
         # the pool's own worker processes (no public accessor exists)
-        for process in list(getattr(executor, "_processes", {}).values()):
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
             process.terminate()
-    executor.shutdown(wait=False, cancel_futures=True)
+        executor.shutdown(wait=False, cancel_futures=True)
+    else:  # Dask's executor knows no cancel_futures
+        executor.shutdown(wait=False)

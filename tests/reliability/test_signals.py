@@ -279,3 +279,25 @@ def test_a_ctrl_c_while_workers_start_does_not_kill_them(tmp_path, cache_dir):
     assert process.returncode == 130, stdout + stderr
     done = records(output)
     assert done and all(r["status"] == "ok" for r in done), done
+
+
+def test_stopping_workers_suits_both_kinds_of_executor():
+    """A second Ctrl-C on a Dask sweep, or the end of any sweep, stops the executor's workers.
+
+    Dask's executor has no ``cancel_futures``: calling the process pool's shutdown on it raised
+    a TypeError.
+    """
+    from concurrent.futures import Executor
+
+    from dyad.sweeps.executors import _terminate_workers
+
+    class DaskLike(Executor):
+        def __init__(self):
+            self.calls = []
+
+        def shutdown(self, wait=True):  # the signature of distributed's ClientExecutor
+            self.calls.append(wait)
+
+    dask_like = DaskLike()
+    _terminate_workers(dask_like)
+    assert dask_like.calls == [False]
