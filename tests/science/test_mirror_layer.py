@@ -179,7 +179,7 @@ def test_perfect_mimicry_does_not_need_clean_inputs(variant, kwargs):
     assert min(fractions) >= 0.9, variant
 
 
-@pytest.mark.parametrize("n_expressions", [3, 4])
+@pytest.mark.parametrize("n_expressions", [3, 4, 6])
 def test_perfect_mimicry_with_more_expressions(n_expressions):
     config = MirrorConfig(n_neurons=N_NEURONS, sparseness=1 - 1 / n_expressions)
     for seed in range(2):
