@@ -135,7 +135,7 @@ class FacesSection(Section):
     """How the parents' faces are drawn; the image side is ``vision.visnet.v1.image_size``."""
 
     background: float = Field(128.0, ge=0, le=255)
-    supersample: PositiveInt = 4
+    supersample: PositiveInt = Field(4, le=16)  # FaceConfig's bounds
     transforms: TransformConfig = Field(
         default_factory=TransformConfig.learnable,
         description="random changes per image: position, size, tilt, yaw, lighting, contrast, "
@@ -183,8 +183,9 @@ class VisionSection(Section):
         "runs of a sweep differ in their whole model (each vision seed is pre-trained once "
         "and cached)",
     )
-    n_train_transforms: PositiveInt = Field(
+    n_train_transforms: int = Field(
         _PRETRAINING_SETS["classic"]["n_train_transforms"],
+        ge=2,  # PretrainConfig's bound
         description="random transforms per face and expression shown in pre-training "
         "(preset's default: classic 4, small 20)",
     )
