@@ -169,6 +169,25 @@ def test_visnet_parameters_are_checked_before_any_work(tmp_path):
     assert "vision.visnet" in line and "sparseness" in line
 
 
+def test_pretraining_bounds_are_checked_with_the_scenario_not_at_run_time(tmp_path):
+    # the scenario's tables build FaceConfig and PretrainConfig: the same bounds, reported
+    # with the file and the scenario path when the scenario is read
+    text = 'name = "x"\n[vision]\nn_train_transforms = 1\n[vision.faces]\nsupersample = 17\n'
+    path = write(tmp_path, text)
+    assert [line.split(": ")[1] for line in problems(path)] == [
+        "vision.n_train_transforms",
+        "vision.faces.supersample",
+    ]
+    pretraining = load_scenario(
+        SCENARIOS / "perfect.toml",
+        overrides={"vision.n_train_transforms": 2, "vision.faces.supersample": 16},
+    )
+    from dyad.simulation import pretrain_config
+
+    config = pretrain_config(pretraining)
+    assert (config.n_train_transforms, config.faces.supersample) == (2, 16)
+
+
 def test_override_parsing():
     assert parse_override("run.steps=500") == ("run.steps", 500)
     assert parse_override("infant.schedule=random") == ("infant.schedule", "random")

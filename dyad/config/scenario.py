@@ -29,7 +29,9 @@ from dyad.brain.mirror import MirrorConfig
 from dyad.brain.motor import MotorConfig
 from dyad.brain.visnet import VisNetConfig
 from dyad.faces import EXPRESSIONS, TransformConfig
+from dyad.faces.config import MAX_SUPERSAMPLE
 from dyad.validation import CONFIG
+from dyad.vision.config import MAX_OTHER_FACES, MIN_TRAIN_TRANSFORMS
 
 
 def _deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -135,7 +137,7 @@ class FacesSection(Section):
     """How the parents' faces are drawn; the image side is ``vision.visnet.v1.image_size``."""
 
     background: float = Field(128.0, ge=0, le=255)
-    supersample: PositiveInt = 4
+    supersample: PositiveInt = Field(4, le=MAX_SUPERSAMPLE)
     transforms: TransformConfig = Field(
         default_factory=TransformConfig.learnable,
         description="random changes per image: position, size, tilt, yaw, lighting, contrast, "
@@ -183,8 +185,9 @@ class VisionSection(Section):
         "runs of a sweep differ in their whole model (each vision seed is pre-trained once "
         "and cached)",
     )
-    n_train_transforms: PositiveInt = Field(
+    n_train_transforms: int = Field(
         _PRETRAINING_SETS["classic"]["n_train_transforms"],
+        ge=MIN_TRAIN_TRANSFORMS,
         description="random transforms per face and expression shown in pre-training "
         "(preset's default: classic 4, small 20)",
     )
@@ -193,7 +196,7 @@ class VisionSection(Section):
     )
     other_faces: NonNegativeInt = Field(
         _PRETRAINING_SETS["classic"]["other_faces"],
-        le=1000,
+        le=MAX_OTHER_FACES,
         description="faces of other people (drawn from vision.seed) shown in pre-training "
         "beside the parents', so VisNet learns the expression rather than the person "
         "(preset's default: classic 80, small 15)",

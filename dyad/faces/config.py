@@ -81,6 +81,9 @@ _CompressionRange = _bounded_pair(0.5, 1.0)
 _ContrastRange = _bounded_pair(0.1, 4.0)
 
 
+#: the largest supersampling factor: the canvas is this many times the image side (memory)
+MAX_SUPERSAMPLE = 16
+
 #: the face's scale range in dyad's scenarios: ×0.9–1.1 about a face drawn ×1.4
 LEARNABLE_SCALE = (1.26, 1.54)
 
@@ -268,5 +271,5 @@ class FaceConfig:
     size: Int = Field(128, ge=16, le=4096)
     identity_seed: Int = Field(0, ge=0)
     background: Real = Field(128.0, ge=0.0, le=255.0)
-    supersample: Int = Field(4, ge=1, le=16)
+    supersample: Int = Field(4, ge=1, le=MAX_SUPERSAMPLE)
     transforms: TransformConfig = Field(default_factory=TransformConfig)

@@ -12,6 +12,7 @@ import numpy as np
 import pluggy
 from pydantic import BaseModel, ValidationError
 
+from dyad._io import is_int
 from dyad.errors import ConfigError, DyadError, PluginError
 from dyad.plugins.contract import _describe
 
@@ -125,9 +126,7 @@ class PolicyRegistry:
             if isinstance(params, BaseModel):
                 params = params.model_dump()
             return params_class.model_validate(dict(params or {}))
-        except ValidationError:
-            raise
-        except DyadError:
+        except (ValidationError, DyadError):
             raise
         except Exception as exc:
             raise PluginError(
@@ -158,11 +157,7 @@ class PolicyRegistry:
             raise ConfigError([f"{where}: {line}" for line in exc.problems]) from exc
         except (Exception, SystemExit) as exc:
             raise PluginError(f"{where}: creating the policy raised {_describe(exc)}") from exc
-        if (
-            isinstance(lookback, bool)
-            or not isinstance(lookback, (int, np.integer))
-            or lookback < 0
-        ):
+        if not is_int(lookback) or lookback < 0:
             raise PluginError(f"{where}: lookback must be an integer >= 0, got {lookback!r}")
         return policy
 

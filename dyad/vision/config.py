@@ -96,6 +96,8 @@ def photo_digest(folder: str | os.PathLike, labels: str | os.PathLike | None = N
 
 #: most other faces pre-training accepts (each costs render, V1 and training time)
 MAX_OTHER_FACES = 1000
+#: fewest training transforms per face and expression pre-training accepts
+MIN_TRAIN_TRANSFORMS = 2
 
 
 def _distinct[T](values: tuple[T, ...]) -> tuple[T, ...]:
@@ -167,7 +169,7 @@ class PretrainConfig:
     visnet: VisNetConfig = Field(default_factory=VisNetConfig)
     expressions: _Expressions = ("happy", "sad")
     identity_seeds: _IdentitySeeds = (0,)
-    n_train_transforms: Int = Field(50, ge=2)
+    n_train_transforms: Int = Field(50, ge=MIN_TRAIN_TRANSFORMS)
     n_test_transforms: Int = Field(20, ge=1)
     seed: Int = Field(0, ge=0)
     n_other_faces: Int = Field(0, ge=0, le=MAX_OTHER_FACES)
