@@ -188,6 +188,17 @@ def test_pretraining_bounds_are_checked_with_the_scenario_not_at_run_time(tmp_pa
     assert (config.n_train_transforms, config.faces.supersample) == (2, 16)
 
 
+def test_background_must_be_the_padding_grey_when_the_scenario_is_read(tmp_path):
+    # pre-training requires it (a uniform background must filter to zero); before, the error
+    # came at run time without the file or the scenario path
+    path = write(tmp_path, 'name = "x"\n[vision.visnet.v1]\npadding_grey = 100\n')
+    (line,) = problems(path)
+    assert line.startswith(f"{path}: vision: faces.background: expected")
+    assert "padding_grey = 100.0" in line and line.endswith("got 128.0")
+    both = 'name = "x"\n[vision.visnet.v1]\npadding_grey = 100\n[vision.faces]\nbackground = 100\n'
+    assert load_scenario(write(tmp_path, both)).vision.faces.background == 100
+
+
 def test_override_parsing():
     assert parse_override("run.steps=500") == ("run.steps", 500)
     assert parse_override("infant.schedule=random") == ("infant.schedule", "random")

@@ -223,6 +223,17 @@ class VisionSection(Section):
                 data = {**_PRETRAINING_SETS[preset], **data, "visnet": _deep_merge(base, given)}
         return data
 
+    @model_validator(mode="after")
+    def _background_is_the_padding_grey(self) -> VisionSection:
+        """Require the faces' background to be V1's padding grey, as pre-training does."""
+        grey = self.visnet.v1.padding_grey
+        if self.faces.background != grey:
+            raise ValueError(
+                f"faces.background: expected vision.visnet.v1.padding_grey = {grey} (a uniform "
+                f"background must filter to zero), got {self.faces.background}"
+            )
+        return self
+
 
 #: the networks ``vision.preset`` starts from: the classic sizes, or the quick small ones. Both
 #: have dense layers with sparseness 1 − 1/S ("auto", resolved from the expressions by
