@@ -21,15 +21,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from dyad._io import is_int
 from dyad.errors import ConfigError
 from dyad.hookspecs import hookimpl
+from dyad.validation import frozen_config, integer
 
 __all__ = [
     "Lagged",
@@ -44,7 +43,13 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+def _distinct(expressions: tuple[str, ...]) -> tuple[str, ...]:
+    if len(set(expressions)) != len(expressions):
+        raise ValueError("expected distinct names")
+    return expressions
+
+
+@frozen_config
 class PolicyContext:
     """What a policy may know about the run before it starts.
 
@@ -62,34 +67,13 @@ class PolicyContext:
         The infant's mean hold length T in timesteps (model.md §9.2), at least 1.
     """
 
-    expressions: tuple[str, ...]
-    n_steps: int
-    hold_length: int
-
-    def __post_init__(self) -> None:
-        problems = []
-        expressions = self.expressions
-        if isinstance(expressions, str) or not isinstance(expressions, (tuple, list)):
-            problems.append(
-                f"expressions: expected a tuple of expression names, got {expressions!r}"
-            )
-        else:
-            expressions = tuple(expressions)
-            object.__setattr__(self, "expressions", expressions)
-            if not expressions:
-                problems.append("expressions: expected at least one expression, got none")
-            elif not all(isinstance(e, str) and e for e in expressions):
-                problems.append(
-                    f"expressions: expected non-empty strings, got {list(expressions)!r}"
-                )
-            elif len(set(expressions)) != len(expressions):
-                problems.append(f"expressions: expected distinct names, got {list(expressions)!r}")
-        for field in ("n_steps", "hold_length"):
-            value = getattr(self, field)
-            if not is_int(value) or value < 1:
-                problems.append(f"{field}: expected an integer >= 1, got {value!r}")
-        if problems:
-            raise ConfigError(problems)
+    expressions: Annotated[
+        tuple[Annotated[str, Field(min_length=1)], ...],
+        Field(min_length=1),
+        AfterValidator(_distinct),
+    ]
+    n_steps: integer(ge=1)
+    hold_length: integer(ge=1)
 
     @property
     def n_expressions(self) -> int:

@@ -70,14 +70,19 @@ def hold_starts(infant: np.ndarray) -> np.ndarray:
 def test_context_validates_its_fields():
     with pytest.raises(ConfigError) as excinfo:
         PolicyContext(("happy", "happy"), n_steps=0, hold_length=-1)
-    problems = excinfo.value.problems
-    assert any(p.startswith("expressions: expected distinct names") for p in problems)
-    assert any(p.startswith("n_steps: expected an integer >= 1, got 0") for p in problems)
-    assert any(p.startswith("hold_length: expected an integer >= 1, got -1") for p in problems)
-    with pytest.raises(ConfigError, match="expressions: expected a tuple"):
+    assert excinfo.value.problems == [
+        "expressions: expected distinct names (got ('happy', 'happy'))",
+        "n_steps: Input should be greater than or equal to 1 (got 0)",
+        "hold_length: Input should be greater than or equal to 1 (got -1)",
+    ]
+    with pytest.raises(ConfigError, match="expressions: Input should be a valid tuple"):
         PolicyContext("happy", n_steps=10, hold_length=2)
-    with pytest.raises(ConfigError, match="expressions: expected at least one"):
+    with pytest.raises(ConfigError, match="expressions: Tuple should have at least 1 item"):
         PolicyContext((), n_steps=10, hold_length=2)
+    with pytest.raises(ConfigError, match=r"expressions\.1: String should have at least 1"):
+        PolicyContext(("happy", ""), n_steps=10, hold_length=2)
+    with pytest.raises(ConfigError, match=r"n_steps: expected an integer \(got True\)"):
+        PolicyContext(("happy",), n_steps=True, hold_length=2)
 
 
 def test_context_is_frozen_and_normalises_lists():
