@@ -404,14 +404,7 @@ class VisNet:
         n_pre = config.v1.n_maps * config.v1.image_size**2
         for i in range(config.n_layers):
             expected = (config.n_neurons, config.fan_in[i])
-            kinds = (
-                ("presynaptic", "weights", "input_mean")
-                if config.centre_inputs
-                else (
-                    "presynaptic",
-                    "weights",
-                )
-            )
+            kinds = ("presynaptic", "weights", "input_mean")[: 3 if config.centre_inputs else 2]
             for kind in kinds:
                 key = f"layer{i + 1}.{kind}"
                 value = arrays.get(key)
