@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 from conftest import TINY_NETWORK_TOML
 
@@ -15,6 +17,7 @@ from dyad.config import validate_scenario
 from dyad.simulation import prepare_vision, run_scenario, vision_seed
 from dyad.store import load_run
 from dyad.sweeps import load_sweep, plan_sweep, pretrain_sweep
+from dyad.vision.cache import _META
 
 
 def scenario(tiny_raw, vary: bool):
@@ -141,6 +144,41 @@ def test_sweep_pretrains_each_vision_seed_once_before_dispatch(tmp_path, monkeyp
     for run in plan.runs:
         pretrained, _, _ = prepare_vision(run.scenario(), cache, run_seed=run.seed)
         assert pretrained.from_cache
+
+
+def test_several_visual_systems_are_built_on_the_workers_as_they_would_be_here(tmp_path):
+    from dyad.sweeps.executors import open_executor
+
+    plan = plan_sweep(write_sweep(tmp_path, vary=True))
+    here, there = tmp_path / "here", tmp_path / "there"
+    pretrain_sweep(plan, here, progress=False)
+    with open_executor(workers=2) as (executor, _, _):
+        pretrain_sweep(plan, there, progress=False, executor=executor)
+    built = sorted(p.name for p in here.glob("*.npz"))
+    assert len([name for name in built if name.startswith("pretrain-")]) == 2
+    assert sorted(p.name for p in there.glob("*.npz")) == built
+    for name in built:  # the same arrays and cache keys (the metadata also holds timings)
+        with np.load(here / name) as a, np.load(there / name) as b:
+            meta = [json.loads(f[_META].tobytes()) for f in (a, b)]
+            assert [m["key"] for m in meta] == [meta[0]["key"]] * 2
+            assert_same_arrays(
+                {k: a[k] for k in a.files if k != _META}, {k: b[k] for k in b.files if k != _META}
+            )
+
+
+def test_a_visual_system_that_fails_on_a_worker_fails_the_sweep_there(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import dyad.sweeps.runner
+
+    def broken(scenario, cache_dir, run_seed):
+        raise ValueError(f"cannot build vision seed {run_seed}")
+
+    monkeypatch.setattr(dyad.sweeps.runner, "prepare_visual_system", broken)
+    plan = plan_sweep(write_sweep(tmp_path, vary=True))
+    with ThreadPoolExecutor(2) as executor:
+        with pytest.raises(ValueError, match="cannot build vision seed"):
+            pretrain_sweep(plan, tmp_path / "cache", progress=False, executor=executor)
 
 
 def test_sweep_table_and_run_manifests_record_the_vision_seed(tmp_path, cache_dir):

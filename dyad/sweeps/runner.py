@@ -15,7 +15,7 @@ import signal
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from dyad.sweeps.journal import (
 )
 from dyad.sweeps.plan import RunSpec, SweepPlan, _canonical
 from dyad.sweeps.results import summary_table
-from dyad.sweeps.worker import _shielded_submit, execute_batch
+from dyad.sweeps.worker import _shielded_submit, execute_batch, prepare_visual_system
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ def _dispatch(
     progress_step(f"{plan.name}: connecting to {where} ...", enabled=progress)
     with open_executor(workers, address, timeout) as (executor, described, capacity):
         progress_step(f"{plan.name}: loading the visual system ...", enabled=progress)
-        pretrain_sweep(plan, cache, progress)
+        pretrain_sweep(plan, cache, progress, executor)
         # first writes: only now that the scenario, the folder and the executor are good
         if previous == "replace":
             _remove_staging(folder)
@@ -375,14 +375,22 @@ def _bar(n: int, label: str, enabled: bool) -> Iterator[Any]:
         yield bar
 
 
-def pretrain_sweep(plan: SweepPlan, cache_dir: str | Path | None, progress: bool) -> None:
-    """Pre-train (or load) every distinct visual system of the sweep once, in this process.
+def pretrain_sweep(
+    plan: SweepPlan,
+    cache_dir: str | Path | None,
+    progress: bool,
+    executor: Executor | None = None,
+) -> None:
+    """Pre-train (or load) every distinct visual system of the sweep once, before any run.
 
     Calls :func:`dyad.simulation.prepare_vision` (pre-training and the layer-4 response banks,
     both cached on disk), the first step of every run, so workers load them from the cache
     instead of racing to build them. Runs share a visual system unless their scenario sets
-    ``vision.vary_with_run_seed``: then each distinct vision seed is built here, one after
-    the other (a bar counts them when there are several).
+    ``vision.vary_with_run_seed``: then each distinct vision seed is built once. With
+    ``executor`` and several of them, each is a task on its workers (a local pool's cores, a
+    Dask cluster), so ``W`` workers build ``W`` at a time, each exactly as it would be built
+    alone; otherwise they are built here, one after the other. A bar counts them when there
+    are several.
     """
     from dyad.simulation import prepare_vision, vision_seed
 
@@ -407,9 +415,23 @@ def pretrain_sweep(plan: SweepPlan, cache_dir: str | Path | None, progress: bool
         distinct.setdefault(key, (scenario, run.seed))
     several = len(distinct) > 1
     with _bar(len(distinct), "visual systems", progress and several) as bar:
-        for scenario, seed in distinct.values():
-            prepare_vision(scenario, cache, progress and not several, run_seed=seed)
-            bar.update(1)
+        if executor is None or not several:
+            for scenario, seed in distinct.values():
+                prepare_vision(scenario, cache, progress and not several, run_seed=seed)
+                bar.update(1)
+            return
+        where = None if cache is None else str(cache)
+        futures = [
+            _shielded_submit(executor, prepare_visual_system, scenario, where, seed)
+            for scenario, seed in distinct.values()
+        ]
+        try:
+            for future in as_completed(futures):
+                future.result()  # a failure is raised here, as it would be in this process
+                bar.update(1)
+        except BaseException:
+            _terminate_workers(executor)  # a Ctrl-C or a failure: do not wait for the others
+            raise
 
 
 def _varies_vision(plan: SweepPlan, run: RunSpec) -> bool:

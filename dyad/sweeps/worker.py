@@ -165,6 +165,18 @@ PARENT_POLL_S = 0.5
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
+def prepare_visual_system(scenario: Any, cache_dir: str | None, run_seed: int) -> None:
+    """Build (or load) one visual system of a sweep and its layer-4 banks into the cache.
+
+    A task of :func:`dyad.sweeps.pretrain_sweep` when a sweep has several visual systems:
+    the same :func:`dyad.simulation.prepare_vision` call as in the sweep process, run on a
+    worker; nothing but the cache files comes back.
+    """
+    from dyad.simulation import prepare_vision
+
+    prepare_vision(scenario, None if cache_dir is None else Path(cache_dir), run_seed=run_seed)
+
+
 def _init_pool_worker(sweep_pid: int | None = None) -> None:
     """Set up a local pool worker: ignore SIGINT, and never outlive the sweep process.
 

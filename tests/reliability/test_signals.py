@@ -72,6 +72,16 @@ def test_signals_within_the_window_count_once():
     assert stops.count == 2
 
 
+def default_sigint() -> None:
+    """In the child before exec: SIGINT back to its default action.
+
+    A process started with SIGINT ignored (a background job of a non-interactive shell, nohup)
+    passes that on, and Python then never raises KeyboardInterrupt: the tests would measure
+    how they were launched, not dyad.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_sweep(tmp_path: Path, cache_dir: Path, steps: int) -> tuple[subprocess.Popen, Path]:
     """``dyad sweep`` with 2 workers in its own session (its pid is its process group).
 
@@ -90,6 +100,7 @@ def start_sweep(tmp_path: Path, cache_dir: Path, steps: int) -> tuple[subprocess
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_sigint,
         env=env,
     )
     return process, output
@@ -241,7 +252,12 @@ def test_one_ctrl_c_under_uv_stops_simulate_with_one_line(tmp_path, cache_dir):
     command += ["--cache-dir", str(cache_dir), "--output", str(tmp_path / "out"), "--quiet"]
     command += ["--plugins-dir", str(slow_plugin(tmp_path))]
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=default_sigint,
     )
     try:
         time.sleep(8)  # imports, the cached visual system, then the slow parent's decisions
@@ -279,6 +295,59 @@ def test_a_ctrl_c_while_workers_start_does_not_kill_them(tmp_path, cache_dir):
     assert process.returncode == 130, stdout + stderr
     done = records(output)
     assert done and all(r["status"] == "ok" for r in done), done
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_a_ctrl_c_while_workers_build_the_visual_systems_stops_them(tmp_path):
+    """Several visual systems are built on the workers; a Ctrl-C stops them, not waits for them.
+
+    Two small-preset visual systems (about 10 s each) from an empty cache: the signal comes
+    while the workers train, so the sweep exits with "Aborted." and 130, its workers gone, no
+    pre-training cached and no sweep folder written.
+    """
+    scenario = tmp_path / "pretrain_stop.toml"
+    scenario.write_text(
+        'name = "pretrain_stop"\n[run]\nsteps = 200\n[vision]\npreset = "small"\n'
+        'vary_with_run_seed = true\n[sweep]\nseeds = 2\n[sweep.grid]\n"parent.params.q" = [0.0]\n'
+        '[parent]\npolicy = "noisy"\n'
+    )
+    cache, output = tmp_path / "cache", tmp_path / "sweep"
+    command = [str(Path(sys.executable).parent / "dyad"), "sweep", str(scenario)]
+    command += ["--workers", "2", "--output", str(output), "--cache-dir", str(cache), "--quiet"]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=default_sigint,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the workers did not start in time"
+            workers = workers_of(process.pid)
+            if len(workers) == 2 and all(initialised(pid) for pid in workers):
+                break
+            time.sleep(0.05)
+        time.sleep(1.0)  # both are training now
+        os.killpg(process.pid, signal.SIGINT)
+        os.kill(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+        deadline = time.monotonic() + 5
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in workers if alive(pid)]
+    finally:
+        stop(process)
+    assert process.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == "Aborted."
+    assert left == [], f"workers {left} outlived the sweep"
+    assert not list(cache.glob("pretrain-*.npz")), "a visual system was finished, not stopped"
+    assert not (output / SWEEP_FILE).exists()
 
 
 def test_stopping_workers_suits_both_kinds_of_executor():
