@@ -251,6 +251,22 @@ def scaling_rows(folder: Path) -> list[Row]:
     return rows
 
 
+def sweep_pretrain_rows(folder: Path) -> list[Row]:
+    record = _json(folder, "sweep_pretrain.json")
+    identical = "same arrays" if record["identical"] else "ARRAYS DIFFER"
+    return [
+        Row(
+            f"a sweep's {record['visual_systems']} visual systems ({record['size']}) built on "
+            f"{record['workers']} workers ({identical})",
+            record["on_workers_s"],
+            "s",
+            "one after the other in the sweep process",
+            record["in_process_s"],
+            "speed-up",
+        )
+    ]
+
+
 @dataclasses.dataclass
 class Benchmark:
     """A bench_*.py script: how to run it (full or quick) and read its results."""
@@ -284,6 +300,9 @@ BENCHMARKS = {
     "sweep": Benchmark(
         "bench_sweep", {"RESULTS": "sweep.md"}, ["--quick"], ["--quick"], sweep_rows
     ),
+    "sweep_pretrain": Benchmark(
+        "bench_sweep_pretrain", {}, [], ["--quick", "--seeds", "2"], sweep_pretrain_rows
+    ),
 }
 
 #: each script's own option for where its results go (the others are redirected by the wrapper)
@@ -292,6 +311,7 @@ _OUTPUT_OPTIONS = {
     "pretrain": ("--output", "pretrain.md"),
     "startup": ("--output", "dir"),
     "scaling": ("--output", "dir"),
+    "sweep_pretrain": ("--output", "sweep_pretrain.md"),
 }
 
 
