@@ -1,9 +1,10 @@
 """A scenario's default visual pre-training end to end, timed, written to results/pretrain.md.
 
 The pre-training ``dyad simulate scenarios/perfect.toml`` does (``dyad.simulation.
-pretrain_config``): 128-px faces that move, scale and tilt, the parent's and 15 other people's,
-20 training transforms per face and expression, interleaved; 32 V1 maps; four dense 32×32
-VisNet layers with the centred rule, layer 1 on the coarse maps, 40 epochs per layer; without
+pretrain_config``): 128-px faces that move, scale and tilt, the parent's and 80 other people's,
+4 training transforms per face and expression, interleaved; 32 V1 maps; four dense 32×32
+VisNet layers with the centred rule at a learning rate of 0.015, layer 1 on the coarse maps,
+40 epochs per layer; without
 the cache: render the faces, filter them through V1 and gather layer 1's inputs, train the
 four layers; then the held-out evaluation on faces pre-training never showed (trained and
 untrained) that ``dyad pretrain`` prints. Target: pre-training at most 60 s on 2 cores.
