@@ -82,6 +82,32 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def launch(command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start a dyad command in its own session (its pid is its process group), SIGINT default."""
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=default_sigint,
+        env=env,
+    )
+
+
+def ctrl_c_under_uv(process: subprocess.Popen) -> None:
+    """One Ctrl-C as uv delivers it: SIGINT to the group, then uv's forwarded copy."""
+    os.killpg(process.pid, signal.SIGINT)
+    os.kill(process.pid, signal.SIGINT)
+
+
+def assert_aborted(process: subprocess.Popen, stdout: str, stderr: str) -> None:
+    """Exit code 130 and the one line "Aborted.", no traceback."""
+    assert process.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == "Aborted."
+
+
 def start_sweep(tmp_path: Path, cache_dir: Path, steps: int) -> tuple[subprocess.Popen, Path]:
     """``dyad sweep`` with 2 workers in its own session (its pid is its process group).
 
@@ -93,17 +119,7 @@ def start_sweep(tmp_path: Path, cache_dir: Path, steps: int) -> tuple[subprocess
     command += ["--workers", "2", "--output", str(output), "--cache-dir", str(cache_dir)]
     command += ["--plugins-dir", str(slow_plugin(tmp_path))]
     command += ["--quiet"]
-    env = {**os.environ, "DYAD_LOAD_PLUGINS": ""}
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=default_sigint,
-        env=env,
-    )
-    return process, output
+    return launch(command, env={**os.environ, "DYAD_LOAD_PLUGINS": ""}), output
 
 
 def workers_of(pid: int) -> list[int]:
@@ -129,6 +145,14 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")
+
+
+def left_alive(pids: list[int], within: float = 5.0) -> list[int]:
+    """The processes of ``pids`` still alive after up to ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return [pid for pid in pids if alive(pid)]
 
 
 def initialised(pid: int) -> bool:
@@ -214,10 +238,7 @@ def test_a_second_ctrl_c_stops_the_running_runs(tmp_path, cache_dir):
     assert took < 20
     assert records(output) == []  # stopped runs are not recorded (a resume re-runs them)
     assert list((output / "runs").iterdir()) == []  # nor left half-written
-    deadline = time.monotonic() + 5
-    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(alive(pid) for pid in workers)
+    assert left_alive(workers) == []
 
 
 @pytest.mark.slow
@@ -230,10 +251,7 @@ def test_workers_exit_when_the_sweep_is_killed(tmp_path, cache_dir):
         assert all(alive(pid) for pid in workers)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
-        deadline = time.monotonic() + 5
-        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        left = [pid for pid in workers if alive(pid)]
+        left = left_alive(workers)
     finally:
         stop(process)
     assert left == [], f"workers {left} outlived the sweep"
@@ -251,25 +269,15 @@ def test_one_ctrl_c_under_uv_stops_simulate_with_one_line(tmp_path, cache_dir):
     command = [str(Path(sys.executable).parent / "dyad"), "simulate", str(scenario)]
     command += ["--cache-dir", str(cache_dir), "--output", str(tmp_path / "out"), "--quiet"]
     command += ["--plugins-dir", str(slow_plugin(tmp_path))]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=default_sigint,
-    )
+    process = launch(command)
     try:
         time.sleep(8)  # imports, the cached visual system, then the slow parent's decisions
         assert process.poll() is None, process.communicate()
-        os.killpg(process.pid, signal.SIGINT)
-        os.kill(process.pid, signal.SIGINT)
+        ctrl_c_under_uv(process)
         stdout, stderr = process.communicate(timeout=60)
     finally:
         stop(process)
-    assert process.returncode == 130, stdout + stderr
-    assert "Traceback" not in stderr, stderr
-    assert stderr.strip().splitlines()[-1] == "Aborted."
+    assert_aborted(process, stdout, stderr)
     assert not (tmp_path / "out" / "manifest.json").exists()
 
 
@@ -287,8 +295,7 @@ def test_a_ctrl_c_while_workers_start_does_not_kill_them(tmp_path, cache_dir):
             if workers and not all(initialised(pid) for pid in workers):
                 break  # spawned, still importing
             time.sleep(0.02)
-        os.killpg(process.pid, signal.SIGINT)
-        os.kill(process.pid, signal.SIGINT)
+        ctrl_c_under_uv(process)
         stdout, stderr = process.communicate(timeout=240)
     finally:
         stop(process)
@@ -315,14 +322,7 @@ def test_a_ctrl_c_while_workers_build_the_visual_systems_stops_them(tmp_path):
     cache, output = tmp_path / "cache", tmp_path / "sweep"
     command = [str(Path(sys.executable).parent / "dyad"), "sweep", str(scenario)]
     command += ["--workers", "2", "--output", str(output), "--cache-dir", str(cache), "--quiet"]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=default_sigint,
-    )
+    process = launch(command)
     try:
         deadline = time.monotonic() + 240
         while True:
@@ -333,18 +333,12 @@ def test_a_ctrl_c_while_workers_build_the_visual_systems_stops_them(tmp_path):
                 break
             time.sleep(0.05)
         time.sleep(1.0)  # both are training now
-        os.killpg(process.pid, signal.SIGINT)
-        os.kill(process.pid, signal.SIGINT)
+        ctrl_c_under_uv(process)
         stdout, stderr = process.communicate(timeout=120)
-        deadline = time.monotonic() + 5
-        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        left = [pid for pid in workers if alive(pid)]
+        left = left_alive(workers)
     finally:
         stop(process)
-    assert process.returncode == 130, stdout + stderr
-    assert "Traceback" not in stderr, stderr
-    assert stderr.strip().splitlines()[-1] == "Aborted."
+    assert_aborted(process, stdout, stderr)
     assert left == [], f"workers {left} outlived the sweep"
     assert not list(cache.glob("pretrain-*.npz")), "a visual system was finished, not stopped"
     assert not (output / SWEEP_FILE).exists()
