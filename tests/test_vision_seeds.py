@@ -166,6 +166,17 @@ def test_several_visual_systems_are_built_on_the_workers_as_they_would_be_here(t
             )
 
 
+def test_the_sweep_says_it_builds_several_visual_systems_on_its_workers(tmp_path):
+    output = tmp_path / "sweep"
+    args = ["sweep", str(write_sweep(tmp_path, vary=True)), "--workers", "2"]
+    result = CliRunner().invoke(
+        cli, [*args, "--output", str(output), "--cache-dir", str(tmp_path / "cache")]
+    )
+    assert result.exit_code == 0, result.output + result.stderr
+    said = "tiny_seeds: loading 2 visual systems on the workers, each trained unless cached ..."
+    assert said in result.stderr.splitlines()
+
+
 def test_a_visual_system_that_fails_on_a_worker_fails_the_sweep_there(tmp_path, monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 

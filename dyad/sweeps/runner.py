@@ -259,7 +259,6 @@ def _dispatch(
     where = f"the Dask scheduler at {address}" if address else "local worker processes"
     progress_step(f"{plan.name}: connecting to {where} ...", enabled=progress)
     with open_executor(workers, address, timeout) as (executor, described, capacity):
-        progress_step(f"{plan.name}: loading the visual system ...", enabled=progress)
         pretrain_sweep(plan, cache, progress, executor)
         # first writes: only now that the scenario, the folder and the executor are good
         if previous == "replace":
@@ -392,6 +391,7 @@ def pretrain_sweep(
     alone; otherwise they are built here, one after the other. A bar counts them when there
     are several.
     """
+    from dyad.progress import progress_step
     from dyad.simulation import prepare_vision, vision_seed
 
     cache = None if cache_dir is None else Path(cache_dir)
@@ -414,15 +414,19 @@ def pretrain_sweep(
         key += repr((scenario.infant.expressions, identities, vision_seed(scenario, run.seed)))
         distinct.setdefault(key, (scenario, run.seed))
     several = len(distinct) > 1
+    on_workers = executor is not None and several
+    what = f"{len(distinct)} visual systems" if several else "the visual system"
+    where = " on the workers, each trained unless cached" if on_workers else ""
+    progress_step(f"{plan.name}: loading {what}{where} ...", enabled=progress)
     with _bar(len(distinct), "visual systems", progress and several) as bar:
-        if executor is None or not several:
+        if not on_workers:
             for scenario, seed in distinct.values():
                 prepare_vision(scenario, cache, progress and not several, run_seed=seed)
                 bar.update(1)
             return
-        where = None if cache is None else str(cache)
+        folder = None if cache is None else str(cache)
         futures = [
-            _shielded_submit(executor, prepare_visual_system, scenario, where, seed)
+            _shielded_submit(executor, prepare_visual_system, scenario, folder, seed)
             for scenario, seed in distinct.values()
         ]
         try:
