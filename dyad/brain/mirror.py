@@ -97,14 +97,10 @@ class MirrorConfig:
     activation, then sigmoid) or ``"kwta"`` (rate 1 for the k largest activations, 0
     otherwise).
     ``sparseness``: p; k = int(N (1 - p)) neurons are at or above threshold. ``"auto"``
-    (default) gives k = ⌈N/S⌉ for S expressions, p = 1 - ⌈N/S⌉/N (0.5 for happy/sad): each
-    input then recruits about N/S neurons, so every neuron can win for exactly one expression
-    (T1); with a fixed 0.5 and three expressions, every input recruits half the layer and two
-    expressions must share neurons. Rounding up matters when S does not divide N: with ⌊N/S⌋
-    winners the N mod S spare neurons join one expression's group, which then has more
-    members than winners, and its near-equal activations tie at the threshold, so they fire at
-    about 0.5 (docs/mirror.md). Resolve it with :meth:`for_expressions` before building a
-    layer.
+    (default) is p = 1 - 1/S for S expressions (0.5 for happy/sad): each input then recruits
+    N/S neurons, so every neuron can win for exactly one expression (T1); with a fixed 0.5 and
+    three expressions, every input recruits half the layer and two expressions must share
+    neurons. Resolve it with :meth:`for_expressions` before building a layer.
     ``slope``: sigmoid steepness relative to the activation spread; beta = slope / std(h), with
     std(h) the spread across neurons measured by :meth:`MirrorLayer.calibrate`. 0.4 keeps the
     untrained layer's responses graded (almost no chance "mirror" cells) and rates unsaturated
@@ -146,10 +142,7 @@ class MirrorConfig:
         return self
 
     def for_expressions(self, n_expressions: int) -> MirrorConfig:
-        """Return this config with ``sparseness = "auto"`` resolved for S expressions.
-
-        p = 1 - ⌈N/S⌉/N, so that k = ⌈N/S⌉ neurons win (N/S exactly when S divides N, as
-        for happy/sad: p = 0.5).
+        """Return this config with ``sparseness = "auto"`` resolved to 1 - 1/S for S expressions.
 
         Raises
         ------
@@ -158,8 +151,7 @@ class MirrorConfig:
         """
         if self.sparseness != "auto":
             return self
-        winners = -(-self.n_neurons // int(n_expressions))  # ⌈N/S⌉
-        return dataclasses.replace(self, sparseness=1.0 - winners / self.n_neurons)
+        return dataclasses.replace(self, sparseness=1.0 - 1.0 / int(n_expressions))
 
     @property
     def n_winners(self) -> int:
@@ -192,7 +184,7 @@ class MirrorLayer:
     def _allocate(self, config: MirrorConfig, n_visual: int, n_motor: int) -> None:
         if config.sparseness == "auto":
             raise ConfigError(
-                "mirror.sparseness: 'auto' (⌈N/S⌉ winners) needs the number of expressions S; "
+                "mirror.sparseness: 'auto' (1 - 1/S) needs the number of expressions S; "
                 "build the layer from config.for_expressions(S)"
             )
         self.config = config

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from dyad.config.scenario import CLASSIC_VISNET_LEARNING_RATE, Scenario
 from dyad.faces.config import LEARNABLE_SCALE
 
@@ -53,15 +51,12 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
             "(at 0.1 only happy got mirror neurons) or with photometric changes only "
             "(docs/results.md, 'More than two expressions')"
         )
-    mirror = scenario.mirror
-    resolved = mirror.for_expressions(n_expressions)
-    share = dataclasses.replace(mirror, sparseness="auto").for_expressions(n_expressions)
-    if resolved.n_winners != share.n_winners:
+    sparseness = scenario.mirror.sparseness
+    if sparseness != "auto" and abs(sparseness - (1 - 1 / n_expressions)) > 0.01:
         warnings.append(
-            f"mirror.sparseness: {mirror.sparseness:g} gives {resolved.n_winners} winners of "
-            f"{mirror.n_neurons}, not ⌈N/S⌉ = {share.n_winners} for {n_expressions} expressions "
-            "(sparseness 'auto'): not every neuron can win for exactly one expression, so T1 "
-            "(every neuron a mirror neuron) is not expected"
+            f"mirror.sparseness: {sparseness:g} differs from 1 - 1/S = {1 - 1 / n_expressions:.3g} "
+            f"for {n_expressions} expressions: not every neuron can win for exactly one "
+            f"expression, so T1 (every neuron a mirror neuron) is not expected"
         )
     if (
         transforms.translation > DOCUMENTED_TRANSLATION
