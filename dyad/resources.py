@@ -145,7 +145,7 @@ def estimate_run(scenario: Scenario) -> Estimate:
     n_expressions = len(scenario.infant.expressions)
     n_l4 = layer4_size(scenario)
     n_motor = int(scenario.motor.units_per_expression) * n_expressions
-    n_neurons = int(scenario.mirror.n_neurons)
+    n_neurons = int(scenario.mirror.for_expressions(n_expressions).n_neurons)
     steps = int(scenario.run.steps)
     vision = scenario.vision
     image_side = int(vision.visnet.v1.image_size)

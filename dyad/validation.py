@@ -101,7 +101,18 @@ def check_number(name: str, value: object, low: float, high: float) -> float:
 
 
 def _auto_or_value(value: Any) -> str:
-    return "<auto>" if isinstance(value, str) else "<value>"
+    """Return the branch a value is checked against.
+
+    Numbers, numeric strings ("1024", as ``--set`` gives them) and sequences go to the value,
+    any other string to "auto".
+    """
+    if not isinstance(value, str):
+        return "<value>"
+    try:
+        float(value)
+    except ValueError:
+        return "<auto>"
+    return "<value>"
 
 
 def auto_or(value_type: Any) -> Any:

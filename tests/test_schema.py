@@ -76,7 +76,7 @@ def test_reference_lists_type_default_range_and_meaning(header, fields):
 
 def test_reference_shows_the_values_a_scenario_gets_by_default():
     assert reference_rows("[run]")["motor_test_flip"][1:3] == ["`0.05`", "≥ 0, < 0.5"]
-    assert reference_rows("[mirror]")["n_neurons"][1] == "`256`"
+    assert reference_rows("[mirror]")["n_neurons"][1] == '`"auto"`'  # S ⌊256/S⌋
     # a scenario's faces shift by ±4 px (TransformConfig.learnable), not the class default of
     # TransformConfig (±8 px)
     assert reference_rows("[vision.faces.transforms]")["translation"][1] == "`4.0`"

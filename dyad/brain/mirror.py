@@ -25,13 +25,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from dyad.errors import ConfigError
-from dyad.validation import Int, Real, auto_or, check_int, frozen_config, real
+from dyad.validation import Real, auto_or, check_int, frozen_config, integer, real
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,10 @@ def float32_rows(name: str, values: object, width: int, rows: str = "n") -> np.n
     return array
 
 
+#: the mirror layer's size when it is not set: 16 × 16 (S ⌊256/S⌋ neurons for S expressions)
+REFERENCE_NEURONS = 256
+
+
 def n_winners(n_neurons: int, sparseness: float) -> int:
     """Return the number of neurons at or above threshold, k = int(N (1 - p)) (model.md §5.3).
 
@@ -92,7 +96,13 @@ def n_winners(n_neurons: int, sparseness: float) -> int:
 class MirrorConfig:
     """Parameters of the mirror layer (model.md §8; defaults chosen in docs/mirror.md).
 
-    ``n_neurons``: N, layer size (256 = 16x16; model.md §8.1 allows it for speed).
+    ``n_neurons``: N, layer size. ``"auto"`` (default) is the largest multiple of S up to
+    :data:`REFERENCE_NEURONS` = 256 (16x16; model.md §8.1 allows it for speed): 256 for two
+    or four expressions, 255 for three, 252 for six. With the layer a multiple of S the
+    conscience bias's share k/N is exactly 1/S, so each expression's group settles at k
+    neurons; with N = 256 and three expressions the spare neuron made one group outnumber
+    the winners, its near-equal activations tied at the threshold and it fired at about 0.5,
+    under the 0.5 active threshold (docs/mirror.md).
     ``competition``: ``"percentile"`` (threshold between the k-th and (k+1)-th largest
     activation, then sigmoid) or ``"kwta"`` (rate 1 for the k largest activations, 0
     otherwise).
@@ -122,7 +132,7 @@ class MirrorConfig:
     unselective) while as many never win and never learn.
     """
 
-    n_neurons: Int = Field(256, ge=2)
+    n_neurons: auto_or(integer(ge=2)) = "auto"
     competition: Literal["percentile", "kwta"] = "percentile"
     sparseness: auto_or(real(ge=0.0, lt=1.0)) = "auto"
     slope: Real = Field(0.4, gt=0.0)
@@ -134,7 +144,8 @@ class MirrorConfig:
 
     @model_validator(mode="after")
     def _at_least_one_winner(self) -> Self:
-        if self.sparseness != "auto" and n_winners(self.n_neurons, self.sparseness) < 1:
+        resolved = "auto" not in (self.n_neurons, self.sparseness)
+        if resolved and n_winners(self.n_neurons, self.sparseness) < 1:
             raise ValueError(
                 f"sparseness: expected int(n_neurons * (1 - sparseness)) >= 1 winner, got "
                 f"0 winners for sparseness {self.sparseness!r} and n_neurons {self.n_neurons}"
@@ -142,24 +153,30 @@ class MirrorConfig:
         return self
 
     def for_expressions(self, n_expressions: int) -> MirrorConfig:
-        """Return this config with ``sparseness = "auto"`` resolved to 1 - 1/S for S expressions.
+        """Return this config with its ``"auto"`` fields resolved for S expressions.
+
+        ``n_neurons = "auto"`` becomes S ⌊256/S⌋ and ``sparseness = "auto"`` 1 - 1/S.
 
         Raises
         ------
         ConfigError
             the resolved sparseness leaves no winner (a layer smaller than S).
         """
-        if self.sparseness != "auto":
-            return self
-        return dataclasses.replace(self, sparseness=1.0 - 1.0 / int(n_expressions))
+        n_expressions = int(n_expressions)
+        changes: dict[str, Any] = {}
+        if self.n_neurons == "auto":
+            changes["n_neurons"] = n_expressions * max(1, REFERENCE_NEURONS // n_expressions)
+        if self.sparseness == "auto":
+            changes["sparseness"] = 1.0 - 1.0 / n_expressions
+        return dataclasses.replace(self, **changes) if changes else self
 
     @property
     def n_winners(self) -> int:
         """k, the number of neurons at or above threshold for every input."""
-        if self.sparseness == "auto":
+        if "auto" in (self.n_neurons, self.sparseness):
             raise ConfigError(
-                "sparseness: 'auto' depends on the number of expressions; resolve it with "
-                "MirrorConfig.for_expressions(S) first"
+                "sparseness, n_neurons: 'auto' depends on the number of expressions; resolve "
+                "it with MirrorConfig.for_expressions(S) first"
             )
         return n_winners(self.n_neurons, self.sparseness)
 
@@ -182,9 +199,9 @@ class MirrorLayer:
         self._fold()
 
     def _allocate(self, config: MirrorConfig, n_visual: int, n_motor: int) -> None:
-        if config.sparseness == "auto":
+        if "auto" in (config.n_neurons, config.sparseness):
             raise ConfigError(
-                "mirror.sparseness: 'auto' (1 - 1/S) needs the number of expressions S; "
+                "mirror.sparseness, mirror.n_neurons: 'auto' needs the number of expressions S; "
                 "build the layer from config.for_expressions(S)"
             )
         self.config = config

@@ -58,6 +58,13 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
             f"for {n_expressions} expressions: not every neuron can win for exactly one "
             f"expression, so T1 (every neuron a mirror neuron) is not expected"
         )
+    n_neurons = scenario.mirror.n_neurons
+    if n_neurons != "auto" and n_neurons % n_expressions:
+        warnings.append(
+            f"mirror.n_neurons: {n_neurons} is not a multiple of the {n_expressions} "
+            "expressions: one expression's group can outnumber the winners and fire at about "
+            "0.5, below the active threshold (docs/mirror.md); 'auto' picks a multiple"
+        )
     if (
         transforms.translation > DOCUMENTED_TRANSLATION
         or transforms.rotation > DOCUMENTED_ROTATION

@@ -23,7 +23,7 @@ from conftest import small_science_raw
 from dyad.config import scenario_warnings, validate_scenario
 from dyad.simulation import UNSEEN_FACE, run_scenario
 
-N_NEURONS = 64
+N_NEURONS = 66  # a multiple of 3 and of 6 (see mirror.n_neurons)
 THREE = ["happy", "sad", "surprise"]
 
 
