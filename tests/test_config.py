@@ -320,6 +320,10 @@ def test_settings_beyond_the_documented_results_are_named_in_warnings():
     assert line.startswith("infant.expressions: 6 expressions")
     (line,) = scenario_warnings(load_scenario(perfect, {"mirror.sparseness": 0.9}))
     assert line.startswith("mirror.sparseness: 0.9 differs from 1 - 1/S = 0.5")
+    uneven = {"infant.expressions": three, "mirror.n_neurons": 64}
+    (line,) = scenario_warnings(load_scenario(perfect, uneven))
+    assert line.startswith("mirror.n_neurons: 64 is not a multiple of the 3 expressions")
+    assert scenario_warnings(load_scenario(perfect, {**uneven, "mirror.n_neurons": 66})) == []
     (line,) = scenario_warnings(load_scenario(perfect, {"vision.faces.transforms.translation": 8}))
     assert line.startswith("vision.faces.transforms: beyond")
     # the scale range counts relative to the face's size: ±10 % about it is documented

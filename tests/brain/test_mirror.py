@@ -143,6 +143,16 @@ def test_auto_sparseness_gives_each_expression_its_share_of_the_layer(n_expressi
         MirrorLayer(config, 10, 4, rng(0))
 
 
+@pytest.mark.parametrize(("n_expressions", "size"), [(2, 256), (3, 255), (4, 256), (6, 252)])
+def test_auto_size_is_the_largest_multiple_of_s_up_to_256(n_expressions, size):
+    # each expression's group then settles at exactly k = N/S neurons (docs/mirror.md)
+    config = MirrorConfig().for_expressions(n_expressions)
+    assert config.n_neurons == size and config.n_winners * n_expressions == size
+    assert MirrorConfig(n_neurons=64).for_expressions(3).n_neurons == 64  # a given size stays
+    with pytest.raises(ConfigError, match="n_neurons"):
+        MirrorLayer(MirrorConfig(sparseness=0.5), 10, 4, rng(0))
+
+
 # ------------------------------------------------------------------------------ the layer
 
 

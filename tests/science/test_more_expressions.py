@@ -7,7 +7,8 @@ The defaults now derive from S what depends on it: the mirror layer's and VisNet
 sparseness are 1 − 1/S, so each expression can own N/S neurons. Perfect mimicry then gives
 mirror neurons for all three expressions, each with about a third of the layer, on the
 parent's face and on a face never seen, when the faces change in lighting only
-(photometric changes; small size, two run seeds; measured 255/256 in both at 256 neurons).
+(photometric changes; small size, two run seeds; measured 255/255 in both with the default
+255 neurons, a multiple of S: docs/results.md). The test uses 66, also a multiple of 3.
 
 What does not hold, and is not asserted here: with the faces also moving, scaling and
 tilting, layer 4 does not tell all three expressions apart. At the small size with halved
