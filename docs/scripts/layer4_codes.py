@@ -20,12 +20,17 @@ trained and untrained, and the cosine between the expressions' centred mean laye
 ``--one-change`` it shows the unseen faces with one geometric change at a time (fixed
 scales, shifts, tilts, inside and beyond the defaults' ranges) and counts the images most of
 the 50 most informative cells misread: which change, alone, the network does not tolerate.
+With ``--parent-stages`` it reads the expression stage by stage (pixels, V1, layers 1–4) on the
+parent's own face, the face the mirror layer is trained and judged on: class means from 120
+transforms per expression, 40 fresh ones read by the nearest mean (the kind of code the mirror
+layer's Hebbian weights hold) and by a ridge classifier of the whole stage.
 
     uv run python docs/scripts/layer4_codes.py [SCENARIO] [--faces 4] [--set vision.seed=1]
     uv run python docs/scripts/layer4_codes.py --diagnose
     uv run python docs/scripts/layer4_codes.py --layers --set 'infant.expressions=[...]'
     uv run python docs/scripts/layer4_codes.py --one-change --set vision.seed=1341738427
     uv run python docs/scripts/layer4_codes.py --train-set vision.faces.transforms.translation=6
+    uv run python docs/scripts/layer4_codes.py --parent-stages --set 'infant.expressions=[...]'
 """
 
 from __future__ import annotations
@@ -83,6 +88,9 @@ def main() -> None:
     parser.add_argument("--layers", action="store_true", help="read-out layer by layer")
     parser.add_argument("--one-change", action="store_true", help="one geometric change at a time")
     parser.add_argument(
+        "--parent-stages", action="store_true", help="read-out stage by stage, parent's face"
+    )
+    parser.add_argument(
         "--train-set",
         dest="train_overrides",
         action="append",
@@ -139,6 +147,8 @@ def main() -> None:
         print(json.dumps(layers(trained, images, expression, person)))
     if args.one_change:
         print(json.dumps(one_change(trained, images, args.faces)))
+    if args.parent_stages:
+        print(json.dumps(parent_stages(trained)))
     plot(rows, curves, scenario, args)
 
 
@@ -161,6 +171,54 @@ def layers(trained, images: np.ndarray, expression, person) -> dict[str, object]
         unit = centred / np.linalg.norm(centred, axis=1, keepdims=True)
         cosines = unit @ unit.T
         result[f"{label}_L4_mean_cosines"] = [[round(float(c), 2) for c in row] for row in cosines]
+    return result
+
+
+def parent_stages(trained, n_means: int = 120, n_read: int = 40) -> dict[str, object]:
+    """Nearest-mean and ridge read-out of the expression at each stage, on the parent's face."""
+    config = trained.config
+    parent = config.face_identities[:1]
+    fit = render_images(config, n_means, np.random.default_rng(11), parent)
+    read = render_images(config, n_read, np.random.default_rng(12), parent)
+    n_expressions = fit.shape[0]
+    fit_labels = np.repeat(np.arange(n_expressions), n_means)
+    read_labels = np.repeat(np.arange(n_expressions), n_read)
+
+    def stages(network, images: np.ndarray) -> dict[str, np.ndarray]:
+        flat = images.reshape(-1, *images.shape[-2:])
+        v1 = np.concatenate([network.v1.filter(flat[i : i + 16]) for i in range(0, len(flat), 16)])
+        out = {
+            "pixels": flat.reshape(len(flat), -1),
+            "V1": v1[:, :, ::4, ::4].reshape(len(flat), -1),
+        }
+        for i, rates in enumerate(network.visnet.layer_rates(v1)):
+            out[f"L{i + 1}"] = rates.reshape(len(flat), -1)
+        return out
+
+    def nearest_mean(x: np.ndarray, y: np.ndarray) -> float:
+        means = np.stack([x[fit_labels == e].mean(0) for e in range(n_expressions)])
+        said = ((y[:, None] - means[None]) ** 2).sum(-1).argmin(1)
+        return round(float((said == read_labels).mean()), 2)
+
+    def ridge(x: np.ndarray, y: np.ndarray) -> float:
+        mean = x.mean(0)
+        centred = x - mean
+        gram = centred @ centred.T
+        target = np.eye(n_expressions)[fit_labels]
+        dual = np.linalg.solve(gram + 1e-2 * np.trace(gram) / len(gram) * np.eye(len(gram)), target)
+        said = ((y - mean) @ centred.T @ dual).argmax(1)
+        return round(float((said == read_labels).mean()), 2)
+
+    result: dict[str, object] = {}
+    for label, network in (("trained", trained), ("untrained", trained.untrained())):
+        fitted, shown = stages(network, fit), stages(network, read)
+        result[label] = {
+            stage: {
+                "nearest_mean": nearest_mean(fitted[stage], shown[stage]),
+                "ridge": ridge(fitted[stage], shown[stage]),
+            }
+            for stage in fitted
+        }
     return result
 
 
