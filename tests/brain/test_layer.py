@@ -420,8 +420,8 @@ def test_compiled_row_helpers_match_their_python_reference():
     from dyad.brain import kernels
 
     @numba.njit
-    def compiled(x, presynaptic, weights, mean, i, out_inputs, out_centred):
-        drive = kernels._drive_row(x, presynaptic, weights, i)
+    def compiled(x, presynaptic, weights, mean, i, out_drive, out_inputs, out_centred):
+        drive = kernels._drive_row(x, presynaptic, weights, i, out_drive)
         inputs = kernels._row_inputs(x, presynaptic, i, out_inputs)
         kernels._centred_row(x, presynaptic, mean, i, out_centred)
         return drive, inputs.copy()
@@ -440,11 +440,19 @@ def test_compiled_row_helpers_match_their_python_reference():
     for x, pre, mean in cases:
         for i in range(n):
             got_centred = np.zeros(fan_in)
-            drive, inputs = compiled(x, pre, weights, mean, i, np.zeros(fan_in), got_centred)
+            got_row = np.zeros(fan_in)
+            drive, inputs = compiled(
+                x, pre, weights, mean, i, got_row, np.zeros(fan_in), got_centred
+            )
             want_centred = np.zeros(fan_in)
             kernels._centred_row(x, pre, mean, i, want_centred)
             want_inputs = kernels._row_inputs(x, pre, i, np.zeros(fan_in))
-            np.testing.assert_allclose(drive, kernels._drive_row(x, pre, weights, i), rtol=1e-12)
+            want_row = np.zeros(fan_in)
+            want_drive = kernels._drive_row(x, pre, weights, i, want_row)
+            np.testing.assert_allclose(drive, want_drive, rtol=1e-12)
+            if pre is not None:  # the drive's work row holds the gathered inputs
+                np.testing.assert_array_equal(got_row, want_inputs)
+                np.testing.assert_array_equal(want_row, want_inputs)
             np.testing.assert_array_equal(inputs, want_inputs)
             np.testing.assert_array_equal(got_centred, want_centred)
             assert np.all(want_centred != 0)  # the centring acted on every synapse
