@@ -105,16 +105,27 @@ def threads(n: int) -> Iterator[None]:
         numba.set_num_threads(previous)
 
 
+#: how much faster (a fraction of one thread's median time) more threads must be to be chosen
+THREADS_MARGIN = 0.1
+
+
 class ThreadChooser:
     """Run each training presentation on numba's threads or on one, whichever is faster now.
 
     On a shared machine a second thread helps only while the other core is free (see the
     module docstring), and that changes from minute to minute. So at the start of every epoch
-    the first ``2 · probes`` presentations alternate between numba's current number of
-    threads and one, and the rest of the epoch runs on the setting with the lower median
-    time. The weights do not depend on the choice (:data:`ROW_BLOCK`), only the speed does.
-    With one thread to begin with (``NUMBA_NUM_THREADS=1``, ``numba.set_num_threads(1)``, a
-    sweep worker) there is nothing to choose.
+    the first ``probes`` presentations run on numba's current number of threads and the next
+    ``probes`` on one (the first of each run untimed: it finds the weights in the other
+    setting's caches; alternating the two settings made one thread look slower than it is),
+    and the rest of the epoch runs on more threads only if their median time is at least
+    :data:`THREADS_MARGIN` lower than one thread's. A layer's presentation now
+    takes about 0.1–0.25 ms, close to what waking a second thread costs, so the two settings
+    often time within noise of each other; without the margin such ties went to two threads
+    in about a third of the epochs, and training took 1.11× as long as on one thread
+    (benchmarks/results/pretrain.md, 2026-12-01). The weights do not depend on the choice
+    (:data:`ROW_BLOCK`), only the speed does. With one thread to begin with
+    (``NUMBA_NUM_THREADS=1``, ``numba.set_num_threads(1)``, a sweep worker) there is nothing
+    to choose.
 
     Parameters
     ----------
@@ -144,14 +155,16 @@ class ThreadChooser:
             present()
             return
         if self._count < 2 * self.probes:
-            n = self.most if self._count % 2 == 0 else 1
+            n = self.most if self._count < self.probes else 1
             numba.set_num_threads(n)
             started = self.clock()
             present()
-            self._times[n].append(self.clock() - started)
+            if self._count % self.probes:  # the first of each run warms the caches up
+                self._times[n].append(self.clock() - started)
             self._count += 1
             if self._count == 2 * self.probes:
-                faster = min(self._times, key=lambda k: float(np.median(self._times[k])))
+                many, one = (float(np.median(self._times[k])) for k in (self.most, 1))
+                faster = self.most if many < (1.0 - THREADS_MARGIN) * one else 1
                 numba.set_num_threads(faster)
                 self.choices.append(faster)
             else:
