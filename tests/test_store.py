@@ -92,6 +92,27 @@ def test_tables_round_trip_equal(tmp_path):
     assert results["interaction"]["mirror_mean_rate"].dtype == np.float32
 
 
+def test_float_columns_are_stored_byte_stream_split(tmp_path):
+    """Floats are byte-stream-split (smaller files), read back bit for bit, NaN included."""
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {
+            "t": np.arange(1000, dtype=np.int32),
+            "rate": rng.random(1000, dtype=np.float32),
+            "d": np.r_[rng.normal(size=999), np.nan],
+        }
+    )
+    write_run(tmp_path / "run", {"rates": table}, {}, categorize_strings=False)
+    path = tmp_path / "run" / "rates.parquet"
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(3)}
+    assert "BYTE_STREAM_SPLIT" in encodings["rate"] and "BYTE_STREAM_SPLIT" in encodings["d"]
+    assert "BYTE_STREAM_SPLIT" not in encodings["t"]
+    pd.testing.assert_frame_equal(load_run(tmp_path / "run").rates, table)
+
+
 def test_round_trip_exact_without_categorizing(tmp_path):
     table = interaction_table()
     write_run(tmp_path / "run", {"interaction": table}, {}, categorize_strings=False)

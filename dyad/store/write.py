@@ -227,19 +227,31 @@ def _check_inputs(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, Any
 
 
 def _write_parquet(table: pd.DataFrame, handle) -> None:
-    """Write ``table`` as zstd Parquet, dictionary-encoding only its categorical columns.
+    """Write ``table`` as zstd Parquet.
+
+    Only its categorical columns are dictionary-encoded, and its float columns are stored
+    byte-stream-split.
 
     pyarrow's default tries a dictionary for every column and gives up on the floats only after
     filling a page; for a run's 512,000-row ``mirror_rates`` table that halves the writing time
-    (48 → 25 ms) and the file is smaller (840 → 680 kB). The values read back are the same.
+    (48 → 25 ms) and the file is smaller (840 → 680 kB). Byte-stream splitting (a standard
+    Parquet encoding) stores the floats' first bytes together, then their second bytes, and so
+    on, which zstd compresses better when values repeat: for a run whose rates end saturated
+    (lag 0 of the lag sweep) ``mirror_rates`` shrinks from 217 to 58–67 kB and is written in
+    11–14 ms instead of 15 ms; where the rates stay graded (lag 2–4) the file is 1–12 % smaller
+    and about as fast to write. The values read back are the same, bit for bit.
     """
-    categorical = [
-        str(name)
-        for name, dtype in zip(table.columns, table.dtypes, strict=True)
-        if isinstance(dtype, pd.CategoricalDtype)
-    ]
+    categorical = []
+    split = {}
+    for name, dtype in zip(table.columns, table.dtypes, strict=True):
+        if isinstance(dtype, pd.CategoricalDtype):
+            categorical.append(str(name))
+        elif dtype.kind == "f":
+            split[str(name)] = "BYTE_STREAM_SPLIT"
     # to_parquet(engine="pyarrow") without its fixed costs, the same file (dyad.store.parquet)
-    write_parquet(table, handle, compression="zstd", use_dictionary=categorical)
+    write_parquet(
+        table, handle, compression="zstd", use_dictionary=categorical, column_encoding=split
+    )
 
 
 def _copy_into(source: Path, handle) -> None:
