@@ -279,14 +279,20 @@ def sweep(
         ``sweep.status.failed`` (details in ``failures.json``).
 
     Every run is validated before any starts; the visual system is pre-trained once, here.
+    Local workers fork from a server that loads their modules meanwhile (Linux,
+    :mod:`dyad.forkserver`); it stays up for the next sweep of this process.
     """
+    from dyad.forkserver import start_forkserver
+
+    if workers is not None and address is not None:
+        raise ConfigError("workers: a Dask cluster (address) has its own workers; give one")
+    if address is None:  # local workers' fork server: it loads their modules while we plan
+        start_forkserver()
     from dyad.config.reading import find_scenario
     from dyad.resources import check_sweep
     from dyad.sweeps import MAX_RUNS, plan_sweep, run_sweep
     from dyad.sweeps.batching import batch_size_for, check_batch_size
 
-    if workers is not None and address is not None:
-        raise ConfigError("workers: a Dask cluster (address) has its own workers; give one")
     if not isinstance(scenario, str | os.PathLike):
         raise ConfigError(
             f"scenario: a sweep reads a TOML file or a shipped sweep's name, got {scenario!r}"

@@ -352,6 +352,22 @@ def test_local_sweep_completes_skips_and_resumes_to_the_same_results(tmp_path, c
     assert len(load_sweep(output).summary) == 2
 
 
+def test_a_sweep_from_the_command_line_says_nothing_on_stderr(tmp_path, cache_dir):
+    """A complete sweep leaves nothing for its helpers to clean up or warn about.
+
+    A real process: the resource tracker and the fork server print to the sweep's stderr.
+    """
+    path = write_scenario(tmp_path, '"parent.params.q" = [0.0, 1.0]', seeds=2)
+    output = tmp_path / "sweep"
+    dyad = str(Path(sys.executable).parent / "dyad")
+    command = [dyad, "sweep", str(path), "--workers", "2", "--output", str(output)]
+    command += ["--cache-dir", str(cache_dir), "--quiet"]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "4 runs done" in finished.stdout
+    assert finished.stderr == ""
+
+
 def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path, cache_dir):
     # fails at timestep 25: after the 20-timestep trial of each policy before the sweep
     plugins = tmp_path / "plugins"
@@ -420,6 +436,7 @@ def test_sigterm_stops_cleanly_and_the_sweep_resumes(tmp_path, cache_dir):
             process.wait()
     assert process.returncode == 130, stdout + stderr
     assert "interrupted" in stdout and "run again to resume" in stdout
+    assert "leaked" not in stderr  # terminated workers leave nothing for the resource tracker
     recorded = [json.loads(line)["run_id"] for line in journal.read_text().splitlines()]
     assert 1 <= len(recorded) < 4
     folders = sorted(p.name for p in (output / "runs").iterdir())

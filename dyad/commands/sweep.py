@@ -71,6 +71,10 @@ def sweep(scenario_file: str, plugins_dirs: tuple[Path, ...], quiet: bool, **set
     if settings["workers"] is not None and settings["address"] is not None:
         raise ConfigError("--workers: a Dask cluster (--address) has its own workers; give one")
     say(f"dyad sweep: planning {scenario_file} (validating every run) ...", quiet=quiet)
+    if settings["address"] is None:  # local workers' fork server loads their modules meanwhile
+        from dyad.forkserver import start_forkserver
+
+        start_forkserver()
     from dyad.sweeps.batching import check_batch_size
 
     check_batch_size(settings["batch_size"], "--batch-size")

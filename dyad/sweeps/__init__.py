@@ -43,8 +43,9 @@ again skips completed runs, removes partial run folders and runs the rest, so an
 sweep (Ctrl-C, ``kill``, a crash) resumes to the same results as an uninterrupted one.
 
 Executors
-    One code path, any ``concurrent.futures`` executor: a local ``ProcessPoolExecutor`` with an
-    explicit ``spawn`` context (one process per core by default), or the executor of a Dask
+    One code path, any ``concurrent.futures`` executor: a local ``ProcessPoolExecutor`` (one
+    process per core by default; on Linux its workers fork from a server that imported their
+    modules while the sweep was planned, :mod:`dyad.forkserver`), or the executor of a Dask
     ``distributed.Client`` (``--address tcp://host:port``; ``distributed`` is the optional
     ``dyad[dask]`` extra). Workers receive only plain data and write their own run folders, so
     with Dask every worker must see the same paths (sweep folder, cache, plugin folders). The

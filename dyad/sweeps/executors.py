@@ -1,7 +1,8 @@
 """Executors and signals: where a sweep's runs go, and how a Ctrl-C stops them.
 
 One code path for any ``concurrent.futures`` executor: :func:`open_executor` gives a local
-``ProcessPoolExecutor`` (``spawn`` context) or the executor of a Dask ``distributed.Client``.
+``ProcessPoolExecutor`` (workers forked from a preloaded fork server on Linux,
+:mod:`dyad.forkserver`; spawned elsewhere) or the executor of a Dask ``distributed.Client``.
 :class:`StopRequests` counts SIGINT/SIGTERM so the dispatch loop can let running runs finish
 on the first signal and stop them on the second.
 """
@@ -20,6 +21,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 from dyad.errors import ConfigError, DyadError
+from dyad.forkserver import start_forkserver, start_method
 from dyad.sweeps.worker import _init_pool_worker
 
 
@@ -42,9 +44,11 @@ def open_executor(
 
     The executor is a ``concurrent.futures`` one.
 
-    Without ``address``: a local :class:`ProcessPoolExecutor` with an explicit ``spawn``
-    context (never the global start method) and ``workers`` processes (default
-    ``os.cpu_count()``). With ``address`` (``tcp://host:port``): the executor of a Dask
+    Without ``address``: a local :class:`ProcessPoolExecutor` with ``workers`` processes
+    (default ``os.cpu_count()``) and an explicit context, never the global start method:
+    ``forkserver`` on Linux (the server is started here unless :func:`dyad.api.sweep` started it
+    already, :mod:`dyad.forkserver`), ``spawn`` elsewhere. With ``address``
+    (``tcp://host:port``): the executor of a Dask
     ``distributed.Client`` connected to that scheduler. An unreachable scheduler, or one with
     no workers within ``timeout`` seconds, is a one-line :class:`DyadError`.
     """
@@ -52,11 +56,16 @@ def open_executor(
         if workers is not None and workers < 1:
             raise ConfigError(f"--workers: expected a positive integer, got {workers}")
         n = workers or os.cpu_count() or 1
+        method = start_method()  # forked from the preloaded fork server, or spawned
+        if method == "forkserver":
+            start_forkserver()
         executor = ProcessPoolExecutor(
             max_workers=n,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=multiprocessing.get_context(method),
             initializer=_init_pool_worker,
-            initargs=(os.getpid(),),
+            # a forked worker has the server's environment: it takes this process's instead,
+            # as a spawned one would (plugins and settings read from it)
+            initargs=(os.getpid(), dict(os.environ) if method == "forkserver" else None),
         )
         try:
             yield executor, f"{n} local worker process{'es' if n != 1 else ''}", n

@@ -10,7 +10,9 @@ the sweep process.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
+import select
 import signal
 import socket
 import sys
@@ -116,6 +118,55 @@ def execute_batch(
     return records
 
 
+def warm_up() -> None:
+    """Import what a batch needs and load the mirror layer's compiled loop; never raises.
+
+    Run by the fork server local workers fork from (``dyad.preload``), so that a
+    worker's first batch does not pay for it. A tiny batch of two networks over more than one
+    chunk has the array types and layouts of a sweep batch's, so the machine code loaded is
+    the code the batches use. No numba threads are started (the loop is not parallel): the
+    server must stay single-threaded to fork safely. Anything that fails here is simply done
+    again by the worker that needs it.
+    """
+    try:
+        import pyarrow.parquet  # noqa: F401
+        import threadpoolctl  # noqa: F401
+
+        import dyad.analysis.classify  # noqa: F401
+        import dyad.batch  # noqa: F401
+        import dyad.simulation  # noqa: F401
+        import dyad.store.write  # noqa: F401
+        import dyad.tables  # noqa: F401
+
+        _step_tiny_batch()
+    except Exception:  # the worker imports or compiles it itself
+        pass
+
+
+def _step_tiny_batch() -> None:
+    """Step two 4-neuron mirror layers over a chunk and a bit with the batched engine."""
+    import numpy as np
+
+    from dyad.brain.batched import CHUNK, BankMirror
+    from dyad.brain.layer import resolve_backend
+    from dyad.brain.mirror import MirrorConfig, MirrorLayer
+    from dyad.brain.motor import MotorConfig, MotorModule
+
+    if resolve_backend("auto") != "numba":
+        return
+    rng = np.random.default_rng(0)
+    bank = rng.random((3, 4), dtype=np.float32)
+    layers, patterns = [], []
+    for _ in range(2):
+        motor = MotorModule(MotorConfig(units_per_expression=2), 2, rng)
+        layer = MirrorLayer(MirrorConfig(n_neurons=4).for_expressions(2), 4, motor.n_motor, rng)
+        layer.calibrate(bank, motor.patterns[[0, 1, 0]])
+        layers.append(layer)
+        patterns.append(motor.patterns)
+    steps = np.zeros((2, CHUNK + 1), np.intp)
+    BankMirror(layers, bank, patterns, bank).run(steps, steps, keep_rates=False)
+
+
 def _failed(record: dict[str, Any], exc: BaseException, folder: str) -> None:
     """Mark ``record`` failed with ``exc`` and remove any partial files of its run folder."""
     from dyad.store import clean_partial
@@ -177,28 +228,81 @@ def prepare_visual_system(scenario: Any, cache_dir: str | None, run_seed: int) -
     prepare_vision(scenario, None if cache_dir is None else Path(cache_dir), run_seed=run_seed)
 
 
-def _init_pool_worker(sweep_pid: int | None = None) -> None:
+def _init_pool_worker(
+    sweep_pid: int | None = None, environment: dict[str, str] | None = None
+) -> None:
     """Set up a local pool worker: ignore SIGINT, and never outlive the sweep process.
 
+    ``environment``: the sweep process's environment, for a worker forked from the fork
+    server (which has the environment of the moment it started); a spawned worker inherits
+    the sweep's own.
+
     SIGINT: a Ctrl-C in the terminal reaches the whole process group; the sweep process
-    decides what finishes. Lifetime: on Linux the kernel sends SIGTERM when the sweep process
-    dies (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon thread also checks every
-    :data:`PARENT_POLL_S` seconds that the parent is still ``sweep_pid`` and exits the worker
-    when it is not (``kill -9`` of the sweep left its workers running as orphans).
+    decides what finishes. Lifetime: a spawned worker is the sweep process's child, and on
+    Linux the kernel sends it SIGTERM when its parent dies (``prctl(PR_SET_PDEATHSIG)``); a
+    worker forked from the fork server (:mod:`dyad.forkserver`) is the server's child, and the
+    server lives as long as any of its workers, so such a worker watches the sweep process
+    itself. Everywhere a daemon thread checks every :data:`PARENT_POLL_S` seconds that the
+    sweep process is alive and exits the worker when it is not (``kill -9`` of the sweep left
+    its workers running as orphans).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):  # blocked by _shielded_submit until now
+    if hasattr(signal, "pthread_sigmask"):  # blocked by _shielded_submit
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if environment is not None:  # forked from the fork server
+        os.environ.clear()
+        os.environ.update(environment)
+        # the start method a spawned worker reports. A forked one reports "forkserver", and
+        # numba then guards its thread start-up with a named semaphore that the resource
+        # tracker, shared with the sweep, reports as leaked when the worker is terminated
+        multiprocessing.set_start_method("spawn", force=True)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
     if sweep_pid is None:
         return
     _die_with_parent(signal.SIGTERM)
-    if os.getppid() != sweep_pid:  # the sweep died before the line above
+    if os.getppid() == sweep_pid:  # spawned by the sweep process
+
+        def sweep_alive() -> bool:
+            return os.getppid() == sweep_pid
+
+    else:  # forked from the fork server
+        sweep_alive = _process_watch(sweep_pid)
+    if not sweep_alive():  # the sweep died before the lines above
         os._exit(1)
     threading.Thread(
-        target=_watch_parent, args=(sweep_pid,), name="dyad-parent-watch", daemon=True
+        target=_watch_sweep, args=(sweep_alive,), name="dyad-parent-watch", daemon=True
     ).start()
+
+
+def _process_watch(pid: int) -> Callable[[], bool]:
+    """Return a check that process ``pid`` (not this one's parent) is still running.
+
+    A pidfd where the platform has one (it becomes readable when the process ends, and
+    cannot be fooled by a reused pid); else ``os.kill(pid, 0)``.
+    """
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return lambda: False
+    except (AttributeError, OSError):
+
+        def exists() -> bool:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return False
+            except PermissionError:
+                return True
+            return True
+
+        return exists
+
+    def running() -> bool:
+        ready, _, _ = select.select([handle], [], [], 0)
+        return not ready
+
+    return running
 
 
 def _shielded_submit(executor: Executor, fn: Callable[..., Any], *args: Any) -> Future:
@@ -231,8 +335,8 @@ def _die_with_parent(signum: int) -> bool:
         return False
 
 
-def _watch_parent(sweep_pid: int) -> None:
+def _watch_sweep(sweep_alive: Callable[[], bool]) -> None:
     while True:
         time.sleep(PARENT_POLL_S)
-        if os.getppid() != sweep_pid:
+        if not sweep_alive():
             os._exit(1)

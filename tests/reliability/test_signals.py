@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from reliability_helpers import write_tiny
 
+from dyad.forkserver import start_method
 from dyad.sweeps import RUNS_MANIFEST, SWEEP_FILE, StopRequests
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -122,8 +123,8 @@ def start_sweep(tmp_path: Path, cache_dir: Path, steps: int) -> tuple[subprocess
     return launch(command, env={**os.environ, "DYAD_LOAD_PLUGINS": ""}), output
 
 
-def workers_of(pid: int) -> list[int]:
-    """Pids of the pool workers (multiprocessing spawn children) of ``pid``."""
+def _children(pid: int) -> list[tuple[int, bytes]]:
+    """``(pid, cmdline)`` of the processes whose parent is ``pid``."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -133,10 +134,21 @@ def workers_of(pid: int) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid and b"spawn_main" in cmdline:
-            found.append(int(entry.name))
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append((int(entry.name), cmdline))
     return found
+
+
+def fork_servers_of(pid: int) -> list[int]:
+    """Pids of the multiprocessing fork servers started by ``pid`` (dyad.forkserver)."""
+    return [child for child, cmdline in _children(pid) if b"forkserver" in cmdline]
+
+
+def workers_of(pid: int) -> list[int]:
+    """Pids of the pool workers of the sweep ``pid``: forked from its fork server, or spawned."""
+    spawned = [child for child, cmdline in _children(pid) if b"spawn_main" in cmdline]
+    forked = [child for server in fork_servers_of(pid) for child, _ in _children(server)]
+    return spawned + forked
 
 
 def alive(pid: int) -> bool:
@@ -284,17 +296,20 @@ def test_one_ctrl_c_under_uv_stops_simulate_with_one_line(tmp_path, cache_dir):
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_a_ctrl_c_while_workers_start_does_not_kill_them(tmp_path, cache_dir):
-    """Workers used to die of a Ctrl-C that came before their initializer ignored SIGINT."""
+    """Workers used to die of a Ctrl-C that came before their initializer ignored SIGINT.
+
+    The Ctrl-C comes as soon as the first worker exists: a spawned worker is then still
+    importing; one forked from the fork server ignores SIGINT from birth.
+    """
     process, output = start_sweep(tmp_path, cache_dir, steps=2000)
     try:
         deadline = time.monotonic() + 240
-        while True:
+        while not (workers := workers_of(process.pid)):
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline, "no worker started in time"
-            workers = workers_of(process.pid)
-            if workers and not all(initialised(pid) for pid in workers):
-                break  # spawned, still importing
-            time.sleep(0.02)
+            time.sleep(0.005)
+        if fork_servers_of(process.pid):
+            assert all(initialised(pid) for pid in workers)  # SIGINT ignored from birth
         ctrl_c_under_uv(process)
         stdout, stderr = process.communicate(timeout=240)
     finally:
@@ -302,6 +317,35 @@ def test_a_ctrl_c_while_workers_start_does_not_kill_them(tmp_path, cache_dir):
     assert process.returncode == 130, stdout + stderr
     done = records(output)
     assert done and all(r["status"] == "ok" for r in done), done
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not Path("/proc").is_dir() or start_method() != "forkserver", reason="Linux fork server"
+)
+def test_a_ctrl_c_while_the_sweep_plans_aborts_and_leaves_no_process(tmp_path, cache_dir):
+    """The fork server starts with the sweep and ignores a Ctrl-C; the sweep does not.
+
+    A Ctrl-C while the server still loads its modules (and the sweep plans) aborts the sweep
+    with one line, and the server, its only other process, exits after it.
+    """
+    process, output = start_sweep(tmp_path, cache_dir, steps=2000)
+    try:
+        deadline = time.monotonic() + 60
+        # the server ignores SIGINT as soon as its imports begin; they go on for a second
+        while not ((servers := fork_servers_of(process.pid)) and initialised(servers[0])):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no fork server started"
+            time.sleep(0.005)
+        ctrl_c_under_uv(process)
+        stdout, stderr = process.communicate(timeout=60)
+        # it sees the sweep gone once its imports are done (about 1.5 s; longer under load)
+        left = left_alive(servers, within=60)
+    finally:
+        stop(process)
+    assert_aborted(process, stdout, stderr)
+    assert not (output / RUNS_MANIFEST).exists()
+    assert left == [], f"fork server {left} outlived the sweep"
 
 
 @pytest.mark.slow

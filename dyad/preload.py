@@ -1,0 +1,15 @@
+"""Imported by the fork server of local sweep workers (:mod:`dyad.forkserver`), never by dyad.
+
+The server imports this module first: from here on it ignores SIGINT, and so does every worker
+it forks (a worker is born with the server's handlers), so a Ctrl-C never kills the server or a
+starting worker; the sweep process decides what stops. Then it imports what a worker needs
+and loads the mirror layer's compiled loop (:func:`dyad.sweeps.worker.warm_up`).
+"""
+
+import signal
+
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+from dyad.sweeps.worker import warm_up  # noqa: E402 - after SIGINT is ignored
+
+warm_up()
