@@ -7,7 +7,9 @@ responses of a small ensemble of the most informative cells, and measures how mu
 the decoded guesses carry as the ensemble grows.
 
 Every function here is vectorised over cells (and over decoding iterations); the only Python
-loops run over response bins and stimuli, which are a handful each.
+loops run over response bins and stimuli, which are a handful each. scipy is imported where
+it is used: validating a scenario imports this module (through dyad.analysis.classify's limits)
+and should not pay half a second for it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import rel_entr
 
 from dyad.errors import ConfigError
 from dyad.validation import check_int
@@ -140,6 +141,8 @@ def single_cell_information(
     rates, codes, _ = _check_inputs(rates, stimuli, normalise=normalise, n_bins=n_bins)
     p_r_given_s = _conditional_distributions(codes, response_bins(rates, n_bins), n_bins)
     p_r = p_r_given_s.mean(axis=0, keepdims=True)
+    from scipy.special import rel_entr
+
     # P(r|s) log(P(r|s)/P(r)), 0 where P(r|s) = 0 (and P(r|s) > 0 implies P(r) > 0), in bits
     terms = rel_entr(p_r_given_s, p_r) / LN2
     if weighted:
@@ -205,6 +208,8 @@ def _table_information(table: np.ndarray) -> np.ndarray:
     """Mutual information of joint tables (..., S, S) summing to 1, in bits, over entries > 0."""
     p_s = table.sum(axis=-1, keepdims=True)
     p_guess = table.sum(axis=-2, keepdims=True)
+    from scipy.special import rel_entr
+
     terms = rel_entr(table, p_s * p_guess) / LN2  # 0 where the joint probability is 0
     return terms.sum(axis=(-2, -1))
 

@@ -130,6 +130,7 @@ def warm_up() -> None:
     """
     try:
         import pyarrow.parquet  # noqa: F401
+        import scipy.special  # noqa: F401
         import threadpoolctl  # noqa: F401
 
         import dyad.analysis.classify  # noqa: F401
