@@ -4,11 +4,18 @@ The server imports this module first: from here on it ignores SIGINT, and so doe
 it forks (a worker is born with the server's handlers), so a Ctrl-C never kills the server or a
 starting worker; the sweep process decides what stops. Then it imports what a worker needs
 and loads the mirror layer's compiled loop (:func:`dyad.sweeps.worker.warm_up`).
+
+When its sweep process has ended, the server exits at once instead of tearing its modules
+down (0.4 s, while it still held the sweep's stdout and stderr: whoever read the sweep's
+output through a pipe waited for it). It holds nothing that needs cleaning up.
 """
 
+import atexit
+import os
 import signal
 
 signal.signal(signal.SIGINT, signal.SIG_IGN)
+atexit.register(os._exit, 0)  # runs first (handlers run last-in, first-out)
 
 from dyad.sweeps.worker import warm_up  # noqa: E402 - after SIGINT is ignored
 
