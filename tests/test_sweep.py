@@ -352,6 +352,29 @@ def test_local_sweep_completes_skips_and_resumes_to_the_same_results(tmp_path, c
     assert len(load_sweep(output).summary) == 2
 
 
+def test_spawned_workers_give_the_same_results_as_forked_ones(tmp_path, cache_dir, monkeypatch):
+    """Workers spawned, as on macOS and Windows (dyad.forkserver.start_method): the same sweep."""
+    import dyad.sweeps.executors as executors
+
+    path = write_scenario(tmp_path, '"parent.params.q" = [0.0, 1.0]', seeds=2)
+    forked = run_local(path, tmp_path / "forked", cache_dir)
+    assert forked.exit_code == 0, forked.output + forked.stderr
+    monkeypatch.setattr(executors, "start_method", lambda: "spawn")
+    spawned = run_local(path, tmp_path / "spawned", cache_dir)
+    assert spawned.exit_code == 0, spawned.output + spawned.stderr
+    assert "4 runs done, 0 skipped, 0 failed of 4" in spawned.stdout
+    for name in ("forked", "spawned"):
+        assert (load_sweep(tmp_path / name).summary["status"] == "ok").all()
+    pd.testing.assert_frame_equal(
+        comparable(load_sweep(tmp_path / "spawned").summary),
+        comparable(load_sweep(tmp_path / "forked").summary),
+    )
+    for run in (tmp_path / "forked" / "runs").iterdir():
+        pd.testing.assert_frame_equal(
+            load_run(tmp_path / "spawned" / "runs" / run.name).neurons, load_run(run).neurons
+        )
+
+
 def test_a_sweep_from_the_command_line_says_nothing_on_stderr(tmp_path, cache_dir):
     """A complete sweep leaves nothing for its helpers to clean up or warn about.
 
