@@ -57,8 +57,7 @@ def open_executor(
             raise ConfigError(f"--workers: expected a positive integer, got {workers}")
         n = workers or os.cpu_count() or 1
         method = start_method()  # forked from the preloaded fork server, or spawned
-        if method == "forkserver":
-            start_forkserver()
+        start_forkserver()  # unless running already; nothing where workers are spawned
         executor = ProcessPoolExecutor(
             max_workers=n,
             mp_context=multiprocessing.get_context(method),

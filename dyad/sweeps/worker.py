@@ -293,8 +293,8 @@ def _process_watch(pid: int) -> Callable[[], bool]:
                 os.kill(pid, 0)
             except ProcessLookupError:
                 return False
-            except PermissionError:
-                return True
+            except PermissionError:  # another user's process, but one that exists
+                pass
             return True
 
         return exists
