@@ -60,13 +60,14 @@ def atomic_write(
     temp = target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
         with temp.open("wb") as handle:
+            hashing = _HashingFile(handle)
             if callable(data):
-                data(handle)
+                data(hashing)
             else:
-                handle.write(data)
+                hashing.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        digest = file_sha256(temp)
+        digest = hashing.hexdigest() or file_sha256(temp)
         os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
@@ -74,6 +75,32 @@ def atomic_write(
     if sync_folder:
         fsync_folder(target.parent)
     return digest
+
+
+class _HashingFile:
+    """The open file, hashing the bytes written through it, so they need not be read back.
+
+    Writers that only append (Parquet, copies, text) are hashed as they write. A writer that
+    asks the file for anything but ``write`` (``np.savez`` seeks back into its zip) turns the
+    hashing off, and :func:`atomic_write` hashes the finished file from disk instead.
+    """
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self._digest: Any = hashlib.sha256()
+
+    def write(self, data) -> int:
+        if self._digest is not None:
+            self._digest.update(data)
+        return self._handle.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        self._digest = None
+        return getattr(self._handle, name)
+
+    def hexdigest(self) -> str | None:
+        """SHA-256 (hex) of everything written, or None if the writer did more than append."""
+        return None if self._digest is None else self._digest.hexdigest()
 
 
 def fsync_folder(folder: str | os.PathLike) -> None:

@@ -25,6 +25,32 @@ def test_atomic_write_replaces_whole_and_returns_the_digest(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["table.bin"]
 
 
+def test_the_digest_of_a_writer_is_of_the_finished_file_whether_it_appends_or_seeks(tmp_path):
+    def appends(handle):  # hashed as written
+        for chunk in (b"first ", memoryview(b"second "), bytearray(b"third")):
+            handle.write(chunk)
+
+    def seeks_back(handle):  # like np.savez's zip: what was written first is overwritten
+        handle.write(b"placeholder and body")
+        handle.seek(0)
+        handle.write(b"PLACEHOLDER")
+
+    def zipped(handle):
+        np.savez(handle, weights=np.arange(5.0))
+
+    for writer, expected in [
+        (appends, b"first second third"),
+        (seeks_back, b"PLACEHOLDER and body"),
+        (zipped, None),
+    ]:
+        target = tmp_path / writer.__name__
+        digest = atomic_write(target, writer)
+        if expected is not None:
+            assert target.read_bytes() == expected
+        assert digest == file_sha256(target), writer.__name__
+    assert np.load(tmp_path / "zipped")["weights"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
 def test_a_failing_write_leaves_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "table.bin"
     target.write_bytes(b"old")

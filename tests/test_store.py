@@ -113,6 +113,27 @@ def test_float_columns_are_stored_byte_stream_split(tmp_path):
     pd.testing.assert_frame_equal(load_run(tmp_path / "run").rates, table)
 
 
+def test_complete_columns_are_required_and_no_statistics_are_written(tmp_path):
+    """Columns that miss no value skip definition levels; a run's file is one row group."""
+    import pyarrow.parquet as pq
+
+    table = pd.DataFrame(
+        {
+            "t": np.arange(100, dtype=np.int32),
+            "rate": np.linspace(0, 1, 100, dtype=np.float32),
+            "d": np.r_[np.ones(99), np.nan],
+        }
+    )
+    write_run(tmp_path / "run", {"rates": table}, {}, categorize_strings=False)
+    path = tmp_path / "run" / "rates.parquet"
+    schema = pq.read_schema(path)
+    assert [schema.field(name).nullable for name in table.columns] == [False, False, True]
+    meta = pq.ParquetFile(path).metadata
+    assert meta.num_row_groups == 1
+    assert all(not meta.row_group(0).column(i).is_stats_set for i in range(3))
+    pd.testing.assert_frame_equal(load_run(tmp_path / "run").rates, table)
+
+
 def test_round_trip_exact_without_categorizing(tmp_path):
     table = interaction_table()
     write_run(tmp_path / "run", {"interaction": table}, {}, categorize_strings=False)

@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from dyad.store import parquet
@@ -132,3 +133,28 @@ def test_odd_categories_convert_or_fail_as_from_pandas(categories):
             assert str(ours.value) == str(error)
         else:
             assert to_arrow(table).equals(expected, check_metadata=True)
+
+
+@pytest.mark.parametrize("name", list(frames()))
+def test_complete_columns_are_required_and_the_frame_reads_back_the_same(name):
+    table = frames()[name]
+    ours, theirs = io.BytesIO(), io.BytesIO()
+    write_parquet(table, ours, required_where_complete=True, write_statistics=False)
+    table.to_parquet(theirs, engine="pyarrow")
+    back = pd.read_parquet(io.BytesIO(ours.getvalue()))
+    pd.testing.assert_frame_equal(back, pd.read_parquet(io.BytesIO(theirs.getvalue())))
+    schema = pq.read_schema(io.BytesIO(ours.getvalue()))
+    for field in schema:
+        if field.name in table.columns:  # not the stored index
+            assert field.nullable == bool(table[field.name].isna().any()), field.name
+
+
+def test_required_columns_of_two_runs_read_together_where_one_misses_values(tmp_path):
+    complete = pd.DataFrame({"t": np.arange(3, dtype=np.int32), "d": [0.5, 1.0, 1.5]})
+    missing = complete.assign(d=[0.5, np.nan, 1.5])
+    for name, table in [("a", complete), ("b", missing)]:
+        with open(tmp_path / f"{name}.parquet", "wb") as handle:
+            write_parquet(table, handle, required_where_complete=True)
+    assert pq.read_schema(tmp_path / "a.parquet").field("d").nullable is False
+    both = pd.read_parquet(tmp_path)
+    assert both["d"].isna().tolist() == [False, False, False, False, True, False]

@@ -27,22 +27,53 @@ _SCHEMAS_KEPT = 64
 _schemas: dict[tuple, Any] = {}
 
 
-def write_parquet(table: pd.DataFrame, handle, **options: Any) -> None:
+def write_parquet(
+    table: pd.DataFrame, handle, *, required_where_complete: bool = False, **options: Any
+) -> None:
     """Write ``table`` to the open binary file ``handle`` as ``to_parquet(engine="pyarrow")``.
 
     ``options`` are passed to :func:`pyarrow.parquet.write_table` (compression, ...). The
     file is made in memory and handed to ``handle`` in one write: pyarrow writing through a
     Python file object calls back into Python for every page and header, which cost a run
     2-5 ms more than the one copy (the file is a fraction of the table's size in memory).
+
+    With ``required_where_complete`` the columns that hold no missing value are declared
+    required (:func:`require_complete`); the file then differs from ``to_parquet``'s, and
+    reads back as the same frame.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     if not isinstance(table, pd.DataFrame):
         raise ValueError("to_parquet only supports IO with DataFrames")
+    arrow = to_arrow(table)
+    if required_where_complete:
+        arrow = require_complete(arrow)
     sink = pa.BufferOutputStream()
-    pq.write_table(to_arrow(table), sink, **options)
+    pq.write_table(arrow, sink, **options)
     handle.write(sink.getvalue())
+
+
+def require_complete(arrow):
+    """Return the arrow table ``arrow`` with each column that holds no null declared required.
+
+    ``from_pandas`` declares every column nullable, so Parquet stores a definition level
+    (present or missing) for every value, even in a column that cannot miss one, such as a
+    run's time step or neuron index. A required column skips them: a run's tables are written
+    in about a fifth less time, and they read back as the same frame. Whether a column is
+    required follows from its values, so two runs' files of one table can differ in it
+    (a float column with a NaN in one run); pandas and pyarrow datasets read them together.
+    """
+    import pyarrow as pa
+
+    fields = [
+        field.with_nullable(column.null_count > 0)
+        for field, column in zip(arrow.schema, arrow.columns, strict=True)
+    ]
+    if all(field.nullable for field in fields):
+        return arrow
+    schema = pa.schema(fields, metadata=arrow.schema.metadata)
+    return pa.Table.from_arrays(arrow.columns, schema=schema)
 
 
 def to_arrow(table: pd.DataFrame):
