@@ -31,6 +31,9 @@ def frames() -> dict[str, pd.DataFrame]:
                 "congruent": rng.random(n) < 0.5,
             }
         ),
+        "complete floats": pd.DataFrame(
+            {"rate": np.linspace(0, 1, n, dtype=np.float32), "d": np.linspace(-1, 1, n)}
+        ),
         "categories": pd.DataFrame(
             {
                 "expression": expression,

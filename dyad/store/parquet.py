@@ -158,7 +158,11 @@ def _columns(table: pd.DataFrame) -> tuple[tuple, list] | None:
         dtype = column.dtype
         if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
             described.append(dtype.str)
-            arrays.append(pa.array(column.to_numpy(), from_pandas=True, safe=True))
+            values = column.to_numpy()
+            # from_pandas makes NaN null, scanning at ~5 ns a value (2.6 ms for a run's
+            # mirror_rates); numpy finds whether there is one 10-20 times faster
+            nan = dtype.kind == "f" and bool(np.isnan(values).any())
+            arrays.append(pa.array(values, from_pandas=nan, safe=True))
         elif isinstance(dtype, pd.CategoricalDtype):
             categories = dtype.categories
             described.append((len(categories), dtype.ordered, repr(categories.dtype)))
