@@ -9,7 +9,8 @@ starts a thread pool. For a run's tables that is 1-4 ms each, more than writing 
 
 :func:`to_arrow` gives the same arrow table (the same arrays, the same schema and metadata,
 byte for byte): each column is converted with the call ``from_pandas`` makes
-(``pa.array(column, from_pandas=True)``), and the schema, which depends only on the frame's
+(``pa.array(column, from_pandas=True)``, the same array as ``pa.array(column)`` for columns
+without NaN), and the schema, which depends only on the frame's
 shape and dtypes, is taken from ``from_pandas`` once per shape and reused. Frames it does not
 know how to key (a non-range index, non-text column names, other dtypes, ``attrs``) go through
 ``from_pandas`` as before.
