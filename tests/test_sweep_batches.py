@@ -112,3 +112,31 @@ def test_batches_hold_runs_of_one_visual_system_in_even_sizes(tmp_path):
     own = plan_sweep(path, {"vision.vary_with_run_seed": True})
     seeded = make_batches(own.runs, 32, lambda run: True)
     assert len(seeded) == 10 and all(len(b) == 2 for b in seeded)
+
+
+def test_a_folder_that_fails_to_write_fails_its_run_only(tmp_path, cache_dir, monkeypatch):
+    """A run whose folder cannot be written fails alone; the others of its batch are written."""
+    from dyad.sweeps import worker
+
+    plan = plan_sweep(write_scenario(tmp_path, '"parent.params.q" = [0.0, 0.3, 1.0]', seeds=1))
+    broken = plan.runs[1]
+    real = worker._save
+
+    def save(spec, folder, scenario, outcome):
+        if spec is broken:
+            (folder.parent / f".{folder.name}.new-half").mkdir(parents=True)
+            raise OSError("disk full")
+        real(spec, folder, scenario, outcome)
+
+    monkeypatch.setattr(worker, "_save", save)
+    folders = [str(tmp_path / "runs" / spec.run_id) for spec in plan.runs]
+    records = worker.execute_batch(plan.runs, folders, str(cache_dir))
+    assert [record["status"] for record in records] == ["ok", "failed", "ok"]
+    assert "OSError: disk full" in records[1]["error"]
+    assert all("finished" in record and record["batch"]["size"] == 3 for record in records)
+    # every folder is complete when the batch returns; the failed run left nothing behind
+    assert load_run(folders[0]).manifest["run_id"] == plan.runs[0].run_id
+    assert load_run(folders[2]).manifest["run_id"] == plan.runs[2].run_id
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == sorted(
+        [plan.runs[0].run_id, plan.runs[2].run_id]
+    )
