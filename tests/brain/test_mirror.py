@@ -484,3 +484,36 @@ def test_effective_weights_alone_restore_the_layer():
     np.testing.assert_allclose(
         restored.respond(visual, motor), layer.respond(visual, motor), atol=1e-5
     )
+
+
+def _group_of_k_plus_one(competition: str) -> tuple[np.ndarray, int]:
+    """Rates of a layer whose first k + 1 neurons learnt the same motor pattern, shown it."""
+    layer = make_layer(n_neurons=24, sparseness=0.75, homeostasis=0.0, competition=competition)
+    k = layer.config.n_winners
+    arrays = {
+        name: value
+        for name, value in layer.to_arrays().items()
+        if not name.startswith(("raw_", "scale_"))
+    }
+    pattern = np.zeros(N_MOTOR, dtype=np.float32)
+    pattern[:4] = 1.0
+    group = slice(0, k + 1)
+    arrays["weights_motor"][group] = pattern / (np.linalg.norm(pattern) * math.sqrt(2))
+    arrays["weights_visual"][group] = 1.0 / math.sqrt(2 * N_VISUAL)
+    restored = MirrorLayer.from_arrays(layer.config, arrays)
+    rates = restored.respond(np.zeros((1, N_VISUAL), np.float32), pattern[None])[0]
+    return rates, k
+
+
+def test_a_group_one_larger_than_k_straddles_the_percentile_threshold():
+    # Why a mirror group of k + 1 fires at about 0.5 (docs/mirror.md): its equal activations
+    # are both the k-th and the (k+1)-th largest, so the threshold falls on them.
+    rates, k = _group_of_k_plus_one("percentile")
+    np.testing.assert_allclose(rates[: k + 1], 0.5, atol=1e-3)
+    assert np.all(rates[k + 1 :] < 0.5)
+
+
+def test_kwta_breaks_the_tie_of_a_group_one_larger_than_k():
+    rates, k = _group_of_k_plus_one("kwta")
+    assert np.count_nonzero(rates[: k + 1] == 1.0) == k
+    assert np.count_nonzero(rates == 1.0) == k
