@@ -14,8 +14,9 @@ stays on one thread. The number of threads is numba's: one per core by default,
 stretch of code. Sweep workers run one thread each, so that processes, not threads, share the
 cores. A pass at the classic size is short (tenths of a millisecond), so a second thread only
 pays while the other core is free: on a loaded machine the pass waits for a descheduled thread.
-So ``VisNet.fit`` times each epoch's first presentations on numba's threads and on one and
-trains the rest of the epoch on the faster (:class:`ThreadChooser`).
+So ``VisNet.fit`` times each epoch's first presentations on numba's threads and on one,
+trains the rest of the epoch on the faster and falls back to one thread when the chosen
+threads turn slow (:class:`ThreadChooser`).
 
 Renormalisation without a second pass. The forward kernel returns, per neuron, the activation
 ``h = w·x``, ``‖w‖²`` and ``‖x‖²`` over the neuron's synapses. After the update
@@ -57,7 +58,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 
@@ -66,15 +66,16 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-# OpenMP worker threads sleep between parallel regions instead of spinning (libgomp's default
-# spins for a while). On the shared 2-core development VM, a learning pass at the classic size
-# took 1.3-1.9 ms on one thread; on two spinning threads (libgomp's default) 1.0-1.4 ms in some
-# runs and 13-50 ms in others, when the spinning worker lost its core; on two sleeping threads
-# 1.2-1.8 ms, never worse. GOMP_SPINCOUNT=100000 (spin ~0.1 ms, then sleep) trained 1.7x as
-# fast as one thread in one run and 2.7x as slow in the next, so sleeping is the default, and
-# a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT is kept (libgomp reads them when numba first
-# starts its threads). See docs/scaling.md.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# OpenMP worker threads keep libgomp's default: after a parallel region they spin for a while
+# (GOMP_SPINCOUNT, 300,000 iterations) before they sleep. The threads meet once or twice per
+# layer presentation, every 0.1-0.2 ms, and a sleeping worker must be woken at each meeting: on
+# a 2-core KVM guest that cost 80-90 us a meeting (2026-12-02), so with sleeping workers
+# (OMP_WAIT_POLICY=passive, dyad's setting before) two threads trained no faster than one
+# (22.1 and 22.8 s against 22.2 and 22.0 s) and spinning ones trained in 17.4 and 17.1 s. A
+# spinning worker that loses its core to another process stalls every meeting instead (three
+# times slower than one thread, measured with a busy loop on the other core): ThreadChooser
+# watches for that and falls back to one thread. A user's OMP_WAIT_POLICY or GOMP_SPINCOUNT
+# applies as libgomp reads it. See docs/scaling.md.
 
 _FAST = {"reassoc", "contract"}
 
@@ -108,6 +109,12 @@ def threads(n: int) -> Iterator[None]:
 #: how much faster (a fraction of one thread's median time) more threads must be to be chosen
 THREADS_MARGIN = 0.1
 
+#: presentations per window over which chosen threads must stay faster than one thread
+WATCH_WINDOW = 64
+
+#: the most epochs that run on one thread, unprobed, after the chosen threads fell back
+MAX_REST = 8
+
 
 class ThreadChooser:
     """Run each training presentation on numba's threads or on one, whichever is faster now.
@@ -118,14 +125,27 @@ class ThreadChooser:
     ``probes`` on one (the first of each run untimed: it finds the weights in the other
     setting's caches; alternating the two settings made one thread look slower than it is),
     and the rest of the epoch runs on more threads only if their median time is at least
-    :data:`THREADS_MARGIN` lower than one thread's. A layer's presentation now
-    takes about 0.1–0.25 ms, close to what waking a second thread costs, so the two settings
-    often time within noise of each other; without the margin such ties went to two threads
-    in about a third of the epochs, and training took 1.11× as long as on one thread
-    (benchmarks/results/pretrain.md, 2026-12-01). The weights do not depend on the choice
-    (:data:`ROW_BLOCK`), only the speed does. With one thread to begin with
-    (``NUMBA_NUM_THREADS=1``, ``numba.set_num_threads(1)``, a sweep worker) there is nothing
-    to choose.
+    :data:`THREADS_MARGIN` lower than one thread's. A layer's presentation takes about
+    0.1–0.25 ms, so the two settings can time within noise of each other; without the margin
+    such ties went to two threads in about a third of the epochs, and training took 1.11× as
+    long as on one thread (benchmarks/results/pretrain.md, 2026-12-01).
+
+    The probes can mislead: when another process starts using the second core, or when the
+    scheduler has given a woken worker thread a share of that core that it takes back a few
+    milliseconds later, two threads time fast in the probes and then stall at a meeting every
+    few milliseconds (a spinning worker waiting out the other process's time slice). So the
+    chosen threads stay watched: when :data:`WATCH_WINDOW` presentations in a row take longer
+    in all than as many at one thread's median, the rest of the epoch falls back to one
+    thread. The window spans several of the scheduler's time slices, and it sums times rather
+    than counting slow presentations, because a stall is one long presentation among many fast
+    ones. After a fall-back the next epoch runs on one thread without probes, after a second
+    one in a row the next two, then four, up to :data:`MAX_REST`; an epoch that the chosen
+    threads hold out to its end resets that. Measured with a busy loop on the other core
+    (2026-12-02): unwatched, training took 62 s against 22 s on one thread.
+
+    The weights do not depend on the choice (:data:`ROW_BLOCK`), only the speed does. With one
+    thread to begin with (``NUMBA_NUM_THREADS=1``, ``numba.set_num_threads(1)``, a sweep
+    worker) there is nothing to choose.
 
     Parameters
     ----------
@@ -139,15 +159,32 @@ class ThreadChooser:
         self.most = numba.get_num_threads()
         self.probes = int(probes)
         self.clock = clock
-        #: the number of threads the rest of each epoch used, one entry per epoch
+        #: the number of threads chosen for the rest of each epoch, one entry per epoch
         self.choices: list[int] = []
+        #: per epoch, the presentation (counted from the epoch's start) at which the chosen
+        #: threads fell back to one, or None
+        self.fallbacks: list[int | None] = []
         self._times: dict[int, list[float]] = {}
         self._count = 0
+        self._one = 0.0  # one thread's median time this epoch; 0 when not watching
+        self._spent, self._watched = 0.0, 0
+        self._rest = 0  # epochs still to run on one thread without probing
+        self._next_rest = 1
 
     def new_epoch(self) -> None:
-        """Start timing both settings again."""
+        """Start timing both settings again, unless the last fall-back asks for a rest."""
+        if self.choices and self.choices[-1] > 1 and self.fallbacks[-1] is None:
+            self._next_rest = 1  # the chosen threads held out a whole epoch
         self._times = {self.most: [], 1: []}
         self._count = 0
+        self._one = 0.0
+        self._spent, self._watched = 0.0, 0
+        if self._rest and self.most > 1:
+            self._rest -= 1
+            self._count = 2 * self.probes  # no probes: the epoch runs on one thread
+            numba.set_num_threads(1)
+            self.choices.append(1)
+            self.fallbacks.append(None)
 
     def run(self, present: Callable[[], object]) -> None:
         """Call ``present()`` (one presentation) on the threads chosen for it."""
@@ -155,22 +192,43 @@ class ThreadChooser:
             present()
             return
         if self._count < 2 * self.probes:
-            n = self.most if self._count < self.probes else 1
-            numba.set_num_threads(n)
-            started = self.clock()
-            present()
-            if self._count % self.probes:  # the first of each run warms the caches up
-                self._times[n].append(self.clock() - started)
-            self._count += 1
-            if self._count == 2 * self.probes:
-                many, one = (float(np.median(self._times[k])) for k in (self.most, 1))
-                faster = self.most if many < (1.0 - THREADS_MARGIN) * one else 1
-                numba.set_num_threads(faster)
-                self.choices.append(faster)
-            else:
-                numba.set_num_threads(self.most)
+            self._probe(present)
             return
+        self._count += 1
+        if not self._one:
+            present()
+            return
+        started = self.clock()
         present()
+        self._spent += self.clock() - started
+        self._watched += 1
+        if self._watched < WATCH_WINDOW:
+            return
+        if self._spent > WATCH_WINDOW * self._one:
+            numba.set_num_threads(1)
+            self._one = 0.0
+            self.fallbacks[-1] = self._count
+            self._rest = self._next_rest
+            self._next_rest = min(2 * self._next_rest, MAX_REST)
+        self._spent, self._watched = 0.0, 0
+
+    def _probe(self, present: Callable[[], object]) -> None:
+        n = self.most if self._count < self.probes else 1
+        numba.set_num_threads(n)
+        started = self.clock()
+        present()
+        if self._count % self.probes:  # the first of each run warms the caches up
+            self._times[n].append(self.clock() - started)
+        self._count += 1
+        if self._count < 2 * self.probes:
+            numba.set_num_threads(self.most)
+            return
+        many, one = (float(np.median(self._times[k])) for k in (self.most, 1))
+        faster = self.most if many < (1.0 - THREADS_MARGIN) * one else 1
+        numba.set_num_threads(faster)
+        self.choices.append(faster)
+        self.fallbacks.append(None)
+        self._one = one if faster > 1 else 0.0
 
     def close(self) -> None:
         """Give numba back the number of threads it had."""

@@ -510,6 +510,7 @@ class _OneThreadAsIs:
     """The numpy back-end's stand-in for :class:`dyad.brain.kernels.ThreadChooser`."""
 
     choices: list[int] = []
+    fallbacks: list[int | None] = []
 
     def new_epoch(self) -> None:
         """Nothing to time."""

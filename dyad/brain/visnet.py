@@ -606,7 +606,13 @@ class VisNet:
                         progress(stage, epoch + 1, epochs)
             finally:
                 threads.close()
-            logger.debug("VisNet layer %d: threads per epoch %s", index + 1, threads.choices)
+            fallbacks = [i for i, at in enumerate(threads.fallbacks) if at is not None]
+            logger.debug(
+                "VisNet layer %d: threads per epoch %s; fell back to one thread in epochs %s",
+                index + 1,
+                threads.choices,
+                fallbacks,
+            )
             layer.reset_trace()
             logger.debug("trained VisNet layer %d for %d epochs", index + 1, epochs)
         return self

@@ -222,11 +222,14 @@ def prepare_visual_system(scenario: Any, cache_dir: str | None, run_seed: int) -
 
     A task of :func:`dyad.sweeps.pretrain_sweep` when a sweep has several visual systems:
     the same :func:`dyad.simulation.prepare_vision` call as in the sweep process, run on a
-    worker; nothing but the cache files comes back.
+    worker on one numba thread (the workers, one per core, share the cores, as for runs; two
+    threads each would make every worker's threads wait for one another); nothing but the
+    cache files comes back. The weights do not depend on the number of threads.
     """
     from dyad.simulation import prepare_vision
 
-    prepare_vision(scenario, None if cache_dir is None else Path(cache_dir), run_seed=run_seed)
+    with _numba_threads(1):
+        prepare_vision(scenario, None if cache_dir is None else Path(cache_dir), run_seed=run_seed)
 
 
 def _init_pool_worker(

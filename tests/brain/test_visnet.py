@@ -211,6 +211,73 @@ def test_thread_chooser_uses_the_faster_setting_for_the_rest_of_each_epoch():
         assert epoch(single, 5) == [1] * 5 and single.choices == []
 
 
+def test_thread_chooser_falls_back_to_one_thread_when_the_chosen_threads_stall(monkeypatch):
+    """Two threads that time fast in the probes and then stall run the rest on one."""
+    import numba
+
+    from dyad.brain import kernels
+
+    assert numba.config.NUMBA_NUM_THREADS >= 2
+    monkeypatch.setattr(kernels, "WATCH_WINDOW", 4)
+    now = [0.0]
+    seen: list[int] = []
+    after_probes: list[float] = []  # cost of each two-thread presentation after the probes
+
+    def present():
+        n = numba.get_num_threads()
+        seen.append(n)
+        if n == 1:
+            now[0] += 1.0
+        else:
+            now[0] += after_probes.pop(0) if len(seen) > 6 else 0.5
+
+    with kernels.threads(2):
+        chooser = kernels.ThreadChooser(probes=3, clock=lambda: now[0])
+        # the other core is taken right after the probes: one presentation in four waits out
+        # the other process (3.0), and four take 4.5 against 4 × one thread's 1.0
+        chooser.new_epoch()
+        after_probes[:] = [0.5, 0.5, 0.5, 3.0] * 3
+        for _ in range(12):
+            chooser.run(present)
+        assert seen == [2, 2, 2, 1, 1, 1] + [2] * 4 + [1] * 2
+        assert chooser.choices == [2] and chooser.fallbacks == [10]
+        # the next epoch rests on one thread, unprobed
+        chooser.new_epoch()
+        seen.clear()
+        for _ in range(5):
+            chooser.run(present)
+        assert seen == [1] * 5
+        assert chooser.choices == [2, 1] and chooser.fallbacks == [10, None]
+        # a slow presentation that the fast ones make up for does not make it fall back
+        chooser.new_epoch()
+        seen.clear()
+        after_probes[:] = [0.5, 0.5, 0.5, 2.0] * 2
+        for _ in range(14):
+            chooser.run(present)
+        assert seen == [2, 2, 2, 1, 1, 1] + [2] * 8
+        assert chooser.choices == [2, 1, 2] and chooser.fallbacks == [10, None, None]
+        assert numba.get_num_threads() == 2
+        # falls back twice with no epoch held out between: the rests grow, 1 then 2 epochs
+        chooser.new_epoch()  # the last epoch held out: the next rest is one epoch again
+        seen.clear()
+        after_probes[:] = [3.0] * 4
+        for _ in range(10):
+            chooser.run(present)
+        chooser.new_epoch()  # rest
+        chooser.new_epoch()  # probes, falls back again
+        seen.clear()
+        after_probes[:] = [3.0] * 4
+        for _ in range(10):
+            chooser.run(present)
+        chooser.new_epoch()  # rest
+        chooser.new_epoch()  # rest
+        chooser.new_epoch()  # probes again (no choice yet)
+        assert chooser.choices == [2, 1, 2, 2, 1, 2, 1, 1]
+        assert chooser.fallbacks == [10, None, None, 10, None, 10, None, None]
+        chooser.close()
+        assert numba.get_num_threads() == 2
+
+
 @pytest.mark.parametrize("centre", [True, False])
 def test_arrays_round_trip_exact(small_config, v1_maps, centre):
     config = dataclasses.replace(small_config, epochs=(1, 1, 1, 1), centre_inputs=centre)
