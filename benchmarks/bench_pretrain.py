@@ -190,7 +190,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "",
         f"Training on up to {threads} threads is {train_ratio:.2f}× as fast as on 1 thread in "
         f"this run; the weights are bit-identical: **{'yes' if identical else 'NO'}**. "
-        "Threads each epoch ran on (chosen by timing its first presentations): "
+        "Threads chosen for each epoch (by timing its first presentations; an epoch that "
+        "fell back ran its rest on one thread, and a resting epoch is on one thread "
+        "unprobed): "
         + "; ".join(choices.lines)
         + ".",
         "",
