@@ -192,9 +192,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         f"this run; the weights are bit-identical: **{'yes' if identical else 'NO'}**. "
         "Threads chosen for each epoch (by timing its first presentations; an epoch that "
         "fell back ran its rest on one thread, and a resting epoch is on one thread "
-        "unprobed): "
-        + "; ".join(choices.lines)
-        + ".",
+        "unprobed): " + "; ".join(choices.lines) + ".",
         "",
         f"Target ≤ 60 s for pre-training on 2 cores: **{target}**.",
         "",
