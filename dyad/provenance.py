@@ -1,14 +1,22 @@
-"""How a result was made: the command line, the code's git commit and the dependency versions.
+"""How a result was made: the command, the code's git commit, the dependencies, the machine.
 
 Recorded in every run manifest, every ``sweep.json`` and every report, so that a results folder
-says exactly which command, which code and which libraries produced it. Nothing here may fail:
-without git, outside a git checkout or without installed metadata the entries are ``None``.
+says exactly which command, which code, which libraries and which processor produced it. Nothing
+here may fail: without git, outside a git checkout or without installed metadata the entries are
+``None``.
+
+Why the machine. A run is bit for bit the same for the same scenario, seed and code on the same
+kind of processor. On another kind the numbers differ in their last bits: numba compiles the
+kernels for the processor it runs on (its vector width and fused multiply-add, with sums
+reassociated), and numpy and BLAS choose their kernels by processor too. Pre-training amplifies
+such differences into different trained networks (docs/reliability.md, "Across processors").
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import logging
+import platform
 import re
 import subprocess
 import sys
@@ -25,17 +33,56 @@ _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def provenance() -> dict[str, Any]:
-    """``command`` (``sys.argv``), ``git`` (commit and dirty, or None) and ``dependencies``.
+    """``command`` (``sys.argv``), ``git`` (commit, dirty), ``dependencies`` and ``machine``.
 
-    ``dependencies`` maps each package in dyad's ``[project] dependencies`` (extras and
-    optional groups left out) to its installed version (None when not installed).
+    ``git`` is None outside a checkout. ``dependencies`` maps each package in dyad's
+    ``[project] dependencies`` (extras and optional groups left out) to its installed version
+    (None when not installed); ``machine`` is :func:`machine`.
     """
     return {
         "command": [str(arg) for arg in sys.argv],
         "python": sys.version.split()[0],
         "git": git_state(),
         "dependencies": dependency_versions(),
+        "machine": machine(),
     }
+
+
+def machine() -> dict[str, str | None]:
+    """``platform``, ``processor`` (its model name) and ``compiled_for`` (numba's target).
+
+    ``compiled_for`` is the processor name LLVM compiles numba's kernels for (e.g.
+    ``znver4``, ``icelake-server``), or ``NUMBA_CPU_NAME`` when that is set; runs are bit
+    for bit the same only where it and the processor are.
+    """
+    return {
+        "platform": platform.platform(),
+        "processor": _processor_model(),
+        "compiled_for": _compile_target(),
+    }
+
+
+def _processor_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _compile_target() -> str | None:
+    try:
+        import numba
+        from llvmlite import binding
+
+        return numba.config.CPU_NAME or binding.get_host_cpu_name()
+    except Exception as exc:  # provenance never stops a run
+        log.debug("no compile target: %s", exc)
+        return None
 
 
 def git_state(root: Path = PROJECT_ROOT) -> dict[str, Any] | None:
@@ -120,4 +167,9 @@ def describe(record: dict[str, Any] | None) -> dict[str, str]:
     deps = record.get("dependencies")
     if isinstance(deps, dict) and deps:
         rows["dependencies"] = ", ".join(f"{name} {version}" for name, version in deps.items())
+    host = record.get("machine")
+    if isinstance(host, dict):
+        text = ", ".join(str(host[key]) for key in ("processor", "platform") if host.get(key))
+        target = host.get("compiled_for")
+        rows["machine"] = f"{text} (kernels compiled for {target})" if target else text
     return rows

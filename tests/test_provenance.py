@@ -36,6 +36,39 @@ def test_a_run_manifest_records_command_commit_and_dependency_versions(
         assert isinstance(record["git"]["dirty"], bool)
 
 
+def test_a_run_manifest_records_the_processor_its_kernels_were_compiled_for(
+    tiny_raw, cache_dir, tmp_path
+):
+    """Runs are bit for bit the same only on the same kind of processor: the manifest says which."""
+    import numba
+    from llvmlite import binding
+
+    run_scenario(validate_scenario(tiny_raw()), output=tmp_path / "run", cache_dir=cache_dir)
+    host = load_run(tmp_path / "run").manifest["provenance"]["machine"]
+    assert host["compiled_for"] == (numba.config.CPU_NAME or binding.get_host_cpu_name())
+    assert host["compiled_for"]  # e.g. "znver4", "icelake-server"
+    if sys.platform == "linux":
+        assert host["processor"] and host["platform"].startswith("Linux")
+    row = prov.describe({"machine": host})["machine"]
+    assert host["compiled_for"] in row and host["platform"] in row
+
+
+def test_provenance_without_a_compile_target_still_records_the_machine(monkeypatch):
+    from llvmlite import binding
+
+    def broken():
+        raise RuntimeError("no LLVM here")
+
+    monkeypatch.setattr(binding, "get_host_cpu_name", broken)
+    monkeypatch.delenv("NUMBA_CPU_NAME", raising=False)
+    import numba
+
+    monkeypatch.setattr(numba.config, "CPU_NAME", None)
+    host = prov.machine()
+    assert host["compiled_for"] is None and host["platform"]
+    assert "compiled for" not in prov.describe({"machine": host})["machine"]
+
+
 def test_without_git_or_outside_a_checkout_provenance_is_recorded_without_a_commit(
     tmp_path, monkeypatch
 ):
