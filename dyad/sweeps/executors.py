@@ -141,6 +141,40 @@ class StopRequests:
                 signal.signal(sig, handler)
 
 
+@contextlib.contextmanager
+def interrupt_once_per_burst(window: float = INTERRUPT_WINDOW_S) -> Iterator[None]:
+    """Meanwhile SIGINT raises KeyboardInterrupt once per burst (copies within ``window`` s: not).
+
+    Under ``uv run`` one Ctrl-C arrives twice within milliseconds. With Python's default
+    handler the second KeyboardInterrupt can land while the first unwinds through a lock's
+    wait (``concurrent.futures.as_completed`` while the workers build the visual systems):
+    the lock is then never taken back, and the sweep ended with "RuntimeError: release
+    unlocked lock" and a traceback instead of "Aborted." (seen once in the suite,
+    tests/reliability/test_signals.py). Only where SIGINT has Python's default handler, in
+    the main thread; elsewhere (a notebook's own handler, a worker) nothing changes.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    last: list[float] = []
+
+    def interrupt(signum: int, frame: Any = None) -> None:
+        now = time.monotonic()
+        if last and now - last[0] < window:
+            return
+        last[:] = [now]
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _terminate_workers(executor: Executor) -> None:
     """Stop a local pool's workers now (a Dask task cannot be stopped from here).
 

@@ -24,7 +24,12 @@ import pandas as pd
 
 from dyad._io import utc_now, write_json
 from dyad.config import Scenario
-from dyad.sweeps.executors import StopRequests, _terminate_workers, open_executor
+from dyad.sweeps.executors import (
+    StopRequests,
+    _terminate_workers,
+    interrupt_once_per_burst,
+    open_executor,
+)
 from dyad.sweeps.journal import (
     RUNS_DIR,
     RUNS_MANIFEST,
@@ -429,13 +434,14 @@ def pretrain_sweep(
             _shielded_submit(executor, prepare_visual_system, scenario, folder, seed)
             for scenario, seed in distinct.values()
         ]
-        try:
-            for future in as_completed(futures):
-                future.result()  # a failure is raised here, as it would be in this process
-                bar.update(1)
-        except BaseException:
-            _terminate_workers(executor)  # a Ctrl-C or a failure: do not wait for the others
-            raise
+        with interrupt_once_per_burst():  # also while the workers are being stopped
+            try:
+                for future in as_completed(futures):
+                    future.result()  # a failure is raised here, as it would be in this process
+                    bar.update(1)
+            except BaseException:
+                _terminate_workers(executor)  # a Ctrl-C or a failure: do not wait for the rest
+                raise
 
 
 def _varies_vision(plan: SweepPlan, run: RunSpec) -> bool:

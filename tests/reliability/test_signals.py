@@ -73,6 +73,32 @@ def test_signals_within_the_window_count_once():
     assert stops.count == 2
 
 
+def test_a_burst_of_sigints_raises_one_keyboard_interrupt():
+    """A Ctrl-C under uv (two SIGINTs within milliseconds) interrupts a wait once, not twice.
+
+    A second KeyboardInterrupt while the first unwinds through a lock's wait left the lock
+    released and ended the sweep with "RuntimeError: release unlocked lock".
+    """
+    from dyad.sweeps.executors import interrupt_once_per_burst
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    interrupted = 0
+    with interrupt_once_per_burst(window=0.5):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs here
+        except KeyboardInterrupt:
+            interrupted += 1
+        os.kill(os.getpid(), signal.SIGINT)  # uv's forwarded copy: ignored
+        time.sleep(0.05)
+        assert interrupted == 1
+        time.sleep(0.5)  # a Ctrl-C after the window interrupts again
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def default_sigint() -> None:
     """In the child before exec: SIGINT back to its default action.
 
