@@ -8,15 +8,22 @@ and loads the mirror layer's compiled loop (:func:`dyad.sweeps.worker.warm_up`).
 When its sweep process has ended, the server exits at once instead of tearing its modules
 down (0.4 s, while it still held the sweep's stdout and stderr: whoever read the sweep's
 output through a pipe waited for it). It holds nothing that needs cleaning up.
+
+All of that happens only in the server, whose environment has ``DYAD_FORK_SERVER=1``
+(:data:`dyad.forkserver.SERVER_FLAG`). Imported anywhere else (a test that imports every
+module, a documentation tool) the module does nothing: its exit handler ``os._exit(0)`` once
+made the test suite's process exit with 0 whatever its tests did.
 """
 
-import atexit
 import os
-import signal
 
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-atexit.register(os._exit, 0)  # runs first (handlers run last-in, first-out)
+if os.environ.get("DYAD_FORK_SERVER") == "1":  # dyad.forkserver.SERVER_FLAG; stdlib only here
+    import atexit
+    import signal
 
-from dyad.sweeps.worker import warm_up  # noqa: E402 - after SIGINT is ignored
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    atexit.register(os._exit, 0)  # runs first (handlers run last-in, first-out)
 
-warm_up()
+    from dyad.sweeps.worker import warm_up
+
+    warm_up()

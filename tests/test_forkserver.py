@@ -84,3 +84,57 @@ def test_a_worker_sees_when_the_sweep_process_ends():
         sleeper.kill()
         sleeper.wait()
     assert not _process_watch(sleeper.pid)()  # a pid that has gone
+
+
+PRELOAD_PROBE = (
+    "import signal, sys\n"
+    "import dyad.preload\n"
+    "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN, flush=True)\n"
+    "sys.exit(3)\n"
+)
+
+
+def test_the_preload_module_acts_only_in_the_fork_server(monkeypatch):
+    """Imported elsewhere it must not ignore Ctrl-C or replace the process's exit code.
+
+    Its exit handler, ``os._exit(0)``, once ran in the test suite's own process (a test imports
+    every dyad module) and made a failing suite exit with 0.
+    """
+    from dyad.forkserver import SERVER_FLAG
+
+    monkeypatch.delenv(SERVER_FLAG, raising=False)
+    elsewhere = subprocess.run(
+        [sys.executable, "-c", PRELOAD_PROBE], capture_output=True, text=True, timeout=120
+    )
+    assert (elsewhere.stdout.strip(), elsewhere.returncode) == ("False", 3), elsewhere.stderr
+    in_server = subprocess.run(
+        [sys.executable, "-c", PRELOAD_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **SERVER_ENVIRONMENT},
+    )
+    # the server ignores Ctrl-C and exits at once, with 0, when its work is over
+    assert (in_server.stdout.strip(), in_server.returncode) == ("True", 0), in_server.stderr
+
+
+def test_a_failing_test_fails_the_suite_after_every_dyad_module_is_imported(tmp_path):
+    """The suite's exit code is what CI acts on; importing dyad's modules must leave it alone."""
+    test = tmp_path / "test_imports_then_fails.py"
+    test.write_text(
+        "import importlib, pkgutil\n"
+        "import dyad\n\n\n"
+        "def test_imports_every_module_then_fails():\n"
+        "    for module in pkgutil.walk_packages(dyad.__path__, 'dyad.'):\n"
+        "        if not module.name.startswith(('dyad.view', 'dyad.experiments')):\n"
+        "            importlib.import_module(module.name)\n"
+        "    assert False\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
