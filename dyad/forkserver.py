@@ -37,7 +37,7 @@ from collections.abc import Iterator
 #: modules the fork server imports before forking workers (the last one loads compiled code)
 PRELOAD = ["dyad.preload"]
 
-#: set in the server's environment only: :mod:`dyad.preload` acts on import only where it is "1"
+#: set in the server's environment only: ``dyad.preload`` acts on import only where it is "1"
 SERVER_FLAG = "DYAD_FORK_SERVER"
 
 #: the server's environment: its libraries must not start threads it would fork
