@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import os
 import platform
 import re
 import subprocess
@@ -75,11 +76,14 @@ def _processor_model() -> str | None:
 
 
 def _compile_target() -> str | None:
+    """``NUMBA_CPU_NAME`` (numba's ``config.CPU_NAME``), else LLVM's name for this processor.
+
+    Asked of llvmlite, not numba: a report or a sweep's planning need not import numba.
+    """
     try:
-        import numba
         from llvmlite import binding
 
-        return numba.config.CPU_NAME or binding.get_host_cpu_name()
+        return os.environ.get("NUMBA_CPU_NAME") or binding.get_host_cpu_name()
     except Exception as exc:  # provenance never stops a run
         log.debug("no compile target: %s", exc)
         return None

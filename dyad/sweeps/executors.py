@@ -159,14 +159,13 @@ def interrupt_once_per_burst(window: float = INTERRUPT_WINDOW_S) -> Iterator[Non
     ):
         yield
         return
-    last: list[float] = []
+    stops = StopRequests(window)  # its rule for what counts as one Ctrl-C
 
     def interrupt(signum: int, frame: Any = None) -> None:
-        now = time.monotonic()
-        if last and now - last[0] < window:
-            return
-        last[:] = [now]
-        raise KeyboardInterrupt
+        counted = stops.count
+        stops(signum, frame)
+        if stops.count > counted:
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, interrupt)
     try:
