@@ -28,6 +28,9 @@ def _ignores_sigint(pid: int) -> bool:
 
 def _what_a_worker_starts_with() -> dict:
     """Run in a pool worker at once: what it inherited, before it imports anything itself."""
+    import gc
+
+    import dyad.batch
     from dyad.brain.bank_kernels import chunk_steps
 
     parent = os.getppid()
@@ -36,6 +39,9 @@ def _what_a_worker_starts_with() -> dict:
         "parent_threads": int(_status(parent)["Threads"]),
         "ignores_sigint": _ignores_sigint(os.getpid()),
         "compiled": len(chunk_steps.signatures),
+        "frozen": gc.get_freeze_count(),
+        "provenance": dyad.batch._code_provenance.cache_info().currsize,
+        "arrow_from_pandas": "pyarrow.pandas_compat" in sys.modules,
         "environment": os.environ.get("DYAD_FORKSERVER_TEST"),
     }
 
@@ -57,6 +63,11 @@ def test_workers_fork_from_a_preloaded_single_threaded_server_that_ignores_ctrl_
     assert seen["ignores_sigint"]
     # the mirror layer's compiled loop came loaded from the server (a spawned worker has none)
     assert seen["compiled"] >= 1
+    # and what a first batch would pay for again in every worker: git and the package
+    # versions asked, a table classified and written, the server's objects frozen for the GC
+    assert seen["provenance"] == 1
+    assert seen["arrow_from_pandas"]
+    assert seen["frozen"] > 10_000
     assert seen["environment"] == "the sweep's"
 
 

@@ -135,12 +135,18 @@ def warm_up() -> None:
 
         import dyad.analysis.classify  # noqa: F401
         import dyad.batch  # noqa: F401
+        import dyad.brain.infant  # noqa: F401
+        import dyad.decisions  # noqa: F401
+        import dyad.recording  # noqa: F401
+        import dyad.schedules  # noqa: F401
         import dyad.simulation  # noqa: F401
         import dyad.store.write  # noqa: F401
         import dyad.tables  # noqa: F401
 
         _step_tiny_batch()
-    except Exception:  # the worker imports or compiles it itself
+        _write_tiny_tables()
+        dyad.batch._code_provenance()  # git and the package versions, asked once per process
+    except Exception:  # the worker imports or does it itself
         pass
 
 
@@ -166,6 +172,28 @@ def _step_tiny_batch() -> None:
         patterns.append(motor.patterns)
     steps = np.zeros((2, CHUNK + 1), np.intp)
     BankMirror(layers, bank, patterns, bank).run(steps, steps, keep_rates=False)
+
+
+def _write_tiny_tables() -> None:
+    """Classify a few neurons and write their table into memory, as a run's tables are.
+
+    The first table a process classifies and writes pays for pandas' and pyarrow's first
+    calls (pyarrow's pandas conversion module, the arrow schema of a frame ...): 10-20 ms a
+    run over a worker's first batch, each worker anew unless the fork server paid them once.
+    """
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    from dyad.analysis.classify import analyse_modality, analysed_columns
+    from dyad.store.write import _write_parquet, categorize
+
+    rates = np.random.default_rng(0).random((2, 8, 4), dtype=np.float32)
+    analysis = analyse_modality(rates)
+    columns = analysed_columns(analysis, analysis, ["happy", "sad"])
+    table = categorize(pd.DataFrame(columns))
+    _write_parquet(table, io.BytesIO())
 
 
 def _failed(record: dict[str, Any], exc: BaseException, folder: str) -> None:
