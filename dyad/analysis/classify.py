@@ -133,20 +133,23 @@ def average_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rank-sum test).
     """
     n = values.shape[0]
-    order = np.argsort(values, axis=0, kind="stable")
-    ordered = np.take_along_axis(values, order, axis=0)
-    starts = np.ones(values.shape, dtype=bool)
-    starts[1:] = ordered[1:] != ordered[:-1]
-    ends = np.ones(values.shape, dtype=bool)
-    ends[:-1] = starts[1:]
-    position = np.broadcast_to(np.arange(n)[:, None], values.shape)
-    first = np.maximum.accumulate(np.where(starts, position, 0), axis=0)
-    last = np.minimum.accumulate(np.where(ends, position, n)[::-1], axis=0)[::-1]
-    ranks = np.empty(values.shape, dtype=np.float64)
-    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=0)
+    # each neuron's trials as one contiguous row: sorting and scattering along rows is about
+    # twice as fast as along the columns of ``values`` (0.37 against 0.66 ms for 40 x 256)
+    rows = np.ascontiguousarray(values.T)
+    order = np.argsort(rows, axis=1, kind="stable")
+    ordered = np.take_along_axis(rows, order, axis=1)
+    starts = np.ones(rows.shape, dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones(rows.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    position = np.broadcast_to(np.arange(n), rows.shape)
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, position, n)[:, ::-1], axis=1)[:, ::-1]
+    ranks = np.empty(rows.shape, dtype=np.float64)
+    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=1)
     size = (last - first + 1).astype(np.float64)  # t of each value's group
-    tie_term = (size * size - 1.0).sum(axis=0)  # each group of t adds t (t^2 - 1) = t^3 - t
-    return ranks, tie_term
+    tie_term = (size * size - 1.0).sum(axis=1)  # each group of t adds t (t^2 - 1) = t^3 - t
+    return ranks.T, tie_term
 
 
 def _normal_p_value(rank_sum: np.ndarray, n1: int, n2: int, tie_term: np.ndarray) -> np.ndarray:
