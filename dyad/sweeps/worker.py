@@ -145,7 +145,6 @@ def warm_up() -> None:
 
         _step_tiny_batch()
         _write_tiny_tables()
-        dyad.batch._code_provenance()  # git and the package versions, asked once per process
     except Exception:  # the worker imports or does it itself
         pass
 
