@@ -177,8 +177,9 @@ def _write_tiny_tables() -> None:
     """Classify a few neurons and write their table into memory, as a run's tables are.
 
     The first table a process classifies and writes pays for pandas' and pyarrow's first
-    calls (pyarrow's pandas conversion module, the arrow schema of a frame ...): 10-20 ms a
-    run over a worker's first batch, each worker anew unless the fork server paid them once.
+    calls (pyarrow's pandas conversion module is imported then, ...), each worker anew unless
+    the fork server paid them once. Measured only together with the server's ``gc.freeze()``
+    (``dyad.preload``): a worker's first batch 64-72 ms a run instead of 77-100 ms.
     """
     import io
 
