@@ -26,8 +26,15 @@ import numpy as np
 #: subnormal float32 values (every learning step multiplies the rates) is ~100x slower.
 TINY_RATE = np.float32(2.0**-24)
 
+#: numpy's error model: a float division by zero gives inf or NaN instead of raising. With
+#: Python's (numba's default) every division carries a zero test, which keeps the compiler from
+#: vectorising the loops that divide (the learning step's ``c / scale`` and renormalisation):
+#: the same values, bit for bit (no divisor here can be 0: scales and square roots of sums with
+#: ``target**2`` are positive), and a timestep costs about 10 % less.
+_ERRORS = "numpy"
 
-@numba.njit(cache=True, nogil=True)
+
+@numba.njit(cache=True, error_model=_ERRORS, nogil=True)
 def _split(values, k):  # pragma: no cover - compiled
     """Return a value t with exactly k of ``values`` above it (bisection), else NaN.
 
@@ -59,7 +66,7 @@ def _split(values, k):  # pragma: no cover - compiled
     return np.float32(np.nan)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model=_ERRORS, nogil=True)
 def _kth_pair(values, k):  # pragma: no cover - compiled
     """Return the k-th and (k+1)-th largest of ``values`` (reordered in place; quickselect)."""
     n = values.size
@@ -97,7 +104,7 @@ def _kth_pair(values, k):  # pragma: no cover - compiled
     return values[m], lower
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model=_ERRORS, nogil=True)
 def _compete(shifted, work, k, kwta, gain, rates):  # pragma: no cover - compiled
     """Rates from activations (see ``batched._compete``): k-WTA, or sigmoid about theta.
 
@@ -140,7 +147,7 @@ def _compete(shifted, work, k, kwta, gain, rates):  # pragma: no cover - compile
         rates[u] = rate if rate >= TINY_RATE else np.float32(0.0)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, error_model=_ERRORS, nogil=True, inline="always")
 def _weighted_rows(out, weights, rows, count):  # pragma: no cover - compiled
     """Set ``out`` to the sum of ``weights[i] * rows[i]`` over the first ``count`` rows."""
     out[:] = 0.0
@@ -151,7 +158,7 @@ def _weighted_rows(out, weights, rows, count):  # pragma: no cover - compiled
             out[u] += g * row[u]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model=_ERRORS, nogil=True)
 def chunk_steps(
     base,  # (B, L, N) raw visual drive from the weights at the chunk's start
     within,  # (B, L, L) Gram of the chunk's bank rows
@@ -271,7 +278,7 @@ def chunk_steps(
                     trace_b[u] = trace_b[u] * eta + (one - eta) * rates[u]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, error_model=_ERRORS, nogil=True)
 def scale_and_flush(values, scale, below):  # pragma: no cover - compiled
     """``values[b, r, n] *= scale[b, n]``, then values under ``below`` set to 0, in one pass."""
     n_networks, n_rows, n = values.shape

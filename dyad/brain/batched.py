@@ -15,9 +15,9 @@ the bank item drawn each timestep come from the run's own streams), the whole in
 is known before the layer runs. Time is cut into chunks of :data:`CHUNK` timesteps: at the
 start of a chunk one matrix product gives every timestep's drive from the weights at the
 chunk's start, and within the chunk the updates made so far add ``Y[:j] @ G[k_i, k_j]``
-(``j`` timesteps of ``N`` values). At the end of a chunk the updates are added into ``C`` and
-the per-neuron scale factors (renormalisation, as in :class:`~dyad.brain.mirror.MirrorLayer`)
-are folded into ``U0`` and ``C``.
+(``j`` timesteps of ``N`` values). At the end of a chunk the updates are added into ``C`` and,
+from timestep :data:`FOLD_EVERY` on, the per-neuron scale factors (renormalisation, as in
+:class:`~dyad.brain.mirror.MirrorLayer`) are folded into ``U0`` and ``C``.
 
 Every operation acts on each network's own rows, with the same shapes whatever the number of
 networks, so a network gives the same numbers bit for bit in a batch of one or of many. Against
@@ -39,7 +39,10 @@ from dyad.brain.mirror import _FLUSH_BELOW, MirrorLayer, float32_rows
 
 #: timesteps per chunk: one (N x K) @ (K x CHUNK) product per chunk and network
 CHUNK = 64
-#: timesteps between folds of the scale factors into U0 and C (a multiple of CHUNK)
+#: timesteps before the scale factors are first folded into U0 and C (a multiple of CHUNK); from
+#: then on they are folded after every chunk. A scale shrinks by about 1e-3.5 per chunk (to
+#: about 1e-14 by timestep 256 in the lag sweep), so folding each chunk keeps it far from
+#: float32's floor. (The counter is never reset: the published results were computed so.)
 FOLD_EVERY = 256
 
 
@@ -292,7 +295,7 @@ class BankMirror:
         _compete(h, self._k, self._kwta, self._beta, out)
 
     def _fold(self) -> None:
-        """Fold the scale factors into U0 and C (every network, every chunk)."""
+        """Fold the scale factors into U0 and C (every network, each chunk past FOLD_EVERY)."""
         # everything here is >= 0; what shrinks below 1e-30 is flushed to 0, as the dense
         # layer does with its weights: the layer forgets in about 100 timesteps, so old
         # coefficients shrink by ~1e-3 per fold and would become subnormal floats, which
