@@ -132,14 +132,14 @@ def _run_batch(
     progress: bool,
     consume: Callable[[int, Any], Any] | None,
 ) -> list[Any]:
-    from dyad.simulation import prepare_vision, unseen_face_bank
+    from dyad.simulation import cached_unseen_face_bank, cached_vision
 
     started = time.perf_counter()
     first, first_seed = runs[0]
-    pretrained, training_bank, test_bank = prepare_vision(first, cache_dir, progress, first_seed)
+    pretrained, training_bank, test_bank = cached_vision(first, cache_dir, progress, first_seed)
     unseen_bank = None
     if any(scenario.run.test_unseen_face for scenario, _ in runs):
-        unseen_bank = unseen_face_bank(
+        unseen_bank = cached_unseen_face_bank(
             pretrained, first.vision.n_test_transforms, cache_dir, progress
         )
     vision_s = time.perf_counter() - started

@@ -308,35 +308,6 @@ class DyadModel(mesa.Model):
 # Building a model from a scenario
 
 
-#: visual systems loaded in this process, newest last (see :func:`cached_vision`)
-_VISION_MEMO: dict[tuple, tuple] = {}
-_VISION_MEMO_SIZE = 4
-
-
-def cached_vision(scenario, cache_dir: str | Path | None, progress: bool = False) -> tuple:
-    """:func:`dyad.simulation.prepare_vision`, remembered for the last few scenarios' vision.
-
-    Building a model again with the same visual system (a page's Reset, a batch_run over
-    policy parameters) then skips reading the cache files. The arrays are only read by the
-    brain, so models share them.
-    """
-    from dyad.simulation import prepare_vision, pretrain_config
-    from dyad.vision import default_cache_dir
-
-    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    key = (
-        pretrain_config(scenario).to_json(),
-        tuple(p.identity_seed for p in scenario.all_parents),
-        scenario.vision.bank_size,
-        str(folder.resolve()),
-    )
-    if key not in _VISION_MEMO:
-        _VISION_MEMO[key] = prepare_vision(scenario, folder, progress=progress)
-        while len(_VISION_MEMO) > _VISION_MEMO_SIZE:
-            del _VISION_MEMO[next(iter(_VISION_MEMO))]
-    return _VISION_MEMO[key]
-
-
 def build_from_scenario(
     scenario_file: Any,
     seed: int | None,
@@ -351,7 +322,7 @@ def build_from_scenario(
     ``dyad simulate`` run, so a model built here steps through the same interaction.
     """
     from dyad.plugins import load_registry, plugin_folders
-    from dyad.simulation import run_streams, wire_run
+    from dyad.simulation import cached_vision, run_streams, wire_run
 
     folders = plugin_folders(plugin_dirs)
     scenario = resolve_scenario(scenario_file, overrides, folders)

@@ -123,3 +123,39 @@ def test_runs_of_different_visual_systems_are_not_batched(tiny_raw):
     with pytest.raises(ValueError, match="batch_key"):
         run_batch([(one, 1), (other, 1)])
     assert run_batch([]) == []
+
+
+def test_a_process_reads_a_visual_system_from_the_cache_once(tiny_raw, cache_dir, monkeypatch):
+    """A worker's next batch of the same visual system skips the cache files; others do not."""
+    import dyad.simulation as simulation
+
+    loads = []
+    real = simulation.prepare_vision
+
+    def counted(scenario, folder=None, progress=False, run_seed=None):
+        loads.append((scenario.vision.bank_size, run_seed))
+        return real(scenario, folder, progress, run_seed)
+
+    monkeypatch.setattr(simulation, "prepare_vision", counted)
+    monkeypatch.setattr(simulation, "_VISION_MEMO", {})
+    one = validate_scenario(tiny_raw(parent={"policy": "perfect"}))
+    first = run_batch([(one, 1), (one, 2)], cache_dir=cache_dir)
+    second = run_batch([(one, 3)], cache_dir=cache_dir)
+    assert len(loads) == 1
+    # the shared banks are read-only: no run can change what the next one sees
+    _, training, test = simulation.cached_vision(one, cache_dir, run_seed=3)
+    assert not training.flags.writeable and not test.flags.writeable
+    # and a run from the memory gives the tables of a run that read the cache
+    monkeypatch.setattr(simulation, "_VISION_MEMO", {})
+    fresh = run_batch([(one, 3)], cache_dir=cache_dir)
+    for table in fresh[0].tables:
+        pd.testing.assert_frame_equal(
+            fresh[0].tables[table], second[0].tables[table], check_exact=True
+        )
+    assert len(loads) == 2 and len(first) == 2
+    # another bank size, or another run seed when it draws the visual system, loads again
+    run_batch([(validate_scenario(tiny_raw(vision={"bank_size": 7})), 1)], cache_dir=cache_dir)
+    varying = validate_scenario(tiny_raw(vision={"vary_with_run_seed": True}))
+    run_batch([(varying, 1)], cache_dir=cache_dir)
+    run_batch([(varying, 2)], cache_dir=cache_dir)
+    assert len(loads) == 5

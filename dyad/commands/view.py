@@ -79,7 +79,7 @@ def view(
     from dyad.commands.options import plugin_paths
     from dyad.config import parse_override
     from dyad.config.reading import find_scenario, resolve_scenario
-    from dyad.model import cached_vision
+    from dyad.simulation import cached_vision
     from dyad.view.faces import bank_images
 
     plugin_dirs = plugin_paths(plugins_dirs)
