@@ -155,3 +155,40 @@ def test_malformed_address_is_an_error(tmp_path):
     result = invoke(path, "--address", "127.0.0.1", "--output", tmp_path / "out")
     assert result.exit_code == 2
     assert "--address: expected tcp://host:port" in result.stderr
+
+
+def test_threaded_dask_workers_get_advice():
+    from dyad.sweeps.executors import threaded_workers_advice
+
+    address = "tcp://10.0.0.1:8786"
+    single = {"a": {"nthreads": 1}, "b": {"nthreads": 1}}
+    assert threaded_workers_advice(single, address) is None
+    advice = threaded_workers_advice({"a": {"nthreads": 1}, "b": {"nthreads": 8}}, address)
+    assert advice.startswith("1 of the 2 Dask workers at tcp://10.0.0.1:8786 runs 8 threads,")
+    assert advice.endswith(f"dask worker {address} --nworkers -1 --nthreads 1")
+    assert "\n" not in advice
+    both = threaded_workers_advice({"a": {"nthreads": 2}, "b": {"nthreads": 4}}, address)
+    assert both.startswith("each of the 2 Dask workers at tcp://10.0.0.1:8786 runs up to 4 threads")
+    one = threaded_workers_advice({"a": {"nthreads": 2}}, address)
+    assert one.startswith("the Dask worker at tcp://10.0.0.1:8786 runs 2 threads")
+
+
+def test_connecting_to_threaded_workers_warns_once(caplog):
+    """A real cluster whose one worker has two threads: one warning, and the description."""
+    from dyad.sweeps.executors import open_executor
+
+    distributed = import_distributed()
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        protocol="tcp",
+        dashboard_address=":0",  # any free port: another cluster may hold 8787
+    ) as cluster:
+        with caplog.at_level("WARNING", logger="dyad.sweeps.executors"):
+            with open_executor(address=cluster.scheduler_address) as (_, described, capacity):
+                assert described.endswith("(1 worker)")
+                assert capacity == 4
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "the Dask worker at tcp://" in warnings[0] and "runs 2 threads" in warnings[0]

@@ -10,6 +10,7 @@ on the first signal and stop them on the second.
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 import re
@@ -23,6 +24,8 @@ from typing import Any
 from dyad.errors import ConfigError, DyadError
 from dyad.forkserver import start_forkserver, start_method
 from dyad.sweeps.worker import _init_pool_worker
+
+log = logging.getLogger(__name__)
 
 
 def import_distributed():
@@ -92,14 +95,47 @@ def open_executor(
         workers_info = client.scheduler_info().get("workers", {})
         n_workers = len(workers_info)
         n_threads = sum(int(w.get("nthreads", 1)) for w in workers_info.values()) or 1
+        advice = threaded_workers_advice(workers_info, address)
+        if advice:
+            log.warning("%s", advice)
         executor = client.get_executor(pure=False)
+        described = f"Dask cluster at {address} ({n_workers} worker{'s' if n_workers != 1 else ''})"
         try:
             # twice the threads in flight keeps every worker busy while results travel back
-            yield executor, f"Dask cluster at {address} ({n_workers} workers)", 2 * n_threads
+            yield executor, described, 2 * n_threads
         finally:
             executor.shutdown(wait=False)
     finally:
         client.close()
+
+
+def threaded_workers_advice(workers_info: dict[str, Any], address: str) -> str | None:
+    """Return advice when Dask workers run several threads each (None when none does).
+
+    A run holds Python's GIL for most of its time (building its tables, writing its
+    folder), so the threads of one worker process share about one core: ``dask worker``'s
+    default, one process with a thread per core, ran a 330-run sweep 1.45x slower on 2 cores
+    than one single-threaded process per core (docs/scaling.md).
+    """
+    threads = [int(w.get("nthreads", 1)) for w in workers_info.values()]
+    threaded = sum(n > 1 for n in threads)
+    if not threaded:
+        return None
+    if len(threads) == 1:
+        who = "the Dask worker"
+    elif threaded == len(threads):
+        who = f"each of the {len(threads)} Dask workers"
+    else:
+        who = f"{threaded} of the {len(threads)} Dask workers"
+    verb = "run" if threaded > 1 and threaded < len(threads) else "runs"
+    count = (
+        str(max(threads)) if len({n for n in threads if n > 1}) == 1 else f"up to {max(threads)}"
+    )
+    return (
+        f"{who} at {address} {verb} {count} threads, but a worker process gives dyad's "
+        "runs about one core (they hold Python's GIL); start one single-threaded worker per "
+        f"core instead: dask worker {address} --nworkers -1 --nthreads 1"
+    )
 
 
 #: signals closer together than this count as one: under ``uv run`` a Ctrl-C reaches dyad
