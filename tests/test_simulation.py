@@ -174,3 +174,29 @@ def test_simulate_command_writes_results_and_prints_a_summary(tiny_raw, cache_di
     assert "mirror layer after training (32 neurons)" in result.stdout
     assert (out / "manifest.json").exists() and (out / "figures" / "firing_rates.png").exists()
     assert Path(out / "interaction.parquet").exists()
+
+
+def test_simulate_says_when_it_compiles_the_mirror_layers_loop(cache_dir, tmp_path, monkeypatch):
+    """A first run after installing compiles for seconds: the command says so, and no more."""
+    from dyad.brain import bank_kernels
+
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(
+        'name = "tiny"\nseed = 1\n[run]\nsteps = 100\ntest_trials = 8\n'
+        '[vision]\npreset = "small"\nn_train_transforms = 8\nn_test_transforms = 8\n'
+        "bank_size = 16\n[vision.visnet]\nepochs = [1, 1, 1, 1]\n[mirror]\nn_neurons = 32\n"
+    )
+    args = ["simulate", str(scenario), "--cache-dir", str(cache_dir), "--no-figures"]
+    monkeypatch.setattr(bank_kernels, "compiled_loop_cached", lambda: True)
+    result = CliRunner().invoke(cli, [*args, "--output", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert "compiling the mirror layer's loop" not in result.stderr
+    monkeypatch.setattr(bank_kernels, "compiled_loop_cached", lambda: False)
+    result = CliRunner().invoke(cli, [*args, "--output", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if "compiling" in line]
+    assert lines == [
+        "tiny: compiling the mirror layer's loop (once after installing; later runs load it) ..."
+    ]
+    quiet = CliRunner().invoke(cli, [*args, "--output", str(tmp_path / "c"), "--quiet"])
+    assert quiet.exit_code == 0 and "compiling" not in quiet.stderr

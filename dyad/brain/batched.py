@@ -345,6 +345,47 @@ class BankMirror:
         return out
 
 
+#: the batch layouts whose compiled loop this process has loaded (see load_compiled_loop)
+_LOADED_LAYOUTS: set[bool] = set()
+
+
+def load_compiled_loop(n_networks: int = 2) -> float:
+    """Load (or, on a first run after installing, compile) the numba loop now; return seconds.
+
+    The first chunk a process steps loads the compiled kernels from numba's on-disk cache
+    (0.1-0.3 s) or compiles them (about 6 s on 2 cores). Done here first, that time is not
+    counted as the interaction's: a run's ``interaction_s`` (and the timesteps/s that
+    ``dyad simulate`` prints) times the stepping alone.
+
+    numba compiles one version per array layout, and a chunk of a batch of one network is
+    contiguous where a chunk of several is not, so ``n_networks`` says which version to load:
+    a tiny batch of that many 4-neuron networks is stepped past the first fold. 0.0 when that
+    version is loaded already or the numpy back-end is used.
+    """
+    import time
+
+    alone = n_networks == 1
+    if alone in _LOADED_LAYOUTS or resolve_backend("auto") != "numba":
+        return 0.0
+    from dyad.brain.mirror import MirrorConfig
+    from dyad.brain.motor import MotorConfig, MotorModule
+
+    started = time.perf_counter()
+    rng = np.random.default_rng(0)
+    bank = rng.random((3, 4), dtype=np.float32)
+    layers, patterns = [], []
+    for _ in range(1 if alone else 2):
+        motor = MotorModule(MotorConfig(units_per_expression=2), 2, rng)
+        layer = MirrorLayer(MirrorConfig(n_neurons=4).for_expressions(2), 4, motor.n_motor, rng)
+        layer.calibrate(bank, motor.patterns[[0, 1, 0]])
+        layers.append(layer)
+        patterns.append(motor.patterns)
+    steps = np.zeros((len(layers), FOLD_EVERY + CHUNK), np.intp)
+    BankMirror(layers, bank, patterns, bank).run(steps, steps.copy(), keep_rates=True)
+    _LOADED_LAYOUTS.add(alone)
+    return time.perf_counter() - started
+
+
 def _compete(h: np.ndarray, k: int, kwta: bool, beta: np.ndarray, out: np.ndarray) -> None:
     """Rates from activations, row by row: k-WTA, or sigmoid around the percentile threshold.
 

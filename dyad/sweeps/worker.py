@@ -122,11 +122,11 @@ def warm_up() -> None:
     """Import what a batch needs and load the mirror layer's compiled loop; never raises.
 
     Run by the fork server local workers fork from (``dyad.preload``), so that a
-    worker's first batch does not pay for it. A tiny batch of two networks over more than one
-    chunk has the array types and layouts of a sweep batch's, so the machine code loaded is
-    the code the batches use. No numba threads are started (the loop is not parallel): the
-    server must stay single-threaded to fork safely. Anything that fails here is simply done
-    again by the worker that needs it.
+    worker's first batch does not pay for it. The loop is loaded in the version for batches of
+    several networks (:func:`dyad.brain.batched.load_compiled_loop`), the one sweep batches
+    use; a batch of one run loads its own in the worker. No numba threads are started (the
+    loop is not parallel): the server must stay single-threaded to fork safely. Anything that
+    fails here is simply done again by the worker that needs it.
     """
     try:
         import pyarrow.parquet  # noqa: F401
@@ -142,35 +142,12 @@ def warm_up() -> None:
         import dyad.simulation  # noqa: F401
         import dyad.store.write  # noqa: F401
         import dyad.tables  # noqa: F401
+        from dyad.brain.batched import load_compiled_loop
 
-        _step_tiny_batch()
+        load_compiled_loop()
         _write_tiny_tables()
     except Exception:  # the worker imports or does it itself
         pass
-
-
-def _step_tiny_batch() -> None:
-    """Step two 4-neuron mirror layers over a chunk and a bit with the batched engine."""
-    import numpy as np
-
-    from dyad.brain.batched import CHUNK, BankMirror
-    from dyad.brain.layer import resolve_backend
-    from dyad.brain.mirror import MirrorConfig, MirrorLayer
-    from dyad.brain.motor import MotorConfig, MotorModule
-
-    if resolve_backend("auto") != "numba":
-        return
-    rng = np.random.default_rng(0)
-    bank = rng.random((3, 4), dtype=np.float32)
-    layers, patterns = [], []
-    for _ in range(2):
-        motor = MotorModule(MotorConfig(units_per_expression=2), 2, rng)
-        layer = MirrorLayer(MirrorConfig(n_neurons=4).for_expressions(2), 4, motor.n_motor, rng)
-        layer.calibrate(bank, motor.patterns[[0, 1, 0]])
-        layers.append(layer)
-        patterns.append(motor.patterns)
-    steps = np.zeros((2, CHUNK + 1), np.intp)
-    BankMirror(layers, bank, patterns, bank).run(steps, steps, keep_rates=False)
 
 
 def _write_tiny_tables() -> None:

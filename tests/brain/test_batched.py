@@ -156,3 +156,39 @@ def test_bad_inputs_are_refused():
     engine = BankMirror(layers, rows, patterns, probes)
     with pytest.raises(ValueError, match="n_steps"):
         engine.run(np.zeros((2, 5), int), np.zeros((2, 5), int))
+
+
+@pytest.mark.parametrize("n_networks", [1, 3])
+def test_the_loop_loaded_first_is_the_one_a_batch_runs(n_networks):
+    """After load_compiled_loop a batch compiles nothing, so its interaction_s is stepping alone.
+
+    A chunk of one network is a contiguous array, a chunk of several is not: numba makes one
+    version of the loop for each, and the warm-up must load the one the batch will use.
+    """
+    from dyad.brain.bank_kernels import chunk_steps, compiled_loop_cached, scale_and_flush
+    from dyad.brain.batched import load_compiled_loop
+
+    load_compiled_loop(n_networks)
+    assert compiled_loop_cached()  # loaded in this process
+    before = (set(chunk_steps.signatures), set(scale_and_flush.signatures))
+    seeds = tuple(range(n_networks))
+    rows = bank(0)
+    nets = networks(CONFIGS["default"], seeds, rows)
+    engine = BankMirror([layer for _, layer in nets], rows, [m.patterns for m, _ in nets], rows)
+    engine.run(*inputs(seeds))  # several chunks and a fold
+    assert (set(chunk_steps.signatures), set(scale_and_flush.signatures)) == before
+    assert load_compiled_loop(n_networks) == 0.0  # nothing left to load
+
+
+def test_a_process_with_an_empty_numba_cache_knows_it_must_compile(tmp_path):
+    import subprocess
+    import sys
+
+    check = (
+        "from dyad.brain.bank_kernels import compiled_loop_cached; print(compiled_loop_cached())"
+    )
+    env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
