@@ -6,7 +6,7 @@ The command line's verbs are functions here (:mod:`dyad.api`)::
     run = dyad.simulate("perfect", overrides={"run.steps": 500})
     run.neurons, run.summary, run.save("results/perfect")
     dyad.load_run(folder), dyad.sweep(path), dyad.load_sweep(folder), dyad.report(folders),
-    dyad.pretrain(...)
+    dyad.pretrain(...), dyad.live_view(scenario)  # the live page, in a notebook
 
 with their result types (:class:`Run`, :class:`Sweep`), the error classes, and the names a
 policy plugin needs (``from dyad import hookimpl, ParentPolicy, PolicyContext,
@@ -30,6 +30,7 @@ _LAZY = {
     "load_sweep": "dyad.api",
     "report": "dyad.api",
     "pretrain": "dyad.api",
+    "live_view": "dyad.api",
     "load_scenario": "dyad.api",
     # what they return and take
     "Run": "dyad.store",

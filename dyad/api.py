@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from dyad.config import Scenario
     from dyad.store import Run
     from dyad.sweeps import Sweep
+    from dyad.view.page import LiveView
     from dyad.vision import PretrainConfig, PretrainedVision
 
 log = logging.getLogger(__name__)
@@ -440,6 +441,87 @@ def pretrain(
     return _pretrain(
         config, cache_dir=cache_dir, progress=progress_callback(progress), rebuild=rebuild
     )
+
+
+def live_view(
+    scenario: str | os.PathLike | Mapping[str, Any] | Scenario = "perfect",
+    *,
+    seed: int | None = None,
+    overrides: Overrides = None,
+    cache_dir: str | os.PathLike | None = None,
+    plugins: PluginPaths = None,
+    probe_every: int = 50,
+    play_interval: int = 150,
+    progress: bool = True,
+) -> LiveView:
+    """Return the live view of a run (Mesa's SolaraViz page) to watch in a notebook.
+
+    The page ``dyad view`` serves: the parent's face as the infant sees it and the infant's
+    own expression, the mirror layer's rates over the last timesteps, the neuron classes and
+    the congruence so far (tested every ``probe_every`` timesteps); play, pause, step and
+    reset, with the seed, the run length and each parent's policy and parameters as controls
+    that take effect on Reset. Jupyter shows the page as a cell's value (end the cell with
+    it), as it shows Mesa's own ``SolaraViz(model, ...)``; the controls are behind the page's
+    menu button.
+
+    Parameters
+    ----------
+    scenario:
+        A TOML file, a shipped scenario's name, a scenario dict or a
+        :class:`~dyad.config.Scenario`.
+    seed, overrides, cache_dir, plugins:
+        As for :func:`simulate`; overrides stay fixed when the page is reset.
+    probe_every:
+        Timesteps between tests of the neuron classes (also a control on the page).
+    play_interval:
+        Milliseconds between steps while playing (at least 100: faster, a step can run while
+        a panel still reads the model).
+    progress:
+        Show pre-training's progress on stderr when the visual system is not cached yet.
+
+    Returns
+    -------
+    LiveView
+        Shown by Jupyter as the page; ``.model`` is the :class:`~dyad.model.DyadModel` the
+        page shows now (after any step or reset), ``.page`` the SolaraViz element.
+
+    Raises
+    ------
+    ImportError
+        Without the optional extra ``viz`` (Mesa's SolaraViz), saying how to install it.
+    ConfigError
+        For a bad scenario, override or argument, naming the field.
+    """
+    from dyad.view import install_hint, missing_viz_modules
+
+    if missing_viz_modules():
+        raise ImportError(install_hint("dyad.live_view"))
+    from dyad.config import Scenario
+    from dyad.validation import check_int, check_seed
+    from dyad.view.page import LiveView, build_page, prepare_view
+
+    seed = check_seed("seed", seed)
+    probe_every = check_int("probe_every", probe_every, 1)
+    play_interval = check_int("play_interval", play_interval, 100)
+    dirs = plugin_paths(plugins)
+    changes = parse_overrides(overrides)
+    resolved = load_scenario(scenario, overrides=changes, plugins=dirs)
+    prepare_view(resolved, cache_dir, progress=progress)
+    if isinstance(scenario, Scenario):
+        scenario = scenario.model_dump(mode="json")
+    elif not isinstance(scenario, Mapping):
+        scenario = str(scenario)
+    page = build_page(
+        scenario,
+        seed=seed,
+        overrides=changes,
+        plugin_dirs=dirs,
+        cache_dir=cache_dir,
+        probe_every=probe_every,
+        play_interval=play_interval,
+        shared_model=True,
+    )
+    return LiveView(page)
 
 
 def pretrain_config(

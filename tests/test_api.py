@@ -255,7 +255,7 @@ def test_every_public_name_resolves_and_is_listed():
         _ = dyad.nonsense
 
 
-API_FUNCTIONS = ("simulate", "load_run", "sweep", "load_sweep", "report", "pretrain")
+API_FUNCTIONS = ("simulate", "load_run", "sweep", "load_sweep", "report", "pretrain", "live_view")
 
 
 def test_no_module_shadows_an_api_function():

@@ -18,13 +18,6 @@ from dyad.commands.options import (
     set_option,
 )
 
-#: what `dyad view` needs beyond dyad's own dependencies (the optional extra "viz")
-VIZ_MODULES = ("solara", "solara_assets", "mesa.visualization")
-INSTALL_HINT = (
-    "dyad view needs the optional extra viz: uv sync --extra viz "
-    "(or pip install 'dyad[viz]' in your environment)"
-)
-
 
 class MissingExtra(click.ClickException):
     """The viz extra is not installed: one line on how to install it, exit code 2."""
@@ -72,15 +65,15 @@ def view(
     The visual system comes from the pre-training cache (trained now if missing), so once
     cached the page is up in seconds. Stop the server with Ctrl+C.
     """
-    missing = [name for name in VIZ_MODULES if not _importable(name)]
-    if missing:
-        raise MissingExtra(INSTALL_HINT)
+    from dyad.view import install_hint, missing_viz_modules
+
+    if missing_viz_modules():
+        raise MissingExtra(install_hint("dyad view"))
 
     from dyad.commands.options import plugin_paths
     from dyad.config import parse_override
     from dyad.config.reading import find_scenario, resolve_scenario
-    from dyad.simulation import cached_vision
-    from dyad.view.faces import bank_images
+    from dyad.view.page import prepare_view
 
     plugin_dirs = plugin_paths(plugins_dirs)
     fields = dict(parse_override(o) for o in overrides)
@@ -89,15 +82,7 @@ def view(
     _check_port(host, port)
     # pre-train (or load) now, with progress, so the page's model loads from the cache; the
     # faces behind the layer-4 bank are rendered once too, so the page shows them at once
-    pretrained, _, _ = cached_vision(config, cache_dir, progress=not quiet)
-    for parent in config.all_parents:
-        bank_images(
-            pretrained,
-            parent.identity_seed,
-            config.vision.bank_size,
-            config.infant.expressions,
-            cache_dir,
-        )
+    prepare_view(config, cache_dir, progress=not quiet)
 
     os.environ["DYAD_VIEW_SCENARIO"] = str(path)
     os.environ["DYAD_VIEW_SEED"] = "" if seed is None else str(seed)
@@ -116,13 +101,6 @@ def view(
         prog_name="solara",
         standalone_mode=False,
     )
-
-
-def _importable(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def _check_port(host: str, port: int) -> None:

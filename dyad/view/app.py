@@ -11,7 +11,9 @@ variables, which ``dyad view`` sets:
 - ``DYAD_CACHE_DIR``: the pre-training cache, as for every dyad command.
 
 The visual system is loaded from the cache (pre-trained once if missing), so with a warm
-cache the model is ready in about two seconds.
+cache the model is ready in about two seconds. In a notebook,
+:func:`dyad.live_view <dyad.api.live_view>` returns the same page
+(:func:`dyad.view.page.build_page`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,9 @@ from __future__ import annotations
 import json
 import os
 
-from mesa.visualization import SolaraViz
 from threadpoolctl import threadpool_limits
 
-from dyad.view.controls import ViewModel, model_params
-from dyad.view.panels import ClassesPanel, FacesPanel, MirrorPanel
+from dyad.view.page import build_page
 
 # one BLAS thread: the per-timestep updates are small, and a second thread only spins (see
 # dyad.simulation._interact); the page's server threads are parallelism enough
@@ -35,20 +35,9 @@ overrides = json.loads(os.environ.get("DYAD_VIEW_OVERRIDES", "") or "{}")
 plugin_dirs_text = os.environ.get("DYAD_VIEW_PLUGIN_DIRS", "")
 plugin_dirs = json.loads(plugin_dirs_text) if plugin_dirs_text else None
 
-model = ViewModel(
+page = build_page(
     scenario_file,
     seed=int(seed_text) if seed_text else None,
-    probe_every=50,
+    overrides=overrides,
     plugin_dirs=plugin_dirs,
-    **overrides,
-)
-
-page = SolaraViz(
-    model,
-    components=[(FacesPanel, 0), (MirrorPanel, 0), (ClassesPanel, 0)],
-    model_params=model_params(
-        model.config, scenario_file, model.seed, fixed=overrides, plugin_dirs=plugin_dirs
-    ),
-    name=f"dyad: {model.config.name}",
-    play_interval=150,
 )

@@ -59,20 +59,23 @@ def _registry(plugin_dirs: Sequence[str | Path] | None):
 
 def model_params(
     scenario,
-    scenario_file: str | Path,
+    scenario_file: str | Path | Mapping[str, Any],
     seed: int,
     fixed: Mapping[str, Any] | None = None,
     plugin_dirs: Sequence[str | Path] | None = None,
+    probe_every: int = 50,
 ) -> dict[str, Any]:
     """SolaraViz ``model_params`` for a validated scenario.
 
-    Fixed entries: the scenario file, the overrides given on the command line (``fixed``) and
-    the plugin folders. Controls: the seed, the run length, the probe interval, and per parent
-    its policy and every registered policy's parameters (labelled ``q (noisy)``), starting
-    from the scenario's values.
+    Fixed entries: the scenario file (or dict, kept as given), the overrides given on the
+    command line (``fixed``) and the plugin folders. Controls: the seed, the run length, the
+    probe interval (starting at ``probe_every``), and per parent its policy and every
+    registered policy's parameters (labelled ``q (noisy)``), starting from the scenario's
+    values.
     """
     registry = _registry(plugin_dirs)
-    params: dict[str, Any] = {"scenario_file": str(scenario_file)}
+    source = scenario_file if isinstance(scenario_file, Mapping) else str(scenario_file)
+    params: dict[str, Any] = {"scenario_file": source}
     if plugin_dirs is not None:
         params["plugin_dirs"] = [str(d) for d in plugin_dirs]
     params.update(fixed or {})
@@ -88,10 +91,10 @@ def model_params(
     }
     params["probe_every"] = {
         "type": "SliderInt",
-        "value": 50,
+        "value": probe_every,
         "label": "probe classes every (timesteps)",
-        "min": 10,
-        "max": 500,
+        "min": min(10, probe_every),
+        "max": max(500, probe_every),
         "step": 10,
     }
     for index, parent in enumerate(scenario.all_parents):
