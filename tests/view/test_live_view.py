@@ -11,30 +11,16 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from served import CHROMIUM, CHROMIUM_FLAGS, free_port, served
 
 REPO = Path(__file__).resolve().parents[2]
 #: the console script of the environment running the tests
 DYAD = str(Path(sys.executable).with_name("dyad"))
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [
     pytest.mark.slow,
@@ -52,54 +38,21 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, cache_dir):
     """``dyad view perfect`` on a free port, in its own session so it can be stopped whole."""
     folder = tmp_path_factory.mktemp("live-view")
     port = free_port()
-    log_path = folder / "server.log"
-    env = {**os.environ, "SOLARA_HOME": str(folder / "solara-home")}
-    started = time.perf_counter()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [DYAD, "view", "perfect", "--port", str(port)]
-            + ["--cache-dir", str(cache_dir), "--quiet"],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 300  # a cold cache pre-trains VisNet first
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"dyad view exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"dyad view did not serve {url} in 300 s:\n{log_path.read_text()}")
-            time.sleep(0.25)
-        yield {"url": url, "log": log_path, "up_s": time.perf_counter() - started}
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    command = [DYAD, "view", "perfect", "--port", str(port)]
+    command += ["--cache-dir", str(cache_dir), "--quiet"]
+    env = {**os.environ, "SOLARA_HOME": str(folder / "solara-home")}
+    log = folder / "server.log"
+    # a cold cache pre-trains VisNet first
+    with served(
+        command, url, cwd=REPO, env=env, log_path=log, timeout=300, name="dyad view"
+    ) as up_s:
+        yield {"url": url, "log": log, "up_s": up_s}
 
 
 def status_t(page) -> int:

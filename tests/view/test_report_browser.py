@@ -9,7 +9,6 @@ tables dyad writes (mean ± SD per class) and the firing-rate heat maps.
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -25,10 +24,9 @@ from dyad.sweeps import plan_sweep, run_sweep
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import tiny_scenario_raw  # noqa: E402
+from served import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402  (tests/view)
 from test_sweep import write_scenario  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run"]
 #: an iPhone 12-15's CSS width: the narrowest screen the report is checked at
 PHONE_WIDTH = 390
 
