@@ -168,56 +168,64 @@ def test_cache_key_changes_with_everything_the_result_depends_on(config, monkeyp
     assert cache_key(config) != key
 
 
-def test_source_fingerprint_changes_with_any_dependency(tmp_path):
-    for name in (
-        "faces/geometry.py",
-        "vision/banks.py",
-        "brain/v1.py",
+def write_package(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def test_source_fingerprint_follows_what_pre_training_imports(tmp_path):
+    write_package(
+        tmp_path,
+        {
+            "cli.py": "import dyad.brain.mirror\n",
+            "vision/__init__.py": "from dyad.vision.images import render\n",
+            "vision/images.py": "from dyad.faces import Face\nfrom dyad.brain import visnet\n",
+            "faces/__init__.py": "from dyad.faces.geometry import Face\n",
+            "faces/geometry.py": "# geometry\n",
+            "brain/__init__.py": "",
+            "brain/visnet.py": "def train():\n    from dyad.brain.kernels import step\n",
+            "brain/kernels.py": "# kernels\n",
+            "brain/mirror.py": "# the mirror layer: the interaction, not pre-training\n",
+        },
+    )
+    covered = [p.relative_to(tmp_path).as_posix() for p in vision.cache.dependencies(tmp_path)]
+    assert covered == [
+        "brain/__init__.py",
+        "brain/kernels.py",  # imported inside a function of visnet.py
         "brain/visnet.py",
-        "cli.py",
-    ):
-        (tmp_path / name).parent.mkdir(exist_ok=True)
-        (tmp_path / name).write_text(f"# {name}\n")
+        "faces/__init__.py",
+        "faces/geometry.py",  # through the package's __init__
+        "vision/__init__.py",
+        "vision/images.py",
+    ]
     fingerprint = real_fingerprint(tmp_path)
     assert fingerprint == real_fingerprint(tmp_path)
+    # files pre-training does not import: edited or added, the cached networks stay valid
+    (tmp_path / "brain" / "mirror.py").write_text("# the mirror layer, edited\n")
     (tmp_path / "cli.py").write_text("# edited, but pre-training does not depend on it\n")
-    assert real_fingerprint(tmp_path) == fingerprint
-    for name in ("faces/geometry.py", "vision/banks.py", "brain/visnet.py"):
-        (tmp_path / name).write_text("# edited\n")
-        assert real_fingerprint(tmp_path) != fingerprint
-        fingerprint = real_fingerprint(tmp_path)
     (tmp_path / "brain" / "new.py").write_text("")
-    assert real_fingerprint(tmp_path) != fingerprint
-    fingerprint = real_fingerprint(tmp_path)
-    (tmp_path / "faces" / "new.py").write_text("")
-    assert real_fingerprint(tmp_path) != fingerprint
+    assert real_fingerprint(tmp_path) == fingerprint
+    # any file it imports, however deep: a new fingerprint
+    for name in ("faces/geometry.py", "vision/images.py", "brain/kernels.py", "brain/__init__.py"):
+        (tmp_path / name).write_text((tmp_path / name).read_text() + "# edited\n")
+        assert real_fingerprint(tmp_path) != fingerprint, name
+        fingerprint = real_fingerprint(tmp_path)
+    # a module it starts to import
+    (tmp_path / "brain" / "visnet.py").write_text("import dyad.brain.mirror\n")
+    covered = [p.relative_to(tmp_path).as_posix() for p in vision.cache.dependencies(tmp_path)]
+    assert "brain/mirror.py" in covered and "brain/kernels.py" not in covered
 
 
-def test_source_fingerprint_covers_faces_brain_and_vision():
+def test_source_fingerprint_covers_pre_training_and_not_the_mirror_layer():
     root = Path(vision.__file__).resolve().parents[1]  # the dyad package
-    covered = {
-        p.relative_to(root).as_posix()
-        for pattern in vision.DEPENDENCIES
-        for p in root.glob(pattern)
-    }
-    expected = {
-        "faces/__init__.py",
-        "faces/config.py",
-        "faces/geometry.py",
-        "faces/parametric.py",
-        "faces/photos.py",
-        "faces/sheet.py",
-        "brain/v1.py",
-        "brain/visnet.py",
-        "brain/layer.py",
-        "vision/__init__.py",
-        "vision/banks.py",
-        "vision/cache.py",
-        "vision/config.py",
-        "vision/images.py",
-        "vision/pretrained.py",
-    }
-    assert expected <= covered
+    covered = {p.relative_to(root).as_posix() for p in vision.cache.dependencies(root)}
+    every_vision_module = {p.relative_to(root).as_posix() for p in root.glob("vision/*.py")}
+    every_faces_module = {p.relative_to(root).as_posix() for p in root.glob("faces/*.py")}
+    visnet = {f"brain/{name}.py" for name in ("v1", "visnet", "layer", "connectivity", "kernels")}
+    assert every_vision_module | every_faces_module | visnet <= covered
+    mirror = {f"brain/{name}.py" for name in ("mirror", "batched", "bank_kernels", "infant")}
+    assert not covered & mirror
 
 
 def test_streams_are_independent_and_reproducible():

@@ -1,9 +1,9 @@
 """Visual pre-training (model.md Phase A, §6.5): parent faces → V1 → VisNet, cached on disk.
 
 Cache files live in ``$DYAD_CACHE_DIR`` (default ``~/.cache/dyad``), keyed by the config, the
-dyad version and the source of every module that shapes the weights (``dyad/faces``,
-``dyad/brain`` and this package: :data:`~dyad.vision.cache.DEPENDENCIES`); a corrupt or stale
-file is reported and rebuilt, never used.
+dyad version and the source of every module that shapes the weights (this package and the
+modules of ``dyad/faces`` and ``dyad/brain`` it imports: :func:`~dyad.vision.cache.dependencies`);
+a corrupt or stale file is reported and rebuilt, never used.
 
 The package is split by concern: :mod:`~dyad.vision.config` (:class:`PretrainConfig`, photo
 sets, the random streams), :mod:`~dyad.vision.images` (rendering the faces' transforms, V1 in
@@ -19,6 +19,7 @@ from dyad.vision.cache import (
     array_checksum,
     cache_key,
     default_cache_dir,
+    dependencies,
     read_cache,
     source_fingerprint,
     write_cache,
@@ -47,6 +48,7 @@ __all__ = [
     "BATCH",
     "CACHE_FORMAT",
     "DEPENDENCIES",
+    "dependencies",
     "DRAWN_IDENTITY_BASE",
     "MAX_OTHER_FACES",
     "STREAMS",

@@ -3,7 +3,7 @@
 Cache files live in a folder the user chooses (default ``$DYAD_CACHE_DIR`` or ``~/.cache/dyad``).
 Each ``.npz`` holds the arrays plus a metadata record: the cache key (a SHA-256 of the canonical
 JSON of the config, the dyad version and the source code of the modules the result depends on,
-:data:`DEPENDENCIES`), the config itself, and a checksum of the arrays. The file name is derived
+:func:`dependencies`), the config itself, and a checksum of the arrays. The file name is derived
 from the config alone, so a file written by other code (a stale key) is found, reported and
 replaced rather than left behind. Files are written to a temporary name in the same folder and
 renamed into place, so a crash never leaves a half-written cache file under the real name. On
@@ -13,6 +13,8 @@ loading, a corrupt (unreadable, truncated, wrong checksum) or stale file is repo
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import json
 import logging
@@ -32,8 +34,10 @@ log = logging.getLogger(__name__)
 #: version of the cache file layout
 CACHE_FORMAT = 1
 
-#: dyad modules whose source decides what pre-training produces (globs relative to dyad/)
-DEPENDENCIES = ("faces/*.py", "brain/*.py", "vision/*.py")
+#: dyad's packages whose modules can decide what pre-training produces; the fingerprint covers
+#: those of their modules that this package imports, directly or through each other
+#: (:func:`dependencies`), so an edit to the mirror layer's code keeps cached visual systems
+DEPENDENCIES = ("faces", "brain", "vision")
 
 _META = "__meta__"
 
@@ -48,16 +52,77 @@ def default_cache_dir() -> Path:
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "dyad"
 
 
+def dependencies(root: Path | None = None) -> list[Path]:
+    """Return the source files pre-training's result can depend on, sorted.
+
+    Every module of this package (``vision``), and every module of :data:`DEPENDENCIES` that
+    one of them imports, directly or through another (``import`` and ``from`` statements
+    anywhere in a module, functions included, read from its syntax tree), with the
+    ``__init__.py`` of each package on the way. ``root`` is the ``dyad`` package folder.
+    """
+    root = Path(__file__).resolve().parents[1] if root is None else Path(root)
+    found: set[Path] = set()
+    followed: set[str] = set()
+    pending = sorted((root / "vision").glob("*.py"))
+    while pending:
+        path = pending.pop()
+        if path in found:
+            continue
+        found.add(path)
+        stat = path.stat()
+        for name in _imported_names(str(path), stat.st_mtime_ns, stat.st_size):
+            if name not in followed:
+                followed.add(name)
+                pending += _module_files(root, name)
+    return sorted(found)
+
+
+@functools.lru_cache(maxsize=256)
+def _imported_names(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """Dotted names a module imports (``from a.b import c`` gives ``a.b`` and ``a.b.c``).
+
+    Remembered per file version (modification time and size): parsing every dependency
+    costs about 60 ms, and the fingerprint is taken for every cache lookup.
+    """
+    names: list[str] = []
+    for node in ast.walk(ast.parse(Path(path).read_bytes(), filename=path)):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+    return tuple(names)
+
+
+@functools.lru_cache(maxsize=1024)
+def _module_files(root: Path, name: str) -> tuple[Path, ...]:
+    """Return the files that importing ``name`` runs, within :data:`DEPENDENCIES` (with inits).
+
+    Remembered: which files exist changes with a module added or removed, and the file that
+    imports it is then edited too, which changes the fingerprint anyway.
+    """
+    parts = name.split(".")
+    if len(parts) < 2 or parts[0] != "dyad" or parts[1] not in DEPENDENCIES:
+        return ()
+    files = []
+    for depth in range(2, len(parts) + 1):
+        folder = root.joinpath(*parts[1:depth])
+        if (folder / "__init__.py").is_file():
+            files.append(folder / "__init__.py")
+        elif folder.with_suffix(".py").is_file():
+            files.append(folder.with_suffix(".py"))
+    return tuple(files)
+
+
 def source_fingerprint(root: Path | None = None) -> str:
-    """SHA-256 over the source of every module pre-training depends on (faces, brain, vision).
+    """SHA-256 over the source of every module pre-training depends on (:func:`dependencies`).
 
     Any edit to those files changes the cache key, so results computed by other code are never
     reused. ``root`` is the ``dyad`` package folder (default: this installation's).
     """
     root = Path(__file__).resolve().parents[1] if root is None else Path(root)
     digest = hashlib.sha256()
-    files = sorted({path for pattern in DEPENDENCIES for path in root.glob(pattern)})
-    for path in files:
+    for path in dependencies(root):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
