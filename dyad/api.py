@@ -506,7 +506,7 @@ def live_view(
     dirs = plugin_paths(plugins)
     changes = parse_overrides(overrides)
     resolved = load_scenario(scenario, overrides=changes, plugins=dirs)
-    prepare_view(resolved, cache_dir, progress=progress)
+    prepare_view(resolved, cache_dir, progress=progress, seed=seed)
     if isinstance(scenario, Scenario):
         scenario = scenario.model_dump(mode="json")
     elif not isinstance(scenario, Mapping):

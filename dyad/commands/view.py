@@ -82,7 +82,7 @@ def view(
     _check_port(host, port)
     # pre-train (or load) now, with progress, so the page's model loads from the cache; the
     # faces behind the layer-4 bank are rendered once too, so the page shows them at once
-    prepare_view(config, cache_dir, progress=not quiet)
+    prepare_view(config, cache_dir, progress=not quiet, seed=seed)
 
     os.environ["DYAD_VIEW_SCENARIO"] = str(path)
     os.environ["DYAD_VIEW_SEED"] = "" if seed is None else str(seed)

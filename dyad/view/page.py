@@ -25,17 +25,20 @@ COMPONENTS = [(FacesPanel, 0), (MirrorPanel, 0), (ClassesPanel, 0)]
 PLAY_INTERVAL = 150
 
 
-def prepare_view(scenario, cache_dir: str | os.PathLike | None, progress: bool) -> None:
-    """Pre-train (or load) ``scenario``'s visual system and render its bank's faces, now.
+def prepare_view(
+    scenario, cache_dir: str | os.PathLike | None, progress: bool, seed: int | None = None
+) -> None:
+    """Pre-train (or load) the visual system of a run and render its bank's faces, now.
 
     The page's model then loads both from the cache, so the page is up in seconds, and a
-    first pre-training shows its progress here rather than inside the page.
+    first pre-training shows its progress here rather than inside the page. ``seed`` is the
+    run's (it picks the visual system where ``vision.vary_with_run_seed`` is set).
     """
     from dyad.simulation import cached_vision
     from dyad.view.faces import bank_images
 
     cache = None if cache_dir is None else Path(cache_dir)
-    pretrained, _, _ = cached_vision(scenario, cache, progress=progress)
+    pretrained, _, _ = cached_vision(scenario, cache, progress=progress, run_seed=seed)
     for parent in scenario.all_parents:
         bank_images(
             pretrained,

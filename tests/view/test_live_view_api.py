@@ -87,3 +87,20 @@ def test_without_the_viz_extra_it_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "solara", None)  # as if not installed
     with pytest.raises(ImportError, match=r"^dyad.live_view needs the optional extra viz: "):
         dyad.live_view("perfect")
+
+
+def test_the_visual_system_of_the_runs_seed_is_prepared_first(cache_dir, monkeypatch):
+    import dyad.simulation
+
+    prepared = []
+    real = dyad.simulation.cached_vision
+
+    def recording(*args, **kwargs):
+        prepared.append(kwargs.get("run_seed"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dyad.simulation, "cached_vision", recording)
+    raw = tiny_scenario_raw(vision={"vary_with_run_seed": True})
+    view = dyad.live_view(raw, seed=5, cache_dir=cache_dir, progress=False)
+    assert prepared[0] == 5  # with progress, before the page's model is built
+    assert view.model.seed == 5
