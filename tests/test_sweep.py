@@ -90,6 +90,34 @@ def dyad_register_policies(register):
     register(Flaky)
 """
 
+# A parent that takes wall time per timestep, so a run lasts as long as a test needs whatever
+# the machine's speed (a long run of the fast built-in policies may finish before a signal lands).
+PACED_PLUGIN = """
+import time
+
+from pydantic import Field
+
+from dyad.hookspecs import hookimpl
+from dyad.policies import ParentPolicy, PolicyParams
+
+
+class Paced(ParentPolicy):
+    name = "paced"
+    description = "Mimics the infant, pausing `pause` seconds every timestep (a test policy)."
+
+    class Params(PolicyParams):
+        pause: float = Field(0.0, ge=0, description="seconds to wait per timestep")
+
+    def choose(self, t, infant_history):
+        time.sleep(self.params.pause)
+        return int(infant_history[-1])
+
+
+@hookimpl
+def dyad_register_policies(register):
+    register(Paced)
+"""
+
 
 def write_scenario(
     folder: Path,
@@ -425,14 +453,21 @@ def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path, cache_dir):
 @pytest.mark.slow
 def test_sigterm_stops_cleanly_and_the_sweep_resumes(tmp_path, cache_dir):
     """SIGTERM (like Ctrl-C): pending runs are cancelled, only complete runs stay, exit 130."""
-    path = write_scenario(tmp_path, '"parent.params.q" = [0.0, 1.0]', seeds=2)
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "paced_parent.py").write_text(PACED_PLUGIN)
+    # 200 timesteps of 5 or 10 ms: runs of 1 s and 2 s, so the signal that follows the first
+    # finished run lands while later runs are running or waiting
+    path = write_scenario(
+        tmp_path, '"parent.params.pause" = [0.005, 0.01]', policy="paced", params="", seeds=2
+    )
     output = tmp_path / "sweep"
+    options = ["--set", "run.steps=200", "--plugins-dir", str(plugins)]
     command = [
         str(Path(sys.executable).parent / "dyad"),
         "sweep",
         str(path),
-        "--set",
-        "run.steps=30000",  # a few seconds per run, so the signal lands mid-sweep
+        *options,
         "--workers",
         "1",
         "--batch-size",
@@ -450,7 +485,7 @@ def test_sigterm_stops_cleanly_and_the_sweep_resumes(tmp_path, cache_dir):
         while not (journal.is_file() and journal.read_text().strip()):
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline, "no run finished in time"
-            time.sleep(0.1)
+            time.sleep(0.05)
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=120)
     finally:
@@ -467,7 +502,7 @@ def test_sigterm_stops_cleanly_and_the_sweep_resumes(tmp_path, cache_dir):
     assert all((output / "runs" / name / "manifest.json").is_file() for name in folders)
     assert not (output / SUMMARY_FILE).exists()
 
-    resumed = run_local(path, output, cache_dir, "--set", "run.steps=30000")
+    resumed = run_local(path, output, cache_dir, *options)
     assert resumed.exit_code == 0, resumed.output + resumed.stderr
     assert f"{4 - len(recorded)} runs done, {len(recorded)} skipped, 0 failed" in resumed.stdout
     assert (load_sweep(output).summary["status"] == "ok").all()
