@@ -8,6 +8,11 @@ timestep at a time. The three built-ins reproduce the study's simulations:
   c = 1 − q;
 - ``lagged`` (Simulation 3): the parent copies the infant L timesteps late, v_t = m_{t−L}.
 
+A fourth built-in is the study's missing control:
+
+- ``yoked``: the parent shows expressions on a schedule of her own, with the infant's hold
+  statistics but independent of what the infant does (c ≈ 0.5, no contingency).
+
 They are registered through the same ``dyad_register_policies`` hook as third-party plugins
 (the plugin manager registers this module like any other plugin). Write a new policy by
 subclassing :class:`ParentPolicy`; see ``docs/plugins.md``.
@@ -28,6 +33,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from dyad.errors import ConfigError
 from dyad.hookspecs import hookimpl
+from dyad.schedules import infant_schedule
 from dyad.validation import frozen_config, integer
 
 __all__ = [
@@ -38,6 +44,7 @@ __all__ = [
     "PolicyContext",
     "PolicyParams",
     "dyad_register_policies",
+    "Yoked",
     "is_expression_index",
     "other_expression",
 ]
@@ -373,9 +380,78 @@ class Lagged(ParentPolicy):
         return int(infant_history[self._index])
 
 
+class Yoked(ParentPolicy):
+    """The contingency control: the parent's expressions do not depend on the infant.
+
+    A yoked control, as in studies of infants' contingency learning: the parent shows the
+    expressions that the infant of another dyad would make, on a schedule of her own drawn
+    from her random generator with the infant's hold length. The infant sees every
+    expression as often, for holds as long, as with a mimicking parent; only the pairing of
+    what it sees with what it does is gone (c ≈ 0.5 with two expressions). Mirror neurons
+    that still develop are what a mirror layer makes of chance pairings.
+
+    Only schedules with random hold lengths are offered: another infant on the alternating
+    schedule would change expression in lockstep with this one, which is a lagged parent.
+    A run longer than ``n_steps`` (a live view stepped on) continues with a fresh schedule
+    for each further ``n_steps`` timesteps.
+    """
+
+    name = "yoked"
+    description = (
+        "Yoked control: shows expressions on a schedule of her own, with the infant's hold "
+        "statistics but independent of what the infant does."
+    )
+
+    class Params(PolicyParams):
+        """Parameters of ``yoked`` (a parent's ``params`` table in a scenario)."""
+
+        schedule: Literal["uniform", "random"] = Field(
+            "uniform",
+            description="the parent's own hold lengths: uniform in [T/2, 3T/2], or random "
+            "(geometric, mean T)",
+        )
+        hold_length: int | None = Field(
+            None,
+            ge=1,
+            le=1_000_000,
+            description="T, her mean hold length in timesteps (default: the infant's)",
+        )
+
+    def setup(self) -> None:
+        """Draw the first ``n_steps`` timesteps of the parent's own schedule."""
+        self._hold = self.params.hold_length or self.context.hold_length
+        self._block_start = 0
+        self._shown = self._draw_block()
+
+    def _draw_block(self) -> list[int]:
+        """Draw the parent's expressions for the next ``n_steps`` timesteps."""
+        context = self.context
+        if context.n_expressions < 2:
+            return [0] * context.n_steps
+        kind = self.params.schedule
+        return infant_schedule(
+            kind, context.n_expressions, self._hold, context.n_steps, self.rng
+        ).tolist()
+
+    def choose(self, t: int, infant_history: np.ndarray) -> int:
+        """Return the parent's own expression at ``t``, whatever the infant shows."""
+        i = t - self._block_start
+        if i < 0:
+            raise ValueError(
+                f"yoked: timesteps must be chosen in increasing order; got t={t} after "
+                f"t>={self._block_start}"
+            )
+        while i >= len(self._shown):  # past this block: draw the next one(s)
+            self._block_start += len(self._shown)
+            i -= len(self._shown)
+            self._shown = self._draw_block()
+        return self._shown[i]
+
+
 @hookimpl
 def dyad_register_policies(register) -> None:
     """Register the built-in policies exactly as a third-party plugin would."""
     register(Perfect)
     register(Noisy)
     register(Lagged)
+    register(Yoked)

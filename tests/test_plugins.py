@@ -81,8 +81,8 @@ def restore_sys_modules():
 
 def test_builtins_are_registered_through_the_hook(no_plugin_warnings):
     registry = load_registry(entry_points=False)
-    assert registry.names()[:3] == ["perfect", "noisy", "lagged"]
-    for name in ("perfect", "noisy", "lagged"):
+    assert registry.names()[:4] == ["perfect", "noisy", "lagged", "yoked"]
+    for name in ("perfect", "noisy", "lagged", "yoked"):
         assert registry.get(name).source == "built-in"
         assert registry.get(name).description
     assert registry.get("noisy").policy_class is Noisy
@@ -93,7 +93,7 @@ def test_builtins_are_registered_through_the_hook(no_plugin_warnings):
 def test_unknown_policy_lists_the_known_ones():
     registry = load_registry(entry_points=False)
     with pytest.raises(
-        ConfigError, match=r"policy: expected one of lagged, noisy, perfect, got 'nosy'"
+        ConfigError, match=r"policy: expected one of lagged, noisy, perfect, yoked, got 'nosy'"
     ):
         registry.get("nosy")
     with pytest.raises(ConfigError):

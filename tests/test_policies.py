@@ -1,4 +1,4 @@
-"""Built-in parent policies (model.md §9.3–9.6): perfect, noisy and lagged mimicry."""
+"""Built-in parent policies (model.md §9.3–9.6): perfect, noisy, lagged, and the yoked control."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from dyad.policies import (
     Perfect,
     PolicyContext,
     PolicyParams,
+    Yoked,
     other_expression,
 )
 
@@ -357,5 +358,76 @@ def test_policies_return_python_ints():
         Noisy({"q": 0.5}, context(), np.random.default_rng(0)),
         Noisy({"q": 0.5, "mode": "hold"}, context(), np.random.default_rng(0)),
         Lagged({"lag": 1}, context(), np.random.default_rng(0)),
+        Yoked({}, context(), np.random.default_rng(0)),
     ):
         assert type(policy.choose(1, infant[: policy.lookback + 2])) is int
+
+
+# -- yoked ---------------------------------------------------------------------------------
+
+
+def hold_lengths(shown: np.ndarray) -> np.ndarray:
+    """Lengths of the runs of one expression, without the first and last (cut off)."""
+    starts = np.flatnonzero(np.diff(shown)) + 1
+    return np.diff(starts)
+
+
+@property_settings
+@given(infant_runs(min_expressions=2), st.sampled_from(["uniform", "random"]), st.integers(0, 99))
+def test_yoked_ignores_the_infant(run_spec, schedule, seed):
+    """The same generator gives the same expressions whatever the infant does."""
+    n_expressions, infant = run_spec
+    n_steps = len(infant)
+    params = {"schedule": schedule}
+    shown = run(Yoked(params, context(n_expressions, n_steps), np.random.default_rng(seed)),
+                infant, n_steps)  # fmt: skip
+    other = (infant + 1) % n_expressions
+    again = run(Yoked(params, context(n_expressions, n_steps), np.random.default_rng(seed)),
+                other, n_steps)  # fmt: skip
+    np.testing.assert_array_equal(shown, again)
+    assert shown.min() >= 0 and shown.max() < n_expressions
+
+
+def test_yoked_has_the_infants_hold_statistics_and_no_contingency():
+    """Uniform holds in [T/2, 3T/2] (mean T), every expression as often; c ≈ 1/2 on average."""
+    n_steps = 20_000
+    infant = alternation(n_steps)
+    congruences = []
+    for seed in range(10):
+        policy = Yoked({}, context(2, n_steps), np.random.default_rng(seed))
+        shown = run(policy, infant, n_steps)
+        holds = hold_lengths(shown)
+        assert holds.min() >= HOLD // 2 and holds.max() <= 3 * HOLD // 2
+        assert holds.mean() == pytest.approx(HOLD, rel=0.05)
+        assert np.mean(shown == 1) == pytest.approx(0.5, abs=0.03)
+        congruences.append(np.mean(shown == infant))
+    assert np.mean(congruences) == pytest.approx(0.5, abs=0.03)
+
+
+def test_yoked_random_holds_are_geometric_and_hold_length_overrides():
+    n_steps = 20_000
+    policy = Yoked(
+        {"schedule": "random", "hold_length": 4}, context(3, n_steps), np.random.default_rng(1)
+    )
+    shown = run(policy, alternation(n_steps), n_steps)
+    holds = hold_lengths(shown)
+    assert holds.mean() == pytest.approx(4, rel=0.05)
+    assert holds.min() == 1  # geometric: many holds of a single timestep
+    assert set(np.unique(shown)) == {0, 1, 2}
+
+
+def test_yoked_runs_past_n_steps_with_a_fresh_schedule():
+    """A live view stepped past the run's length keeps getting expressions."""
+    policy = Yoked({}, context(2, 30), np.random.default_rng(0))
+    infant = alternation(100)
+    shown = run(policy, infant, 100)
+    assert len(shown) == 100 and set(np.unique(shown)) == {0, 1}
+    with pytest.raises(ValueError, match="increasing order"):
+        policy.choose(5, infant[:6])
+
+
+def test_yoked_params_are_checked():
+    with pytest.raises(ValidationError):
+        Yoked({"schedule": "alternating"}, context(), np.random.default_rng(0))
+    with pytest.raises(ValidationError):
+        Yoked({"hold_length": 0}, context(), np.random.default_rng(0))
