@@ -115,6 +115,27 @@ def test_sweeps_are_pooled_against_congruence(sweeps, tmp_path):
     assert list(lag.groupby("lag")["congruence"].mean()) == [1.0, 0.0]
 
 
+def test_a_swept_policy_gets_per_seed_and_outcome_figures(tmp_path):
+    """The policy is a label, not a number: figures by policy, and no one policy in the title."""
+    path = write_scenario(
+        tmp_path, '"parent.policy" = ["perfect", "yoked"]', policy="perfect", params="", seeds=2
+    )
+    cache = tmp_path.parent / "dyad-cache"
+    result = run_sweep(plan_sweep(path), tmp_path / "control", workers=1, cache_dir=cache)
+    assert result.failed == 0, result.failures
+    output = tmp_path / "control.md"
+    result = report(tmp_path / "control", "--output", output, "--format", "svg")
+    assert result.exit_code == 0, result.output + result.stderr
+    text = output.read_text()
+    assert "Neuron classes against policy" in text and "not numeric" not in text
+    figures = output.with_name("control_figures")
+    for stem in ("classes_vs_policy", "outcomes_vs_policy"):
+        svg = next(p for p in figures.iterdir() if p.name.endswith(stem + ".svg")).read_text()
+        assert ">perfect</text>" in svg and ">yoked</text>" in svg  # the policies' ticks
+        assert "perfect parent" not in svg  # the title does not name one of the swept policies
+        assert "tiny · 40 timesteps · 2 seeds per point" in svg
+
+
 def test_run_report_has_firing_rates_and_manifest_facts(sweeps):
     folder = sweeps["noise"] / "runs" / "q=1.0__seed=1"
     run = load_run(folder)

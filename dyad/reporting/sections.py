@@ -226,10 +226,6 @@ def sweep_runs(sweep, congruence_bin: float = 0.05) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def _numeric(values: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-
-
 def sweep_title(definition: Mapping[str, Any]) -> str:
     """``"noise_sweep · noisy parent · 2,000 timesteps · 5 seeds per point"``: the settings.
 
@@ -240,8 +236,9 @@ def sweep_title(definition: Mapping[str, Any]) -> str:
     scenario = definition.get("scenario") or {}
     parts = [str(definition.get("name") or scenario.get("name") or "sweep")]
     parent = scenario.get("parent") or {}
-    if parent.get("policy"):  # the parent's fixed parameters; swept ones are the x axis
-        swept = {key.split(".")[-1] for key in definition.get("grid") or {}}
+    swept = {key.split(".")[-1] for key in definition.get("grid") or {}}
+    if parent.get("policy") and "policy" not in swept:
+        # the parent's fixed parameters; swept ones are the x axis
         fixed = {k: v for k, v in (parent.get("params") or {}).items() if k not in swept}
         settings = ", ".join(f"{k} = {v}" for k, v in fixed.items())
         parts.append(f"{parent['policy']} parent" + (f" ({settings})" if settings else ""))
@@ -325,10 +322,13 @@ def sweep_section(
         section.add_table(
             f"Neuron classes against {axis}: mean ± SD across seeds", _mean_sd(runs, axis)
         )
-        if not _numeric(runs[axis]):
-            section.paragraphs.append(f"{axis} is not numeric: shown as a table only.")
-            continue
         others = [a for a in axes if a != axis]
+        if not figures.is_numeric_axis(runs[axis]) and others:
+            section.paragraphs.append(
+                f"{axis} is not numeric and is swept with {', '.join(others)}: "
+                "shown as a table only."
+            )
+            continue
         plotted = runs
         series = None
         if len(others) == 1:  # two-axis grids: the other axis as overlaid series

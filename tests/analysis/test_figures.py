@@ -346,6 +346,43 @@ def test_plot_outcome_shares_single_panel_and_series(tmp_path):
         plot_outcome_shares(runs.drop(columns="anti-mirror"), "q", tmp_path / "x")
 
 
+def policy_runs() -> pd.DataFrame:
+    """A label axis (the policy): three mirror seeds for one, a split for the other."""
+    rows = [
+        ("perfect", 0, 100, 0),
+        ("perfect", 1, 100, 0),
+        ("perfect", 2, 100, 0),
+        ("yoked", 0, 100, 0),
+        ("yoked", 1, 0, 100),
+        ("yoked", 2, 0, 0),
+    ]
+    runs = pd.DataFrame(rows, columns=["policy", "seed", "mirror", "anti-mirror"])
+    return runs.assign(**{"visual-only": 100 - runs["mirror"] - runs["anti-mirror"]})
+
+
+def test_a_label_axis_gets_dots_per_seed_and_outcome_bars():
+    """A swept policy is a label: no line through it, but each seed and each outcome's share."""
+    runs = policy_runs()
+    figure = draw_class_counts(runs, "policy", title="yoked_control")
+    axes = figure.axes[0]
+    assert [t.get_text() for t in axes.get_xticklabels()] == ["perfect", "yoked"]
+    dots = [c for c in axes.collections if type(c).__name__ == "PathCollection"]
+    assert sum(len(c.get_offsets()) for c in dots) == 3 * len(runs)  # one per seed and class
+    mean_bars = [c for c in axes.collections if type(c).__name__ == "LineCollection"]
+    # perfect: mirror 100, anti 0, visual 0; yoked: 33.3 each
+    means = sorted(round(float(c.get_segments()[0][0][1]), 1) for c in mean_bars)
+    assert means == [0.0, 0.0, 33.3, 33.3, 33.3, 100.0]
+    assert "n = 3 seeds per policy" in axes.get_legend().get_title().get_text()
+
+    figure = draw_outcome_shares(runs, "policy")
+    axes = figure.axes[0]
+    assert [t.get_text() for t in axes.get_yticklabels()] == ["perfect", "yoked"]
+    labels = sorted(t.get_text() for t in axes.texts)
+    assert labels == ["1/3", "1/3", "1/3", "3/3"]  # every seed counted in its outcome
+    widths = [(round(p.get_y(), 1), round(p.get_width(), 3)) for p in axes.patches]
+    assert (-0.3, 1.0) in widths and widths.count((0.7, 0.333)) == 3
+
+
 # --------------------------------------------------------------------------------------------
 # interaction timeline
 

@@ -42,6 +42,7 @@ from dyad.analysis.figures.run import (
 from dyad.analysis.figures.sweeps import (
     draw_class_counts,
     draw_outcome_shares,
+    is_numeric_axis,
     outcome_shares,
     plot_class_counts,
     plot_outcome_shares,
@@ -67,6 +68,7 @@ __all__ = [
     "draw_outcome_shares",
     "draw_run_figures",
     "information_by_modality",
+    "is_numeric_axis",
     "neuron_groups",
     "order_neurons",
     "outcome_shares",

@@ -63,6 +63,11 @@ def _class_columns(runs: pd.DataFrame, classes: Sequence[str] | None) -> list[st
     return list(classes)
 
 
+def is_numeric_axis(values: pd.Series) -> bool:
+    """Whether a swept variable is a number (drawn on a continuous axis), not a label."""
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
 def count_limit(runs: pd.DataFrame, classes: Sequence[str], n_neurons: float | None) -> float:
     """Return the largest value a class column can hold: ``n_neurons``, 1 for fractions.
 
@@ -147,6 +152,9 @@ def draw_class_counts(
     zero_note = f"0 in every run, not drawn: {', '.join(always_zero)}" if always_zero else ""
     fractions = upper == 1.0
     ylabel = ylabel or ("fraction of neurons" if fractions else "neurons")
+
+    if series is None and not is_numeric_axis(runs[x]):
+        return _draw_class_strips(runs, x, drawn, always_zero, upper, ylabel, note, title)
 
     # tidy: one row per run and class; seaborn draws mean ± SD across the seeds of each point
     long = runs.melt(id_vars=keys, value_vars=drawn, var_name="neuron_class", value_name="value")
@@ -234,6 +242,75 @@ def draw_class_counts(
         title=f"{series} ({note})" + (f"\n{zero_note}" if zero_note else ""),
         title_fontsize=8.5,
     )
+    if title:
+        set_title(figure, title)
+    return figure
+
+
+def _draw_class_strips(
+    runs: pd.DataFrame,
+    x: str,
+    drawn: Sequence[str],
+    always_zero: Sequence[str],
+    upper: float,
+    ylabel: str,
+    note: str,
+    title: str | None,
+):
+    """Class counts per value of a label axis (a policy, say): one dot per seed, and the mean.
+
+    Dots rather than mean ± SD: a run tends to be all of one class, so the counts of one
+    setting are often 0 or all neurons and a mean between them describes no run.
+    """
+    import seaborn as sns
+
+    names = categories(runs[x])
+    long = runs.assign(**{x: runs[x].astype(str)}).melt(
+        id_vars=[x], value_vars=list(drawn), var_name="neuron_class", value_name="value"
+    )
+    figure = new_figure(2.6 + 0.9 * len(names) * max(1, len(drawn)) ** 0.5, 2.9)
+    axes = figure.add_subplot()
+    palette = {name: CLASS_COLOURS.get(name, "#222222") for name in drawn}
+    sns.stripplot(
+        data=long,
+        x=x,
+        y="value",
+        hue="neuron_class",
+        order=names,
+        hue_order=list(drawn),
+        palette=palette,
+        dodge=True,
+        jitter=0.3,
+        size=3.5,
+        alpha=0.75,
+        linewidth=0,
+        ax=axes,
+    )
+    # the mean of each class and value: a short black bar where seaborn dodged its dots
+    width = 0.8 / len(drawn)
+    means = long.groupby([x, "neuron_class"], observed=True)["value"].mean()
+    for i, name in enumerate(names):
+        for j, neuron_class in enumerate(drawn):
+            if (name, neuron_class) in means.index:
+                centre = i - 0.4 + width * (j + 0.5)
+                mean = means[(name, neuron_class)]
+                axes.hlines(mean, centre - 0.4 * width, centre + 0.4 * width, color="#222222")
+    handles, labels = axes.get_legend_handles_labels()
+    handles.append(axes.plot([], [], color="#222222")[0])
+    labels.append("mean")
+    axes.legend(
+        handles,
+        labels,
+        loc="center left",
+        bbox_to_anchor=(1.0, 0.5),
+        title=note.replace("per point", f"per {x}")
+        + ("\nnot drawn (0 in every run):\n" + "\n".join(always_zero) if always_zero else ""),
+        title_fontsize=7.5,
+        alignment="left",
+    )
+    axes.set_xlabel(axis_label(x))
+    axes.set_ylabel(ylabel)
+    axes.set_ylim(-0.03 * upper, upper * 1.04)
     if title:
         set_title(figure, title)
     return figure
@@ -334,6 +411,8 @@ def draw_outcome_shares(
     series = _sweep_series(runs, series)
     shares = outcome_shares(runs, x, series, classes, threshold)
     note = seeds_note(shares["n_runs"].to_numpy())
+    if series is None and not is_numeric_axis(runs[x]):
+        return _draw_outcome_bars(shares, x, categories(runs[x]), title)
     if series is None:
         figure = new_figure(4.9, 2.7 + (0.3 if title else 0))
         axes = figure.add_subplot()
@@ -384,6 +463,48 @@ def draw_outcome_shares(
             title=f"{series} ({note})",
             title_fontsize=8.5,
         )
+    if title:
+        set_title(figure, title)
+    return figure
+
+
+def _draw_outcome_bars(shares: pd.DataFrame, x: str, names: Sequence[str], title: str | None):
+    """Outcome shares per value of a label axis: one bar of seeds per value, split by outcome."""
+    figure = new_figure(5.4, 1.3 + 0.45 * len(names) + (0.3 if title else 0))
+    axes = figure.add_subplot()
+    rows = shares.assign(**{x: shares[x].astype(str)}).set_index(x).loc[list(names)]
+    ys = np.arange(len(names))
+    left = np.zeros(len(names))
+    for outcome in OUTCOMES:
+        share = rows[outcome].to_numpy(dtype=float)
+        axes.barh(
+            ys,
+            share,
+            left=left,
+            height=0.6,
+            color=OUTCOME_COLOURS[outcome],
+            label=_OUTCOME_LABELS[outcome],
+        )
+        for y, start, part, n in zip(ys, left, share, rows["n_runs"], strict=True):
+            if part >= 0.1:  # the count of seeds inside its segment, where it fits
+                axes.text(
+                    start + part / 2,
+                    y,
+                    f"{round(part * n)}/{int(n)}",
+                    ha="center",
+                    va="center",
+                    color="white",
+                    fontsize=8,
+                )
+        left += share
+    axes.set_yticks(ys, [str(name) for name in names])
+    axes.invert_yaxis()  # the first value on top, as listed in the grid
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("share of seeds")
+    axes.set_ylabel(axis_label(x))
+    axes.legend(
+        loc="center left", bbox_to_anchor=(1.0, 0.5), title="seeds' outcome", title_fontsize=7.5
+    )
     if title:
         set_title(figure, title)
     return figure
