@@ -128,6 +128,7 @@ def test_a_swept_policy_gets_per_seed_and_outcome_figures(tmp_path):
     assert result.exit_code == 0, result.output + result.stderr
     text = output.read_text()
     assert "Neuron classes against policy" in text and "not numeric" not in text
+    assert "Neuron classes against policy (one dot per seed, the bar its mean)" in text
     figures = output.with_name("control_figures")
     for stem in ("classes_vs_policy", "outcomes_vs_policy"):
         svg = next(p for p in figures.iterdir() if p.name.endswith(stem + ".svg")).read_text()

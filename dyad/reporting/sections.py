@@ -334,12 +334,13 @@ def sweep_section(
         if len(others) == 1:  # two-axis grids: the other axis as overlaid series
             series = others[0]
             plotted = runs.assign(**{series: runs[series].astype(str)})
+        spread = (
+            "mean ± SD across seeds, clipped to 0..n neurons"
+            if figures.is_numeric_axis(runs[axis])
+            else "one dot per seed, the bar its mean"
+        )
         plots = [
-            (
-                "classes",
-                f"Neuron classes against {axis} (mean ± SD across seeds, clipped to 0..n neurons)",
-                figures.plot_class_counts,
-            )
+            ("classes", f"Neuron classes against {axis} ({spread})", figures.plot_class_counts)
         ]
         if "dominant" in runs.columns:
             caption = (
