@@ -11,6 +11,7 @@ view works in a notebook.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -39,11 +40,36 @@ pytestmark = [
 ]
 
 
+#: a notebook whose one cell draws a progress bar of 3 steps (dyad.progress in a kernel)
+PROGRESS_NOTEBOOK = json.dumps(
+    {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {},
+                "outputs": [],
+                "source": "import time\n"
+                "from dyad.progress import progress_bar\n"
+                "with progress_bar(length=3, label='runs') as bar:\n"
+                "    for _ in range(3):\n"
+                "        time.sleep(0.3)\n"
+                "        bar.update(1)\n",
+            }
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+)
+
+
 @pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory, cache_dir):
     """JupyterLab on a free port, serving a folder with a copy of the live-view notebook."""
     folder = tmp_path_factory.mktemp("notebook-view")
     shutil.copy(EXAMPLES / "live_view.ipynb", folder / "live_view.ipynb")
+    (folder / "progress.ipynb").write_text(PROGRESS_NOTEBOOK)
     home = folder / "jupyter"
     env = {
         **os.environ,
@@ -69,7 +95,7 @@ def jupyterlab(tmp_path_factory, cache_dir):
     url = f"http://127.0.0.1:{port}/lab"
     log = folder / "jupyterlab.log"
     with served(command, url, cwd=folder, env=env, log_path=log, timeout=120, name="jupyter lab"):
-        yield {"url": f"{url}/tree/live_view.ipynb", "log": log}
+        yield {"url": f"{url}/tree/live_view.ipynb", "lab": url, "log": log}
 
 
 def test_live_view_notebook_shows_the_page_and_shares_its_model(jupyterlab, tmp_path):
@@ -127,5 +153,33 @@ def test_live_view_notebook_shows_the_page_and_shares_its_model(jupyterlab, tmp_
         except Exception:
             page.screenshot(path=tmp_path / "failed.png", full_page=True)
             raise
+        finally:
+            browser.close()
+
+
+def test_a_progress_bar_in_a_notebook_is_one_line_that_fills(jupyterlab, tmp_path):
+    """JupyterLab redraws the bar's line on each carriage return: one line, ending full."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 700})
+            page.set_default_timeout(60_000)
+            page.goto(f"{jupyterlab['lab']}/tree/progress.ipynb?reset")  # only this notebook open
+            page.locator(".jp-Notebook").wait_for()
+            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+            cell = page.locator(".jp-Cell").first
+            cell.click()
+            page.keyboard.press("Shift+Enter")
+            output = cell.locator(".jp-OutputArea")
+            expect(output).to_contain_text("1/3", timeout=30_000)  # seen while it runs
+            expect(output).to_contain_text("3/3", timeout=30_000)
+            text = output.inner_text().strip()
+            assert text.count("runs  [") == 1, text  # redrawn in place, not one line per step
+            assert text.startswith("runs  [" + "#" * 30 + "]  3/3"), text
+            page.screenshot(path=tmp_path / "notebook_progress.png")
         finally:
             browser.close()
