@@ -53,7 +53,7 @@ PROGRESS_NOTEBOOK = json.dumps(
                 "from dyad.progress import progress_bar\n"
                 "with progress_bar(length=3, label='runs') as bar:\n"
                 "    for _ in range(3):\n"
-                "        time.sleep(0.3)\n"
+                "        time.sleep(1.5)\n"  # each state shows longer than expect polls
                 "        bar.update(1)\n",
             }
         ],
