@@ -69,6 +69,10 @@ def test_sweep_report_is_self_contained_html_with_figures(sweeps, tmp_path):
     assert len(images) >= 2 and all(image.startswith(PNG_MAGIC) for image in images)
     assert "Neuron classes against q" in text
     assert "mirror-dominant seeds" in text
+    # k of the 2 seeds, with the share's 95 % Wilson interval (0 of 2: 0-0.66; 2 of 2: 0.34-1)
+    intervals = {"0/2 [0.00, 0.66]", "1/2 [0.09, 0.91]", "2/2 [0.34, 1.00]"}
+    shown = set(re.findall(r"\d/2 \[\d\.\d\d, \d\.\d\d\]", text))
+    assert shown and shown <= intervals, shown
     assert f"dyad {__version__}" in text
     assert "<script" not in text and 'src="http' not in text  # nothing fetched from elsewhere
     figures = output.with_name("noise_figures")

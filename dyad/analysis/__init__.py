@@ -50,6 +50,31 @@ def dominant_class(n_mirror: Any, n_anti: Any, n_neurons: Any, share: float = DO
     return str(outcome.item()) if outcome.ndim == 0 else outcome
 
 
+def share_interval(k: Any, n: Any, confidence: float = 0.95):
+    """Return the Wilson score interval of a share of seeds: ``k`` of ``n`` runs had an outcome.
+
+    A run tends to end all of one class, so the share of seeds is the quantity a sweep
+    measures, and with a few seeds per point it is uncertain: 4 of 5 seeds gives 0.38–0.96.
+    Wilson's interval stays inside [0, 1] and is not empty at 0 of n or n of n, where the
+    normal approximation fails, and those are common here. Takes numbers (returns a pair of
+    floats) or equal-length arrays (returns a pair of arrays); ``n = 0`` gives NaN.
+    """
+    from statistics import NormalDist
+
+    import numpy as np
+
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        low, high = np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    if low.ndim == 0:
+        return float(low), float(high)
+    return low, high
+
+
 def class_column(name: str) -> str:
     """Return a neuron class as a column-name part: ``anti-mirror`` → ``anti_mirror``.
 

@@ -320,7 +320,9 @@ def sweep_section(
     title = sweep_title(definition)
     for axis in axes:
         section.add_table(
-            f"Neuron classes against {axis}: mean ± SD across seeds", _mean_sd(runs, axis)
+            f"Neuron classes against {axis}: mean ± SD across seeds; dominant seeds with "
+            "the 95 % interval of their share",
+            _mean_sd(runs, axis),
         )
         others = [a for a in axes if a != axis]
         if not figures.is_numeric_axis(runs[axis]) and others:
@@ -373,12 +375,20 @@ def _mean_sd(runs: pd.DataFrame, axis: str) -> pd.DataFrame:
             row[name] = _mean_sd_text(group[name], 1)
         if "dominant" in group.columns:
             dominant = group["dominant"].astype(str)
-            row["mirror-dominant seeds"] = f"{int((dominant == 'mirror').sum())}/{len(group)}"
-            row["anti-mirror-dominant seeds"] = (
-                f"{int((dominant == 'anti-mirror').sum())}/{len(group)}"
-            )
+            for outcome in ("mirror", "anti-mirror"):
+                row[f"{outcome}-dominant seeds"] = _seeds_text(
+                    int((dominant == outcome).sum()), len(group)
+                )
         rows.append(row)
     return pd.DataFrame(rows).set_index(axis)
+
+
+def _seeds_text(k: int, n: int) -> str:
+    """``"8/20 [0.22, 0.61]"``: k of n seeds and the share's 95 % Wilson interval."""
+    from dyad.analysis import share_interval
+
+    low, high = share_interval(k, n)
+    return f"{k}/{n} [{low:.2f}, {high:.2f}]"
 
 
 def _mean_sd_text(values: pd.Series, digits: int) -> str:
@@ -433,7 +443,8 @@ def pooled_section(
     series = "sweep" if several else None  # the legend names the sweeps
     plotted = pooled if several else pooled.drop(columns="sweep")
     section.add_table(
-        "Neuron classes against congruence c: mean ± SD across runs",
+        "Neuron classes against congruence c: mean ± SD across runs; dominant runs with the "
+        "95 % interval of their share",
         _mean_sd(pooled, "congruence")
         if not several
         else pd.concat(

@@ -310,6 +310,9 @@ def test_run_outcomes_and_shares():
     assert shares["anti-mirror"].tolist() == [0.0, 0.0, 0.5]
     assert shares["neither"].tolist() == [0.0, 0.5, 0.5]
     assert shares["n_runs"].tolist() == [2, 2, 2]
+    # each share with its 95 % Wilson interval: 2 of 2 is 0.34-1, 1 of 2 is 0.09-0.91
+    assert shares["mirror_low"].round(2).tolist() == [0.34, 0.09, 0.0]
+    assert shares["mirror_high"].round(2).tolist() == [1.0, 0.91, 0.66]
     # a 'dominant' column from the run summaries wins over recounting
     given = runs.assign(dominant=["neither"] * 6)
     assert (run_outcomes(given) == "neither").all()

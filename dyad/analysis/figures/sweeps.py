@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dyad.analysis import share_interval
 from dyad.analysis.figures.common import (
     CLASS_COLOURS,
     CLASS_ORDER,
@@ -360,8 +361,9 @@ def outcome_shares(
 ) -> pd.DataFrame:
     """Share of runs (seeds) with each outcome per value of ``x`` (and series).
 
-    Columns: the keys, ``mirror``, ``anti-mirror``, ``neither`` (shares summing to 1) and
-    ``n_runs``.
+    Columns: the keys, ``mirror``, ``anti-mirror``, ``neither`` (shares summing to 1),
+    ``n_runs``, and each share's 95 % Wilson interval as ``<outcome>_low`` and
+    ``<outcome>_high`` (:func:`dyad.analysis.share_interval`).
     """
     require(runs, (x,), "runs")
     keys = ([series] if series else []) + [x]
@@ -374,6 +376,9 @@ def outcome_shares(
     n_runs = counts.sum(axis=1)
     shares = counts.div(n_runs, axis=0)
     shares["n_runs"] = n_runs
+    for outcome in OUTCOMES:
+        low, high = share_interval(counts[outcome].to_numpy(), n_runs.to_numpy())
+        shares[f"{outcome}_low"], shares[f"{outcome}_high"] = low, high
     return shares.reset_index().rename_axis(columns=None)
 
 
@@ -428,10 +433,24 @@ def draw_outcome_shares(
                 linewidth=1.4,
                 label=_OUTCOME_LABELS[outcome],
             )
+            if outcome != "neither":  # the two shares the claims are about
+                axes.fill_between(
+                    xs,
+                    shares[f"{outcome}_low"],
+                    shares[f"{outcome}_high"],
+                    color=OUTCOME_COLOURS[outcome],
+                    alpha=0.13,
+                    linewidth=0,
+                )
         axes.set_ylim(-0.03, 1.03)
         axes.set_xlabel(axis_label(x))
         axes.set_ylabel("share of seeds")
-        axes.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), title=note, title_fontsize=7.5)
+        axes.legend(
+            loc="center left",
+            bbox_to_anchor=(1.0, 0.5),
+            title=f"{note}\nbands: 95 % interval of the\nmirror- and anti-mirror-dominant\nshares",
+            title_fontsize=7.5,
+        )
     else:
         names = categories(runs[series])
         figure = new_figure(7.0, 2.5 + (0.3 if title else 0))
@@ -450,6 +469,14 @@ def draw_outcome_shares(
                     linewidth=1.4,
                     label=name,
                 )
+                axes.fill_between(
+                    part[x].to_numpy(dtype=float),
+                    part[f"{outcome}_low"],
+                    part[f"{outcome}_high"],
+                    color=colour,
+                    alpha=0.12,
+                    linewidth=0,
+                )
             axes.set_title(_OUTCOME_LABELS[outcome], color=OUTCOME_COLOURS[outcome])
             axes.set_xlabel(axis_label(x))
             axes.set_ylim(-0.03, 1.03)
@@ -460,7 +487,7 @@ def draw_outcome_shares(
             names_shown,
             loc="outside lower center",
             ncols=len(names_shown),
-            title=f"{series} ({note})",
+            title=f"{series} ({note}; bands: 95 % interval)",
             title_fontsize=8.5,
         )
     if title:
@@ -497,6 +524,18 @@ def _draw_outcome_bars(shares: pd.DataFrame, x: str, names: Sequence[str], title
                     fontsize=8,
                 )
         left += share
+    # the mirror-dominant share's 95 % interval, around the end of its segment
+    mirror = rows["mirror"].to_numpy(dtype=float)
+    axes.errorbar(
+        mirror,
+        ys - 0.2,  # near the bar's top edge, clear of the counts
+        xerr=np.vstack([mirror - rows["mirror_low"], rows["mirror_high"] - mirror]).clip(min=0),
+        fmt="none",
+        ecolor="#222222",
+        elinewidth=1.0,
+        capsize=3,
+        label="95 % interval of the\nmirror-dominant share",
+    )
     axes.set_yticks(ys, [str(name) for name in names])
     axes.invert_yaxis()  # the first value on top, as listed in the grid
     axes.set_xlim(0, 1)
