@@ -108,3 +108,36 @@ def test_a_yoked_parent_gives_mirror_networks_only_by_chance(cache_dir):
     assert dominant.count("mirror") <= 0.7 * len(seeds), dominant
     assert dominant.count("anti-mirror") >= 0.2 * len(seeds), dominant
     assert abs(np.mean([s["mirror_index"] or 0.0 for s in yoked])) <= 0.5
+
+
+def test_the_mirror_layer_remembers_about_one_hold(cache_dir):
+    """1,000 timesteps of perfect mimicry, then X of a parent in anti-phase (same face).
+
+    At α = 0.01 the layer's class follows the last hold or two: half a hold of anti-phase
+    pairing leaves every network mirror, three holds make every one anti-mirror (measured at
+    this size: mirror up to X = 12, anti-mirror from X = 15; at full size from X = 12).
+    """
+
+    def after(extra: int) -> list[dict]:
+        raw = small_science_raw(
+            mirror={"n_neurons": N_NEURONS},
+            run={"steps": 1000 + extra},
+            parents=[
+                {"name": "mimic", "policy": "perfect", "identity_seed": 0},
+                {
+                    "name": "antiphase",
+                    "policy": "lagged",
+                    "params": {"lag": 10},
+                    "identity_seed": 0,
+                },
+            ],
+            sharing={"mode": "alternate", "block_length": 1000},
+        )
+        raw.pop("parent", None)
+        return outcomes(validate_scenario(raw), range(5), cache_dir)
+
+    for summary in after(5):
+        assert summary["class_counts"]["mirror"] >= 0.9 * N_NEURONS, summary["class_counts"]
+    for summary in after(30):
+        assert summary["class_counts"]["anti-mirror"] >= 0.9 * N_NEURONS, summary["class_counts"]
+        assert summary["class_counts"]["mirror"] == 0
