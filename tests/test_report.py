@@ -141,6 +141,21 @@ def test_a_swept_policy_gets_per_seed_and_outcome_figures(tmp_path):
         assert "tiny · 40 timesteps · 2 seeds per point" in svg
 
 
+def test_a_sweep_title_names_what_is_fixed_and_not_what_is_swept():
+    from dyad.reporting.sections import sweep_title
+
+    scenario = {
+        "name": "s",
+        "run": {"steps": 1000},
+        "parent": {"policy": "noisy", "params": {"q": 0.1, "mode": "hold"}},
+    }
+    assert sweep_title({"scenario": scenario, "grid": {"parent.params.q": [0, 1]}, "seeds": 5}) == (
+        "s · noisy parent (mode = hold) · 1,000 timesteps · 5 seeds per point"
+    )
+    swept = {"scenario": scenario, "grid": {"parent.policy": ["perfect"], "run.steps": [10, 20]}}
+    assert sweep_title(swept) == "s"
+
+
 def test_run_report_has_firing_rates_and_manifest_facts(sweeps):
     folder = sweeps["noise"] / "runs" / "q=1.0__seed=1"
     run = load_run(folder)

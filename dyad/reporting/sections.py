@@ -243,7 +243,7 @@ def sweep_title(definition: Mapping[str, Any]) -> str:
         settings = ", ".join(f"{k} = {v}" for k, v in fixed.items())
         parts.append(f"{parent['policy']} parent" + (f" ({settings})" if settings else ""))
     steps = (scenario.get("run") or {}).get("steps")
-    if steps:
+    if steps and "steps" not in swept:  # a swept run length is the x axis
         parts.append(f"{int(steps):,} timesteps")
     if definition.get("seeds"):
         seeds = int(definition["seeds"])

@@ -70,6 +70,8 @@ AXIS_LABELS: dict[str, str] = {
     "lag": "lag L (timesteps)",
     "congruence": "congruence c",
     "learning_rate": "learning rate α",
+    "steps": "run length (timesteps)",
+    "policy": "parent's policy",
 }
 SERIES_STYLES = (
     ("#222222", "-", "o"),
