@@ -156,7 +156,10 @@ def _shows_input(error: Any) -> bool:
     """Whether an error's input is a value worth quoting (not a whole table or object)."""
     if error["type"] in ("missing", "extra_forbidden", "unexpected_keyword_argument"):
         return False
-    return isinstance(error.get("input"), str | int | float | bool | tuple | list | type(None))
+    value = error.get("input")
+    if isinstance(value, tuple | list):  # a list of values, not a list of tables
+        return not any(isinstance(item, dict | tuple | list) for item in value)
+    return isinstance(value, str | int | float | bool | type(None))
 
 
 def _is_branch(part: str | int) -> bool:

@@ -365,3 +365,15 @@ def test_an_unreadable_scenario_is_one_line(tmp_path):
     path.write_bytes(b"\xff\xfe\x00name")
     with pytest.raises(ConfigError, match=r"binary\.toml: "):
         load_scenario(path)
+
+
+def test_two_parents_of_one_name_are_refused_naming_the_field(tmp_path):
+    path = write(
+        tmp_path,
+        'name = "x"\n[[parents]]\nname = "mum"\n[[parents]]\nname = "mum"\n',
+    )
+    assert problems(path) == [
+        f"{path}: parents: expected distinct parent names, got ['mum', 'mum']"
+    ]
+    both = write(tmp_path, 'name = "x"\n[parent]\nname = "a"\n[[parents]]\nname = "b"\n')
+    assert problems(both) == [f"{both}: (top level): give either [parent] or [[parents]], not both"]

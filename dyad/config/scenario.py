@@ -303,13 +303,20 @@ class Scenario(Section):
     output: OutputSection = OutputSection()
     sweep: SweepSection | None = None
 
+    @field_validator("parents")
+    @classmethod
+    def _distinct_names(
+        cls, parents: tuple[ParentSection, ...] | None
+    ) -> tuple[ParentSection, ...] | None:
+        names = [p.name for p in parents or ()]
+        if len(set(names)) != len(names):
+            raise ValueError(f"expected distinct parent names, got {names}")
+        return parents
+
     @model_validator(mode="after")
     def _one_way_to_give_parents(self) -> Scenario:
         if self.parent is not None and self.parents is not None:
             raise ValueError("give either [parent] or [[parents]], not both")
-        names = [p.name for p in self.all_parents]
-        if len(set(names)) != len(names):
-            raise ValueError(f"parent names must be distinct, got {names}")
         return self
 
     @property
