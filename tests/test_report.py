@@ -154,6 +154,16 @@ def test_a_sweep_title_names_what_is_fixed_and_not_what_is_swept():
     )
     swept = {"scenario": scenario, "grid": {"parent.policy": ["perfect"], "run.steps": [10, 20]}}
     assert sweep_title(swept) == "s"
+    two = {
+        "name": "memory",
+        "parents": [
+            {"name": "mimic", "policy": "perfect"},
+            {"name": "antiphase", "policy": "lagged", "params": {"lag": 10}},
+        ],
+    }
+    assert sweep_title({"scenario": two, "grid": {"run.steps": [1000, 1010]}}) == (
+        "memory · mimic: perfect, antiphase: lagged (lag = 10)"
+    )
 
 
 def test_run_report_has_firing_rates_and_manifest_facts(sweeps):

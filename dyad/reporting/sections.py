@@ -235,13 +235,20 @@ def sweep_title(definition: Mapping[str, Any]) -> str:
     """
     scenario = definition.get("scenario") or {}
     parts = [str(definition.get("name") or scenario.get("name") or "sweep")]
-    parent = scenario.get("parent") or {}
     swept = {key.split(".")[-1] for key in definition.get("grid") or {}}
-    if parent.get("policy") and "policy" not in swept:
+    parents = scenario.get("parents") or [scenario.get("parent") or {}]
+    described = []
+    for parent in parents:
+        if not parent.get("policy") or "policy" in swept:
+            continue
         # the parent's fixed parameters; swept ones are the x axis
         fixed = {k: v for k, v in (parent.get("params") or {}).items() if k not in swept}
         settings = ", ".join(f"{k} = {v}" for k, v in fixed.items())
-        parts.append(f"{parent['policy']} parent" + (f" ({settings})" if settings else ""))
+        who = f"{parent['name']}: " if len(parents) > 1 and parent.get("name") else ""
+        policy = parent["policy"] + ("" if who else " parent")
+        described.append(f"{who}{policy}" + (f" ({settings})" if settings else ""))
+    if described:
+        parts.append(", ".join(described))
     steps = (scenario.get("run") or {}).get("steps")
     if steps and "steps" not in swept:  # a swept run length is the x axis
         parts.append(f"{int(steps):,} timesteps")
