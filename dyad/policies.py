@@ -43,8 +43,8 @@ __all__ = [
     "Perfect",
     "PolicyContext",
     "PolicyParams",
-    "dyad_register_policies",
     "Yoked",
+    "dyad_register_policies",
     "is_expression_index",
     "other_expression",
 ]
