@@ -31,6 +31,28 @@ CHROMIUM_FLAGS = [
 ]
 
 
+@contextlib.contextmanager
+def chromium_page(width: int = 1400, height: int = 1000) -> Iterator[tuple[object, list[str]]]:
+    """A page in the system's Chromium and the list its console errors are collected in.
+
+    Playwright gives each launch a fresh profile; the browser is closed on the way out.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: problems.append(str(exc)))
+            yield page, problems
+        finally:
+            browser.close()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

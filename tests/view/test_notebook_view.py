@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from served import CHROMIUM, CHROMIUM_FLAGS, free_port, served
+from served import CHROMIUM, chromium_page, free_port, served
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -99,17 +99,10 @@ def jupyterlab(tmp_path_factory, cache_dir):
 
 
 def test_live_view_notebook_shows_the_page_and_shares_its_model(jupyterlab, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
+    with chromium_page(1400, 1000) as (page, problems):
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: problems.append(str(exc)))
             page.set_default_timeout(60_000)
             page.goto(jupyterlab["url"])
             page.locator(".jp-Notebook").wait_for()
@@ -153,33 +146,24 @@ def test_live_view_notebook_shows_the_page_and_shares_its_model(jupyterlab, tmp_
         except Exception:
             page.screenshot(path=tmp_path / "failed.png", full_page=True)
             raise
-        finally:
-            browser.close()
 
 
 def test_a_progress_bar_in_a_notebook_is_one_line_that_fills(jupyterlab, tmp_path):
     """JupyterLab redraws the bar's line on each carriage return: one line, ending full."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 700})
-            page.set_default_timeout(60_000)
-            page.goto(f"{jupyterlab['lab']}/tree/progress.ipynb?reset")  # only this notebook open
-            page.locator(".jp-Notebook").wait_for()
-            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
-            cell = page.locator(".jp-Cell").first
-            cell.click()
-            page.keyboard.press("Shift+Enter")
-            output = cell.locator(".jp-OutputArea")
-            expect(output).to_contain_text("1/3", timeout=30_000)  # seen while it runs
-            expect(output).to_contain_text("3/3", timeout=30_000)
-            text = output.inner_text().strip()
-            assert text.count("runs  [") == 1, text  # redrawn in place, not one line per step
-            assert text.startswith("runs  [" + "#" * 30 + "]  3/3"), text
-            page.screenshot(path=tmp_path / "notebook_progress.png")
-        finally:
-            browser.close()
+    with chromium_page(1200, 700) as (page, problems):
+        page.set_default_timeout(60_000)
+        page.goto(f"{jupyterlab['lab']}/tree/progress.ipynb?reset")  # only this notebook open
+        page.locator(".jp-Notebook").wait_for()
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+        cell = page.locator(".jp-Cell").first
+        cell.click()
+        page.keyboard.press("Shift+Enter")
+        output = cell.locator(".jp-OutputArea")
+        expect(output).to_contain_text("1/3", timeout=30_000)  # seen while it runs
+        expect(output).to_contain_text("3/3", timeout=30_000)
+        text = output.inner_text().strip()
+        assert text.count("runs  [") == 1, text  # redrawn in place, not one line per step
+        assert text.startswith("runs  [" + "#" * 30 + "]  3/3"), text
+        page.screenshot(path=tmp_path / "notebook_progress.png")
