@@ -7,6 +7,8 @@ forgotten, a NaN let through) reaches every writer.
 
 - :func:`atomic_write`: a temporary sibling, flushed and fsynced, renamed over the target,
   then the folder fsynced, so readers see the old file or the complete new one.
+- :func:`sync_filesystems`: one ``syncfs`` for many files written without an fsync each (a
+  sweep batch's run folders, made durable together before any is swapped in).
 - :func:`to_json`: the one conversion into plain JSON values (non-finite floats become
   ``null``; an unknown type is a ``TypeError`` naming where it was found).
 - :func:`flatten`, :func:`is_scalar`, :func:`is_int`, :func:`utc_now`.
@@ -17,12 +19,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import enum
+import errno
 import hashlib
 import json
 import math
 import os
+import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -37,6 +41,7 @@ def atomic_write(
     data: bytes | Callable[[BinaryIO], None],
     *,
     sync_folder: bool = True,
+    sync_file: bool = True,
 ) -> str:
     """Write ``path`` whole or not at all; return the SHA-256 (hex) of what was written.
 
@@ -51,6 +56,10 @@ def atomic_write(
         Also fsync the folder after the rename, so the rename itself survives a power cut.
         A writer of many files in one folder passes False and calls :func:`fsync_folder`
         once at the end.
+    sync_file:
+        Fsync the file before the rename. Only a writer that makes the file durable some
+        other way before anyone can see it passes False: the run folders of a sweep batch,
+        hidden until :func:`sync_filesystems` has synced them all at once.
 
     The data go to a hidden temporary sibling (``.<name>.tmp-<pid>-<random>``), which is
     flushed and fsynced and then renamed over ``path``; on any error, including
@@ -66,7 +75,8 @@ def atomic_write(
             else:
                 hashing.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync_file:
+                os.fsync(handle.fileno())
         digest = hashing.hexdigest() or file_sha256(temp)
         os.replace(temp, target)
     except BaseException:
@@ -115,6 +125,58 @@ def fsync_folder(folder: str | os.PathLike) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def sync_filesystems(folders: Sequence[str | os.PathLike]) -> None:
+    """Make everything written under ``folders`` durable, with one sync per filesystem.
+
+    On Linux, ``syncfs(2)`` on each distinct filesystem among ``folders``: one flush instead of
+    one fsync per file (for a sweep batch of 16 runs, about 3 ms instead of 16 x 8 fsyncs of
+    0.3-0.5 ms). Where ``syncfs`` is missing or fails, every file and folder under ``folders``
+    is fsynced instead. Raises ``OSError`` when a sync reports a write error.
+    """
+    pending = {}
+    for folder in folders:
+        pending.setdefault(os.stat(folder).st_dev, []).append(Path(folder))
+    for group in pending.values():
+        if not _syncfs(group[0]):
+            for folder in group:
+                _fsync_tree(folder)
+
+
+def _syncfs(folder: Path) -> bool:
+    """``syncfs(2)`` on the filesystem of ``folder``; False where it is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        syncfs = libc.syncfs
+    except (OSError, AttributeError):
+        return False
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            error = ctypes.get_errno()
+            if error in (errno.ENOSYS, errno.EINVAL, errno.EPERM):
+                return False
+            raise OSError(error, f"syncfs failed: {os.strerror(error)}", str(folder))
+    finally:
+        os.close(fd)
+    return True
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Fsync every file under ``folder``, then every folder (deepest first)."""
+    for root, _dirs, files in os.walk(folder, topdown=False):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_folder(root)
 
 
 def file_sha256(path: str | os.PathLike) -> str:

@@ -426,7 +426,9 @@ def save_run(
     figures: FigureDrawer | None,
     overwrite: bool,
 ) -> Path:
-    """Figures, tables and the manifest as ``folder``, swapped in whole (:func:`write_run`).
+    """Figures, tables and the manifest as ``folder``, swapped in whole.
+
+    The folder is written by :func:`dyad.store.write_run`.
 
     ``figures`` draws the run's figures (e.g. :func:`dyad.analysis.figures.draw_run_figures`,
     which ``dyad simulate`` passes); ``None`` or ``False`` writes none. The simulation never

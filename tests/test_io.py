@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import json
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -153,3 +155,39 @@ def test_results_kind_is_the_one_folder_check(tmp_path):
         results_kind(other)
     with pytest.raises(ResultsError, match="does not exist"):
         results_kind(tmp_path / "missing")
+
+
+def test_sync_filesystems_fsyncs_every_file_where_syncfs_is_missing(tmp_path, monkeypatch):
+    from dyad import _io
+
+    (tmp_path / "run" / "figures").mkdir(parents=True)
+    for name in ("a.parquet", "manifest.json", "figures/f.png"):
+        (tmp_path / "run" / name).write_bytes(b"x")
+    synced = []
+    real = os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}") if os.path.exists("/proc/self/fd") else fd)
+        real(fd)
+
+    monkeypatch.setattr(_io, "_syncfs", lambda folder: False)
+    monkeypatch.setattr(os, "fsync", fsync)
+    _io.sync_filesystems([tmp_path / "run"])
+    assert len(synced) == 5  # three files, two folders
+    if os.path.exists("/proc/self/fd"):
+        assert str(tmp_path / "run" / "figures" / "f.png") in synced
+        assert synced[-1] == str(tmp_path / "run")  # the folder last, after its contents
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs(2) is Linux's")
+def test_sync_filesystems_uses_one_syncfs_per_filesystem_on_linux(tmp_path, monkeypatch):
+    from dyad import _io
+
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+    calls = []
+    real = _io._syncfs
+    monkeypatch.setattr(_io, "_syncfs", lambda folder: calls.append(folder) or real(folder))
+    monkeypatch.setattr(os, "fsync", lambda fd: pytest.fail("fsync called although syncfs ran"))
+    _io.sync_filesystems([tmp_path / n for n in "abc"])
+    assert calls == [tmp_path / "a"]

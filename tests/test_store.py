@@ -486,3 +486,84 @@ def test_clean_partial_keeps_complete_runs_and_foreign_files(tmp_path):
     assert [p.name for p in clean_partial(other)] == ["neurons.parquet"]
     assert (other / "notes.txt").exists()
     assert clean_partial(tmp_path / "missing") == []
+
+
+# --------------------------------------------------------------------------------------------
+# BatchWriter: a sweep batch's runs staged unsynced, synced once, swapped in together
+
+
+def _run_files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix == ".parquet"}
+
+
+def test_a_batch_is_invisible_until_committed_and_then_reads_as_write_run_writes(tmp_path):
+    single = write_run(tmp_path / "single", sample_tables(), {"seed": 1})
+    syncs = []
+    real = store_write.sync_filesystems
+    with store_write.BatchWriter() as writer:
+        writer.write_run(tmp_path / "runs" / "a", sample_tables(), {"seed": 1})
+        writer.write_run(tmp_path / "runs" / "b", sample_tables(), {"seed": 2})
+        # staged as hidden siblings: no run folder is visible yet
+        assert [p.name for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")] == []
+        assert len(list((tmp_path / "runs").iterdir())) == 2
+        assert find_runs(tmp_path / "runs") == []
+        store_write.sync_filesystems = lambda folders: syncs.append(len(folders)) or real(folders)
+        try:
+            assert writer.commit() == {}
+        finally:
+            store_write.sync_filesystems = real
+    assert syncs == [2]  # one sync for the batch
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["a", "b"]
+    a = load_run(tmp_path / "runs" / "a")  # verifies every checksum
+    assert a.manifest["seed"] == 1 and load_run(tmp_path / "runs" / "b").manifest["seed"] == 2
+    assert _run_files(tmp_path / "runs" / "a") == _run_files(single)
+    for name, table in load_run(single).tables.items():
+        pd.testing.assert_frame_equal(a.tables[name], table)
+
+
+def test_a_batch_left_by_an_error_leaves_nothing(tmp_path):
+    with pytest.raises(RuntimeError), store_write.BatchWriter() as writer:
+        writer.write_run(tmp_path / "runs" / "a", sample_tables(), {})
+        raise RuntimeError("the batch failed")
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+def test_a_failed_sync_fails_every_run_and_a_failed_swap_only_its_own(tmp_path, monkeypatch):
+    writer = store_write.BatchWriter()
+    writer.write_run(tmp_path / "runs" / "a", sample_tables(), {})
+
+    def no_sync(folders):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(store_write, "sync_filesystems", no_sync)
+    failed = writer.commit()
+    assert list(failed) == [tmp_path / "runs" / "a"] and isinstance(
+        failed[tmp_path / "runs" / "a"], OSError
+    )
+    assert list((tmp_path / "runs").iterdir()) == []
+    monkeypatch.undo()
+
+    real_rename = store_write._rename
+
+    def rename(source, target):
+        if target.name == "b":
+            raise OSError(28, "No space left on device")
+        real_rename(source, target)
+
+    monkeypatch.setattr(store_write, "_rename", rename)
+    for name in "abc":
+        writer.write_run(tmp_path / "runs" / name, sample_tables(), {})
+    failed = writer.commit()
+    assert list(failed) == [tmp_path / "runs" / "b"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["a", "c"]
+
+
+def test_a_batch_refuses_what_write_run_refuses(tmp_path):
+    done = write_run(tmp_path / "done", sample_tables(), {})
+    with store_write.BatchWriter() as writer:
+        with pytest.raises(ResultsError, match="already holds a complete run"):
+            writer.write_run(done, sample_tables(), {})
+        writer.write_run(tmp_path / "new", sample_tables(), {})
+        with pytest.raises(ValueError, match="staged twice"):
+            writer.write_run(tmp_path / "new", sample_tables(), {})
+    assert not (tmp_path / "new").exists()  # left uncommitted: discarded

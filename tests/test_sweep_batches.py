@@ -122,11 +122,11 @@ def test_a_folder_that_fails_to_write_fails_its_run_only(tmp_path, cache_dir, mo
     broken = plan.runs[1]
     real = worker._save
 
-    def save(spec, folder, scenario, outcome):
+    def save(spec, folder, outcome, writer):
         if spec is broken:
             (folder.parent / f".{folder.name}.new-half").mkdir(parents=True)
             raise OSError("disk full")
-        real(spec, folder, scenario, outcome)
+        real(spec, folder, outcome, writer)
 
     monkeypatch.setattr(worker, "_save", save)
     folders = [str(tmp_path / "runs" / spec.run_id) for spec in plan.runs]
@@ -139,4 +139,30 @@ def test_a_folder_that_fails_to_write_fails_its_run_only(tmp_path, cache_dir, mo
     assert load_run(folders[2]).manifest["run_id"] == plan.runs[2].run_id
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == sorted(
         [plan.runs[0].run_id, plan.runs[2].run_id]
+    )
+
+
+def test_a_run_that_fails_to_swap_in_at_the_batch_end_fails_alone(tmp_path, cache_dir, monkeypatch):
+    """The batch's folders appear at its end (one sync); a rename failing there fails one run."""
+    from dyad.store import write as store_write
+    from dyad.sweeps import worker
+
+    plan = plan_sweep(write_scenario(tmp_path, '"parent.params.q" = [0.0, 0.3, 1.0]', seeds=1))
+    folders = [str(tmp_path / "runs" / spec.run_id) for spec in plan.runs]
+    real_rename, seen = store_write._rename, []
+
+    def rename(source, target):
+        # every run of the batch was made before the first one appears
+        seen.append(sorted(p.name for p in target.parent.iterdir() if p.name.startswith(".")))
+        if target.name == plan.runs[2].run_id:
+            raise OSError("rename failed")
+        real_rename(source, target)
+
+    monkeypatch.setattr(store_write, "_rename", rename)
+    records = worker.execute_batch(plan.runs, folders, str(cache_dir))
+    assert len(seen[0]) == 3
+    assert [record["status"] for record in records] == ["ok", "ok", "failed"]
+    assert "OSError: rename failed" in records[2]["error"] and "summary" not in records[2]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == sorted(
+        [plan.runs[0].run_id, plan.runs[1].run_id]
     )

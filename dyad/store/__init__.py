@@ -4,9 +4,10 @@ A run folder holds ``<table>.parquet`` for each table (pyarrow, zstd) and ``mani
 A run is written whole into a hidden sibling folder (every file flushed and fsynced, the
 manifest **last**, listing every table with its row count and SHA-256) and then swapped in
 (:func:`write_run`), so a folder never mixes files of two runs and a crash leaves the old run
-intact. A folder without a valid manifest is an incomplete run (left by older versions, or
-damaged), which resumable sweeps detect with :func:`find_runs` and tidy with
-:func:`clean_partial` before running again.
+intact. A sweep batch stages its runs unsynced and makes them durable with one filesystem sync
+before swapping any in (:class:`BatchWriter`). A folder without a valid manifest is an
+incomplete run (left by older versions, or damaged), which resumable sweeps detect with
+:func:`find_runs` and tidy with :func:`clean_partial` before running again.
 
 One process at a time writes a folder: :class:`FolderLock` (an ``flock`` on the sibling file
 ``.<name>.lock``), taken with the checks of :func:`check_run_folder` by
@@ -51,9 +52,10 @@ from dyad.store.read import (
     results_kind,
     run_columns,
 )
-from dyad.store.write import categorize, write_run
+from dyad.store.write import BatchWriter, categorize, write_run
 
 __all__ = [
+    "BatchWriter",
     "FIGURES_DIR",
     "FORMAT",
     "FORMAT_VERSION",

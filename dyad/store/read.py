@@ -18,7 +18,15 @@ import pandas as pd
 
 from dyad._io import file_sha256, flatten, is_scalar
 from dyad.errors import ResultsError
-from dyad.store.layout import FORMAT, FORMAT_VERSION, MANIFEST, RESERVED_KEYS, SWEEP_FILE
+from dyad.store.layout import (
+    _NEW_MARK,
+    _OLD_MARK,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    RESERVED_KEYS,
+    SWEEP_FILE,
+)
 
 
 class TableNotFound(ResultsError, KeyError):
@@ -286,17 +294,24 @@ def find_runs(root: str | os.PathLike) -> list[Path]:
     """Every complete run folder at or below ``root`` (valid manifest), sorted by path.
 
     Incomplete folders (no manifest or an unreadable one) are skipped; checksums are not
-    verified here (see :func:`load_run`).
+    verified here (see :func:`load_run`). So are the hidden siblings a writer stages a run in
+    or moves an old one aside to (``.<name>.new-…``, ``.<name>.old-…``): they hold complete
+    manifests, but are not runs until swapped in (a crash can leave them behind).
     """
     root = Path(root)
     if not root.is_dir():
         raise ResultsError(f"{root}: results folder does not exist")
     runs = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
+        dirnames[:] = sorted(name for name in dirnames if not _is_sibling(name))
         if MANIFEST in filenames and _read_manifest_quietly(Path(dirpath)) is not None:
             runs.append(Path(dirpath))
     return sorted(runs)
+
+
+def _is_sibling(name: str) -> bool:
+    """Whether a folder name is a writer's hidden staging or aside sibling of a run."""
+    return name.startswith(".") and (_NEW_MARK in name or _OLD_MARK in name)
 
 
 def run_columns(run: Run, root: Path | None = None) -> dict[str, Any]:

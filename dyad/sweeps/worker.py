@@ -22,10 +22,13 @@ import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dyad._io import to_json, utc_now
 from dyad.sweeps.plan import RunSpec
+
+if TYPE_CHECKING:
+    from dyad.store import BatchWriter
 
 
 def execute_run(spec: RunSpec, folder: str, cache_dir: str | None = None) -> dict[str, Any]:
@@ -44,7 +47,9 @@ def execute_batch(
 
     The runs go through :func:`dyad.batch.run_batch` (their mirror layers stepped together)
     with BLAS/OpenMP limited to one thread (parallelism comes from the processes); each run's
-    folder is written as soon as its tables are made (manifest last, swapped in whole). Never
+    folder is staged as soon as its tables are made (manifest last), and the batch's folders
+    are made durable by one filesystem sync and swapped in at its end
+    (:class:`dyad.store.BatchWriter`): a batch killed midway leaves none of its runs. Never
     raises for a failing run: its record has ``status="failed"``, the error and traceback,
     and any partial files are removed, so one bad run does not stop the others of its batch
     or the sweep.
@@ -52,6 +57,7 @@ def execute_batch(
     from threadpoolctl import threadpool_limits
 
     from dyad.batch import run_batch
+    from dyad.store import BatchWriter
 
     started = time.perf_counter()
     started_at = time.time()
@@ -76,13 +82,15 @@ def execute_batch(
             _failed(records[index], exc, folders[index])
     size = len(valid)
 
+    writer = BatchWriter()
+
     def save(position: int, outcome: Any) -> dict[str, Any]:
         index = valid[position]
         record = records[index]
         try:
             if isinstance(outcome, BaseException):
                 raise outcome
-            _save(specs[index], Path(folders[index]), scenarios[position][0], outcome)
+            _save(specs[index], Path(folders[index]), outcome, writer)
         except Exception as exc:
             _failed(record, exc, folders[index])
         else:
@@ -99,13 +107,21 @@ def execute_batch(
     if scenarios:
         plugin_dirs = tuple(Path(p) for p in specs[valid[0]].plugin_dirs)
         cache = None if cache_dir is None else Path(cache_dir)
-        try:
-            with threadpool_limits(limits=1), _numba_threads(1):
-                run_batch(scenarios, cache_dir=cache, plugin_dirs=plugin_dirs, consume=save)
-        except Exception as exc:  # shared by the batch (e.g. its visual system): all fail
-            for position, index in enumerate(valid):
-                if "status" not in records[index]:
-                    save(position, exc)
+        with writer:
+            try:
+                with threadpool_limits(limits=1), _numba_threads(1):
+                    run_batch(scenarios, cache_dir=cache, plugin_dirs=plugin_dirs, consume=save)
+            except Exception as exc:  # shared by the batch (e.g. its visual system): all fail
+                for position, index in enumerate(valid):
+                    if "status" not in records[index]:
+                        save(position, exc)
+            # the batch's runs appear together, made durable by one sync (BatchWriter)
+            unwritten = writer.commit()
+        for index in valid:
+            error = unwritten.get(Path(folders[index]))
+            if error is not None:
+                records[index].pop("summary", None)
+                _failed(records[index], error, folders[index])
     wall = time.perf_counter() - started
     for record in records:
         record["wall_time_s"] = round(wall / len(records), 3)  # the run's share of its batch
@@ -186,10 +202,8 @@ def _failed(record: dict[str, Any], exc: BaseException, folder: str) -> None:
     )
 
 
-def _save(spec: RunSpec, folder: Path, scenario, outcome) -> None:
-    """Write one run's folder with the sweep's facts in its manifest."""
-    from dyad.simulation import save_run
-
+def _save(spec: RunSpec, folder: Path, outcome, writer: BatchWriter) -> None:
+    """Stage one run's folder with the sweep's facts in its manifest (no figures)."""
     # run_id and parameters make load_runs() and the run's own manifest self-describing
     manifest = dict(outcome.manifest)
     manifest.update(
@@ -197,7 +211,7 @@ def _save(spec: RunSpec, folder: Path, scenario, outcome) -> None:
         parameters=spec.overrides,
         sweep={"seed_index": spec.seed_index, "source": spec.source},
     )
-    save_run(folder, outcome.tables, manifest, scenario, figures=False, overwrite=True)
+    writer.write_run(folder, outcome.tables, manifest, overwrite=True)
 
 
 @contextlib.contextmanager
