@@ -25,3 +25,29 @@ def test_average_ranks_are_scipys_and_the_tie_term_counts_groups():
     np.testing.assert_array_equal(ranks, rankdata(values, axis=0))
     # column 0: one group of three 2.0s (27 - 3); column 1: one group of three 5.0s
     np.testing.assert_array_equal(tie_term, [24.0, 24.0])
+
+
+@pytest.mark.parametrize(("seed", "n_trials"), [(0, 40), (1, 40), (2, 7), (3, 130)])
+def test_the_compiled_ranks_are_numpys_bit_for_bit(seed, n_trials):
+    """Up to 64 trials compiled, more in numpy (the reference itself)."""
+    from dyad.analysis.classify import _average_ranks_numpy
+
+    rng = np.random.default_rng(seed)
+    # rates as a run's probes give them: many exactly 0 or 1 (saturated), the rest graded
+    values = rng.random((n_trials, 256))
+    values[:, :100] = np.round(values[:, :100])
+    values[:, 100:120] = np.round(values[:, 100:120], 1)
+    values[:, 120] = 0.5  # all tied
+    values[3, 121] = -0.0
+    ranks, tie_term = average_ranks(values)
+    expected_ranks, expected_tie = _average_ranks_numpy(np.ascontiguousarray(values.T))
+    assert ranks.tobytes() == expected_ranks.tobytes() and ranks.shape == (n_trials, 256)
+    assert tie_term.tobytes() == expected_tie.tobytes()
+    np.testing.assert_array_equal(ranks, rankdata(values, axis=0))
+
+
+def test_nan_values_are_ranked_as_numpy_ranks_them():
+    values = np.array([[1.0, np.nan], [np.nan, 2.0], [1.0, 2.0]])
+    ranks, tie_term = average_ranks(values)
+    np.testing.assert_array_equal(ranks, [[1.5, 3.0], [3.0, 1.5], [1.5, 1.5]])
+    np.testing.assert_array_equal(tie_term, [6.0, 6.0])
