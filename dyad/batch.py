@@ -304,7 +304,7 @@ def _simulate(
     trajectory = engine.run(
         np.stack([run.items for run in prepared]),
         np.stack([run.produced for run in prepared]),
-        keep_rates=True,
+        keep_rates=any(run.scenario.output.mirror_rates for run in prepared),
     )
     interaction_s = time.perf_counter() - clock
     for network, run in enumerate(prepared):
@@ -317,7 +317,7 @@ def _simulate(
             "active": trajectory.active[network],
             "visual_drive": trajectory.visual_drive[network],
             "motor_drive": trajectory.motor_drive[network],
-            "rates": trajectory.rates[network],
+            "rates": None if trajectory.rates is None else trajectory.rates[network],
         }
         result["batch"] = {"size": len(prepared), "index": network}
         result["interaction_s"] = interaction_s
@@ -357,7 +357,10 @@ def _finish(
     n_steps = scenario.run.steps
     trajectory = result["trajectory"]
     recorder = InteractionRecorder(
-        n_steps, trajectory["rates"].shape[1], scenario.run.log_every, scenario.output.mirror_rates
+        n_steps,
+        run.wiring.brain.mirror.n_neurons,
+        scenario.run.log_every,
+        scenario.output.mirror_rates,
     )
     recorder.infant_expression[...] = run.produced
     recorder.parent[...] = run.wiring.parent_schedule

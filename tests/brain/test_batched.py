@@ -106,6 +106,32 @@ def test_a_network_gives_the_same_numbers_alone_or_in_a_batch(backend):
         )
 
 
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_a_run_that_keeps_no_rates_gives_the_same_statistics_bit_for_bit(backend):
+    """Without the rates kept only one chunk's are held; every statistic is the same."""
+    rows, probes = bank(0), bank(1)
+    seeds = (0, 1)
+    items, produced = inputs(seeds)
+    assert N_STEPS > CHUNK  # several chunks, the last one short
+    results = []
+    for keep in (True, False):
+        nets = networks(CONFIGS["default"], seeds, rows)
+        engine = BankMirror(
+            [layer for _, layer in nets], rows, [m.patterns for m, _ in nets], probes, backend
+        )
+        results.append((engine.run(items, produced, keep_rates=keep), engine))
+    (kept, kept_engine), (lean, lean_engine) = results
+    assert lean.rates is None and kept.rates.shape == (2, N_STEPS, 24)
+    for name in ("mean_rate", "active", "visual_drive", "motor_drive"):
+        assert getattr(lean, name).tobytes() == getattr(kept, name).tobytes(), name
+        assert getattr(lean, name).dtype == getattr(kept, name).dtype
+    np.testing.assert_array_equal(kept.mean_rate, kept.rates.mean(axis=2))
+    np.testing.assert_array_equal(kept.active, np.count_nonzero(kept.rates >= 0.5, axis=2))
+    np.testing.assert_array_equal(
+        lean_engine.respond_visual(1, np.arange(K)), kept_engine.respond_visual(1, np.arange(K))
+    )
+
+
 def test_the_compiled_loop_follows_the_numpy_one():
     # the two back-ends of one batch: float32 rounding in another order, nothing more
     rows, probes = bank(0), bank(1)
