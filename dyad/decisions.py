@@ -24,6 +24,8 @@ def checked_choice(policy, t: int, history: np.ndarray, n_expressions: int, who:
     except (Exception, SystemExit) as exc:
         message = " ".join(str(exc).split())
         raise PluginError(f"{who} failed at timestep {t}: {type(exc).__name__}: {message}") from exc
+    if type(choice) is int and 0 <= choice < n_expressions:  # the common case, checked first
+        return choice
     if not is_expression_index(choice, n_expressions):
         raise PluginError(
             f"{who} chose {_short(choice)} ({type(choice).__name__}) at timestep {t}; choose "
