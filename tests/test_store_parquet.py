@@ -77,6 +77,18 @@ def test_to_arrow_is_from_pandas_metadata_included(name):
 
 
 @pytest.mark.parametrize("name", list(frames()))
+def test_without_pandas_column_arrays_each_series_gives_the_same_table(name, monkeypatch):
+    """``_iter_column_arrays`` is pandas' own helper; a pandas without it takes each Series."""
+    parquet._schemas.clear()
+    table = frames()[name]
+    expected = pa.Table.from_pandas(table)
+    monkeypatch.delattr(pd.DataFrame, "_iter_column_arrays")
+    assert not hasattr(table, "_iter_column_arrays")
+    for _ in range(2):
+        assert to_arrow(table).equals(expected, check_metadata=True)
+
+
+@pytest.mark.parametrize("name", list(frames()))
 def test_the_file_is_to_parquets_byte_for_byte(name):
     table = frames()[name]
     options = {"compression": "zstd", "use_dictionary": False}
