@@ -211,7 +211,8 @@ def _save(spec: RunSpec, folder: Path, outcome, writer: BatchWriter) -> None:
         parameters=spec.overrides,
         sweep={"seed_index": spec.seed_index, "source": spec.source},
     )
-    writer.write_run(folder, outcome.tables, manifest, overwrite=True)
+    # categorize_strings=False: dyad.tables.run_tables returns its tables categorized already
+    writer.write_run(folder, outcome.tables, manifest, overwrite=True, categorize_strings=False)
 
 
 @contextlib.contextmanager
