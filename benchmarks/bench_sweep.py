@@ -9,6 +9,8 @@ Writes results/sweep.md. With the visual systems pre-trained (cached) first:
    ``--batch-rounds`` rounds, medians. Per-worker runs/s = runs / the workers' busy time (the
    sum of the tasks' wall times), and overall runs/s including worker start-up. ``--before
    COMMIT`` also measures the code before batching in the same run (a git worktree).
+   Also the steady state counted as the code before batching counted it (from each worker's
+   first finished task on), batched, small preset, 4 q x 12 seeds.
 2. The 160-run reproduction: scenarios/noise_sweep.toml (55 runs) + lag_sweep.toml (105 runs)
    on 2 local workers (target <= 15 s of sweep time).
 3. ``dyad sweep scenarios/lag_sweep.toml --seeds 4`` (84 runs) against one
@@ -22,6 +24,7 @@ Writes results/sweep.md. With the visual systems pre-trained (cached) first:
 
 Run:  uv run python benchmarks/bench_sweep.py            (everything, ~5-10 minutes)
       uv run python benchmarks/bench_sweep.py --quick    (part 1 at the small preset only)
+      uv run python benchmarks/bench_sweep.py --quick --before da1417e   (and the old code)
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "sweep.md"
 SMALL_Q = (0.0, 0.1, 0.2, 0.3)
 DEFAULT_Q = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 SEEDS = 4
+#: seeds of the steady-state measurement (4 q x 12 seeds: six tasks on one worker)
+STEADY_SEEDS = 12
 #: the earlier, unbatched measurement (results/sweep.md before batching, commit 7ba9fe9)
 BEFORE_RUNS_PER_S = 1.83
 #: the last commit before batched runs (its bench_sweep.py --quick measures the same sweep)
@@ -91,11 +96,11 @@ def load() -> str:
     return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
-def noise_plan(overrides: dict, values: tuple[float, ...]):
-    """Return the noise sweep cut to some values of q x SEEDS seeds."""
+def noise_plan(overrides: dict, values: tuple[float, ...], seeds: int = SEEDS):
+    """Return the noise sweep cut to some values of q x ``seeds`` seeds."""
     from dyad.sweeps import plan_sweep
 
-    plan = plan_sweep(SCENARIOS / "noise_sweep.toml", overrides, seeds=SEEDS)
+    plan = plan_sweep(SCENARIOS / "noise_sweep.toml", overrides, seeds=seeds)
     runs = tuple(r for r in plan.runs if r.overrides["parent.params.q"] in values)
     return type(plan)(**{**plan.__dict__, "runs": runs, "grid": {"parent.params.q": list(values)}})
 
@@ -113,6 +118,61 @@ def busy_time(folder: Path) -> tuple[float, int, float]:
         r["batch"]["started_at"] for r in tasks.values()
     )
     return busy, len(tasks), window
+
+
+def steady_state(folder: Path) -> tuple[float, int] | None:
+    """Runs/s after each worker's first task, as the code before batching counted it; None.
+
+    The benchmark before batching counted from each worker's first finished *run* on, leaving
+    out start-up (imports, loading the visual system, first calls). A batched worker finishes
+    its runs a task at a time, so here the count starts at each worker's first finished task:
+    the runs of its later tasks over the time from that task's end to its last task's end
+    (gaps between tasks included). Also returns the runs counted; None when no worker ran
+    two tasks.
+    """
+    records = [json.loads(line) for line in (folder / "runs.jsonl").read_text().splitlines()]
+    per_worker: dict[str, dict[int, list[dict]]] = {}
+    for record in records:
+        per_worker.setdefault(record["worker"], {}).setdefault(record["batch"]["id"], [])
+        per_worker[record["worker"]][record["batch"]["id"]].append(record)
+    runs, seconds = 0, 0.0
+    for tasks in per_worker.values():
+        ordered = sorted(tasks.values(), key=lambda task: task[0]["batch"]["ended_at"])
+        if len(ordered) < 2:
+            continue
+        runs += sum(len(task) for task in ordered[1:])
+        seconds += ordered[-1][0]["batch"]["ended_at"] - ordered[0][0]["batch"]["ended_at"]
+    return (runs / seconds, runs) if runs and seconds > 0 else None
+
+
+def steady_rounds(workdir: Path, cache: Path, rounds: int) -> dict:
+    """Part 1b: steady-state runs/s of batched runs on one worker, small preset, 48 runs.
+
+    The 16 runs of part 1 make two tasks, leaving one to count; 4 q x 12 seeds make more
+    tasks, all but the first counted. Medians over ``rounds`` rounds.
+    """
+    from dyad.sweeps import pretrain_sweep
+
+    plan = noise_plan({"vision.preset": "small"}, SMALL_Q, seeds=STEADY_SEEDS)
+    pretrain_sweep(plan, str(cache), progress=False)
+    values, counted, loads = [], 0, []
+    for i in range(rounds):
+        folder = workdir / f"steady-{i}"
+        before = load()
+        row = timed_sweep(plan, folder, cache, workers=1)
+        rate, counted = steady_state(folder)
+        values.append(rate)
+        loads.append(f"{before} -> {load()}")
+    median = statistics.median(values)
+    return {
+        "runs": len(plan.runs),
+        "tasks": row["tasks"],
+        "largest": row["largest"],
+        "counted": counted,
+        "rounds": values,
+        "steady_runs_per_s": median,
+        "load": loads[values.index(median)] if median in values else loads[-1],
+    }
 
 
 def timed_sweep(plan, folder: Path, cache: Path, **options) -> dict:
@@ -366,6 +426,32 @@ def write_results(parts: dict) -> None:
                 else "."
             )
         )
+    steady = parts.get("steady")
+    if steady:
+        rounds = ", ".join(f"{value:.2f}" for value in steady["rounds"])
+        lines += [
+            "",
+            "### Steady state, counted as before batching",
+            "",
+            f"The measurement before batching counted from each worker's first finished run on "
+            f"(start-up left out: imports, loading the visual system, first calls). Counted "
+            f"the same way from each worker's first finished task on: the small preset, "
+            f"4 q x {STEADY_SEEDS} seeds = {steady['runs']} runs on one worker in "
+            f"{steady['tasks']} tasks (batches of up to {steady['largest']}, the default), the "
+            f"{steady['counted']} runs after the first task: "
+            f"**{steady['steady_runs_per_s']:.2f} runs/s** (median of rounds {rounds}; load "
+            f"{steady['load']}).",
+        ]
+        against = [
+            f"**{steady['steady_runs_per_s'] / BEFORE_RUNS_PER_S:.2f}x** the issue's "
+            f"{BEFORE_RUNS_PER_S} runs/s"
+        ]
+        if before:
+            against.append(
+                f"**{steady['steady_runs_per_s'] / before['steady_runs_per_s']:.2f}x** the code "
+                f"before batching measured in this run ({before['steady_runs_per_s']:.2f} runs/s)"
+            )
+        lines.append(f"Steady state against steady state: {'; '.join(against)} (goal 10x).")
     if before:
         lines += [
             "",
@@ -466,6 +552,8 @@ def main() -> None:
                 workdir, cache, default_size=not args.quick, rounds=args.batch_rounds
             )
         }
+        print("steady state, small preset, 48 runs on 1 worker:", flush=True)
+        parts["steady"] = steady_rounds(workdir, cache, args.batch_rounds)
         if args.before:
             print(f"the code of {args.before}, before batching:", flush=True)
             parts["before"] = before_batching(workdir, args.before)
