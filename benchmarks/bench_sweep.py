@@ -10,7 +10,9 @@ Writes results/sweep.md. With the visual systems pre-trained (cached) first:
    sum of the tasks' wall times), and overall runs/s including worker start-up. ``--before
    COMMIT`` also measures the code before batching in the same run (a git worktree).
    Also the steady state counted as the code before batching counted it (from each worker's
-   first finished task on), batched, small preset, 4 q x 12 seeds.
+   first finished task on), batched, small preset, 4 q x 12 seeds; with ``--before``, the
+   steady state of both versions like for like at both sizes, with and without per-timestep
+   rates (the code before batching runs a small script in its worktree).
 2. The 160-run reproduction: scenarios/noise_sweep.toml (55 runs) + lag_sweep.toml (105 runs)
    on 2 local workers (target <= 15 s of sweep time).
 3. ``dyad sweep scenarios/lag_sweep.toml --seeds 4`` (84 runs) against one
@@ -47,8 +49,10 @@ RESULTS = Path(__file__).resolve().parent / "results" / "sweep.md"
 SMALL_Q = (0.0, 0.1, 0.2, 0.3)
 DEFAULT_Q = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 SEEDS = 4
-#: seeds of the steady-state measurement (4 q x 12 seeds: six tasks on one worker)
+#: seeds of the steady-state measurement (4 q x 12 seeds: several tasks on one worker)
 STEADY_SEEDS = 12
+#: rounds of each like-for-like case, for each version
+LIKE_ROUNDS = 3
 #: the earlier, unbatched measurement (results/sweep.md before batching, commit 7ba9fe9)
 BEFORE_RUNS_PER_S = 1.83
 #: the last commit before batched runs (its bench_sweep.py --quick measures the same sweep)
@@ -175,6 +179,24 @@ def steady_rounds(workdir: Path, cache: Path, rounds: int) -> dict:
     }
 
 
+def like_for_like(workdir: Path, cache: Path, rounds: int) -> dict:
+    """Part 1c: this code's steady state for each case of :data:`LIKE_FOR_LIKE` (48 runs)."""
+    from dyad.sweeps import pretrain_sweep
+
+    cases = {}
+    for label, overrides, _ in LIKE_FOR_LIKE:
+        plan = noise_plan(overrides, SMALL_Q, seeds=STEADY_SEEDS)
+        pretrain_sweep(plan, str(cache), progress=False)
+        rates, started = [], load()
+        for i in range(rounds):
+            folder = workdir / f"like-{len(cases)}-{i}"
+            timed_sweep(plan, folder, cache, workers=1)
+            rates.append(steady_state(folder)[0])
+        cases[label] = {"rounds": rates, "steady_runs_per_s": statistics.median(rates),
+                        "load": f"{started} -> {load()}"}  # fmt: skip
+    return cases
+
+
 def timed_sweep(plan, folder: Path, cache: Path, **options) -> dict:
     from dyad.sweeps import run_sweep
 
@@ -235,6 +257,51 @@ def batching(
     return [(label, median_row(a), median_row(b)) for label, (a, b) in measured.items()]
 
 
+#: what the code before batching runs in its worktree to measure its steady state per case:
+#: the 16-run sweep of part 1 (4 q x 4 seeds) on one worker, counted from the first finished
+#: run on, as its own benchmark counted; prints one JSON line of runs/s per round
+OLD_STEADY_SCRIPT = """
+import json, sys, tempfile, time
+from pathlib import Path
+
+def main():
+    from dyad.sweeps import plan_sweep, pretrain_sweep, run_sweep
+
+    overrides, rounds, cache = json.loads(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+    q = (0.0, 0.1, 0.2, 0.3)
+    plan = plan_sweep(Path("scenarios/noise_sweep.toml"), overrides, seeds=4)
+    runs = tuple(r for r in plan.runs if r.overrides["parent.params.q"] in q)
+    plan = type(plan)(**{**plan.__dict__, "runs": runs, "grid": {"parent.params.q": list(q)}})
+    pretrain_sweep(plan, str(cache), progress=False)
+    rates = []
+    with tempfile.TemporaryDirectory() as work:
+        for i in range(rounds):
+            finished = []
+            result = run_sweep(plan, Path(work) / str(i), workers=1, cache_dir=cache,
+                               on_run=lambda record, f=finished: f.append(time.perf_counter()))
+            assert result.failed == 0, result.failures
+            rates.append((len(finished) - 1) / (finished[-1] - finished[0]))
+    print(json.dumps(rates))
+
+if __name__ == "__main__":
+    main()
+"""
+
+#: part 1c's cases: label, overrides of scenarios/noise_sweep.toml for this code and for the
+#: code before batching (which wrote every timestep's mirror rates unless told not to)
+LIKE_FOR_LIKE = (
+    ("default size, no per-timestep rates", {}, {"output.mirror_rates": False}),
+    ("default size, as each version's scenario runs", {}, {}),
+    ("default size, rates kept", {"output.mirror_rates": True}, {}),
+    ("small preset, no per-timestep rates", {"vision.preset": "small"},
+     {"vision.preset": "small", "output.mirror_rates": False}),
+    ("small preset, as each version's scenario runs", {"vision.preset": "small"},
+     {"vision.preset": "small"}),
+    ("small preset, rates kept", {"vision.preset": "small", "output.mirror_rates": True},
+     {"vision.preset": "small"}),
+)  # fmt: skip
+
+
 def before_batching(workdir: Path, commit: str) -> dict:
     """Measure the code of ``commit`` (before batching) with its own --quick benchmark, now.
 
@@ -271,11 +338,26 @@ def before_batching(workdir: Path, commit: str) -> dict:
         one = re.search(r"^\| 1 \| (\d+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|$", text, re.M)
         if one is None:
             raise LookupError(f"{commit}: no one-worker row in its benchmarks/results/sweep.md")
+        script = tree / "steady_state.py"
+        script.write_text(OLD_STEADY_SCRIPT)
+        cases = {}
+        for label, _, overrides in LIKE_FOR_LIKE:
+            print(f"  {label}", flush=True)
+            started = load()
+            out = subprocess.run(
+                [str(tree / ".venv" / "bin" / "python"), str(script), json.dumps(overrides),
+                 str(LIKE_ROUNDS), str(workdir / f"cache-{commit}")],
+                cwd=tree, env=env, check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            rates = json.loads(out.stdout.strip().splitlines()[-1])
+            cases[label] = {"rounds": rates, "steady_runs_per_s": statistics.median(rates),
+                            "load": f"{started} -> {load()}"}  # fmt: skip
         return {
             "commit": commit,
             "runs": int(one.group(1)),
             "steady_runs_per_s": float(one.group(4)),
             "load": f"{before} -> {load()}",
+            "cases": cases,
         }
     finally:
         subprocess.run(
@@ -452,6 +534,32 @@ def write_results(parts: dict) -> None:
                 f"before batching measured in this run ({before['steady_runs_per_s']:.2f} runs/s)"
             )
         lines.append(f"Steady state against steady state: {'; '.join(against)} (goal 10x).")
+    like = parts.get("like")
+    if like and before and before.get("cases"):
+        lines += [
+            "",
+            "### Steady state like for like, both versions in this run",
+            "",
+            f"The noise sweep cut to 4 q on one worker, the steady state counted from each "
+            f"worker's first finished run (the code before batching, 16 runs) or task (this "
+            f"code, 4 q x {STEADY_SEEDS} seeds), {LIKE_ROUNDS} rounds each, medians. The code "
+            "before batching wrote every timestep's mirror rates unless told not to; the sweep "
+            "scenarios now do not (*as each version's scenario runs*). The issue's goal is 10x "
+            "at the default size.",
+            "",
+            f"| case | before ({before['commit']}), runs/s | this code, runs/s | ratio | load |",
+            "|---|---|---|---|---|",
+        ]
+        for label, _, _ in LIKE_FOR_LIKE:
+            old_case, new_case = before["cases"][label], like[label]
+            ratio = new_case["steady_runs_per_s"] / old_case["steady_runs_per_s"]
+            old_rounds = ", ".join(f"{v:.2f}" for v in old_case["rounds"])
+            new_rounds = ", ".join(f"{v:.2f}" for v in new_case["rounds"])
+            lines.append(
+                f"| {label} | {old_case['steady_runs_per_s']:.2f} ({old_rounds}) | "
+                f"{new_case['steady_runs_per_s']:.2f} ({new_rounds}) | **{ratio:.2f}x** | "
+                f"{old_case['load']}; {new_case['load']} |"
+            )
     if before:
         lines += [
             "",
@@ -555,6 +663,8 @@ def main() -> None:
         print("steady state, small preset, 48 runs on 1 worker:", flush=True)
         parts["steady"] = steady_rounds(workdir, cache, args.batch_rounds)
         if args.before:
+            print("steady state like for like, this code:", flush=True)
+            parts["like"] = like_for_like(workdir, cache, LIKE_ROUNDS)
             print(f"the code of {args.before}, before batching:", flush=True)
             parts["before"] = before_batching(workdir, args.before)
         if not args.quick:

@@ -219,15 +219,22 @@ def interaction_rows(folder: Path) -> list[Row]:
 
 
 def sweep_rows(folder: Path) -> list[Row]:
-    table = _md_table(folder / "sweep.md")
-    rates = {int(k): _number(v[3]) for k, v in table.items() if k.isdigit()}
+    """Batched runs against one run per task, one worker, small preset (bench_sweep part 1)."""
+    rates = {}
+    for line in (folder / "sweep.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        # | size | runs | batch size | tasks | busy (s) | runs/s per worker (rounds) | ...
+        if line.startswith("|") and len(cells) > 5 and cells[0] == "small preset":
+            rates[cells[2].split()[0]] = _number(cells[5].split()[0])
+    if set(rates) != {"1", "auto"}:
+        raise LookupError(f"{folder / 'sweep.md'}: no small-preset rows for batch sizes 1 and auto")
     return [
         Row(
-            "sweep throughput, 2 workers, steady state (small preset)",
-            rates[2],
+            "sweep throughput, 1 worker, runs batched (small preset, per worker's busy time)",
+            rates["auto"],
             "runs/s",
-            "1 worker",
-            rates[1],
+            "one run per task",
+            rates["1"],
             "rate ratio",
         )
     ]
