@@ -75,6 +75,9 @@ def test_sweep_report_is_self_contained_html_with_figures(sweeps, tmp_path):
     assert shown and shown <= intervals, shown
     assert f"dyad {__version__}" in text
     assert "<script" not in text and 'src="http' not in text  # nothing fetched from elsewhere
+    # one sweep against congruence: what it shows alone, and the stretch no run reached
+    assert "with one sweep, this shows how its runs&#39; outcomes follow" in text
+    assert "No run reached a congruence between 0 and 1; the figures leave" in text
     figures = output.with_name("noise_figures")
     for stem in ("classes_vs_q", "outcomes_vs_q"):
         for suffix in (".png", ".svg"):
@@ -110,6 +113,8 @@ def test_sweeps_are_pooled_against_congruence(sweeps, tmp_path):
     assert result.exit_code == 0, result.output + result.stderr
     text = output.read_text()
     assert "Against congruence c, sweeps pooled" in text
+    assert "so the sweeps&#39; curves should coincide." in text
+    assert "No run reached a congruence between 0 and 1" in text  # c is 0 or 1 in every run
     assert "Sweep noise" in text and "Sweep lag" in text
     assert "Neuron classes against lag" in text
     pooled = output.with_name("both_figures") / "pooled_classes_vs_congruence.png"

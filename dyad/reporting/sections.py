@@ -432,12 +432,30 @@ def pooled_section(
     several = pooled["sweep"].nunique() > 1
     title = "Against congruence c" + (", sweeps pooled" if several else "")
     section = Section(title)
+    comparison = (
+        "so the sweeps' curves should coincide."
+        if several
+        else "so a noise sweep and a lag sweep given together should fall on one curve; "
+        "with one sweep, this shows how its runs' outcomes follow the congruence they reached."
+    )
     section.paragraphs.append(
         "Congruence c is the share of interaction timesteps on which the parent showed the "
         "expression the infant was making, measured in each run and rounded to multiples of "
         f"{congruence_bin:g}. For a mirror layer without a trace, noise and lag act only "
-        "through c (model.md §9.6), so the sweeps' curves should coincide."
+        f"through c (model.md §9.6), {comparison}"
     )
+    # a line across more than two empty bins would draw a trend no run measured
+    max_gap = 3 * congruence_bin + 1e-9
+    stretches = figures.x_segments(pooled["congruence"], max_gap)
+    if len(stretches) > 1:
+        empty = ", ".join(
+            f"{last:g} and {first:g}"
+            for (_, last), (first, _) in zip(stretches, stretches[1:], strict=False)
+        )
+        section.paragraphs.append(
+            f"No run reached a congruence between {empty}; the figures leave those stretches "
+            "open instead of joining the points across them."
+        )
     figure_title = (
         " + ".join(name for name, _ in sweeps) + f" · measured c in bins of {congruence_bin:g}"
     )
@@ -472,6 +490,7 @@ def pooled_section(
             classes=classes,
             series=series,
             title=figure_title,
+            max_gap=max_gap,
         ),
     )
     if "dominant" in pooled.columns:
@@ -487,6 +506,7 @@ def pooled_section(
                 series=series,
                 classes=classes,
                 title=figure_title,
+                max_gap=max_gap,
             ),
         )
     return section

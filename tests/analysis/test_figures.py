@@ -28,6 +28,7 @@ from dyad.analysis.figures import (
     plot_interaction,
     plot_outcome_shares,
     run_outcomes,
+    x_segments,
 )
 from dyad.analysis.figures.run import title_of_run
 from dyad.errors import ResultsError
@@ -569,6 +570,61 @@ def test_pooled_sweep_figure_has_no_empty_panels():
         assert axes.get_ylim()[1] == pytest.approx(104.0)
     title = figure.legends[0].get_title().get_text()
     assert "visual-only, bimodal-unselective, unselective" in title
+
+
+def gapped_runs() -> pd.DataFrame:
+    """Runs at c = 0.45, 0.5, 0.55 (a yoked parent) and 1.0 (a perfect mimic), none between."""
+    runs = sweep_runs()
+    near_half = pd.concat([runs.assign(congruence=c) for c in (0.45, 0.5, 0.55)])
+    return pd.concat([near_half, runs.assign(congruence=1.0)], ignore_index=True).drop(columns="q")
+
+
+def drawn_spans(axes) -> list[tuple[float, float]]:
+    """(first, last) x of every unbroken run of points of every line with two or more points."""
+    spans = []
+    for line in axes.get_lines():
+        xs = np.asarray(line.get_xdata(), dtype=float)
+        xs[np.isnan(np.asarray(line.get_ydata(), dtype=float))] = np.nan  # matplotlib breaks here
+        for piece in np.split(xs, np.flatnonzero(np.isnan(xs))):
+            piece = piece[np.isfinite(piece)]
+            if piece.size > 1:
+                spans.append((float(piece.min()), float(piece.max())))
+    return spans
+
+
+def test_x_segments_split_where_no_point_lies_within_the_gap():
+    values = pd.Series([0.5, 0.45, 1.0, 0.55, 0.5, 0.0])
+    assert x_segments(values, None) == [(0.0, 1.0)]
+    assert x_segments(values, 0.15) == [(0.0, 0.0), (0.45, 0.55), (1.0, 1.0)]
+    assert x_segments(values, 0.5) == [(0.0, 1.0)]
+    assert x_segments(pd.Series([], dtype=float), 0.15) == []
+
+
+def test_sweep_lines_are_not_drawn_across_stretches_without_runs():
+    """A yoked parent's c near 0.5 and a perfect mimic's 1.0: no line from 0.55 to 1.0."""
+    runs = gapped_runs()
+    for draw in (draw_class_counts, draw_outcome_shares):
+        joined = draw(runs, "congruence")
+        assert any(last - first > 0.4 for first, last in drawn_spans(joined.axes[0]))
+        figure = draw(runs, "congruence", max_gap=0.15)
+        spans = drawn_spans(figure.axes[0])
+        assert spans and all(last <= 0.55 or first >= 1.0 for first, last in spans), draw
+        assert any(first == 0.45 and last == 0.55 for first, last in spans), draw
+        # the lone points at 1.0 are still drawn
+        xs = np.concatenate([line.get_xdata() for line in figure.axes[0].get_lines()])
+        assert 1.0 in xs.astype(float)
+    pooled = pd.concat([runs.assign(series="noise"), runs.assign(series="lag")])
+    for draw in (draw_class_counts, draw_outcome_shares):
+        figure = draw(pooled, "congruence", max_gap=0.15)
+        for axes in figure.axes:
+            assert all(last <= 0.55 or first >= 1.0 for first, last in drawn_spans(axes))
+    # each series breaks at its own gaps: "lag" lacks the runs at 0.5 and 0.55
+    uneven = pooled[(pooled["series"] == "noise") | ~pooled["congruence"].isin([0.5, 0.55])]
+    for draw in (draw_class_counts, draw_outcome_shares):
+        figure = draw(uneven, "congruence", max_gap=0.15)
+        assert all(
+            not (first < 0.5 and last > 0.9) for a in figure.axes for first, last in drawn_spans(a)
+        )
 
 
 def test_outcome_figure_is_titled():

@@ -47,6 +47,7 @@ from dyad.analysis.figures.sweeps import (
     plot_class_counts,
     plot_outcome_shares,
     run_outcomes,
+    x_segments,
 )
 
 __all__ = [
@@ -81,4 +82,5 @@ __all__ = [
     "run_outcomes",
     "run_title",
     "style",
+    "x_segments",
 ]

@@ -4,7 +4,10 @@ Class counts are drawn as mean ± SD across seeds with seaborn's ``lineplot``, w
 the tidy one-row-per-run table itself. The SD band is clipped to what a count can be
 (0..n_neurons, or 0..1 for fractions): a band reaching below zero would show impossible
 values. Classes that are zero in every run get no panel or line; the figure names them
-instead, so no panel is empty and no line hides under another at zero.
+instead, so no panel is empty and no line hides under another at zero. Given ``max_gap``,
+lines join only points of the x axis that lie at most that far apart: a line across a
+stretch where no run fell (the measured congruence of a yoked parent near 0.5 and of a
+perfect mimic at 1, say) would draw a trend nobody measured.
 """
 
 from __future__ import annotations
@@ -87,6 +90,42 @@ def count_limit(runs: pd.DataFrame, classes: Sequence[str], n_neurons: float | N
     return float(np.nanmax(np.nansum(values, axis=1)))
 
 
+def x_segments(values: pd.Series, max_gap: float | None) -> list[tuple[float, float]]:
+    """Split a numeric x axis where neighbouring points lie more than ``max_gap`` apart.
+
+    Returns the ``(first, last)`` x values of each stretch, in order; one stretch when
+    ``max_gap`` is None. Lines are drawn within a stretch and never across the gap between two.
+    """
+    xs = np.unique(values.to_numpy(dtype=float))
+    xs = xs[np.isfinite(xs)]
+    if xs.size == 0:
+        return []
+    if max_gap is None:
+        return [(float(xs[0]), float(xs[-1]))]
+    cuts = np.flatnonzero(np.diff(xs) > max_gap)
+    firsts = np.concatenate([xs[:1], xs[cuts + 1]])
+    lasts = np.concatenate([xs[cuts], xs[-1:]])
+    return [(float(a), float(b)) for a, b in zip(firsts, lasts, strict=True)]
+
+
+def _broken(frame: pd.DataFrame, x: str, max_gap: float | None) -> pd.DataFrame:
+    """``frame`` (sorted by ``x``) with a row of NaN in every gap wider than ``max_gap``.
+
+    matplotlib leaves a line and a ``fill_between`` band open at a NaN, so the rows of
+    :func:`outcome_shares` drawn from this frame are joined within stretches only.
+    """
+    frame = frame.sort_values(x, kind="stable")
+    if max_gap is None or len(frame) < 2:
+        return frame
+    xs = frame[x].to_numpy(dtype=float)
+    gaps = np.flatnonzero(np.diff(xs) > max_gap)
+    if gaps.size == 0:
+        return frame
+    breaks = pd.DataFrame(np.nan, index=range(gaps.size), columns=frame.columns)
+    breaks[x] = (xs[gaps] + xs[gaps + 1]) / 2
+    return pd.concat([frame, breaks]).sort_values(x, kind="stable").reset_index(drop=True)
+
+
 def clipped_sd(low: float, high: float):
     """Return a seaborn ``errorbar`` callable: mean ± 1 SD (ddof 1, as seaborn's "sd") clipped."""
 
@@ -121,6 +160,7 @@ def draw_class_counts(
     ylabel: str | None = None,
     n_neurons: float | None = None,
     title: str | None = None,
+    max_gap: float | None = None,
 ):
     """Neuron-class counts (or fractions) against a swept variable: mean ± SD across seeds.
 
@@ -133,7 +173,8 @@ def draw_class_counts(
 
     Bands and the y axis stop at 0 and at :func:`count_limit` (``n_neurons``). Classes that
     are 0 in every run are left out and named under the legend. ``title`` (scenario and
-    settings, say) goes above the panels. Returns the :class:`matplotlib.figure.Figure`.
+    settings, say) goes above the panels. Points of ``x`` more than ``max_gap`` apart are not
+    joined (:func:`x_segments`). Returns the :class:`matplotlib.figure.Figure`.
     """
     import seaborn as sns
 
@@ -157,8 +198,14 @@ def draw_class_counts(
     if series is None and not is_numeric_axis(runs[x]):
         return _draw_class_strips(runs, x, drawn, always_zero, upper, ylabel, note, title)
 
-    # tidy: one row per run and class; seaborn draws mean ± SD across the seeds of each point
+    # tidy: one row per run and class; seaborn draws mean ± SD across the seeds of each point,
+    # one call per series and stretch of x (seaborn drops NaN, so it cannot leave a gap)
     long = runs.melt(id_vars=keys, value_vars=drawn, var_name="neuron_class", value_name="value")
+    stretches = [
+        piece[piece[x].astype(float).between(first, last)]
+        for _, piece in (long.groupby(series, sort=False) if series else [(None, long)])
+        for first, last in x_segments(piece[x], max_gap)
+    ]
     line = {"marker": "o", "markersize": 3.5, "linewidth": 1.4, "markeredgewidth": 0}
     band = {"alpha": 0.18, "linewidth": 0}
     errorbar = clipped_sd(0.0, upper)
@@ -167,18 +214,20 @@ def draw_class_counts(
     if series is None:
         figure = new_figure(5.0, 2.9 + (0.3 if title else 0))
         axes = figure.add_subplot()
-        sns.lineplot(
-            data=long,
-            x=x,
-            y="value",
-            hue="neuron_class",
-            hue_order=drawn,
-            palette={name: CLASS_COLOURS.get(name, "#222222") for name in drawn},
-            errorbar=errorbar,
-            err_kws=band,
-            ax=axes,
-            **line,
-        )
+        for index, stretch in enumerate(stretches):
+            sns.lineplot(
+                data=stretch,
+                x=x,
+                y="value",
+                hue="neuron_class",
+                hue_order=drawn,
+                palette={name: CLASS_COLOURS.get(name, "#222222") for name in drawn},
+                errorbar=errorbar,
+                err_kws=band,
+                legend=index == 0,
+                ax=axes,
+                **line,
+            )
         axes.legend(
             loc="center left",
             bbox_to_anchor=(1.0, 0.5),
@@ -201,23 +250,24 @@ def draw_class_counts(
     panels = figure.subplots(n_rows, n_cols, sharex=True, sharey=True, squeeze=False)
     styles = [series_style(i) for i in range(len(names))]
     for index, (axes, name) in enumerate(zip(panels.flat, drawn, strict=False)):
-        sns.lineplot(
-            data=long[long["neuron_class"] == name],
-            x=x,
-            y="value",
-            hue=series,
-            hue_order=names,
-            style=series,
-            style_order=names,
-            palette=[colour for colour, _, _ in styles],
-            markers=[marker for _, _, marker in styles],
-            dashes=[_DASHES.get(linestyle, "") for _, linestyle, _ in styles],
-            errorbar=errorbar,
-            err_kws=band,
-            legend=index == 0,
-            ax=axes,
-            **{k: v for k, v in line.items() if k != "marker"},
-        )
+        for part, stretch in enumerate(stretches):
+            sns.lineplot(
+                data=stretch[stretch["neuron_class"] == name],
+                x=x,
+                y="value",
+                hue=series,
+                hue_order=names,
+                style=series,
+                style_order=names,
+                palette=[colour for colour, _, _ in styles],
+                markers=[marker for _, _, marker in styles],
+                dashes=[_DASHES.get(linestyle, "") for _, linestyle, _ in styles],
+                errorbar=errorbar,
+                err_kws=band,
+                legend=index == 0 and part == 0,
+                ax=axes,
+                **{k: v for k, v in line.items() if k != "marker"},
+            )
         axes.set_title(name, color=CLASS_COLOURS.get(name, "#222222"))
         axes.set_ylim(0, top)
         axes.set_xlabel("")
@@ -405,13 +455,15 @@ def draw_outcome_shares(
     classes: Sequence[str] | None = None,
     threshold: float = 0.5,
     title: str | None = None,
+    max_gap: float | None = None,
 ):
     """Share of seeds ending mirror-dominant, anti-mirror-dominant or neither, against ``x``.
 
     Outcomes are per run (:func:`run_outcomes`): single runs tend to be all-or-none (model.md
     §9.6), so the smooth quantity is the share of seeds. Without a series one panel holds the
     three outcomes; with a ``series`` column (used automatically when present) there is one
-    panel per outcome with the series overlaid. Returns the :class:`matplotlib.figure.Figure`.
+    panel per outcome with the series overlaid. Points of ``x`` more than ``max_gap`` apart
+    are not joined (:func:`x_segments`). Returns the :class:`matplotlib.figure.Figure`.
     """
     series = _sweep_series(runs, series)
     shares = outcome_shares(runs, x, series, classes, threshold)
@@ -421,6 +473,7 @@ def draw_outcome_shares(
     if series is None:
         figure = new_figure(4.9, 2.7 + (0.3 if title else 0))
         axes = figure.add_subplot()
+        shares = _broken(shares, x, max_gap)
         xs = shares[x].to_numpy(dtype=float)
         markers = {"mirror": "o", "anti-mirror": "s", "neither": "^"}
         for outcome in OUTCOMES:
@@ -457,7 +510,7 @@ def draw_outcome_shares(
         panels = figure.subplots(1, len(OUTCOMES), sharex=True, sharey=True)
         for axes, outcome in zip(panels, OUTCOMES, strict=True):
             for i, name in enumerate(names):
-                part = shares[shares[series].astype(str) == name]
+                part = _broken(shares[shares[series].astype(str) == name], x, max_gap)
                 colour, linestyle, marker = series_style(i)
                 axes.plot(
                     part[x].to_numpy(dtype=float),
