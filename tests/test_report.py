@@ -216,6 +216,7 @@ def test_bad_output_name_is_an_error(sweeps, tmp_path):
     assert result.exit_code == 2
     assert "--output: expected a .html or .md file name" in result.stderr
     assert not list(tmp_path.iterdir())
+    assert "opening" not in result.stderr  # said before any folder is read
 
 
 def test_library_call_returns_the_report_path(sweeps, tmp_path):

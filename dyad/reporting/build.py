@@ -81,15 +81,14 @@ def build_report(
         raise ConfigError(f"congruence_bin: expected a number in (0, 1], got {congruence_bin}")
     folders = [Path(p) for p in results]
     given_output = Path(output) if output is not None else None
+    if given_output is not None:  # a wrong name is said before any folder is read
+        _check_output(given_output)
     opened = []
     for folder in folders:  # every folder checked before anything is written
         step(f"opening {folder}")
         opened.append(open_results(folder))
     output = given_output if given_output is not None else default_output(folders)
-    if output.suffix.lower() not in (".html", ".htm", ".md"):
-        raise ConfigError(f"--output: expected a .html or .md file name, got {output}")
-    if output.is_dir():
-        raise ConfigError(f"--output: {output} is a folder; give a file name such as report.html")
+    _check_output(output)
 
     figure_dir = output.with_name(f"{output.stem}_figures")
     figure_dir.mkdir(parents=True, exist_ok=True)
@@ -147,3 +146,11 @@ class StepTimer:
         self.count += 1
         elapsed = time.perf_counter() - self.started
         self.echo(f"  [{self.count}] {elapsed:5.1f} s  {message}")
+
+
+def _check_output(output: Path) -> None:
+    """Raise ConfigError unless ``output`` names an HTML or Markdown file (not a folder)."""
+    if output.suffix.lower() not in (".html", ".htm", ".md"):
+        raise ConfigError(f"--output: expected a .html or .md file name, got {output}")
+    if output.is_dir():
+        raise ConfigError(f"--output: {output} is a folder; give a file name such as report.html")
