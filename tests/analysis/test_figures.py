@@ -627,6 +627,19 @@ def test_sweep_lines_are_not_drawn_across_stretches_without_runs():
         )
 
 
+def test_equal_outcome_shares_stay_visible_one_inside_the_other():
+    """At q = 0 anti-mirror and neither are both 0: the later line is thinner and on top."""
+    figure = draw_outcome_shares(sweep_runs(), "q")
+    lines = {line.get_label(): line for line in figure.axes[0].get_lines()}
+    drawn = [lines[name] for name in ("mirror-dominant", "anti-mirror-dominant", "neither")]
+    widths = [line.get_linewidth() for line in drawn]
+    sizes = [line.get_markersize() for line in drawn]
+    orders = [line.get_zorder() for line in drawn]
+    assert widths == sorted(widths, reverse=True) and len(set(widths)) == 3
+    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 3
+    assert orders == sorted(orders) and len(set(orders)) == 3
+
+
 def test_outcome_figure_is_titled():
     figure = draw_outcome_shares(sweep_runs(), "q", title="noise_sweep · lag 0")
     assert figure._suptitle.get_text() == "noise_sweep · lag 0"

@@ -475,16 +475,21 @@ def draw_outcome_shares(
         axes = figure.add_subplot()
         shares = _broken(shares, x, max_gap)
         xs = shares[x].to_numpy(dtype=float)
-        markers = {"mirror": "o", "anti-mirror": "s", "neither": "^"}
-        for outcome in OUTCOMES:
+        # where two shares are equal (both 0, say), the later one is drawn smaller, thinner and
+        # on top, so both stay visible: a marker inside a larger one, a line over a wider one
+        looks = {
+            "mirror": {"marker": "o", "markersize": 5.0, "linewidth": 2.2},
+            "anti-mirror": {"marker": "s", "markersize": 3.6, "linewidth": 1.4},
+            "neither": {"marker": "^", "markersize": 2.8, "linewidth": 0.8},
+        }
+        for order, outcome in enumerate(OUTCOMES):
             axes.plot(
                 xs,
                 shares[outcome],
                 color=OUTCOME_COLOURS[outcome],
-                marker=markers[outcome],
-                markersize=3.5,
-                linewidth=1.4,
                 label=_OUTCOME_LABELS[outcome],
+                zorder=2.1 + 0.1 * order,
+                **looks[outcome],
             )
             if outcome != "neither":  # the two shares the claims are about
                 axes.fill_between(
