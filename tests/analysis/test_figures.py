@@ -627,17 +627,34 @@ def test_sweep_lines_are_not_drawn_across_stretches_without_runs():
         )
 
 
-def test_equal_outcome_shares_stay_visible_one_inside_the_other():
+def test_equal_values_stay_visible_one_line_inside_the_other():
     """At q = 0 anti-mirror and neither are both 0: the later line is thinner and on top."""
-    figure = draw_outcome_shares(sweep_runs(), "q")
-    lines = {line.get_label(): line for line in figure.axes[0].get_lines()}
-    drawn = [lines[name] for name in ("mirror-dominant", "anti-mirror-dominant", "neither")]
-    widths = [line.get_linewidth() for line in drawn]
-    sizes = [line.get_markersize() for line in drawn]
-    orders = [line.get_zorder() for line in drawn]
-    assert widths == sorted(widths, reverse=True) and len(set(widths)) == 3
-    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 3
-    assert orders == sorted(orders) and len(set(orders)) == 3
+    outcomes = draw_outcome_shares(sweep_runs(), "q").axes[0]
+    counts = draw_class_counts(sweep_runs(), "q").axes[0]
+    for axes, names in (
+        (outcomes, ["mirror-dominant", "anti-mirror-dominant", "neither"]),
+        (counts, ["mirror", "anti-mirror", "visual-only", "motor-only", "unselective"]),
+    ):
+        legend = axes.get_legend()
+        texts = [text.get_text() for text in legend.get_texts()]
+        handles = dict(zip(texts, legend.legend_handles, strict=True))
+        widths, sizes, orders = [], [], []
+        for name in names:
+            handle = handles[name]
+            drawn = [
+                line
+                for line in axes.get_lines()
+                if line.get_color() == handle.get_color() and len(line.get_xdata())
+            ]
+            assert drawn, name
+            # the legend shows each line as drawn
+            assert {line.get_linewidth() for line in drawn} == {handle.get_linewidth()}, name
+            widths.append(handle.get_linewidth())
+            sizes.append(handle.get_markersize())
+            orders.append(drawn[0].get_zorder())
+        assert widths == sorted(widths, reverse=True) and len(set(widths)) == len(names)
+        assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == len(names)
+        assert orders == sorted(orders) and len(set(orders)) == len(names)
 
 
 def test_outcome_figure_is_titled():

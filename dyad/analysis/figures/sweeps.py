@@ -4,7 +4,9 @@ Class counts are drawn as mean ± SD across seeds with seaborn's ``lineplot``, w
 the tidy one-row-per-run table itself. The SD band is clipped to what a count can be
 (0..n_neurons, or 0..1 for fractions): a band reaching below zero would show impossible
 values. Classes that are zero in every run get no panel or line; the figure names them
-instead, so no panel is empty and no line hides under another at zero. Given ``max_gap``,
+instead, so no panel is empty and no line hides under another at zero; where drawn classes
+(or outcomes) share a value, each is drawn thinner and above the one before it, so all stay
+in sight. Given ``max_gap``,
 lines join only points of the x axis that lie at most that far apart: a line across a
 stretch where no run fell (the measured congruence of a yoked parent near 0.5 and of a
 perfect mimic at 1, say) would draw a trend nobody measured.
@@ -126,6 +128,31 @@ def _broken(frame: pd.DataFrame, x: str, max_gap: float | None) -> pd.DataFrame:
     return pd.concat([frame, breaks]).sort_values(x, kind="stable").reset_index(drop=True)
 
 
+def _nest_lines(axes, colours: Sequence[str]) -> None:
+    """Draw each colour's lines thinner, with smaller markers and above the colours before it.
+
+    In one panel several classes or outcomes often share a value (0 at most points of a
+    sweep); drawn alike, the last line would hide the others. Nested, a line shows inside a
+    wider one and a marker inside a larger one. The legend's handles are restyled too.
+    """
+    widths = np.linspace(2.2, 0.8, len(colours)) if len(colours) > 1 else [1.4]
+    sizes = np.linspace(4.8, 2.6, len(colours)) if len(colours) > 1 else [3.5]
+    rank = {_rgba(colour): i for i, colour in enumerate(colours)}
+    for line in axes.get_lines():
+        i = rank.get(_rgba(line.get_color()))
+        if i is not None:
+            line.set_linewidth(widths[i])
+            line.set_markersize(sizes[i])
+            line.set_zorder(2.1 + 0.1 * i)
+
+
+def _rgba(colour: Any) -> tuple[float, ...]:
+    """``colour`` as an RGBA tuple, so hex strings and tuples compare equal."""
+    from matplotlib.colors import to_rgba
+
+    return tuple(round(v, 4) for v in to_rgba(colour))
+
+
 def clipped_sd(low: float, high: float):
     """Return a seaborn ``errorbar`` callable: mean ± 1 SD (ddof 1, as seaborn's "sd") clipped."""
 
@@ -228,6 +255,7 @@ def draw_class_counts(
                 ax=axes,
                 **line,
             )
+        _nest_lines(axes, [CLASS_COLOURS.get(name, "#222222") for name in drawn])
         axes.legend(
             loc="center left",
             bbox_to_anchor=(1.0, 0.5),
@@ -475,21 +503,14 @@ def draw_outcome_shares(
         axes = figure.add_subplot()
         shares = _broken(shares, x, max_gap)
         xs = shares[x].to_numpy(dtype=float)
-        # where two shares are equal (both 0, say), the later one is drawn smaller, thinner and
-        # on top, so both stay visible: a marker inside a larger one, a line over a wider one
-        looks = {
-            "mirror": {"marker": "o", "markersize": 5.0, "linewidth": 2.2},
-            "anti-mirror": {"marker": "s", "markersize": 3.6, "linewidth": 1.4},
-            "neither": {"marker": "^", "markersize": 2.8, "linewidth": 0.8},
-        }
-        for order, outcome in enumerate(OUTCOMES):
+        markers = {"mirror": "o", "anti-mirror": "s", "neither": "^"}
+        for outcome in OUTCOMES:
             axes.plot(
                 xs,
                 shares[outcome],
                 color=OUTCOME_COLOURS[outcome],
+                marker=markers[outcome],
                 label=_OUTCOME_LABELS[outcome],
-                zorder=2.1 + 0.1 * order,
-                **looks[outcome],
             )
             if outcome != "neither":  # the two shares the claims are about
                 axes.fill_between(
@@ -500,6 +521,7 @@ def draw_outcome_shares(
                     alpha=0.13,
                     linewidth=0,
                 )
+        _nest_lines(axes, [OUTCOME_COLOURS[outcome] for outcome in OUTCOMES])
         axes.set_ylim(-0.03, 1.03)
         axes.set_xlabel(axis_label(x))
         axes.set_ylabel("share of seeds")
