@@ -283,19 +283,22 @@ def _simulate(
         [run.wiring.brain.motor.patterns for run in prepared],
         probe_rows,
     )
+    from dyad.analysis import rank_kernel
+
     loop_s = 0.0
     if engine.backend == "numba":
         from dyad.brain.bank_kernels import compiled_loop_cached
         from dyad.brain.batched import load_compiled_loop
 
-        if progress and not compiled_loop_cached():
+        if progress and not (compiled_loop_cached() and rank_kernel.kernels_cached()):
             from dyad.progress import progress_step
 
             progress_step(
-                f"{prepared[0].scenario.name}: compiling the mirror layer's loop "
-                "(once after installing; later runs load it) ..."
+                f"{prepared[0].scenario.name}: compiling the mirror layer's loop and rank test "
+                "(once after installing; later runs load them) ..."
             )
         loop_s = load_compiled_loop(len(prepared))
+    loop_s += rank_kernel.load()  # the rank test after the interaction is numba's either way
     results: dict[int, dict[str, Any]] = {}
     for network, run in enumerate(prepared):
         results[run.index] = {"before": _probe(engine, network, run, test_rows)}
@@ -395,7 +398,8 @@ def _finish(
         "interaction_s": share,
         "steps_per_s": n_steps / max(share, 1e-9),
         "tables_s": time.perf_counter() - clock,
-        # loading or compiling the mirror layer's loop, once per process (the batch's time)
+        # loading or compiling the compiled kernels (the mirror layer's loop, the rank test),
+        # once per process (the batch's time)
         "loop_s": result["loop_s"],
     }
     timings["total_s"] = (vision_s + result["loop_s"]) / batch_runs + sum(

@@ -178,6 +178,7 @@ def test_simulate_command_writes_results_and_prints_a_summary(tiny_raw, cache_di
 
 def test_simulate_says_when_it_compiles_the_mirror_layers_loop(cache_dir, tmp_path, monkeypatch):
     """A first run after installing compiles for seconds: the command says so, and no more."""
+    from dyad.analysis import rank_kernel
     from dyad.brain import bank_kernels
 
     scenario = tmp_path / "tiny.toml"
@@ -188,6 +189,7 @@ def test_simulate_says_when_it_compiles_the_mirror_layers_loop(cache_dir, tmp_pa
     )
     args = ["simulate", str(scenario), "--cache-dir", str(cache_dir), "--no-figures"]
     monkeypatch.setattr(bank_kernels, "compiled_loop_cached", lambda: True)
+    monkeypatch.setattr(rank_kernel, "kernels_cached", lambda: True)
     result = CliRunner().invoke(cli, [*args, "--output", str(tmp_path / "a")])
     assert result.exit_code == 0, result.output
     assert "compiling the mirror layer's loop" not in result.stderr
@@ -196,7 +198,14 @@ def test_simulate_says_when_it_compiles_the_mirror_layers_loop(cache_dir, tmp_pa
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stderr.splitlines() if "compiling" in line]
     assert lines == [
-        "tiny: compiling the mirror layer's loop (once after installing; later runs load it) ..."
+        "tiny: compiling the mirror layer's loop and rank test "
+        "(once after installing; later runs load them) ..."
     ]
     quiet = CliRunner().invoke(cli, [*args, "--output", str(tmp_path / "c"), "--quiet"])
     assert quiet.exit_code == 0 and "compiling" not in quiet.stderr
+    # the rank test alone still to compile (its source changed, say) is said as well
+    monkeypatch.setattr(bank_kernels, "compiled_loop_cached", lambda: True)
+    monkeypatch.setattr(rank_kernel, "kernels_cached", lambda: False)
+    result = CliRunner().invoke(cli, [*args, "--output", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    assert "compiling the mirror layer's loop and rank test" in result.stderr

@@ -57,3 +57,33 @@ def column_ranks(rows, ranks, tie_term):  # pragma: no cover - compiled; tested 
             tie += size * (size * size - 1.0)  # a group of t equal values adds t^3 - t
             start = stop
         tie_term[r] = tie
+
+
+_loaded = False
+
+
+def kernels_cached() -> bool:
+    """Whether this process will load the rank kernels rather than compile them (about 0.5 s)."""
+    from dyad.numba_cache import kernels_cached as cached
+
+    return _loaded or cached(column_ranks, _insertion_order)
+
+
+def load() -> float:
+    """Load (or, on a first run after installing, compile) the rank kernels now; return seconds.
+
+    A run ranks its test trials after the interaction; loading first lets a command announce
+    the compilation together with the mirror layer's loop rather than pause unannounced later.
+    0.0 when they are loaded already. The tiny call has the array types and layout
+    :func:`dyad.analysis.classify.average_ranks` passes, so it loads the version runs use.
+    """
+    global _loaded
+    if _loaded:
+        return 0.0
+    import time
+
+    started = time.perf_counter()
+    rows = np.array([[1.0, 0.0, 1.0], [2.0, 2.0, 3.0]])
+    column_ranks(rows, np.empty_like(rows), np.empty(rows.shape[0]))
+    _loaded = True
+    return time.perf_counter() - started

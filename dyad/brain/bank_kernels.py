@@ -293,22 +293,9 @@ def scale_and_flush(values, scale, below):  # pragma: no cover - compiled
 def compiled_loop_cached() -> bool:
     """Whether this process will load the compiled loop rather than compile it.
 
-    True when the kernels are compiled in this process already, or numba's on-disk cache
-    (``cache=True``: ``__pycache__`` beside this file, or ``$NUMBA_CACHE_DIR``) holds an index
-    for each. False on a first run after installing, when compiling them takes several seconds
-    (about 6 on 2 cores) that a command should announce. An index whose source has changed since
-    counts as cached (numba then compiles after all), and so does anything this check cannot
-    read of numba's cache: the answer only decides whether a line is shown.
+    False on a first run after installing, when compiling the kernels takes several seconds
+    (about 6 on 2 cores) that a command should announce (:func:`dyad.numba_cache.kernels_cached`).
     """
-    from pathlib import Path
+    from dyad.numba_cache import kernels_cached
 
-    for kernel in (chunk_steps, scale_and_flush):
-        if kernel.signatures:
-            continue
-        try:
-            index = Path(kernel.stats.cache_path) / kernel._cache._cache_file._index_name
-        except (AttributeError, TypeError):
-            return True
-        if not index.exists():
-            return False
-    return True
+    return kernels_cached(chunk_steps, scale_and_flush)

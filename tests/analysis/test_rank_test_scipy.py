@@ -51,3 +51,29 @@ def test_nan_values_are_ranked_as_numpy_ranks_them():
     ranks, tie_term = average_ranks(values)
     np.testing.assert_array_equal(ranks, [[1.5, 3.0], [3.0, 1.5], [1.5, 1.5]])
     np.testing.assert_array_equal(tie_term, [6.0, 6.0])
+
+
+def test_rank_kernels_load_once_and_know_whether_they_must_compile(tmp_path):
+    """With an empty numba cache the kernels are not cached; load() compiles the version runs use.
+
+    Run in a fresh process so the empty cache is the one numba reads.
+    """
+    import os
+    import subprocess
+    import sys
+
+    check = (
+        "import numpy as np\n"
+        "from dyad.analysis import rank_kernel\n"
+        "from dyad.analysis.classify import average_ranks\n"
+        "print(rank_kernel.kernels_cached())\n"
+        "print(rank_kernel.load() > 0.0, rank_kernel.kernels_cached(), rank_kernel.load())\n"
+        "signatures = set(rank_kernel.column_ranks.signatures)\n"
+        "average_ranks(np.random.default_rng(0).random((40, 256)))\n"
+        "print(set(rank_kernel.column_ranks.signatures) == signatures)\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split("\n")[:3] == ["False", "True True 0.0", "True"]
