@@ -15,7 +15,7 @@ import solara
 from matplotlib.figure import Figure
 
 from dyad.analysis import NEURON_CLASSES
-from dyad.analysis.figures import CLASS_COLOURS  # one colour per class, as in dyad's figures
+from dyad.analysis.figures import CLASS_COLOURS, nest_lines  # as in dyad's figures
 from dyad.view.faces import bank_images_soon
 
 if TYPE_CHECKING:
@@ -226,6 +226,7 @@ def classes_figure(model: DyadModel) -> Figure:
     for name in NEURON_CLASSES:
         counts = [p[name] for p in probes]
         ax.plot(t, counts, marker="o", ms=3, color=CLASS_COLOURS[name], label=name)
+    nest_lines(ax, [CLASS_COLOURS[name] for name in NEURON_CLASSES])  # classes at 0 all show
     n_neurons = model.infant.brain.n_neurons
     ax.set_ylim(-0.02 * n_neurons, 1.02 * n_neurons)
     # the axis grows with the run (at least five probe intervals), so early probes are legible

@@ -63,6 +63,27 @@ def test_the_page_renders(view):
     solara.render(view.page, handle_error=False)
 
 
+def test_the_classes_chart_keeps_every_class_in_sight(cache_dir):
+    """Most classes are 0 at most probes: each is drawn thinner and above the one before it."""
+    from dyad.analysis import NEURON_CLASSES
+    from dyad.analysis.figures import CLASS_COLOURS
+    from dyad.view.panels import classes_figure
+
+    model = dyad.live_view(
+        tiny_scenario_raw(), seed=3, cache_dir=cache_dir, probe_every=20, progress=False
+    ).model
+    for _ in range(45):  # past two probes (every 20 timesteps)
+        model.step()
+    axes = classes_figure(model).axes[0]
+    lines = {line.get_label(): line for line in axes.get_lines()}
+    drawn = [lines[name] for name in NEURON_CLASSES]
+    assert [line.get_color() for line in drawn] == [CLASS_COLOURS[n] for n in NEURON_CLASSES]
+    widths = [line.get_linewidth() for line in drawn]
+    orders = [line.get_zorder() for line in drawn]
+    assert widths == sorted(widths, reverse=True) and len(set(widths)) == len(drawn)
+    assert orders == sorted(orders) and len(set(orders)) == len(drawn)
+
+
 def test_a_scenario_object_gives_the_same_model(cache_dir):
     scenario = dyad.load_scenario(tiny_scenario_raw())
     view = dyad.live_view(scenario, seed=3, cache_dir=cache_dir, progress=False)

@@ -21,6 +21,7 @@ from dyad.analysis.figures.common import (
     OUTCOME_COLOURS,
     OUTCOMES,
     STYLE,
+    nest_lines,
     run_title,
     style,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "draw_run_figures",
     "information_by_modality",
     "is_numeric_axis",
+    "nest_lines",
     "neuron_groups",
     "order_neurons",
     "outcome_shares",

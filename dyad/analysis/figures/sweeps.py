@@ -32,6 +32,7 @@ from dyad.analysis.figures.common import (
     axis_label,
     categories,
     draw_and_save,
+    nest_lines,
     new_figure,
     require,
     seeds_note,
@@ -126,31 +127,6 @@ def _broken(frame: pd.DataFrame, x: str, max_gap: float | None) -> pd.DataFrame:
     breaks = pd.DataFrame(np.nan, index=range(gaps.size), columns=frame.columns)
     breaks[x] = (xs[gaps] + xs[gaps + 1]) / 2
     return pd.concat([frame, breaks]).sort_values(x, kind="stable").reset_index(drop=True)
-
-
-def _nest_lines(axes, colours: Sequence[str]) -> None:
-    """Draw each colour's lines thinner, with smaller markers and above the colours before it.
-
-    In one panel several classes or outcomes often share a value (0 at most points of a
-    sweep); drawn alike, the last line would hide the others. Nested, a line shows inside a
-    wider one and a marker inside a larger one. The legend's handles are restyled too.
-    """
-    widths = np.linspace(2.2, 0.8, len(colours)) if len(colours) > 1 else [1.4]
-    sizes = np.linspace(4.8, 2.6, len(colours)) if len(colours) > 1 else [3.5]
-    rank = {_rgba(colour): i for i, colour in enumerate(colours)}
-    for line in axes.get_lines():
-        i = rank.get(_rgba(line.get_color()))
-        if i is not None:
-            line.set_linewidth(widths[i])
-            line.set_markersize(sizes[i])
-            line.set_zorder(2.1 + 0.1 * i)
-
-
-def _rgba(colour: Any) -> tuple[float, ...]:
-    """``colour`` as an RGBA tuple, so hex strings and tuples compare equal."""
-    from matplotlib.colors import to_rgba
-
-    return tuple(round(v, 4) for v in to_rgba(colour))
 
 
 def clipped_sd(low: float, high: float):
@@ -255,7 +231,7 @@ def draw_class_counts(
                 ax=axes,
                 **line,
             )
-        _nest_lines(axes, [CLASS_COLOURS.get(name, "#222222") for name in drawn])
+        nest_lines(axes, [CLASS_COLOURS.get(name, "#222222") for name in drawn])
         axes.legend(
             loc="center left",
             bbox_to_anchor=(1.0, 0.5),
@@ -521,7 +497,7 @@ def draw_outcome_shares(
                     alpha=0.13,
                     linewidth=0,
                 )
-        _nest_lines(axes, [OUTCOME_COLOURS[outcome] for outcome in OUTCOMES])
+        nest_lines(axes, [OUTCOME_COLOURS[outcome] for outcome in OUTCOMES])
         axes.set_ylim(-0.03, 1.03)
         axes.set_xlabel(axis_label(x))
         axes.set_ylabel("share of seeds")
