@@ -6,10 +6,9 @@ the tidy one-row-per-run table itself. The SD band is clipped to what a count ca
 values. Classes that are zero in every run get no panel or line; the figure names them
 instead, so no panel is empty and no line hides under another at zero; where drawn classes
 (or outcomes) share a value, each is drawn thinner and above the one before it, so all stay
-in sight. Given ``max_gap``,
-lines join only points of the x axis that lie at most that far apart: a line across a
-stretch where no run fell (the measured congruence of a yoked parent near 0.5 and of a
-perfect mimic at 1, say) would draw a trend nobody measured.
+in sight. Given ``max_gap``, lines join only points of the x axis that lie at most that far
+apart: a line across a stretch where no run fell (the measured congruence of a yoked parent
+near 0.5 and of a perfect mimic at 1, say) would draw a trend nobody measured.
 """
 
 from __future__ import annotations
