@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from dyad import __version__
 from dyad.cli import cli
 from dyad.reporting import build_report, detect_results, sweep_runs
+from dyad.reporting.sections import gaps_sentence
 from dyad.store import load_run
 from dyad.sweeps import load_sweep, plan_sweep, run_sweep
 
@@ -122,6 +123,15 @@ def test_sweeps_are_pooled_against_congruence(sweeps, tmp_path):
     # the lag sweep's hold is 5 timesteps, so L = 5 is exactly anti-phase: c = 0
     lag = sweep_runs(load_sweep(sweeps["lag"]))
     assert list(lag.groupby("lag")["congruence"].mean()) == [1.0, 0.0]
+
+
+def test_the_stretches_no_run_reached_are_named():
+    assert gaps_sentence([(0.0, 1.0)]) is None
+    assert gaps_sentence([]) is None
+    assert gaps_sentence([(0.0, 0.05), (0.5, 0.55), (1.0, 1.0)]) == (
+        "No run reached a congruence between 0.05 and 0.5 or between 0.55 and 1; the figures "
+        "leave those stretches open instead of joining the points across them."
+    )
 
 
 def test_a_swept_policy_gets_per_seed_and_outcome_figures(tmp_path):

@@ -407,6 +407,20 @@ def _mean_sd_text(values: pd.Series, digits: int) -> str:
     return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
 
 
+def gaps_sentence(stretches: Sequence[tuple[float, float]]) -> str | None:
+    """Name the stretches of c between ``stretches`` (first, last) that no run reached, if any."""
+    if len(stretches) < 2:
+        return None
+    empty = " or between ".join(
+        f"{last:g} and {first:g}"
+        for (_, last), (first, _) in zip(stretches, stretches[1:], strict=False)
+    )
+    return (
+        f"No run reached a congruence between {empty}; the figures leave those stretches open "
+        "instead of joining the points across them."
+    )
+
+
 def pooled_section(
     sweeps: Sequence[tuple[str, Results]],
     figure_dir: Path,
@@ -446,16 +460,9 @@ def pooled_section(
     )
     # a line across more than two empty bins would draw a trend no run measured
     max_gap = 3 * congruence_bin + 1e-9
-    stretches = figures.x_segments(pooled["congruence"], max_gap)
-    if len(stretches) > 1:
-        empty = ", ".join(
-            f"{last:g} and {first:g}"
-            for (_, last), (first, _) in zip(stretches, stretches[1:], strict=False)
-        )
-        section.paragraphs.append(
-            f"No run reached a congruence between {empty}; the figures leave those stretches "
-            "open instead of joining the points across them."
-        )
+    gaps = gaps_sentence(figures.x_segments(pooled["congruence"], max_gap))
+    if gaps:
+        section.paragraphs.append(gaps)
     figure_title = (
         " + ".join(name for name, _ in sweeps) + f" · measured c in bins of {congruence_bin:g}"
     )
