@@ -155,6 +155,7 @@ def test_cache_key_changes_with_everything_the_result_depends_on(config, monkeyp
         tiny_config(expressions=("sad", "happy")),
         tiny_config(visnet=VisNetConfig.small(layer_side=8, epochs=(2, 1, 1, 1))),
         tiny_config(faces=FaceConfig(size=64, supersample=2)),
+        tiny_config(visnet=VisNetConfig.small(layer_side=8, epochs=(1, 1, 1, 1), conscience=0.1)),
     ]
     keys = {cache_key(c) for c in changed}
     assert key not in keys and len(keys) == len(changed)

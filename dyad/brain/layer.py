@@ -23,6 +23,15 @@ vector of unit L2 length. Presenting one input:
    common pattern; the clip keeps weights excitatory. Only learning uses ``x − x̄``; the
    activation is still ``w·x``.
 
+   With a ``conscience`` γ > 0 (DeSieno 1988) each neuron's activation is lowered by a bias
+   ``b_i`` before the competition while the layer learns, and after each presentation
+   ``b_i ← b_i + γ σ(h) (r_i − k/N)``, σ(h) the spread of that presentation's activations:
+   a neuron that wins more than its share k/N of the inputs becomes harder to drive, one that
+   wins less easier. Without it a set of neurons that wins the first images of several similar
+   objects keeps winning them all and learns their mean, and the layer keeps only the coarsest
+   distinctions (docs/results.md, "More than two expressions"). The bias acts during learning only
+   (:meth:`CompetitiveLayer.reset_bias` clears it); responses after training have none.
+
 Two back-ends: ``"numpy"`` (the reference, plain vectorised numpy; inhibition by FFT) and
 ``"numba"`` (compiled kernels in :mod:`dyad.brain.kernels`, several times faster; inhibition as
 a separable direct convolution). Both agree to float32 rounding; tests check it.
@@ -101,6 +110,8 @@ class CompetitiveLayer:
         learn with ``x − x̄`` and clip weights at 0 (see the module docstring).
         ``x̄`` (:attr:`input_mean`) starts at 0, i.e. no centring, until
         :meth:`set_input_mean` sets it from the training inputs.
+    conscience
+        γ of the conscience bias while learning (0: none; see the module docstring).
     """
 
     def __init__(
@@ -120,6 +131,7 @@ class CompetitiveLayer:
         trace_eta: float = 0.8,
         backend: Backend = "numpy",
         centre_inputs: bool = False,
+        conscience: float = 0.0,
     ):
         self.side = int(side)
         self.n_neurons = self.side * self.side
@@ -156,6 +168,10 @@ class CompetitiveLayer:
         self._no_mean = np.zeros((0, 0), dtype=np.float32)
         self.trace = np.zeros(self.n_neurons, dtype=np.float32)
         self._post = np.zeros(self.n_neurons, dtype=np.float32)
+        self.conscience = float(conscience)
+        #: the conscience bias b, (N,) float64: subtracted from h while learning (γ > 0 only)
+        self.bias = np.zeros(self.n_neurons, dtype=np.float64)
+        self._biased = np.zeros(self.n_neurons, dtype=np.float64)
         # Per-neuron sums from the compiled forward pass (float64, see dyad.brain.kernels).
         self._drive = np.zeros(self.n_neurons, dtype=np.float64)
         self._weight_sq = np.zeros(self.n_neurons, dtype=np.float64)
@@ -348,6 +364,10 @@ class CompetitiveLayer:
         """Set the trace to zero (between objects; model.md §6.1)."""
         self.trace[:] = 0.0
 
+    def reset_bias(self) -> None:
+        """Set the conscience bias to zero (before a layer's training)."""
+        self.bias[:] = 0.0
+
     def step(self, presyn: np.ndarray, *, learn: bool = True, gathered: bool = False) -> np.ndarray:
         """Present one input, compute rates and (optionally) learn.
 
@@ -366,6 +386,8 @@ class CompetitiveLayer:
         np.ndarray
             (N,) float32 rates (a new array).
         """
+        if learn and self.conscience > 0:
+            return self._step_with_conscience(presyn, gathered)
         if self.backend == "numba":
             rates = np.empty(self.n_neurons, dtype=np.float32)
             # A rate vector is small: widening it to float64 once saves a conversion per synapse
@@ -411,19 +433,21 @@ class CompetitiveLayer:
                 self._learn_centred(values, post)
                 self._update_trace(rates)
                 return rates
-            step = self.learning_rate * post.astype(np.float64)
-            input_sq = np.einsum("ij,ij->i", values, values, dtype=np.float64)
-            weight_sq = np.einsum("ij,ij->i", self.weights, self.weights, dtype=np.float64)
-            step[step * step * input_sq < NEGLIGIBLE * weight_sq] = 0.0
-            changed = np.flatnonzero(step)
-            updated = self.weights[changed] + (step[changed, None] * values[changed]).astype(
-                np.float32
-            )
-            norms = np.sqrt(np.einsum("ij,ij->i", updated, updated, dtype=np.float64))
-            scale = np.divide(1.0, norms, out=np.ones_like(norms), where=norms > 0)
-            self.weights[changed] = updated * scale.astype(np.float32)[:, None]
+            self._learn_plain(values, post)
             self._update_trace(rates)
         return rates
+
+    def _learn_plain(self, values: np.ndarray, post: np.ndarray) -> None:
+        """Δw = α post x on the rows whose update is not negligible, then renormalise them."""
+        step = self.learning_rate * post.astype(np.float64)
+        input_sq = np.einsum("ij,ij->i", values, values, dtype=np.float64)
+        weight_sq = np.einsum("ij,ij->i", self.weights, self.weights, dtype=np.float64)
+        step[step * step * input_sq < NEGLIGIBLE * weight_sq] = 0.0
+        changed = np.flatnonzero(step)
+        updated = self.weights[changed] + (step[changed, None] * values[changed]).astype(np.float32)
+        norms = np.sqrt(np.einsum("ij,ij->i", updated, updated, dtype=np.float64))
+        scale = np.divide(1.0, norms, out=np.ones_like(norms), where=norms > 0)
+        self.weights[changed] = updated * scale.astype(np.float32)[:, None]
 
     def _learn_centred(self, values: np.ndarray, post: np.ndarray) -> None:
         """Centred rule (numpy reference): w ← max(w + α post (x − x̄), 0), rows to unit length."""
@@ -443,6 +467,60 @@ class CompetitiveLayer:
         norms = np.sqrt(np.einsum("ij,ij->i", updated, updated))
         scale = np.divide(1.0, norms, out=np.ones_like(norms), where=norms > 0)
         self.weights[candidates[keep]] = (updated * scale[:, None]).astype(np.float32)
+
+    def _step_with_conscience(self, presyn: np.ndarray, gathered: bool) -> np.ndarray:
+        """:meth:`step` with learning and the conscience bias: the same rule, biased winners.
+
+        The compiled path calls the fused step's kernels one by one, so that the bias enters
+        between the activation and the competition; it is slower than the fused step and is
+        taken only while a layer with a conscience learns.
+        """
+        rates = np.empty(self.n_neurons, dtype=np.float32)
+        if self.backend == "numba":
+            kernels = self._kernels
+            presyn = (
+                np.asarray(presyn, dtype=np.float32)
+                if gathered
+                else np.asarray(presyn, dtype=np.float64).reshape(1, -1)
+            )
+            presynaptic = None if gathered else self.presynaptic
+            mean = self._compiled_mean(gathered)
+            sums = (self._drive, self._weight_sq, self._input_sq)
+            trace = self.rule == "trace"
+            if trace and self.centre_inputs:
+                kernels.drive_learn_trace_centred(
+                    presyn, presynaptic, self.weights, mean, self._mean_norm, self.trace,
+                    self.learning_rate, *sums,
+                )  # fmt: skip
+            elif trace:
+                kernels.drive_learn_trace(
+                    presyn, presynaptic, self.weights, self.trace, self.learning_rate, *sums
+                )
+            else:
+                kernels.drive_norms(presyn, presynaptic, self.weights, *sums)
+            drive = self._drive
+            np.subtract(drive, self.bias, out=self._biased)
+            self._compete_compiled(self._biased, rates)
+            if not trace and self.centre_inputs:
+                kernels.learn_centred(
+                    presyn, presynaptic, self.weights, mean, self._mean_norm, rates,
+                    self.learning_rate, self._weight_sq, self._input_sq,
+                )  # fmt: skip
+            elif not trace:
+                kernels.learn(presyn, presynaptic, self.weights, rates, self.learning_rate, *sums)
+            kernels.update_trace(self.trace, rates, self.trace_eta)
+        else:
+            values = presyn if gathered else presyn[self.presynaptic]
+            drive = np.einsum("ij,ij->i", self.weights, values, dtype=np.float64)
+            rates[:] = self.compete(self.inhibit(drive - self.bias))
+            post = self._postsynaptic_factor(rates)
+            if self.centre_inputs:
+                self._learn_centred(values, post)
+            else:
+                self._learn_plain(values, post)
+            self._update_trace(rates)
+        self.bias += self.conscience * float(drive.std()) * (rates - self.k / self.n_neurons)
+        return rates
 
     def _compiled_mean(self, gathered: bool) -> np.ndarray:
         """x̄ for the compiled step: per unit for indexed inputs when possible, else per synapse."""

@@ -134,6 +134,12 @@ class VisNetConfig:
         η of the trace (0.8).
     epochs
         training epochs per layer (40 each).
+    conscience
+        γ of DeSieno's conscience while a layer learns: one value for every layer, or one
+        per layer (0, the default: none). Each neuron's activation is lowered by a bias that
+        grows by γ σ(h) (r − k/N) after each presentation, so that every neuron wins about
+        its share k/N of the training images and no set of neurons captures several similar
+        objects (docs/results.md, "More than two expressions"). It acts in training only.
     centre_inputs
         learn with the presynaptically centred rule Δw = α ȳ (x − x̄), weights
         clipped at 0 then rows renormalised, x̄ being each layer's mean input over the
@@ -169,6 +175,7 @@ class VisNetConfig:
     rule: Literal["trace", "hebb"] = "trace"
     trace_eta: Real = Field(0.8, ge=0, lt=1)
     epochs: tuple[_Count, ...] = (40, 40, 40, 40)
+    conscience: _NonNegative | tuple[_NonNegative, ...] = 0.0
     centre_inputs: StrictBool = True
     transform_order: Literal["forward", "alternating"] = "forward"
 
@@ -218,6 +225,11 @@ class VisNetConfig:
                 problems.append(
                     f"{name}: expected {self.n_layers} values (one per layer), got {value!r}"
                 )
+        if isinstance(self.conscience, tuple) and len(self.conscience) != self.n_layers:
+            problems.append(
+                f"conscience: expected one number or {self.n_layers} (one per layer), "
+                f"got {self.conscience!r}"
+            )
         if problems:
             raise ValueError("\n".join(problems))
         n_neurons = self.n_neurons
@@ -259,6 +271,11 @@ class VisNetConfig:
     def n_neurons(self) -> int:
         """Neurons per layer (layer_side²)."""
         return self.layer_side**2
+
+    def layer_conscience(self, layer: int) -> float:
+        """γ of the conscience for a layer (0-based)."""
+        value = self.conscience
+        return float(value[layer] if isinstance(value, tuple) else value)
 
     def winners(self, layer: int) -> int:
         """K = int(N (1 − p)) for a layer (0-based); needs a resolved ``sparseness``."""
@@ -367,6 +384,7 @@ class VisNet:
                 trace_eta=cfg.trace_eta,
                 backend=self.backend,
                 centre_inputs=cfg.centre_inputs,
+                conscience=cfg.layer_conscience(i),
             )
             for i in range(cfg.n_layers)
         ]
@@ -582,6 +600,7 @@ class VisNet:
             if self.config.centre_inputs and epochs > 0:
                 flat = inputs.reshape(n_objects * n_transforms, *inputs.shape[2:])
                 layer.set_input_mean(flat, gathered=gathered)
+            layer.reset_bias()
             stage = f"VisNet layer {index + 1}"
             if progress is not None:
                 progress(stage, 0, epochs)

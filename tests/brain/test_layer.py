@@ -456,3 +456,83 @@ def test_compiled_row_helpers_match_their_python_reference():
             np.testing.assert_array_equal(inputs, want_inputs)
             np.testing.assert_array_equal(got_centred, want_centred)
             assert np.all(want_centred != 0)  # the centring acted on every synapse
+
+
+# -- the conscience (DeSieno's bias while learning) ------------------------------------------
+
+
+@pytest.mark.parametrize("rule", ["hebb", "trace"])
+@pytest.mark.parametrize("centre", [False, True])
+@pytest.mark.parametrize("gathered", [False, True])
+def test_conscience_numba_and_numpy_agree(rule, centre, gathered):
+    def make(backend):
+        if centre:
+            return _centred_layer(backend, rule, learning_rate=0.5, conscience=0.5)[0]
+        return _layer(np.random.default_rng(0), backend=backend, rule=rule, conscience=0.5)
+
+    layers = {b: make(b) for b in ("numpy", "numba")}
+    inputs = np.random.default_rng(9).random((20, 64)).astype(np.float32)
+    for x in inputs:
+        rates = {
+            b: layer.step(layer.gather(x) if gathered else x, learn=True, gathered=gathered)
+            for b, layer in layers.items()
+        }
+        np.testing.assert_allclose(rates["numba"], rates["numpy"], atol=1e-4)
+    assert np.abs(layers["numpy"].bias).max() > 0
+    np.testing.assert_allclose(layers["numba"].bias, layers["numpy"].bias, atol=1e-5)
+    np.testing.assert_allclose(layers["numba"].weights, layers["numpy"].weights, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_conscience_bias_follows_each_neurons_share_of_wins(backend):
+    """The bias grows by γ σ(h) (r − k/N): up for a neuron that won, down for one that lost."""
+    layer = _layer(np.random.default_rng(0), backend=backend, conscience=0.2)
+    x = np.random.default_rng(1).random(64).astype(np.float32)
+    drive = layer.drive(x[None])[0].astype(np.float64)
+    rates = layer.step(x, learn=True)
+    expected = 0.2 * drive.std() * (rates - layer.k / layer.n_neurons)
+    np.testing.assert_allclose(layer.bias, expected, rtol=1e-5, atol=1e-9)
+    assert (layer.bias[rates > 0.5] > 0).all() and (layer.bias[rates < 0.1] < 0).all()
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_conscience_shares_out_the_wins(backend):
+    """Without a conscience a few neurons win every input near one prototype; with it, fewer.
+
+    With it the wins spread over the layer towards each neuron's share k/N.
+    """
+    rng = np.random.default_rng(3)
+    prototype = rng.random(64).astype(np.float32)
+    inputs = (prototype + 0.05 * rng.random((400, 64))).astype(np.float32)
+
+    def win_shares(conscience: float) -> np.ndarray:
+        layer = _layer(np.random.default_rng(0), backend=backend, conscience=conscience)
+        wins = np.zeros(layer.n_neurons)
+        for x in inputs:
+            wins += layer.step(x, learn=True) > 0.5
+        return wins / len(inputs)
+
+    plain, fair = win_shares(0.0), win_shares(0.05)
+    target = _layer(np.random.default_rng(0)).k / 64
+    assert plain.max() > 0.9 and (plain == 0).sum() > 32  # a few neurons capture everything
+    assert fair.max() < plain.max() and (fair == 0).sum() < (plain == 0).sum() / 2
+    assert np.abs(fair - target).mean() < 0.5 * np.abs(plain - target).mean()
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_conscience_acts_only_while_learning(backend):
+    layer = _layer(np.random.default_rng(0), backend=backend, conscience=0.5)
+    inputs = np.random.default_rng(2).random((10, 64)).astype(np.float32)
+    for x in inputs:
+        layer.step(x, learn=True)
+    assert np.abs(layer.bias).max() > 0
+    unbiased = _layer(np.random.default_rng(0), backend=backend)
+    unbiased.weights[:] = layer.weights
+    np.testing.assert_array_equal(layer.respond(inputs), unbiased.respond(inputs))
+    bias = layer.bias.copy()
+    np.testing.assert_array_equal(
+        layer.step(inputs[0], learn=False), unbiased.respond(inputs[:1])[0]
+    )
+    np.testing.assert_array_equal(layer.bias, bias)
+    layer.reset_bias()
+    assert not layer.bias.any()
