@@ -23,7 +23,11 @@ the 50 most informative cells misread: which change, alone, the network does not
 With ``--parent-stages`` it reads the expression stage by stage (pixels, V1, layers 1–4) on the
 parent's own face, the face the mirror layer is trained and judged on: class means from 120
 transforms per expression, 40 fresh ones read by the nearest mean (the kind of code the mirror
-layer's Hebbian weights hold) and by a ridge classifier of the whole stage.
+layer's Hebbian weights hold) and by a ridge classifier of the whole stage. With ``--merge``
+it follows, layer by layer, how alike the expressions' mean codes are on the parent's face
+(cosine of the raw class means, what the mirror layer's Hebbian weights become), with the face
+still (drawn ×1.4, photometric changes only) and moving as the scenario moves it, trained and
+untrained: the layer where two expressions become one code.
 
     uv run python docs/scripts/layer4_codes.py [SCENARIO] [--faces 4] [--set vision.seed=1]
     uv run python docs/scripts/layer4_codes.py --diagnose
@@ -31,6 +35,7 @@ layer's Hebbian weights hold) and by a ridge classifier of the whole stage.
     uv run python docs/scripts/layer4_codes.py --one-change --set vision.seed=1341738427
     uv run python docs/scripts/layer4_codes.py --train-set vision.faces.transforms.translation=6
     uv run python docs/scripts/layer4_codes.py --parent-stages --set 'infant.expressions=[...]'
+    uv run python docs/scripts/layer4_codes.py --merge --set 'infant.expressions=[...]'
 """
 
 from __future__ import annotations
@@ -91,6 +96,11 @@ def main() -> None:
         "--parent-stages", action="store_true", help="read-out stage by stage, parent's face"
     )
     parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="cosines of the class means layer by layer, parent's face",
+    )
+    parser.add_argument(
         "--train-set",
         dest="train_overrides",
         action="append",
@@ -149,6 +159,8 @@ def main() -> None:
         print(json.dumps(one_change(trained, images, args.faces)))
     if args.parent_stages:
         print(json.dumps(parent_stages(trained)))
+    if args.merge:
+        print(json.dumps(merge(trained)))
     plot(rows, curves, scenario, args)
 
 
@@ -219,6 +231,46 @@ def parent_stages(trained, n_means: int = 120, n_read: int = 40) -> dict[str, ob
             }
             for stage in fitted
         }
+    return result
+
+
+def merge(trained, n_images: int = 100) -> dict[str, object]:
+    """Cosines between the expressions' raw mean codes, layer by layer, on the parent's face.
+
+    The mirror layer's visual weights become each expression's mean layer-4 code (Hebb rule,
+    then normalisation), and a visual trial is won by the group whose weights match it best:
+    expressions whose mean codes point the same way cannot be told apart there. Still: the
+    face drawn ×1.4 without geometric changes; moving: the scenario's transforms.
+    """
+    config = trained.config
+    still = dataclasses.replace(
+        config,
+        faces=dataclasses.replace(
+            config.faces,
+            transforms=dataclasses.replace(
+                config.faces.transforms, translation=0, scale=(1.4, 1.4), rotation=0
+            ),
+        ),
+    )
+    names = config.expressions
+    pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
+    result: dict[str, object] = {}
+    for face, face_config in (("still", still), ("moving", config)):
+        images = render_images(
+            face_config, n_images, np.random.default_rng(11), config.face_identities[:1]
+        )
+        flat = images.reshape(-1, *images.shape[-2:])
+        v1 = np.concatenate([trained.v1.filter(flat[i : i + 16]) for i in range(0, len(flat), 16)])
+        for label, network in (("trained", trained), ("untrained", trained.untrained())):
+            rows = {}
+            for layer, rates in enumerate(network.visnet.layer_rates(v1)):
+                means = rates.reshape(len(names), n_images, -1).mean(1)
+                unit = means / np.linalg.norm(means, axis=1, keepdims=True)
+                cosines = unit @ unit.T
+                rows[f"L{layer + 1}"] = {
+                    f"{names[i]}-{names[j]}": round(float(cosines[i, j]), 3) for i, j in pairs
+                }
+            result[f"{face}_{label}"] = rows
     return result
 
 
