@@ -27,7 +27,10 @@ layer's Hebbian weights hold) and by a ridge classifier of the whole stage. With
 it follows, layer by layer, how alike the expressions' mean codes are on the parent's face
 (cosine of the raw class means, what the mirror layer's Hebbian weights become), with the face
 still (drawn ×1.4, photometric changes only) and moving as the scenario moves it, trained and
-untrained: the layer where two expressions become one code.
+untrained: the layer where two expressions become one code. With ``--mirror`` it trains a mirror
+layer on those codes without Mesa (the infant's expressions in turn, held 10 timesteps,
+perfect mimicry, 2,000 timesteps, the scenario's mirror settings; run seeds 1 and 2) and
+counts its mirror neurons, still and moving: a quick check of a network before a full run.
 
     uv run python docs/scripts/layer4_codes.py [SCENARIO] [--faces 4] [--set vision.seed=1]
     uv run python docs/scripts/layer4_codes.py --diagnose
@@ -36,6 +39,7 @@ untrained: the layer where two expressions become one code.
     uv run python docs/scripts/layer4_codes.py --train-set vision.faces.transforms.translation=6
     uv run python docs/scripts/layer4_codes.py --parent-stages --set 'infant.expressions=[...]'
     uv run python docs/scripts/layer4_codes.py --merge --set 'infant.expressions=[...]'
+    uv run python docs/scripts/layer4_codes.py --mirror --set 'infant.expressions=[...]'
 """
 
 from __future__ import annotations
@@ -101,6 +105,9 @@ def main() -> None:
         help="cosines of the class means layer by layer, parent's face",
     )
     parser.add_argument(
+        "--mirror", action="store_true", help="a mirror layer trained on the parent's face codes"
+    )
+    parser.add_argument(
         "--train-set",
         dest="train_overrides",
         action="append",
@@ -161,6 +168,8 @@ def main() -> None:
         print(json.dumps(parent_stages(trained)))
     if args.merge:
         print(json.dumps(merge(trained)))
+    if args.mirror:
+        print(json.dumps(mirror_check(trained, scenario)))
     plot(rows, curves, scenario, args)
 
 
@@ -234,6 +243,80 @@ def parent_stages(trained, n_means: int = 120, n_read: int = 40) -> dict[str, ob
     return result
 
 
+def still_config(config):
+    """``config`` with the face drawn ×1.4 and no geometric change (photometric changes only)."""
+    transforms = dataclasses.replace(
+        config.faces.transforms, translation=0, scale=(1.4, 1.4), rotation=0
+    )
+    return dataclasses.replace(
+        config, faces=dataclasses.replace(config.faces, transforms=transforms)
+    )
+
+
+def mirror_check(trained, scenario, steps: int = 2000, hold: int = 10) -> dict[str, object]:
+    """Mirror neurons of a mirror layer trained on the parent's layer-4 codes, without Mesa.
+
+    200 images per expression form the interaction bank, 20 fresh ones the visual test; the
+    infant shows the expressions in turn (a random order per run seed), each for ``hold``
+    timesteps, and the parent mimics perfectly. Classified as a run classifies its neurons.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from dyad.analysis.classify import classify_arrays
+    from dyad.brain.mirror import MirrorLayer
+    from dyad.brain.motor import MotorModule
+
+    config = trained.config
+    n_expressions = len(config.expressions)
+    parent = config.face_identities[:1]
+    mirror_config = scenario.mirror.for_expressions(n_expressions)
+    result: dict[str, object] = {}
+    for face, face_config in (("still", still_config(config)), ("moving", config)):
+        bank, test = (
+            np.stack(
+                [
+                    trained.layer4(images)
+                    for images in render_images(face_config, n, np.random.default_rng(s), parent)
+                ]
+            )
+            for n, s in ((200, 21), (20, 22))
+        )
+        for seed in (1, 2):
+            rng = np.random.default_rng(seed)
+            motor = MotorModule(scenario.motor, n_expressions, rng)
+            layer = MirrorLayer(mirror_config, bank.shape[-1], motor.n_motor, rng)
+            layer.calibrate(
+                bank[rng.integers(n_expressions, size=64), rng.integers(200, size=64)],
+                motor.patterns[rng.integers(n_expressions, size=64)],
+            )
+            shown = rng.permutation(n_expressions)[(np.arange(steps) // hold) % n_expressions]
+            items = rng.integers(200, size=steps)
+            with threadpool_limits(1):
+                for t in range(steps):
+                    layer.step(bank[shown[t], items[t]], motor.patterns[shown[t]])
+            n_trials = n_expressions * 20
+            visual = layer.respond(
+                test.reshape(n_trials, -1), np.zeros((n_trials, motor.n_motor), np.float32)
+            )
+            motor_trials = np.concatenate(
+                [motor.noisy_patterns(e, 20, 0.05, rng) for e in range(n_expressions)]
+            )
+            motor_only = layer.respond(
+                np.zeros((n_trials, bank.shape[-1]), np.float32), motor_trials
+            )
+            classes = classify_arrays(
+                visual.reshape(n_expressions, 20, -1), motor_only.reshape(n_expressions, 20, -1)
+            )
+            mirror = classes.neuron_class == "mirror"
+            per_expression = np.bincount(classes.visual.preferred[mirror], minlength=n_expressions)
+            result[f"{face}_seed{seed}"] = {
+                "mirror": int(mirror.sum()),
+                "of": mirror_config.n_neurons,
+                **dict(zip(config.expressions, per_expression.tolist(), strict=True)),
+            }
+    return result
+
+
 def merge(trained, n_images: int = 100) -> dict[str, object]:
     """Cosines between the expressions' raw mean codes, layer by layer, on the parent's face.
 
@@ -243,15 +326,7 @@ def merge(trained, n_images: int = 100) -> dict[str, object]:
     face drawn ×1.4 without geometric changes; moving: the scenario's transforms.
     """
     config = trained.config
-    still = dataclasses.replace(
-        config,
-        faces=dataclasses.replace(
-            config.faces,
-            transforms=dataclasses.replace(
-                config.faces.transforms, translation=0, scale=(1.4, 1.4), rotation=0
-            ),
-        ),
-    )
+    still = still_config(config)
     names = config.expressions
     pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
     result: dict[str, object] = {}
