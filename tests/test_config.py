@@ -318,6 +318,15 @@ def test_settings_beyond_the_documented_results_are_named_in_warnings():
     six = [*three, "anger", "fear", "disgust"]
     (line,) = scenario_warnings(load_scenario(perfect, {"infant.expressions": six}))
     assert line.startswith("infant.expressions: 6 expressions")
+    # the conscience is explored for six expressions; for two and three it is not documented
+    six_conscience = {"infant.expressions": six, "vision.visnet.conscience": 0.003}
+    (line,) = scenario_warnings(load_scenario(perfect, six_conscience))
+    assert line.startswith("infant.expressions: 6 expressions")
+    for conscience in (0.003, [0.0, 0.0, 0.003, 0.003]):
+        (line,) = scenario_warnings(
+            load_scenario(perfect, {"vision.visnet.conscience": conscience})
+        )
+        assert line.startswith("vision.visnet.conscience: on with 2 expressions")
     (line,) = scenario_warnings(load_scenario(perfect, {"mirror.sparseness": 0.9}))
     assert line.startswith("mirror.sparseness: 0.9 differs from 1 - 1/S = 0.5")
     uneven = {"infant.expressions": three, "mirror.n_neurons": 64}

@@ -51,6 +51,15 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
             "(at 0.1 only happy got mirror neurons) or with photometric changes only "
             "(docs/results.md, 'More than two expressions')"
         )
+    conscience = scenario.vision.visnet.conscience
+    per_layer = conscience if isinstance(conscience, tuple) else (conscience,)
+    if n_expressions <= DOCUMENTED_EXPRESSIONS and any(gamma > 0 for gamma in per_layer):
+        warnings.append(
+            f"vision.visnet.conscience: on with {n_expressions} expressions; the documented "
+            "results were measured without it, and with two expressions it took layer 4's "
+            "cells at the full bit about the expression on unseen people from 258 to 0 "
+            "(docs/results.md, 'More than two expressions')"
+        )
     sparseness = scenario.mirror.sparseness
     if sparseness != "auto" and abs(sparseness - (1 - 1 / n_expressions)) > 0.01:
         warnings.append(
