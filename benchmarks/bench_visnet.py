@@ -13,6 +13,8 @@ median over rounds, so a burst of load from other processes on a shared machine 
   implementation written here (gather, dot, FFT inhibition, partition, sigmoid, trace update,
   renormalise);
 - one forward pass without learning (single image, and per image in a batched ``transform``);
+- the same pass with a conscience (``conscience=0.003``, x̄ set), which calls the step's kernels
+  one by one so that the bias enters before the competition;
 - a short layer-by-layer ``fit`` (time per image-presentation in the layer being trained);
 - the sigmoid scale check of model.md §5.4 (why ``slope_mode`` defaults to ``"relative"``);
 - peak memory: tracemalloc peaks of V1 filtering and of ``fit``, and the process's max RSS.
@@ -23,6 +25,7 @@ Writes ``benchmarks/results/visnet.json`` and ``benchmarks/results/visnet.md``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -199,6 +202,12 @@ def run(rounds: int, quick: bool) -> dict[str, object]:
     for layer in net_mean.layers:
         layer.set_input_mean(below, gathered=below_gathered)
         below, below_gathered = layer.respond(below, gathered=below_gathered), False
+    # The same again with a conscience in every layer: the step's kernels called one by one.
+    net_conscience = VisNet(
+        dataclasses.replace(config, conscience=0.003), np.random.default_rng(55), backend="numba"
+    )
+    for layer, with_mean in zip(net_conscience.layers, net_mean.layers, strict=True):
+        layer.load_input_mean(with_mean.input_mean)
     counter = {"i": 0}
 
     def next_input() -> np.ndarray:
@@ -223,6 +232,9 @@ def run(rounds: int, quick: bool) -> dict[str, object]:
         ),
         "pass_learn_ms_dyad_numba_with_mean": lambda: (
             timed(lambda: net_mean.step(next_input(), all_layers), reps * 3) * 1e3
+        ),
+        "pass_learn_ms_dyad_numba_with_mean_conscience": lambda: (
+            timed(lambda: net_conscience.step(next_input(), all_layers), reps * 3) * 1e3
         ),
         "pass_learn_ms_dyad_numpy": lambda: (
             timed(lambda: net_numpy.step(next_input(), all_layers), reps) * 1e3
@@ -289,6 +301,10 @@ def run(rounds: int, quick: bool) -> dict[str, object]:
             table["pass_forward_ms_naive_numpy"] / table["pass_forward_ms_dyad_numba"]
         )
         ratios[f"annarchy_1thread_3.9ms_over_dyad_numba_learn ({label})"] = 3.9 / learn
+        ratios[f"conscience_over_plain_with_mean_learn ({label})"] = (
+            table["pass_learn_ms_dyad_numba_with_mean_conscience"]
+            / table["pass_learn_ms_dyad_numba_with_mean"]
+        )
         for name in (*TWO_THREADS, "fit_ms_per_presentation"):
             ratios[f"{name}: 1 thread over 2 threads ({label})"] = (
                 table[name] / table[f"{name}_2threads"]
