@@ -31,6 +31,8 @@ untrained: the layer where two expressions become one code. With ``--mirror`` it
 layer on those codes without Mesa (the infant's expressions in turn, held 10 timesteps,
 perfect mimicry, 2,000 timesteps, the scenario's mirror settings; run seeds 1 and 2) and
 counts its mirror neurons, still and moving: a quick check of a network before a full run.
+``--movement 0.25`` adds the parent's face moving a quarter as far as the scenario's ranges
+(shift, tilt and the scale's spread about ×1.4), VisNet pre-trained as before.
 
     uv run python docs/scripts/layer4_codes.py [SCENARIO] [--faces 4] [--set vision.seed=1]
     uv run python docs/scripts/layer4_codes.py --diagnose
@@ -39,7 +41,7 @@ counts its mirror neurons, still and moving: a quick check of a network before a
     uv run python docs/scripts/layer4_codes.py --train-set vision.faces.transforms.translation=6
     uv run python docs/scripts/layer4_codes.py --parent-stages --set 'infant.expressions=[...]'
     uv run python docs/scripts/layer4_codes.py --merge --set 'infant.expressions=[...]'
-    uv run python docs/scripts/layer4_codes.py --mirror --set 'infant.expressions=[...]'
+    uv run python docs/scripts/layer4_codes.py --mirror --movement 0.25 --set infant.expressions=...
 """
 
 from __future__ import annotations
@@ -108,6 +110,13 @@ def main() -> None:
         "--mirror", action="store_true", help="a mirror layer trained on the parent's face codes"
     )
     parser.add_argument(
+        "--movement",
+        type=float,
+        action="append",
+        default=[],
+        help="with --mirror: also the face moving this fraction of the scenario's ranges",
+    )
+    parser.add_argument(
         "--train-set",
         dest="train_overrides",
         action="append",
@@ -169,7 +178,7 @@ def main() -> None:
     if args.merge:
         print(json.dumps(merge(trained)))
     if args.mirror:
-        print(json.dumps(mirror_check(trained, scenario)))
+        print(json.dumps(mirror_check(trained, scenario, args.movement)))
     plot(rows, curves, scenario, args)
 
 
@@ -243,17 +252,29 @@ def parent_stages(trained, n_means: int = 120, n_read: int = 40) -> dict[str, ob
     return result
 
 
-def still_config(config):
-    """``config`` with the face drawn ×1.4 and no geometric change (photometric changes only)."""
+def still_config(config, fraction: float = 0.0):
+    """``config`` with the face drawn ×1.4 and moving ``fraction`` of its ranges (0: still).
+
+    The shift and the tilt shrink by ``fraction``, and so does the scale range's spread about
+    its middle; photometric changes stay as they are.
+    """
+    transforms = config.faces.transforms
+    low, high = transforms.scale
+    middle, half = (low + high) / 2, (high - low) / 2 * fraction
     transforms = dataclasses.replace(
-        config.faces.transforms, translation=0, scale=(1.4, 1.4), rotation=0
+        transforms,
+        translation=transforms.translation * fraction,
+        scale=(middle - half, middle + half),
+        rotation=transforms.rotation * fraction,
     )
     return dataclasses.replace(
         config, faces=dataclasses.replace(config.faces, transforms=transforms)
     )
 
 
-def mirror_check(trained, scenario, steps: int = 2000, hold: int = 10) -> dict[str, object]:
+def mirror_check(
+    trained, scenario, movements: list[float] = (), steps: int = 2000, hold: int = 10
+) -> dict[str, object]:
     """Mirror neurons of a mirror layer trained on the parent's layer-4 codes, without Mesa.
 
     200 images per expression form the interaction bank, 20 fresh ones the visual test; the
@@ -271,7 +292,9 @@ def mirror_check(trained, scenario, steps: int = 2000, hold: int = 10) -> dict[s
     parent = config.face_identities[:1]
     mirror_config = scenario.mirror.for_expressions(n_expressions)
     result: dict[str, object] = {}
-    for face, face_config in (("still", still_config(config)), ("moving", config)):
+    faces = [("still", still_config(config)), ("moving", config)]
+    faces += [(f"moving x{f:g}", still_config(config, f)) for f in movements]
+    for face, face_config in faces:
         bank, test = (
             np.stack(
                 [
@@ -323,7 +346,8 @@ def merge(trained, n_images: int = 100) -> dict[str, object]:
     The mirror layer's visual weights become each expression's mean layer-4 code (Hebb rule,
     then normalisation), and a visual trial is won by the group whose weights match it best:
     expressions whose mean codes point the same way cannot be told apart there. Still: the
-    face drawn ×1.4 without geometric changes; moving: the scenario's transforms.
+    face without geometric changes, drawn at the middle of the scenario's scale range (×1.4);
+    moving: the scenario's transforms.
     """
     config = trained.config
     still = still_config(config)
