@@ -127,6 +127,23 @@ def auto_or(value_type: Any) -> Any:
     ]
 
 
+def _one_or_each(value: Any) -> str:
+    """Return the branch a value is checked against: a list or tuple goes to "each"."""
+    return "<each>" if isinstance(value, list | tuple) else "<one>"
+
+
+def one_or_per_layer(value_type: Any) -> Any:
+    """Return the type of a field that is one ``value_type`` for all layers or one per layer.
+
+    As :func:`auto_or`, only one branch is validated, so a wrong value gets one error at its
+    own path.
+    """
+    return Annotated[
+        Annotated[value_type, Tag("<one>")] | Annotated[tuple[value_type, ...], Tag("<each>")],
+        Discriminator(_one_or_each),
+    ]
+
+
 def frozen_config[T](cls: type[T]) -> type[T]:
     """Make ``cls`` a frozen pydantic dataclass whose Python construction raises ConfigError.
 

@@ -53,7 +53,7 @@ from dyad.brain.layer import (
 )
 from dyad.brain.v1 import V1Config
 from dyad.errors import ConfigError
-from dyad.validation import Int, Real, auto_or, frozen_config, integer, real
+from dyad.validation import Int, Real, auto_or, frozen_config, integer, one_or_per_layer, real
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class VisNetConfig:
     rule: Literal["trace", "hebb"] = "trace"
     trace_eta: Real = Field(0.8, ge=0, lt=1)
     epochs: tuple[_Count, ...] = (40, 40, 40, 40)
-    conscience: _NonNegative | tuple[_NonNegative, ...] = 0.0
+    conscience: one_or_per_layer(_NonNegative) = 0.0
     centre_inputs: StrictBool = True
     transform_order: Literal["forward", "alternating"] = "forward"
 
