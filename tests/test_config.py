@@ -315,6 +315,16 @@ def test_settings_beyond_the_documented_results_are_named_in_warnings():
         "vision.faces.transforms.compression": [1.0, 1.0],
     }
     assert scenario_warnings(load_scenario(perfect, still)) == []
+    # another three expressions: documented to fail with faces that move, not with still ones
+    for other in (["happy", "sad", "fear"], ["sad", "surprise", "anger"]):
+        (line,) = scenario_warnings(load_scenario(perfect, {"infant.expressions": other}))
+        assert line.startswith(f"infant.expressions: {', '.join(other)} with faces that move")
+        assert "happy, sad, surprise" in line
+        assert (
+            scenario_warnings(load_scenario(perfect, {**still, "infant.expressions": other})) == []
+        )
+    reordered = {"infant.expressions": ["surprise", "happy", "sad"]}
+    assert scenario_warnings(load_scenario(perfect, reordered)) == []
     six = [*three, "anger", "fear", "disgust"]
     (line,) = scenario_warnings(load_scenario(perfect, {"infant.expressions": six}))
     assert line.startswith("infant.expressions: 6 expressions")
