@@ -29,8 +29,13 @@ vector of unit L2 length. Presenting one input:
    a neuron that wins more than its share k/N of the inputs becomes harder to drive, one that
    wins less easier. Without it a set of neurons that wins the first images of several similar
    objects keeps winning them all and learns their mean, and the layer keeps only the coarsest
-   distinctions (docs/results.md, "More than two expressions"). The bias acts during learning only
-   (:meth:`CompetitiveLayer.reset_bias` clears it); responses after training have none.
+   distinctions (docs/results.md, "More than two expressions"). The bias is part of the neuron,
+   its excitability, as the mirror layer's is: it also lowers the activation in every response
+   after learning, and :meth:`CompetitiveLayer.reset_bias` clears it before a layer learns.
+   Dropping it after learning, as DeSieno's rule does for a classifier, hands the inputs back to
+   the neurons that had captured several objects: the neurons the bias let win a third
+   expression then lose it again, and layer 4 falls back to the merged code (happy, sad and
+   fear: 7 layer-4 cells for fear alone without it, 189 with it; docs/results.md).
 
 Two back-ends: ``"numpy"`` (the reference, plain vectorised numpy; inhibition by FFT) and
 ``"numba"`` (compiled kernels in :mod:`dyad.brain.kernels`, several times faster; inhibition as
@@ -335,12 +340,30 @@ class CompetitiveLayer:
                 dtype = np.float64 if wide else np.float32
                 source = np.ascontiguousarray(presyn_rates, dtype=dtype)
                 self._kernels.batch_drive(source, self.presynaptic, self.weights, drive)
+            if self.conscience > 0:
+                drive -= self.bias
             rates = np.empty(drive.shape, dtype=np.float32)
             for i in range(n):
                 self._compete_compiled(drive[i], rates[i])
             return rates
         drive = self.drive_gathered(presyn_rates) if gathered else self.drive(presyn_rates)
+        if self.conscience > 0:
+            drive = drive - self.bias
         return self.compete(self.inhibit(drive))
+
+    def _drive_one(self, presyn: np.ndarray, gathered: bool) -> np.ndarray:
+        """Activations for one input, as :meth:`respond` computes them: (N,) float64 h."""
+        if self.backend == "numba":
+            out = np.empty((1, self.n_neurons), dtype=np.float64)
+            if gathered:
+                source = np.ascontiguousarray(presyn, dtype=np.float32)[None]
+                self._kernels.batch_drive_gathered(source, self.weights, out)
+            else:
+                source = np.ascontiguousarray(presyn, dtype=np.float64).reshape(1, -1)
+                self._kernels.batch_drive(source, self.presynaptic, self.weights, out)
+            return out[0]
+        values = presyn if gathered else presyn[self.presynaptic]
+        return np.einsum("ij,ij->i", self.weights, values, dtype=np.float64)
 
     def _compete_compiled(self, drive: np.ndarray, rates: np.ndarray) -> None:
         """Compiled inhibition + threshold + sigmoid: drive (N,) float64 → rates (N,) float32."""
@@ -386,8 +409,8 @@ class CompetitiveLayer:
         np.ndarray
             (N,) float32 rates (a new array).
         """
-        if learn and self.conscience > 0:
-            return self._step_with_conscience(presyn, gathered)
+        if self.conscience > 0:
+            return self._step_with_conscience(presyn, gathered, learn)
         if self.backend == "numba":
             rates = np.empty(self.n_neurons, dtype=np.float32)
             # A rate vector is small: widening it to float64 once saves a conversion per synapse
@@ -468,14 +491,22 @@ class CompetitiveLayer:
         scale = np.divide(1.0, norms, out=np.ones_like(norms), where=norms > 0)
         self.weights[candidates[keep]] = (updated * scale[:, None]).astype(np.float32)
 
-    def _step_with_conscience(self, presyn: np.ndarray, gathered: bool) -> np.ndarray:
-        """:meth:`step` with learning and the conscience bias: the same rule, biased winners.
+    def _step_with_conscience(self, presyn: np.ndarray, gathered: bool, learn: bool) -> np.ndarray:
+        """:meth:`step` of a layer with a conscience: the same rule, biased winners.
 
         The compiled path calls the fused step's kernels one by one, so that the bias enters
         between the activation and the competition; it is slower than the fused step and is
-        taken only while a layer with a conscience learns.
+        taken only by layers with a conscience. Without ``learn`` neither the weights, the
+        trace nor the bias change.
         """
         rates = np.empty(self.n_neurons, dtype=np.float32)
+        if not learn:
+            drive = self._drive_one(presyn, gathered)
+            if self.backend == "numba":
+                self._compete_compiled(drive - self.bias, rates)
+            else:
+                rates[:] = self.compete(self.inhibit(drive - self.bias))
+            return rates
         if self.backend == "numba":
             kernels = self._kernels
             presyn = (

@@ -139,7 +139,8 @@ class VisNetConfig:
         per layer (0, the default: none). Each neuron's activation is lowered by a bias that
         grows by γ σ(h) (r − k/N) after each presentation, so that every neuron wins about
         its share k/N of the training images and no set of neurons captures several similar
-        objects (docs/results.md, "More than two expressions"). It acts in training only.
+        objects (docs/results.md, "More than two expressions"). The bias is learnt in training
+        and kept in every response after it, as the neuron's excitability.
     centre_inputs
         learn with the presynaptically centred rule Δw = α ȳ (x − x̄), weights
         clipped at 0 then rows renormalised, x̄ being each layer's mean input over the
@@ -396,7 +397,8 @@ class VisNet:
 
         ``layer{i}.presynaptic`` (N, F) int32 and
         ``layer{i}.weights`` (N, F) float32 for i = 1..n_layers, plus ``layer{i}.input_mean``
-        (N, F) float32 (x̄) when ``config.centre_inputs`` (copies).
+        (N, F) float32 (x̄) when ``config.centre_inputs`` and ``layer{i}.bias`` (N,) float64
+        for a layer with a conscience, whose responses keep its bias (copies).
         """
         arrays: dict[str, np.ndarray] = {}
         for i, layer in enumerate(self.layers):
@@ -404,6 +406,8 @@ class VisNet:
             arrays[f"layer{i + 1}.weights"] = layer.weights.copy()
             if layer.input_mean is not None:
                 arrays[f"layer{i + 1}.input_mean"] = layer.input_mean.copy()
+            if layer.conscience > 0:
+                arrays[f"layer{i + 1}.bias"] = layer.bias.copy()
         return arrays
 
     @classmethod
@@ -423,14 +427,17 @@ class VisNet:
         for i in range(config.n_layers):
             expected = (config.n_neurons, config.fan_in[i])
             kinds = ("presynaptic", "weights", "input_mean")[: 3 if config.centre_inputs else 2]
+            if config.layer_conscience(i) > 0:
+                kinds += ("bias",)
             for kind in kinds:
                 key = f"layer{i + 1}.{kind}"
                 value = arrays.get(key)
+                shape = expected[:1] if kind == "bias" else expected
                 if value is None:
                     problems.append(f"arrays[{key!r}]: missing")
-                elif np.shape(value) != expected:
+                elif np.shape(value) != shape:
                     problems.append(
-                        f"arrays[{key!r}]: expected shape {expected}, got {np.shape(value)}"
+                        f"arrays[{key!r}]: expected shape {shape}, got {np.shape(value)}"
                     )
                 elif kind == "presynaptic" and (
                     not np.issubdtype(np.asarray(value).dtype, np.integer)
@@ -449,9 +456,11 @@ class VisNet:
         net.config = config
         net.backend = resolve_backend(backend)
         net.layers = net._build_layers(arrays)
-        if config.centre_inputs:
-            for i, layer in enumerate(net.layers):
+        for i, layer in enumerate(net.layers):
+            if config.centre_inputs:
                 layer.load_input_mean(arrays[f"layer{i + 1}.input_mean"])
+            if layer.conscience > 0:
+                layer.bias[:] = arrays[f"layer{i + 1}.bias"]
         return net
 
     # -- inputs -------------------------------------------------------------------------------

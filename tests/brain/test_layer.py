@@ -458,7 +458,7 @@ def test_compiled_row_helpers_match_their_python_reference():
             assert np.all(want_centred != 0)  # the centring acted on every synapse
 
 
-# -- the conscience (DeSieno's bias while learning) ------------------------------------------
+# -- the conscience (DeSieno's bias, learnt while a layer learns) ---------------------------
 
 
 @pytest.mark.parametrize("rule", ["hebb", "trace"])
@@ -520,19 +520,27 @@ def test_conscience_shares_out_the_wins(backend):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
-def test_conscience_acts_only_while_learning(backend):
+def test_conscience_bias_stays_in_every_response_after_learning(backend):
+    """The bias is the neuron's excitability: responses keep it, and only learning changes it."""
     layer = _layer(np.random.default_rng(0), backend=backend, conscience=0.5)
     inputs = np.random.default_rng(2).random((10, 64)).astype(np.float32)
     for x in inputs:
         layer.step(x, learn=True)
-    assert np.abs(layer.bias).max() > 0
+    bias = layer.bias.copy()
+    assert np.abs(bias).max() > 0
     unbiased = _layer(np.random.default_rng(0), backend=backend)
     unbiased.weights[:] = layer.weights
-    np.testing.assert_array_equal(layer.respond(inputs), unbiased.respond(inputs))
-    bias = layer.bias.copy()
-    np.testing.assert_array_equal(
-        layer.step(inputs[0], learn=False), unbiased.respond(inputs[:1])[0]
-    )
-    np.testing.assert_array_equal(layer.bias, bias)
+    responses = layer.respond(inputs)
+    assert np.abs(responses - unbiased.respond(inputs)).max() > 0.1  # the bias moved winners
+    reference = _layer(np.random.default_rng(0), backend="numpy")
+    drive = layer.drive(inputs).astype(np.float64)
+    expected = reference.compete(reference.inhibit(drive - bias))
+    np.testing.assert_allclose(responses, expected, atol=1e-4)
+    for x, response in zip(inputs, responses, strict=True):
+        np.testing.assert_allclose(layer.step(x, learn=False), response, atol=1e-5)
+        gathered = layer.step(layer.gather(x), learn=False, gathered=True)
+        np.testing.assert_allclose(gathered, response, atol=1e-5)
+    np.testing.assert_array_equal(layer.bias, bias)  # responding leaves it alone
     layer.reset_bias()
     assert not layer.bias.any()
+    np.testing.assert_allclose(layer.respond(inputs), unbiased.respond(inputs), atol=1e-5)

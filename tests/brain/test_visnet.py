@@ -300,6 +300,24 @@ def test_arrays_round_trip_exact(small_config, v1_maps, centre):
         assert np.array_equal(value, net.to_arrays()[key]), key
 
 
+def test_a_conscience_bias_is_saved_restored_and_kept_in_responses(small_config, v1_maps):
+    """Layers with a conscience keep their learnt bias: in the arrays and in every response."""
+    config = dataclasses.replace(small_config, epochs=(1, 1, 1, 1), conscience=(0, 0, 0.5, 0.5))
+    net = VisNet(config, np.random.default_rng(1)).fit(v1_maps)
+    arrays = net.to_arrays()
+    assert {k for k in arrays if k.endswith(".bias")} == {"layer3.bias", "layer4.bias"}
+    assert np.abs(arrays["layer4.bias"]).max() > 0
+    clone = VisNet.from_arrays(config, arrays)
+    np.testing.assert_array_equal(clone.layers[3].bias, net.layers[3].bias)
+    np.testing.assert_array_equal(clone.transform(v1_maps[1]), net.transform(v1_maps[1]))
+    forgetful = VisNet.from_arrays(config, arrays)
+    forgetful.layers[3].reset_bias()
+    assert np.abs(forgetful.transform(v1_maps[1]) - net.transform(v1_maps[1])).max() > 0.01
+    without = {k: v for k, v in arrays.items() if k != "layer4.bias"}
+    with pytest.raises(ConfigError, match="layer4.bias"):
+        VisNet.from_arrays(config, without)
+
+
 def test_fit_sets_each_layers_input_mean_from_frozen_lower_rates(small_config, v1_maps):
     """The input means x̄ come from each layer's training inputs.
 
