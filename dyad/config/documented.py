@@ -10,8 +10,8 @@ from dyad.faces.config import LEARNABLE_SCALE
 #: neurons)
 DOCUMENTED_EXPRESSIONS = 3
 #: the three expressions for which docs/results.md shows three expressions' results with faces
-#: that move (happy, sad and fear, happy, sad and anger and four more gave one or two of the
-#: three expressions mirror neurons; still faces gave all three)
+#: that move (six other sets of three gave mirror neurons to two of their expressions at most;
+#: with the face still, happy, sad and fear gave all three theirs)
 DOCUMENTED_THREE = ("happy", "sad", "surprise")
 #: the widest transforms at which docs/vision.md shows VisNet's learnt tolerance
 DOCUMENTED_TRANSLATION = 4.0
