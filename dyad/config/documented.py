@@ -50,8 +50,8 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
         warnings.append(
             f"infant.expressions: {', '.join(expressions)} with faces that move, scale or tilt; "
             f"the documented results for three expressions hold for {', '.join(DOCUMENTED_THREE)}: "
-            "with another three, layer 4 gave two of them one code and one or two got no mirror "
-            "neurons (docs/results.md, 'Which three expressions, and whose face')"
+            "with each other three tried, one or more of the three got no mirror neurons "
+            "(docs/results.md, 'Which three expressions, and whose face')"
         )
     learning_rates = scenario.vision.visnet.learning_rate
     if (
