@@ -174,7 +174,8 @@ class CompetitiveLayer:
         self.trace = np.zeros(self.n_neurons, dtype=np.float32)
         self._post = np.zeros(self.n_neurons, dtype=np.float32)
         self.conscience = float(conscience)
-        #: the conscience bias b, (N,) float64: subtracted from h while learning (γ > 0 only)
+        #: the conscience bias b, (N,) float64: subtracted from h in every step and response
+        #: of a layer with γ > 0; only learning changes it
         self.bias = np.zeros(self.n_neurons, dtype=np.float64)
         self._biased = np.zeros(self.n_neurons, dtype=np.float64)
         # Per-neuron sums from the compiled forward pass (float64, see dyad.brain.kernels).
@@ -351,20 +352,6 @@ class CompetitiveLayer:
             drive = drive - self.bias
         return self.compete(self.inhibit(drive))
 
-    def _drive_one(self, presyn: np.ndarray, gathered: bool) -> np.ndarray:
-        """Activations for one input, as :meth:`respond` computes them: (N,) float64 h."""
-        if self.backend == "numba":
-            out = np.empty((1, self.n_neurons), dtype=np.float64)
-            if gathered:
-                source = np.ascontiguousarray(presyn, dtype=np.float32)[None]
-                self._kernels.batch_drive_gathered(source, self.weights, out)
-            else:
-                source = np.ascontiguousarray(presyn, dtype=np.float64).reshape(1, -1)
-                self._kernels.batch_drive(source, self.presynaptic, self.weights, out)
-            return out[0]
-        values = presyn if gathered else presyn[self.presynaptic]
-        return np.einsum("ij,ij->i", self.weights, values, dtype=np.float64)
-
     def _compete_compiled(self, drive: np.ndarray, rates: np.ndarray) -> None:
         """Compiled inhibition + threshold + sigmoid: drive (N,) float64 → rates (N,) float32."""
         self._kernels.compete(
@@ -499,14 +486,9 @@ class CompetitiveLayer:
         taken only by layers with a conscience. Without ``learn`` neither the weights, the
         trace nor the bias change.
         """
-        rates = np.empty(self.n_neurons, dtype=np.float32)
         if not learn:
-            drive = self._drive_one(presyn, gathered)
-            if self.backend == "numba":
-                self._compete_compiled(drive - self.bias, rates)
-            else:
-                rates[:] = self.compete(self.inhibit(drive - self.bias))
-            return rates
+            return self.respond(np.asarray(presyn)[None], gathered=gathered)[0]
+        rates = np.empty(self.n_neurons, dtype=np.float32)
         if self.backend == "numba":
             kernels = self._kernels
             presyn = (
