@@ -250,6 +250,20 @@ def test_pretraining_is_a_pure_function_of_config_and_seed(config, built):
     assert not np.array_equal(_arrays(built)["layer4.weights"], _arrays(other)["layer4.weights"])
 
 
+def test_shuffled_trace_blocks_draw_their_order_from_the_seed(config, built):
+    """``visnet.trace_block``: the block order comes from pre-training's own stream.
+
+    Reproducible from the seed, a different network from the classic order, and the other
+    streams untouched (the untrained network is the classic one's).
+    """
+    blocked = tiny_config(visnet=dataclasses.replace(config.visnet, trace_block=2))
+    a, b = pretrain(blocked, use_cache=False), pretrain(blocked, use_cache=False)
+    _assert_same_network(a, b)
+    assert not np.array_equal(_arrays(a)["layer1.weights"], _arrays(built)["layer1.weights"])
+    for name, value in a.untrained().visnet.to_arrays().items():
+        np.testing.assert_array_equal(value, built.untrained().visnet.to_arrays()[name])
+
+
 def test_untrained_is_the_same_seed_network_before_training(config, built):
     result = built
     untrained = result.untrained()

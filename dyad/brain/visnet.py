@@ -6,7 +6,9 @@ weight rows, COMP lateral inhibition, a percentile threshold and a sigmoid, and 
 rule (or Hebb). Training is layer by layer: for layer r, every epoch presents all objects in
 order (reversed on odd epochs) with their transforms contiguous (also reversed on odd epochs with
 ``transform_order="alternating"``), propagates through layers 1..r and learns in layer r only,
-resetting layer r's trace between objects (§6.4).
+resetting layer r's trace between objects (§6.4). With ``trace_block = n`` each epoch instead
+presents shuffled blocks of n presentations of one object, the blocks of all objects in a random
+order, the trace reset before each block (:func:`training_blocks`).
 
 **Centred learning (default).** With ``centre_inputs`` each layer learns with
 ``Δw = α ȳ (x − x̄)``, weights clipped at 0 and rows renormalised, where ``x̄`` is the layer's
@@ -157,6 +159,17 @@ class VisNetConfig:
         On the classic invariance task, forward training leaves most layer-4 cells blind
         to the last position of the sequence; alternating binds every position
         (docs/vision.md, "A classic invariance task").
+    trace_block
+        ``None`` (default): each object is one trace block and the objects come in order,
+        as above (model.md §6.4). ``n``: every epoch shuffles each object's presentations,
+        cuts them into blocks of ``n`` and presents the blocks of all objects in a random
+        order, the trace reset before each block (``transform_order`` then has no effect;
+        the order comes from the generator given to :meth:`VisNet.fit`, in pre-training a
+        stream of the vision seed). With the objects being
+        expressions, the classic order shows one expression hundreds of times in a row, so
+        a ``conscience`` balances each neuron's wins within that expression rather than
+        across expressions; shuffled blocks give it the mixed stream DeSieno's rule assumes
+        (docs/results.md, "Shuffled trace blocks").
     """
 
     v1: V1Config = Field(default_factory=V1Config)
@@ -179,6 +192,7 @@ class VisNetConfig:
     conscience: one_or_per_layer(_NonNegative) = 0.0
     centre_inputs: StrictBool = True
     transform_order: Literal["forward", "alternating"] = "forward"
+    trace_block: _PositiveInt | None = None
 
     @classmethod
     def small(cls, **overrides: object) -> VisNetConfig:
@@ -553,7 +567,10 @@ class VisNet:
     # -- training -----------------------------------------------------------------------------
 
     def fit(
-        self, v1_maps: np.ndarray, progress: Callable[[str, int, int], None] | None = None
+        self,
+        v1_maps: np.ndarray,
+        progress: Callable[[str, int, int], None] | None = None,
+        rng: np.random.Generator | None = None,
     ) -> Self:
         """Train layer by layer (model.md §6.4).
 
@@ -566,6 +583,9 @@ class VisNet:
             called as ``progress("VisNet layer i", epochs_done, epochs)`` at the
             start of each layer and after each epoch (:class:`dyad.progress.ClickProgress`
             draws it as a bar); None reports nothing.
+        rng
+            draws the order of the blocks when ``config.trace_block`` is set (required
+            then); unused otherwise.
 
         Returns
         -------
@@ -573,12 +593,13 @@ class VisNet:
             self, trained.
         """
         maps = self._check_maps(v1_maps, 2, "v1_maps")
-        return self.fit_gathered(self.gather_v1(maps), progress=progress)
+        return self.fit_gathered(self.gather_v1(maps), progress=progress, rng=rng)
 
     def fit_gathered(
         self,
         layer1_inputs: np.ndarray,
         progress: Callable[[str, int, int], None] | None = None,
+        rng: np.random.Generator | None = None,
     ) -> Self:
         """As :meth:`fit` from pre-gathered layer-1 inputs.
 
@@ -587,9 +608,14 @@ class VisNet:
         layer1_inputs
             (n_objects, n_transforms, N1, fan_in1) float32 from
             :meth:`gather_v1`.
-        progress
+        progress, rng
             as in :meth:`fit`.
         """
+        if self.config.trace_block is not None and not isinstance(rng, np.random.Generator):
+            raise TypeError(
+                "rng: trace_block is set, so the order of the blocks needs a "
+                f"numpy.random.Generator, got {type(rng).__name__}"
+            )
         inputs = np.ascontiguousarray(layer1_inputs, dtype=np.float32)
         expected = self.layers[0].presynaptic.shape
         if inputs.ndim != 4 or inputs.shape[2:] != expected or 0 in inputs.shape[:2]:
@@ -616,15 +642,10 @@ class VisNet:
             threads = thread_chooser(self.backend)
             try:
                 for epoch in range(epochs):
-                    backwards = epoch % 2 == 1
-                    objects = range(n_objects - 1, -1, -1) if backwards else range(n_objects)
-                    transforms = (
-                        range(n_transforms - 1, -1, -1)
-                        if backwards and self.config.transform_order == "alternating"
-                        else range(n_transforms)
-                    )
                     threads.new_epoch()
-                    for obj in objects:
+                    for obj, transforms in training_blocks(
+                        self.config, epoch, n_objects, n_transforms, rng
+                    ):
                         layer.reset_trace()
                         for t in transforms:
                             threads.run(
@@ -646,4 +667,37 @@ class VisNet:
         return self
 
 
-__all__ = ["VisNet", "VisNetConfig"]
+def training_blocks(
+    config: VisNetConfig,
+    epoch: int,
+    n_objects: int,
+    n_transforms: int,
+    rng: np.random.Generator | None = None,
+) -> list[tuple[int, np.ndarray]]:
+    """Return the trace blocks of one training epoch in presentation order: (object, transforms).
+
+    The trace is reset before each block. Without ``config.trace_block`` each object is one
+    block: objects in order, reversed on odd epochs, and the transforms first to last (last to
+    first on odd epochs with ``transform_order="alternating"``); ``rng`` is not used. With
+    ``trace_block = n`` each object's transforms are shuffled and cut into blocks of n (the
+    last may be shorter), and the blocks of all objects come in a random order drawn from
+    ``rng``.
+    """
+    if config.trace_block is None:
+        backwards = epoch % 2 == 1
+        objects = range(n_objects - 1, -1, -1) if backwards else range(n_objects)
+        transforms = np.arange(n_transforms)
+        if backwards and config.transform_order == "alternating":
+            transforms = transforms[::-1]
+        return [(obj, transforms) for obj in objects]
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+    size = config.trace_block
+    blocks = []
+    for obj in range(n_objects):
+        order = rng.permutation(n_transforms)
+        blocks += [(obj, order[i : i + size]) for i in range(0, n_transforms, size)]
+    return [blocks[i] for i in rng.permutation(len(blocks))]
+
+
+__all__ = ["VisNet", "VisNetConfig", "training_blocks"]

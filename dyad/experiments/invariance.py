@@ -31,7 +31,7 @@ from dyad.faces import EXPRESSIONS, FaceConfig, ParametricFaces, TransformConfig
 from dyad.validation import Int, frozen_config, integer
 
 #: independent random streams spawned from the task's seed, in this order
-STREAMS = ("identities", "visnet", "decoding")
+STREAMS = ("identities", "visnet", "decoding", "block_order")
 #: identity seeds are drawn from [0, IDENTITY_RANGE)
 IDENTITY_RANGE = 1_000_000
 
@@ -268,7 +268,7 @@ def run_invariance(
     )
     untrained = VisNet(task.visnet, task.streams()["visnet"])
     trained = VisNet(task.visnet, task.streams()["visnet"])
-    trained.fit(maps, progress=progress)
+    trained.fit(maps, progress=progress, rng=task.streams()["block_order"])
     labels = np.repeat(np.arange(task.n_identities), task.n_positions)
     decoding = task.streams()["decoding"]
     rates, information, multiple = {}, {}, {}

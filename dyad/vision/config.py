@@ -25,7 +25,7 @@ from dyad.validation import Int, frozen_config, integer
 
 #: names of the independent random streams of pre-training, spawned in this order from its seed
 #: (append new purposes at the end so existing streams keep their values)
-STREAMS = ("train_images", "visnet", "test_images", "other_faces", "heldout_faces")
+STREAMS = ("train_images", "visnet", "test_images", "other_faces", "heldout_faces", "block_order")
 
 #: identity seeds of faces drawn at random (other faces, held-out faces) start here, far above
 #: the small seeds scenarios give parents, so a drawn face is never a parent by accident

@@ -110,7 +110,7 @@ def train(config: PretrainConfig, progress: Progress | None = None, v1: V1 | Non
     v1 = V1(config.visnet.v1) if v1 is None else v1
     gathered = gather_layer1(v1, visnet, images, progress=progress)
     del images
-    visnet.fit_gathered(gathered, progress=progress)
+    visnet.fit_gathered(gathered, progress=progress, rng=rng["block_order"])
     return visnet
 
 

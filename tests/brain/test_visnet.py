@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dyad.brain.v1 import V1, V1Config
-from dyad.brain.visnet import VisNet, VisNetConfig
+from dyad.brain.visnet import VisNet, VisNetConfig, training_blocks
 from dyad.errors import ConfigError
 
 
@@ -71,6 +71,8 @@ def test_lists_become_tuples():
         ({"epochs": (5, 5.5, 5, 5)}, "epochs.1"),
         ({"centre_inputs": 1}, "centre_inputs"),
         ({"transform_order": "shuffled"}, "transform_order"),
+        ({"trace_block": 0}, "trace_block"),
+        ({"trace_block": 2.5}, "trace_block"),
     ],
 )
 def test_validation_names_the_field(overrides, field):
@@ -429,6 +431,64 @@ def test_alternating_transform_order_runs_odd_epochs_backwards(small_config, v1_
         backend=backend,
     ).fit(v1_maps)
     assert not np.array_equal(fitted.layers[0].weights, forward.layers[0].weights)
+
+
+def test_trace_blocks_show_every_presentation_once_per_epoch_in_a_drawn_order(small_config):
+    """``trace_block = n``: one object per block, at most n presentations, all of them once.
+
+    The order is drawn from the generator: reproducible from its seed, new every epoch.
+    """
+    config = dataclasses.replace(small_config, trace_block=3)
+    rng = np.random.default_rng(5)
+    epochs = [training_blocks(config, epoch, 2, 8, rng) for epoch in range(2)]
+    for blocks in epochs:
+        assert len(blocks) == 2 * 3  # ceil(8 / 3) blocks per object
+        for obj in (0, 1):
+            shown = np.concatenate([t for o, t in blocks if o == obj])
+            assert sorted(shown.tolist()) == list(range(8))
+        assert all(1 <= len(t) <= 3 for _, t in blocks)
+    flatten = [[(o, *t.tolist()) for o, t in blocks] for blocks in epochs]
+    assert flatten[0] != flatten[1]
+    again = training_blocks(config, 0, 2, 8, np.random.default_rng(5))
+    assert [(o, *t.tolist()) for o, t in again] == flatten[0]
+    with pytest.raises(TypeError, match="rng"):
+        training_blocks(config, 0, 2, 8)
+
+
+def test_classic_blocks_are_the_objects_in_order(small_config):
+    """Without ``trace_block`` an epoch is the objects in order, reversed on odd epochs."""
+    blocks = [training_blocks(small_config, epoch, 3, 4) for epoch in (0, 1)]
+    assert [o for o, _ in blocks[0]] == [0, 1, 2] and [o for o, _ in blocks[1]] == [2, 1, 0]
+    assert all(t.tolist() == [0, 1, 2, 3] for epoch in blocks for _, t in epoch)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_fit_with_trace_blocks_follows_the_drawn_blocks(small_config, v1_maps, backend):
+    """Fit with ``trace_block`` = the drawn blocks replayed by hand, the trace reset per block.
+
+    It needs a generator, and differs from the classic object-by-object order.
+    """
+    config = dataclasses.replace(small_config, epochs=(3, 0, 0, 0), trace_block=2)
+    fitted = VisNet(config, np.random.default_rng(8), backend=backend).fit(
+        v1_maps, rng=np.random.default_rng(4)
+    )
+    manual = VisNet(config, np.random.default_rng(8), backend=backend)
+    inputs = manual.gather_v1(v1_maps)
+    manual.layers[0].set_input_mean(inputs.reshape(8, *inputs.shape[2:]), gathered=True)
+    order = np.random.default_rng(4)
+    for epoch in range(3):
+        for obj, transforms in training_blocks(config, epoch, 2, 4, order):
+            manual.reset_traces()
+            for t in transforms:
+                manual.step(inputs[obj, t], learn_layers=(0,))
+    for key, value in fitted.to_arrays().items():
+        assert np.array_equal(value, manual.to_arrays()[key]), key
+    classic = VisNet(
+        dataclasses.replace(config, trace_block=None), np.random.default_rng(8), backend=backend
+    ).fit(v1_maps)
+    assert not np.array_equal(fitted.layers[0].weights, classic.layers[0].weights)
+    with pytest.raises(TypeError, match="rng: trace_block is set"):
+        VisNet(config, np.random.default_rng(8), backend=backend).fit(v1_maps)
 
 
 def test_fit_trains_upper_layers_on_frozen_lower_rates(small_config, v1_maps):
