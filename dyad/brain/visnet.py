@@ -72,6 +72,18 @@ _PER_LAYER = (
     "epochs",
 )
 
+#: fields that may be ``"auto"``, resolved from the number of expressions by
+#: :meth:`VisNetConfig.for_expressions`
+_AUTO = ("sparseness", "conscience", "trace_block")
+
+#: what ``conscience = "auto"`` and ``trace_block = "auto"`` resolve to for three or more
+#: expressions. With two, both stay off: happy and sad need no help to get cells of their own,
+#: and the conscience costs layer 4 its cells at the full bit on unseen people. With three,
+#: the classic order gives mirror neurons to all three only for happy, sad and surprise;
+#: with these, every set of three tried (docs/results.md, "Shuffled trace blocks").
+MORE_EXPRESSIONS_CONSCIENCE = 0.003
+MORE_EXPRESSIONS_TRACE_BLOCK = 16
+
 _PositiveInt = integer(ge=1)
 _Count = integer(ge=0)
 _Positive = real(gt=0)
@@ -142,7 +154,8 @@ class VisNetConfig:
         grows by γ σ(h) (r − k/N) after each presentation, so that every neuron wins about
         its share k/N of the training images and no set of neurons captures several similar
         objects (docs/results.md, "More than two expressions"). The bias is learnt in training
-        and kept in every response after it, as the neuron's excitability.
+        and kept in every response after it, as the neuron's excitability. ``"auto"``: 0
+        for two expressions, 0.003 for three or more (:meth:`for_expressions`).
     centre_inputs
         learn with the presynaptically centred rule Δw = α ȳ (x − x̄), weights
         clipped at 0 then rows renormalised, x̄ being each layer's mean input over the
@@ -160,7 +173,7 @@ class VisNetConfig:
         to the last position of the sequence; alternating binds every position
         (docs/vision.md, "A classic invariance task").
     trace_block
-        ``None`` (default): each object is one trace block and the objects come in order,
+        0 (default): each object is one trace block and the objects come in order,
         as above (model.md §6.4). ``n``: every epoch shuffles each object's presentations,
         cuts them into blocks of ``n`` and presents the blocks of all objects in a random
         order, the trace reset before each block (``transform_order`` then has no effect;
@@ -169,7 +182,8 @@ class VisNetConfig:
         expressions, the classic order shows one expression hundreds of times in a row, so
         a ``conscience`` balances each neuron's wins within that expression rather than
         across expressions; shuffled blocks give it the mixed stream DeSieno's rule assumes
-        (docs/results.md, "Shuffled trace blocks").
+        (docs/results.md, "Shuffled trace blocks"). ``"auto"``: 0 for two
+        expressions, 16 for three or more (:meth:`for_expressions`).
     """
 
     v1: V1Config = Field(default_factory=V1Config)
@@ -189,10 +203,10 @@ class VisNetConfig:
     rule: Literal["trace", "hebb"] = "trace"
     trace_eta: Real = Field(0.8, ge=0, lt=1)
     epochs: tuple[_Count, ...] = (40, 40, 40, 40)
-    conscience: one_or_per_layer(_NonNegative) = 0.0
+    conscience: auto_or(one_or_per_layer(_NonNegative)) = 0.0
     centre_inputs: StrictBool = True
     transform_order: Literal["forward", "alternating"] = "forward"
-    trace_block: _PositiveInt | None = None
+    trace_block: auto_or(_Count) = 0
 
     @classmethod
     def small(cls, **overrides: object) -> VisNetConfig:
@@ -220,11 +234,21 @@ class VisNetConfig:
         return cls(**values)  # type: ignore[arg-type]
 
     def for_expressions(self, n_expressions: int) -> VisNetConfig:
-        """Return this config with ``sparseness = "auto"`` resolved to 1 − 1/S in every layer."""
-        if self.sparseness != "auto":
-            return self
-        p = 1.0 - 1.0 / int(n_expressions)
-        return dataclasses.replace(self, sparseness=(p,) * self.n_layers)
+        """Return this config with every ``"auto"`` resolved for S expressions.
+
+        ``sparseness``: 1 − 1/S in every layer. ``conscience`` and ``trace_block``: off for
+        two expressions; for three or more, γ = :data:`MORE_EXPRESSIONS_CONSCIENCE` in
+        shuffled blocks of :data:`MORE_EXPRESSIONS_TRACE_BLOCK`.
+        """
+        n = int(n_expressions)
+        more = n > 2
+        resolved = {
+            "sparseness": (1.0 - 1.0 / n,) * self.n_layers,
+            "conscience": MORE_EXPRESSIONS_CONSCIENCE if more else 0.0,
+            "trace_block": MORE_EXPRESSIONS_TRACE_BLOCK if more else 0,
+        }
+        changes = {name: value for name, value in resolved.items() if getattr(self, name) == "auto"}
+        return dataclasses.replace(self, **changes) if changes else self
 
     @model_validator(mode="after")
     def _layers_fit_together(self) -> Self:
@@ -298,11 +322,12 @@ class VisNetConfig:
         return n_winners(self.n_neurons, self.sparseness[layer])
 
     def _require_resolved(self) -> None:
-        if self.sparseness == "auto":
-            raise ConfigError(
-                "sparseness: 'auto' (1 − 1/S) needs the number of expressions S; resolve it "
-                "with VisNetConfig.for_expressions(S) first"
-            )
+        for name in _AUTO:
+            if getattr(self, name) == "auto":
+                raise ConfigError(
+                    f"{name}: 'auto' needs the number of expressions S; resolve it with "
+                    "VisNetConfig.for_expressions(S) first"
+                )
 
 
 class VisNet:
@@ -584,7 +609,7 @@ class VisNet:
             start of each layer and after each epoch (:class:`dyad.progress.ClickProgress`
             draws it as a bar); None reports nothing.
         rng
-            draws the order of the blocks when ``config.trace_block`` is set (required
+            draws the order of the blocks when ``config.trace_block`` is above 0 (required
             then); unused otherwise.
 
         Returns
@@ -611,7 +636,7 @@ class VisNet:
         progress, rng
             as in :meth:`fit`.
         """
-        if self.config.trace_block is not None and not isinstance(rng, np.random.Generator):
+        if self.config.trace_block and not isinstance(rng, np.random.Generator):
             raise TypeError(
                 "rng: trace_block is set, so the order of the blocks needs a "
                 f"numpy.random.Generator, got {type(rng).__name__}"
@@ -676,14 +701,15 @@ def training_blocks(
 ) -> list[tuple[int, np.ndarray]]:
     """Return the trace blocks of one training epoch in presentation order: (object, transforms).
 
-    The trace is reset before each block. Without ``config.trace_block`` each object is one
+    The trace is reset before each block. With ``config.trace_block = 0`` each object is one
     block: objects in order, reversed on odd epochs, and the transforms first to last (last to
     first on odd epochs with ``transform_order="alternating"``); ``rng`` is not used. With
     ``trace_block = n`` each object's transforms are shuffled and cut into blocks of n (the
     last may be shorter), and the blocks of all objects come in a random order drawn from
     ``rng``.
     """
-    if config.trace_block is None:
+    config._require_resolved()
+    if not config.trace_block:
         backwards = epoch % 2 == 1
         objects = range(n_objects - 1, -1, -1) if backwards else range(n_objects)
         transforms = np.arange(n_transforms)

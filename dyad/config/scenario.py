@@ -236,22 +236,29 @@ class VisionSection(Section):
 
 
 #: the networks ``vision.preset`` starts from: the classic sizes, or the quick small ones. Both
-#: have dense layers with sparseness 1 − 1/S ("auto", resolved from the expressions by
-#: pre-training) and a layer 1 that samples only the two coarsest V1 scales, as an infant's
-#: low acuity does (docs/vision.md, deviations 3 and 4). The classic one learns at 0.015
-#: instead of model.md's 0.1: at 0.1 its layer 4 codes the expression with graded cells only
-#: (none at the full bit on unseen people), at 0.015 hundreds of cells carry the full bit and
-#: three expressions get mirror neurons (docs/vision.md, "Slower learning"). The small one
-#: trains 40 epochs at 0.1.
+#: have dense layers with sparseness 1 − 1/S and, for three or more expressions, a conscience
+#: learnt in shuffled trace blocks ("auto", resolved from the expressions by pre-training;
+#: docs/results.md, "Shuffled trace blocks"), and a layer 1 that samples only the two coarsest
+#: V1 scales, as an infant's low acuity does (docs/vision.md, deviations 3 and 4). The classic
+#: one learns at 0.015 instead of model.md's 0.1: at 0.1 its layer 4 codes the expression with
+#: graded cells only (none at the full bit on unseen people), at 0.015 hundreds of cells carry
+#: the full bit and three expressions get mirror neurons (docs/vision.md, "Slower learning").
+#: The small one trains 40 epochs at 0.1.
 CLASSIC_VISNET_LEARNING_RATE = 0.015
 _VISNET_PRESETS = {
     "classic": lambda: VisNetConfig(
         sparseness="auto",
+        conscience="auto",
+        trace_block="auto",
         l1_fan_in=(0, 0, 136, 136),
         learning_rate=(CLASSIC_VISNET_LEARNING_RATE,) * 4,
     ),
     "small": lambda: VisNetConfig.small(
-        sparseness="auto", l1_fan_in=(0, 0, 33, 33), epochs=(40, 40, 40, 40)
+        sparseness="auto",
+        conscience="auto",
+        trace_block="auto",
+        l1_fan_in=(0, 0, 33, 33),
+        epochs=(40, 40, 40, 40),
     ),
 }
 

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from dyad.brain.v1 import V1, V1Config
-from dyad.brain.visnet import VisNet, VisNetConfig, training_blocks
+from dyad.brain.visnet import (
+    MORE_EXPRESSIONS_CONSCIENCE,
+    MORE_EXPRESSIONS_TRACE_BLOCK,
+    VisNet,
+    VisNetConfig,
+    training_blocks,
+)
 from dyad.errors import ConfigError
 
 
@@ -71,7 +77,7 @@ def test_lists_become_tuples():
         ({"epochs": (5, 5.5, 5, 5)}, "epochs.1"),
         ({"centre_inputs": 1}, "centre_inputs"),
         ({"transform_order": "shuffled"}, "transform_order"),
-        ({"trace_block": 0}, "trace_block"),
+        ({"trace_block": -1}, "trace_block"),
         ({"trace_block": 2.5}, "trace_block"),
     ],
 )
@@ -456,7 +462,7 @@ def test_trace_blocks_show_every_presentation_once_per_epoch_in_a_drawn_order(sm
 
 
 def test_classic_blocks_are_the_objects_in_order(small_config):
-    """Without ``trace_block`` an epoch is the objects in order, reversed on odd epochs."""
+    """With ``trace_block = 0`` an epoch is the objects in order, reversed on odd epochs."""
     blocks = [training_blocks(small_config, epoch, 3, 4) for epoch in (0, 1)]
     assert [o for o, _ in blocks[0]] == [0, 1, 2] and [o for o, _ in blocks[1]] == [2, 1, 0]
     assert all(t.tolist() == [0, 1, 2, 3] for epoch in blocks for _, t in epoch)
@@ -484,7 +490,7 @@ def test_fit_with_trace_blocks_follows_the_drawn_blocks(small_config, v1_maps, b
     for key, value in fitted.to_arrays().items():
         assert np.array_equal(value, manual.to_arrays()[key]), key
     classic = VisNet(
-        dataclasses.replace(config, trace_block=None), np.random.default_rng(8), backend=backend
+        dataclasses.replace(config, trace_block=0), np.random.default_rng(8), backend=backend
     ).fit(v1_maps)
     assert not np.array_equal(fitted.layers[0].weights, classic.layers[0].weights)
     with pytest.raises(TypeError, match="rng: trace_block is set"):
@@ -608,3 +614,23 @@ def test_auto_sparseness_is_one_minus_one_over_the_expressions_and_must_be_resol
         VisNet(config, np.random.default_rng(0))
     with pytest.raises(ConfigError, match="sparseness"):
         VisNetConfig.small(sparseness="dense")
+
+
+def test_auto_conscience_and_trace_block_are_off_for_two_expressions_on_for_more():
+    """``"auto"``: classic learning for two expressions, a conscience in blocks for more.
+
+    For three or more, the documented γ learnt in shuffled trace blocks; given values are kept.
+    """
+    config = VisNetConfig.small(conscience="auto", trace_block="auto")
+    two = config.for_expressions(2)
+    assert (two.conscience, two.trace_block) == (0.0, 0)
+    for n in (3, 6):
+        more = config.for_expressions(n)
+        assert more.conscience == MORE_EXPRESSIONS_CONSCIENCE
+        assert more.trace_block == MORE_EXPRESSIONS_TRACE_BLOCK
+    given = VisNetConfig.small(conscience=0.01, trace_block="auto").for_expressions(3)
+    assert (given.conscience, given.trace_block) == (0.01, MORE_EXPRESSIONS_TRACE_BLOCK)
+    for field in ("conscience", "trace_block"):
+        unresolved = VisNetConfig.small(**{field: "auto"})
+        with pytest.raises(ConfigError, match=f"{field}: 'auto' needs the number of expressions"):
+            VisNet(unresolved, np.random.default_rng(0))
