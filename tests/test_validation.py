@@ -40,13 +40,13 @@ def test_per_layer_values_report_their_index_once():
 
 
 def test_one_value_or_one_per_layer_reports_one_problem():
-    """The conscience takes one γ or one per layer; a wrong value is one line at its path."""
+    """The conscience: one γ, one per layer or "auto"; a wrong value is one line at its path."""
     assert VisNetConfig.small(conscience=0.01).layer_conscience(3) == 0.01
     assert VisNetConfig.small(conscience=[0, 0, 0.1, 0.1]).layer_conscience(2) == 0.1
     for bad, problem in (
         (-1.0, "conscience: Input should be greater than or equal to 0 (got -1.0)"),
         ((0.1, -1.0, 0.0, 0.0), "conscience.1: Input should be greater than or equal to 0"),
-        ("x", "conscience: Input should be a valid number"),
+        ("x", "conscience: Input should be 'auto' (got 'x')"),  # a string: "auto" or nothing
         ((0.1, 0.1), "conscience: expected one number or 4 (one per layer), got (0.1, 0.1)"),
     ):
         with pytest.raises(ConfigError) as info:
