@@ -80,8 +80,8 @@ _AUTO = ("sparseness", "conscience", "trace_block")
 #: expressions. With two, both stay off: happy and sad need no help to get cells of their own,
 #: and the conscience costs layer 4 its cells at the full bit on unseen people. With three and
 #: faces that move, the classic order met 3 of the 20 sets of three in one visual system; with
-#: these, 14 of 20, and four sets in every visual system tried (docs/results.md, "Shuffled
-#: trace blocks").
+#: these, 14 of 20, and three sets in every visual system and run seed tried (docs/results.md,
+#: "Shuffled trace blocks").
 MORE_EXPRESSIONS_CONSCIENCE = 0.003
 MORE_EXPRESSIONS_TRACE_BLOCK = 16
 
