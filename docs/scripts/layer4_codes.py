@@ -32,7 +32,12 @@ layer on those codes without Mesa (the infant's expressions in turn, held 10 tim
 perfect mimicry, 2,000 timesteps, the scenario's mirror settings; run seeds 1 and 2) and
 counts its mirror neurons, still and moving: a quick check of a network before a full run.
 ``--movement 0.25`` adds the parent's face moving a quarter as far as the scenario's ranges
-(shift, tilt and the scale's spread about ×1.4), VisNet pre-trained as before.
+(shift, tilt and the scale's spread about ×1.4), VisNet pre-trained as before. With ``--cells``
+it counts layer-4 cells by the expressions they fire to (mean rate above 0.5 over 20 images of
+each of 8 unseen people, the scenario's movement) and reads 20 fresh images of the parent per
+expression by the nearest (cosine) of the expressions' mean codes over 200 others, with the
+face still, moving half as far and moving as the scenario moves it (docs/results.md,
+"Shuffled trace blocks").
 
     uv run python docs/scripts/layer4_codes.py [SCENARIO] [--faces 4] [--set vision.seed=1]
     uv run python docs/scripts/layer4_codes.py --diagnose
@@ -42,6 +47,7 @@ counts its mirror neurons, still and moving: a quick check of a network before a
     uv run python docs/scripts/layer4_codes.py --parent-stages --set 'infant.expressions=[...]'
     uv run python docs/scripts/layer4_codes.py --merge --set 'infant.expressions=[...]'
     uv run python docs/scripts/layer4_codes.py --mirror --movement 0.25 --set infant.expressions=...
+    uv run python docs/scripts/layer4_codes.py --cells --set 'infant.expressions=[...]'
 """
 
 from __future__ import annotations
@@ -108,6 +114,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--mirror", action="store_true", help="a mirror layer trained on the parent's face codes"
+    )
+    parser.add_argument(
+        "--cells", action="store_true", help="layer-4 cells by expression; parent's face read out"
     )
     parser.add_argument(
         "--movement",
@@ -179,6 +188,8 @@ def main() -> None:
         print(json.dumps(merge(trained)))
     if args.mirror:
         print(json.dumps(mirror_check(trained, scenario, args.movement)))
+    if args.cells:
+        print(json.dumps(cells(trained)))
     plot(rows, curves, scenario, args)
 
 
@@ -248,6 +259,53 @@ def parent_stages(trained, n_means: int = 120, n_read: int = 40) -> dict[str, ob
                 "ridge": ridge(fitted[stage], shown[stage]),
             }
             for stage in fitted
+        }
+    return result
+
+
+def cells(trained, n_people: int = 8) -> dict[str, object]:
+    """Layer-4 cells by the expressions they fire to, and the parent's face read by class means.
+
+    A cell fires to an expression when its mean rate over 20 images of each of ``n_people``
+    unseen people is above 0.5; the parent's images are read by the nearest (cosine) of the
+    expressions' mean codes over 200 others (``--cells``).
+    """
+    config = trained.config
+    expressions = config.expressions
+    unseen = render_images(
+        config, 20, np.random.default_rng(5), list(config.heldout_faces(n_people))
+    )
+    means = np.stack([trained.layer4(images) for images in unseen]).mean(1)  # (S, n_l4)
+    groups: dict[str, int] = {}
+    for cell in range(means.shape[1]):
+        key = ", ".join(
+            e for e, rate in zip(expressions, means[:, cell], strict=True) if rate > 0.5
+        )
+        groups[key or "none"] = groups.get(key or "none", 0) + 1
+    result: dict[str, object] = {
+        "unseen_people_cells": dict(sorted(groups.items(), key=lambda kv: -kv[1]))
+    }
+    parent = config.face_identities[:1]
+    for face, face_config in (
+        ("still", still_config(config)),
+        ("moving x0.5", still_config(config, 0.5)),
+        ("moving", config),
+    ):
+        bank, test = (
+            np.stack(
+                [
+                    trained.layer4(images)
+                    for images in render_images(face_config, n, np.random.default_rng(s), parent)
+                ]
+            )
+            for n, s in ((200, 21), (20, 22))
+        )
+        centres = bank.mean(1)
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+        shown = test / np.linalg.norm(test, axis=-1, keepdims=True)
+        said = (shown @ centres.T).argmax(-1)  # (S, 20)
+        result[f"parent_{face}_read_right"] = {
+            e: int((said[i] == i).sum()) for i, e in enumerate(expressions)
         }
     return result
 
