@@ -263,6 +263,24 @@ def parent_stages(trained, n_means: int = 120, n_read: int = 40) -> dict[str, ob
     return result
 
 
+def parent_codes(trained, face_config) -> tuple[np.ndarray, np.ndarray]:
+    """Layer-4 codes of the parent's face: a bank of 200 and a test of 20 images per expression.
+
+    (S, 200, n_l4) and (S, 20, n_l4), rendered with ``face_config`` from fixed seeds, so that
+    ``--mirror`` and ``--cells`` see the same images.
+    """
+    parent = face_config.face_identities[:1]
+    return tuple(
+        np.stack(
+            [
+                trained.layer4(images)
+                for images in render_images(face_config, n, np.random.default_rng(seed), parent)
+            ]
+        )
+        for n, seed in ((200, 21), (20, 22))
+    )
+
+
 def cells(trained, n_people: int = 8) -> dict[str, object]:
     """Layer-4 cells by the expressions they fire to, and the parent's face read by class means.
 
@@ -285,21 +303,12 @@ def cells(trained, n_people: int = 8) -> dict[str, object]:
     result: dict[str, object] = {
         "unseen_people_cells": dict(sorted(groups.items(), key=lambda kv: -kv[1]))
     }
-    parent = config.face_identities[:1]
     for face, face_config in (
         ("still", still_config(config)),
         ("moving x0.5", still_config(config, 0.5)),
         ("moving", config),
     ):
-        bank, test = (
-            np.stack(
-                [
-                    trained.layer4(images)
-                    for images in render_images(face_config, n, np.random.default_rng(s), parent)
-                ]
-            )
-            for n, s in ((200, 21), (20, 22))
-        )
+        bank, test = parent_codes(trained, face_config)
         centres = bank.mean(1)
         centres /= np.linalg.norm(centres, axis=1, keepdims=True)
         shown = test / np.linalg.norm(test, axis=-1, keepdims=True)
@@ -347,21 +356,12 @@ def mirror_check(
 
     config = trained.config
     n_expressions = len(config.expressions)
-    parent = config.face_identities[:1]
     mirror_config = scenario.mirror.for_expressions(n_expressions)
     result: dict[str, object] = {}
     faces = [("still", still_config(config)), ("moving", config)]
     faces += [(f"moving x{f:g}", still_config(config, f)) for f in movements]
     for face, face_config in faces:
-        bank, test = (
-            np.stack(
-                [
-                    trained.layer4(images)
-                    for images in render_images(face_config, n, np.random.default_rng(s), parent)
-                ]
-            )
-            for n, s in ((200, 21), (20, 22))
-        )
+        bank, test = parent_codes(trained, face_config)
         for seed in (1, 2):
             rng = np.random.default_rng(seed)
             motor = MotorModule(scenario.motor, n_expressions, rng)
